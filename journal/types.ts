@@ -1,0 +1,35 @@
+import type { WebhookEvent } from '../src/event.js'
+
+/** An event as the HTTP server hands it to the journal: receivedAt is set by the commit. */
+export type NewEvent = Omit<WebhookEvent, 'receivedAt'>
+
+/** A committed journal entry. `seq` is strictly increasing in commit order. */
+export interface JournalEntry extends WebhookEvent {
+  seq: number
+}
+
+export interface JournalStats {
+  /** Entries not yet marked forwarded. */
+  pending: number
+  /** Bytes used by the journal files (main + WAL). */
+  bytes: number
+  /** receivedAt of the oldest pending entry, null when none. */
+  oldestPendingAt: number | null
+}
+
+/**
+ * The journal as the rest of the engine sees it. Contract: `append` resolves only after the
+ * SQLite transaction holding the events committed (fsync'd when sync is `full`); events
+ * appended concurrently share one commit (group commit).
+ */
+export interface Journal {
+  start(): Promise<void>
+  append(event: NewEvent): Promise<JournalEntry>
+  /** Pending entries with seq > afterSeq, in seq order. */
+  readPending(afterSeq: number, limit: number): JournalEntry[] | Promise<JournalEntry[]>
+  markForwarded(seqs: readonly number[]): Promise<void>
+  /** Delete forwarded entries and checkpoint the WAL so the files stop growing. */
+  compact(): Promise<void>
+  stats(): JournalStats | Promise<JournalStats>
+  close(): Promise<void>
+}

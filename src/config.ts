@@ -1,0 +1,100 @@
+import { availableParallelism } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
+
+/** Thrown when configuration is invalid; the message names the variable and what it accepts. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const intIn = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be an integer from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be an integer from ${min} to ${max}`)
+
+const oneOf = <T extends string>(name: string, values: readonly [T, ...T[]]) =>
+  z.enum(values, { message: `${name} must be one of: ${values.join(', ')}` })
+
+const envSchema = z.object({
+  PORT: intIn('PORT', 0, 65535).default(8080),
+  HOST: z.string().min(1, 'HOST must be a bind address such as 0.0.0.0').default('0.0.0.0'),
+  SLUICE_DATA_DIR: z.string().min(1, 'SLUICE_DATA_DIR must be a directory path').default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+    .optional(),
+  SLUICE_BROKER: oneOf('SLUICE_BROKER', ['local', 'rabbitmq', 'sqs']).default('local'),
+  AMQP_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, 'AMQP_URL must be an amqp:// or amqps:// URL')
+    .default('amqp://guest:guest@127.0.0.1:5672'),
+  SLUICE_QUEUE: z
+    .string()
+    .regex(/^[\w.:-]{1,200}$/, 'SLUICE_QUEUE must be 1-200 characters of letters, digits, . _ : -')
+    .default('sluice.events'),
+  SLUICE_QUEUE_TYPE: oneOf('SLUICE_QUEUE_TYPE', ['quorum', 'classic']).default('quorum'),
+  SQS_QUEUE_URL: z.string().url('SQS_QUEUE_URL must be the URL of an SQS queue').optional(),
+  SQS_DLQ_URL: z.string().url('SQS_DLQ_URL must be the URL of an SQS queue').optional(),
+  AWS_ENDPOINT_URL_SQS: z.string().url('AWS_ENDPOINT_URL_SQS must be a URL').optional(),
+  SLUICE_WORKERS: intIn('SLUICE_WORKERS', 1, 256).default(availableParallelism()),
+  SLUICE_JOURNAL_SYNC: oneOf('SLUICE_JOURNAL_SYNC', ['full', 'normal']).default('full'),
+  SLUICE_MAX_BODY: intIn('SLUICE_MAX_BODY', 1, 64 * 1024 * 1024).default(1048576),
+  SLUICE_JOURNAL_MAX_BYTES: intIn('SLUICE_JOURNAL_MAX_BYTES', 1024 * 1024).optional(),
+  SLUICE_MAX_ATTEMPTS: intIn('SLUICE_MAX_ATTEMPTS', 1, 1000).default(5),
+  SLUICE_RETENTION_DAYS: intIn('SLUICE_RETENTION_DAYS', 1, 3650).default(30),
+  SLUICE_CONFIG: z.string().min(1, 'SLUICE_CONFIG must be the path of a JSON file').optional(),
+  SLUICE_LOG_LEVEL: oneOf('SLUICE_LOG_LEVEL', [
+    'fatal',
+    'error',
+    'warn',
+    'info',
+    'debug',
+    'trace',
+    'silent',
+  ]).default('info'),
+  SLUICE_SHUTDOWN_TIMEOUT_MS: intIn('SLUICE_SHUTDOWN_TIMEOUT_MS', 0).default(10000),
+})
+
+export type EnvConfig = z.infer<typeof envSchema>
+export interface Config extends EnvConfig {
+  sources: SourcesFile['sources']
+}
+
+/** Parse and validate the environment once, at start-up. Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
+  const parsed = envSchema.safeParse(blankless)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const variable = String(i.path[0] ?? '')
+      return i.message.startsWith(variable) ? i.message : `${variable}: ${i.message}`
+    })
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+  }
+  const config = parsed.data
+  if (config.SLUICE_BROKER === 'sqs' && !config.SQS_QUEUE_URL) {
+    throw new ConfigError('SQS_QUEUE_URL is required when SLUICE_BROKER is sqs (the queue URL)')
+  }
+  return { ...config, sources: loadSources(config.SLUICE_CONFIG, env) }
+}
+
+function loadSources(path: string | undefined, env: NodeJS.ProcessEnv): SourcesFile['sources'] {
+  if (!path) return { default: {} }
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new ConfigError(`SLUICE_CONFIG: cannot read ${path} as JSON: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+  const parsed = sourcesFileSchema(env).safeParse(raw)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+    throw new ConfigError(`SLUICE_CONFIG (${path}) is invalid:\n  ${lines.join('\n  ')}`)
+  }
+  return { default: {}, ...parsed.data.sources }
+}

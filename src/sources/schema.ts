@@ -1,0 +1,61 @@
+import { z } from 'zod'
+
+/** Schema of the SLUICE_CONFIG file (see CONTRACT.md "Sources"). Secrets are resolved here. */
+export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
+  const secretRef = z.union([
+    z.string().min(1, 'a secret must not be empty'),
+    z.object({ env: z.string().min(1) }).transform((ref, ctx) => {
+      const value = env[ref.env]
+      if (!value) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `environment variable ${ref.env} is not set (named by a secret's "env")`,
+        })
+        return z.NEVER
+      }
+      return value
+    }),
+  ])
+  // A list of secrets allows rotation: any one of them verifies.
+  const secrets = z
+    .union([secretRef, z.array(secretRef).min(1)])
+    .transform((s) => (Array.isArray(s) ? s : [s]))
+
+  const tolerance = z.number().int().positive().optional()
+  const verify = z.discriminatedUnion('type', [
+    z.object({ type: z.literal('github'), secret: secrets }),
+    z.object({ type: z.literal('stripe'), secret: secrets, toleranceSeconds: tolerance }),
+    z.object({ type: z.literal('shopify'), secret: secrets }),
+    z.object({ type: z.literal('slack'), secret: secrets, toleranceSeconds: tolerance }),
+    z.object({
+      type: z.literal('standard-webhooks'),
+      secret: secrets,
+      toleranceSeconds: tolerance,
+    }),
+    z.object({
+      type: z.literal('hmac'),
+      header: z.string().min(1),
+      algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256'),
+      encoding: z.enum(['hex', 'base64']).default('hex'),
+      prefix: z.string().default(''),
+      secret: secrets,
+    }),
+  ])
+  const rateLimit = z.object({
+    perSecond: z.number().positive(),
+    burst: z.number().int().positive().optional(),
+    /** Apply the limit per client address instead of per source. */
+    perClient: z.boolean().default(false),
+  })
+  const source = z.object({ verify: verify.optional(), rateLimit: rateLimit.optional() }).strict()
+  return z.object({
+    sources: z.record(
+      z.string().regex(/^[\w.-]{1,64}$/, 'source names are 1-64 of [A-Za-z0-9_.-]'),
+      source,
+    ),
+  })
+}
+
+export type SourcesFile = z.output<ReturnType<typeof sourcesFileSchema>>
+export type SourceConfig = SourcesFile['sources'][string]
+export type VerifyConfig = NonNullable<SourceConfig['verify']>

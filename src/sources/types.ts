@@ -1,0 +1,33 @@
+/** What the HTTP server asks of a source, in request order: admit (before reading), then verify. */
+
+export interface RequestView {
+  /** Lower-cased header names. */
+  headers: Record<string, string>
+  body: Buffer
+}
+
+export type Rejection = {
+  ok: false
+  status: 400 | 401 | 429
+  /** Stable error code, see src/errors.ts. */
+  code: string
+  message: string
+  retryAfterSeconds?: number
+}
+
+export type Verified = {
+  ok: true
+  /** Scheme that verified the request, null when the source is unsigned. */
+  verifiedBy: string | null
+  /** Event id taken from the body by the provider (Stripe's `id`), when the contract says so. */
+  providerId?: string
+  /** Answer the sender expects instead of the usual 200 (Slack's url_verification); not journaled. */
+  reply?: { status: number; contentType: string; body: string }
+}
+
+export interface IngestSource {
+  readonly name: string
+  /** Rate limit check, before the body is read. Rejection carries retryAfterSeconds. */
+  admit(clientAddress: string): Rejection | null
+  verify(request: RequestView): Verified | Rejection
+}

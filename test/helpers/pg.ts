@@ -1,0 +1,26 @@
+import pg from 'pg'
+import { randomBytes } from 'node:crypto'
+
+export const ADMIN_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** A fresh database for one test file, dropped by the returned cleanup. */
+export async function freshDatabase(
+  prefix = 'sluice_test',
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`)
+  return {
+    url,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: ADMIN_URL })
+      await c.connect()
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await c.end()
+    },
+  }
+}
