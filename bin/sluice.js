@@ -1,13 +1,3 @@
 #!/usr/bin/env node
-// Thin launcher: production runs the compiled dist/ (see README, "Building").
-import { main } from '../dist/src/cli.js'
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (typeof code === 'number') process.exitCode = code
-  },
-  (err) => {
-    console.error(err instanceof Error ? err.message : err)
-    process.exitCode = 1
-  },
-)
+// Thin launcher: production runs the compiled dist/ (`npm run build`; `npm start` builds first).
+import '../dist/src/main.js'

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+// Children run the TypeScript sources with the same loader tap gives this process.
+const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+
+/** Spawn `sluice <args>` from the sources as a real child process. */
+export function spawnSluice(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [...loaderArgs, `${root}src/main.ts`, ...args], {
+    cwd: root,
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+/** Resolve with the first stdout line (JSON log) matching pred; reject if the child exits first. */
+export function waitForLog(
+  child: ChildProcess,
+  pred: (line: Record<string, unknown>) => boolean,
+  timeoutMs = 60000,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buf = ''
+    const timer = setTimeout(() => reject(new Error('timed out waiting for log line')), timeoutMs)
+    const onData = (d: Buffer) => {
+      buf += d.toString()
+      let nl
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        try {
+          const obj = JSON.parse(line) as Record<string, unknown>
+          if (pred(obj)) {
+            clearTimeout(timer)
+            child.stdout?.off('data', onData)
+            resolve(obj)
+            return
+          }
+        } catch {
+          /* not a JSON line */
+        }
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`child exited with ${code} before the expected log line`))
+    })
+  })
+}
