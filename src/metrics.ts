@@ -1,0 +1,52 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** The process's Prometheus registry, served on GET /metrics. */
+export const registry = new Registry()
+collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' })
+
+export const httpResponses = new Counter({
+  name: 'sluice_http_responses_total',
+  help: 'HTTP responses by route and status',
+  labelNames: ['route', 'status'] as const,
+  registers: [registry],
+})
+
+export const journalCommits = new Histogram({
+  name: 'sluice_journal_commit_events',
+  help: 'Events per journal commit (group commit size)',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  registers: [registry],
+})
+
+export const journalCommitSeconds = new Histogram({
+  name: 'sluice_journal_commit_seconds',
+  help: 'Duration of one journal commit including fsync',
+  buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+  registers: [registry],
+})
+
+export const eventsForwarded = new Counter({
+  name: 'sluice_events_forwarded_total',
+  help: 'Journal entries confirmed by the broker',
+  registers: [registry],
+})
+
+export const forwarderBacklog = new Gauge({
+  name: 'sluice_forwarder_backlog',
+  help: 'Journal entries not yet confirmed by the broker',
+  registers: [registry],
+})
+
+export const eventsProcessed = new Counter({
+  name: 'sluice_events_processed_total',
+  help: 'Deliveries by outcome: stored, duplicate, retried, dead_lettered',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+})
+
+export const endToEndSeconds = new Histogram({
+  name: 'sluice_event_latency_seconds',
+  help: 'processed_at - received_at: journal commit to Postgres commit',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60],
+  registers: [registry],
+})
