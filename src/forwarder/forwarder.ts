@@ -1,0 +1,165 @@
+import type { Journal, JournalEntry } from '../../journal/types.js'
+import type { Publisher } from '../brokers/types.js'
+import type { Logger } from '../log.js'
+import { eventsForwarded } from '../metrics.js'
+import { backoffDelay, sleep } from '../util/backoff.js'
+import { onceAsync } from '../util/once.js'
+import { resolveForwarderOptions, type ForwarderOptions } from './options.js'
+
+export type ForwarderJournal = Pick<Journal, 'readPending' | 'markForwarded' | 'compact'>
+
+export interface ForwarderStatus {
+  state: 'starting' | 'forwarding' | 'idle' | 'retrying' | 'closed'
+  /** Publish attempts that failed in a row; 0 once the broker confirms again. */
+  consecutiveFailures: number
+  lastError: string | null
+  forwarded: number
+}
+
+/**
+ * Drains the journal into the broker, in seq order and in batches. An entry is marked forwarded
+ * only after the broker confirmed it; anything unconfirmed stays pending and is sent again
+ * (at-least-once: duplicates are possible, loss is not).
+ */
+export class Forwarder {
+  private readonly options: Required<ForwarderOptions>
+  private readonly stop = new AbortController()
+  private wake: AbortController = new AbortController()
+  private readonly inFlight = new Set<Promise<void>>()
+  private loop: Promise<void> | null = null
+  private rewind = false
+  private lastCompactAt = 0
+  private forwardedSinceCompact = 0
+  private readonly current: ForwarderStatus = {
+    state: 'starting',
+    consecutiveFailures: 0,
+    lastError: null,
+    forwarded: 0,
+  }
+
+  constructor(
+    private readonly journal: ForwarderJournal,
+    private readonly publisher: Publisher,
+    private readonly logger: Logger,
+    options?: ForwarderOptions,
+  ) {
+    this.options = resolveForwarderOptions(options)
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) => {
+      this.logger.fatal({ err }, 'forwarder loop crashed')
+      throw err
+    })
+  }
+
+  /** Latency hint that new entries were committed; the poll loop stays the source of truth. */
+  notify(): void {
+    this.wake.abort()
+  }
+
+  status(): Readonly<ForwarderStatus> {
+    return { ...this.current }
+  }
+
+  /** Stop reading the journal and wait for in-flight publishes to settle. */
+  close = onceAsync(async () => {
+    this.stop.abort()
+    this.wake.abort()
+    await this.loop?.catch(() => undefined)
+    await Promise.allSettled(this.inFlight)
+    this.current.state = 'closed'
+  })
+
+  private async run(): Promise<void> {
+    let cursor = 0
+    const { batchSize, maxInFlight } = this.options
+    while (!this.stop.signal.aborted) {
+      if (this.rewind) {
+        // Something was not confirmed: let the other batches settle, then re-read every
+        // pending entry from the start so the unconfirmed ones go out again, in order.
+        await Promise.allSettled(this.inFlight)
+        this.rewind = false
+        cursor = 0
+        this.current.state = 'retrying'
+        const delay = backoffDelay(
+          this.current.consecutiveFailures - 1,
+          this.options.retryBaseMs,
+          this.options.retryCapMs,
+        )
+        await sleep(delay, this.stop.signal)
+        continue
+      }
+      // Re-arm the wake-up before reading, so a commit that lands after this read still wakes us.
+      if (this.wake.signal.aborted) this.wake = new AbortController()
+      const entries = await this.journal.readPending(cursor, batchSize)
+      const last = entries.at(-1)
+      if (!last) {
+        if (this.inFlight.size > 0) await Promise.race(this.inFlight)
+        else await this.idle()
+        continue
+      }
+      cursor = last.seq
+      this.current.state = 'forwarding'
+      const publish = this.forward(entries).finally(() => this.inFlight.delete(publish))
+      this.inFlight.add(publish)
+      if (this.inFlight.size >= maxInFlight) await Promise.race(this.inFlight)
+    }
+  }
+
+  private async forward(entries: JournalEntry[]): Promise<void> {
+    let confirmed: number[]
+    try {
+      const results = await this.publisher.publish(entries)
+      confirmed = entries.filter((_, i) => results[i] === true).map((e) => e.seq)
+      if (confirmed.length < entries.length) {
+        this.fail(`broker confirmed ${confirmed.length} of ${entries.length} events`)
+      }
+    } catch (err) {
+      this.fail((err as Error).message ?? String(err))
+      return
+    }
+    if (confirmed.length === 0) return
+    try {
+      await this.journal.markForwarded(confirmed)
+    } catch (err) {
+      // The broker has them; marking failed, so they will be published again (a duplicate,
+      // never a loss).
+      this.fail(`journal markForwarded failed: ${(err as Error).message}`)
+      return
+    }
+    if (confirmed.length === entries.length) this.current.consecutiveFailures = 0
+    this.current.forwarded += confirmed.length
+    this.forwardedSinceCompact += confirmed.length
+    eventsForwarded.inc(confirmed.length)
+  }
+
+  private fail(message: string): void {
+    if (this.current.consecutiveFailures === 0) {
+      this.logger.warn(
+        { error: message },
+        'forwarding failed; entries stay in the journal and will be retried',
+      )
+    }
+    this.current.consecutiveFailures++
+    this.current.lastError = message
+    this.rewind = true
+  }
+
+  private async idle(): Promise<void> {
+    this.current.state = 'idle'
+    const now = Date.now()
+    if (
+      this.forwardedSinceCompact > 0 &&
+      now - this.lastCompactAt >= this.options.compactIntervalMs
+    ) {
+      this.lastCompactAt = now
+      this.forwardedSinceCompact = 0
+      await this.journal
+        .compact()
+        .catch((err: unknown) => this.logger.warn({ err }, 'journal compaction failed'))
+      return
+    }
+    await sleep(this.options.idlePollMs, AbortSignal.any([this.wake.signal, this.stop.signal]))
+  }
+}

@@ -1,0 +1,21 @@
+/** Wrap an async close so a second call returns the first call's promise. */
+export function onceAsync(fn: () => Promise<void>): () => Promise<void> {
+  let promise: Promise<void> | null = null
+  return () => (promise ??= fn())
+}
+
+/** Run every cleanup step even if an earlier one throws; rethrow the first failure afterwards. */
+export async function runAll(steps: Array<[string, () => unknown]>): Promise<void> {
+  const errors: Error[] = []
+  for (const [name, step] of steps) {
+    try {
+      await step()
+    } catch (err) {
+      errors.push(
+        new Error(`${name} failed while closing: ${(err as Error).message}`, { cause: err }),
+      )
+    }
+  }
+  if (errors.length === 1) throw errors[0]
+  if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('; '))
+}
