@@ -1,0 +1,84 @@
+import { request, Agent } from 'node:http'
+
+export interface PostResult {
+  status: number
+  body: string
+  headers: Record<string, string | string[] | undefined>
+}
+
+/** One POST over a keep-alive agent; rejects on connection errors. */
+export function post(
+  url: string,
+  body: Buffer | string,
+  headers: Record<string, string> = {},
+  agent?: Agent,
+): Promise<PostResult> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, agent },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            headers: res.headers,
+          }),
+        )
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/**
+ * Post `count` events with unique Idempotency-Keys from `concurrency` clients, retrying an event
+ * (same key) on connection errors and non-200 answers the way a webhook sender does, until
+ * `deadline`. Returns the keys that got a 200.
+ */
+export async function postMany(options: {
+  url: () => string
+  count: number
+  concurrency: number
+  idPrefix: string
+  body?: (i: number) => Buffer
+  deadline?: number
+  onProgress?: (acked: number) => void
+}): Promise<Set<string>> {
+  const acked = new Set<string>()
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency })
+  const deadline = options.deadline ?? Date.now() + 120000
+  let next = 0
+  const client = async () => {
+    while (next < options.count) {
+      const i = next++
+      const id = `${options.idPrefix}-${i}`
+      const body =
+        options.body?.(i) ?? Buffer.from(JSON.stringify({ type: 'test.event', n: i, id }))
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`gave up posting ${id}: deadline passed`)
+        try {
+          const res = await post(options.url(), body, { 'idempotency-key': id }, agent)
+          if (res.status === 200) {
+            acked.add(id)
+            options.onProgress?.(acked.size)
+            break
+          }
+        } catch {
+          /* engine down or restarting: retry like a sender */
+        }
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, client))
+  } finally {
+    agent.destroy()
+  }
+  return acked
+}
