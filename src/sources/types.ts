@@ -21,6 +21,8 @@ export type Verified = {
   verifiedBy: string | null
   /** Event id taken from the body by the provider (Stripe's `id`), when the contract says so. */
   providerId?: string
+  /** Event type the provider stated in the body (Stripe's `type`), when it was parsed anyway. */
+  eventType?: string
   /** Answer the sender expects instead of the usual 200 (Slack's url_verification); not journaled. */
   reply?: { status: number; contentType: string; body: string }
 }
