@@ -15,7 +15,15 @@ export interface JournalStats {
   bytes: number
   /** receivedAt of the oldest pending entry, null when none. */
   oldestPendingAt: number | null
+  /** Whether the journal accepts appends: `full` = over its quota or the disk is low. */
+  state?: JournalState
+  /** Size past which appends are refused (SLUICE_JOURNAL_MAX_BYTES). */
+  maxBytes?: number
+  /** Free bytes on the journal's file system at the last measurement. */
+  freeDiskBytes?: number
 }
+
+export type JournalState = 'starting' | 'open' | 'full' | 'failed' | 'closed'
 
 /**
  * The journal as the rest of the engine sees it. Contract: `append` resolves only after the

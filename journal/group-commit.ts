@@ -1,0 +1,76 @@
+import type { NewEvent } from './types.js'
+import type { CommitResult } from './writer.js'
+
+interface Waiter {
+  event: NewEvent
+  resolve: (r: { seq: number; receivedAt: number }) => void
+  reject: (err: Error) => void
+}
+
+export type CommitFn = (events: readonly NewEvent[]) => Promise<CommitResult>
+
+/**
+ * Group commit: at most one commit runs at a time; appends that arrive while it runs wait in
+ * `queue` and all go into the next commit. A waiter is resolved only after the commit that
+ * holds it returned. The first commit after an idle period is deferred with setImmediate so
+ * that all requests parsed in the same I/O phase share it.
+ */
+export class GroupCommitter {
+  private queue: Waiter[] = []
+  private running = false
+  private scheduled = false
+  private idleWaiters: Array<() => void> = []
+
+  constructor(
+    private readonly commitFn: CommitFn,
+    private readonly onCommit: (events: number, seconds: number) => void = () => {},
+    private readonly maxBatch = 1000,
+  ) {}
+
+  /** Appends waiting for or inside a commit. */
+  get inFlight(): number {
+    return this.queue.length + (this.running ? 1 : 0)
+  }
+
+  add(event: NewEvent): Promise<{ seq: number; receivedAt: number }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ event, resolve, reject })
+      this.schedule()
+    })
+  }
+
+  /** Resolves once nothing is queued and no commit runs. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      void this.run()
+    })
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return
+    this.running = true
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch)
+      const started = performance.now()
+      try {
+        const r = await this.commitFn(batch.map((w) => w.event))
+        this.onCommit(batch.length, (performance.now() - started) / 1000)
+        batch.forEach((w, i) => w.resolve({ seq: r.seqs[i] ?? -1, receivedAt: r.receivedAt }))
+      } catch (err) {
+        for (const w of batch) w.reject(err as Error)
+      }
+    }
+    this.running = false
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
+  }
+}

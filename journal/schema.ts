@@ -1,0 +1,50 @@
+import Database from 'better-sqlite3'
+
+export type SyncMode = 'full' | 'normal'
+
+/** Name of the journal file inside SLUICE_DATA_DIR. */
+export const JOURNAL_FILE = 'journal.db'
+
+// auto_vacuum must be set before the first table exists: it lets compact() hand freed pages
+// back to the file system instead of keeping them in the file forever.
+const DDL = `
+CREATE TABLE IF NOT EXISTS entries (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  source       TEXT    NOT NULL,
+  id           TEXT    NOT NULL,
+  received_at  INTEGER NOT NULL,
+  content_type TEXT    NOT NULL,
+  headers      TEXT    NOT NULL,
+  body         BLOB    NOT NULL,
+  verified_by  TEXT,
+  forwarded    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS entries_pending ON entries (seq) WHERE forwarded = 0;
+`
+
+/**
+ * Open the single write connection. Only the writer (inline or the worker thread) holds one;
+ * SQLite allows one writer at a time and a second would only queue on the lock.
+ */
+export function openWriteConnection(path: string, sync: SyncMode): Database.Database {
+  const db = new Database(path)
+  try {
+    db.pragma('auto_vacuum = INCREMENTAL')
+    db.pragma('journal_mode = WAL')
+    db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
+    // We checkpoint ourselves in compact(); the automatic one still bounds the WAL meanwhile.
+    db.pragma('wal_autocheckpoint = 10000')
+    db.exec(DDL)
+    return db
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+/** Open a read-only connection for the forwarder; WAL lets it read while the writer commits. */
+export function openReadConnection(path: string): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true })
+  db.pragma('query_only = ON')
+  return db
+}

@@ -1,0 +1,231 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type Database from 'better-sqlite3'
+import { freeDiskBytes, journalFileBytes } from './disk.js'
+import { JournalClosedError, JournalFullError, JournalUnavailableError } from './errors.js'
+import { GroupCommitter } from './group-commit.js'
+import { InlineWriter } from './inline-writer.js'
+import { JOURNAL_FILE, openReadConnection, type SyncMode } from './schema.js'
+import { WorkerWriter } from './worker-writer.js'
+import type { JournalWriter, WriterMode } from './writer.js'
+import type { Journal, JournalEntry, JournalState, JournalStats, NewEvent } from './types.js'
+
+export interface SqliteJournalOptions {
+  /** Directory holding journal.db (SLUICE_DATA_DIR); created when missing. */
+  dataDir: string
+  /** `full` fsyncs every commit (survives power loss); `normal` survives a process crash. @defaultValue 'full' */
+  sync?: SyncMode
+  /** Where the single writer runs; see docs/journal-writer.md for the measurement. @defaultValue 'worker' */
+  writer?: WriterMode
+  /** Journal size past which append is refused; null = a tenth of the free disk at start. @defaultValue null */
+  maxBytes?: number | null
+  /** Free disk below which append is refused, whatever the journal size. @defaultValue 64 MiB */
+  minFreeDiskBytes?: number
+  /** How often file sizes and free disk are re-measured. @defaultValue 1000 */
+  diskCheckIntervalMs?: number
+  /** Most events in one commit. @defaultValue 1000 */
+  maxBatch?: number
+  /** Called after each commit with its size and duration, for metrics. @defaultValue no-op */
+  onCommit?: (events: number, seconds: number) => void
+}
+
+const defaults = Object.freeze({
+  sync: 'full' as SyncMode,
+  writer: 'worker' as WriterMode,
+  maxBytes: null as number | null,
+  minFreeDiskBytes: 64 * 1024 * 1024,
+  diskCheckIntervalMs: 1000,
+  maxBatch: 1000,
+  onCommit: (() => {}) as (events: number, seconds: number) => void,
+})
+
+const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
+
+/** The SQLite journal: group-committed appends through one writer, reads on a read-only connection. */
+export class SqliteJournal implements Journal {
+  readonly path: string
+  private readonly opts: Required<SqliteJournalOptions>
+  private readonly writer: JournalWriter
+  private readonly committer: GroupCommitter
+  private reader: Database.Database | null = null
+  private state: JournalState = 'starting'
+  private maxBytes = Infinity
+  private measuredBytes = 0
+  private bytesSinceMeasure = 0
+  private freeBytes = Infinity
+  private timer: NodeJS.Timeout | null = null
+  private measuring: Promise<void> | null = null
+  private closing: Promise<void> | null = null
+
+  constructor(options: SqliteJournalOptions) {
+    if (typeof options?.dataDir !== 'string' || options.dataDir === '')
+      throw new TypeError('options.dataDir must be a directory path')
+    const opts = { ...defaults, ...options } as Required<SqliteJournalOptions>
+    if (opts.sync !== 'full' && opts.sync !== 'normal')
+      throw new TypeError("options.sync must be 'full' or 'normal'")
+    if (opts.writer !== 'inline' && opts.writer !== 'worker')
+      throw new TypeError("options.writer must be 'inline' or 'worker'")
+    if (opts.maxBytes !== null && !positiveInt(opts.maxBytes))
+      throw new TypeError('options.maxBytes must be a positive integer or null')
+    if (!Number.isInteger(opts.minFreeDiskBytes) || opts.minFreeDiskBytes < 0)
+      throw new TypeError('options.minFreeDiskBytes must be a non-negative integer')
+    if (!positiveInt(opts.diskCheckIntervalMs))
+      throw new TypeError('options.diskCheckIntervalMs must be a positive integer')
+    if (!positiveInt(opts.maxBatch))
+      throw new TypeError('options.maxBatch must be a positive integer')
+    this.opts = opts
+    this.path = join(opts.dataDir, JOURNAL_FILE)
+    const spec = { path: this.path, sync: opts.sync }
+    this.writer = opts.writer === 'inline' ? new InlineWriter(spec) : new WorkerWriter(spec)
+    this.committer = new GroupCommitter((e) => this.writer.commit(e), opts.onCommit, opts.maxBatch)
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.opts.dataDir, { recursive: true })
+    try {
+      await this.writer.start()
+      this.reader = openReadConnection(this.path)
+      this.freeBytes = await freeDiskBytes(this.opts.dataDir)
+      this.maxBytes = this.opts.maxBytes ?? Math.floor(this.freeBytes / 10)
+      await this.measure()
+    } catch (err) {
+      await this.writer.close().catch(() => {})
+      this.state = 'failed'
+      throw new JournalUnavailableError(`cannot open the journal at ${this.path}`, { cause: err })
+    }
+    this.state = 'open'
+    this.timer = setInterval(() => void this.measure(), this.opts.diskCheckIntervalMs)
+    this.timer.unref()
+  }
+
+  /** Resolves after the commit holding the event returned. Rejects with a Journal*Error. */
+  async append(event: NewEvent): Promise<JournalEntry> {
+    if (this.state !== 'open') {
+      if (this.state === 'closed' || this.closing) throw new JournalClosedError('journal is closed')
+      throw new JournalUnavailableError(`journal is ${this.state}`)
+    }
+    if (this.isFull()) throw new JournalFullError('journal is over its disk quota')
+    // Counted before the commit so a burst cannot overshoot the quota between measurements.
+    this.bytesSinceMeasure += event.body.byteLength + 256
+    let r: { seq: number; receivedAt: number }
+    try {
+      r = await this.committer.add(event)
+    } catch (err) {
+      throw new JournalUnavailableError('journal commit failed', { cause: err })
+    }
+    return { ...event, seq: r.seq, receivedAt: r.receivedAt }
+  }
+
+  readPending(afterSeq: number, limit: number): JournalEntry[] {
+    const rows = this.read()
+      .prepare(
+        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
+         FROM entries WHERE forwarded = 0 AND seq > ? ORDER BY seq LIMIT ?`,
+      )
+      .all(afterSeq, limit) as Row[]
+    return rows.map(toEntry)
+  }
+
+  async markForwarded(seqs: readonly number[]): Promise<void> {
+    if (seqs.length > 0) await this.writer.markForwarded(seqs)
+  }
+
+  async compact(): Promise<void> {
+    await this.writer.compact()
+    this.bytesSinceMeasure = 0
+    await this.measure()
+  }
+
+  stats(): JournalStats {
+    const row = this.read()
+      .prepare('SELECT count(*) AS n, min(received_at) AS oldest FROM entries WHERE forwarded = 0')
+      .get() as { n: number; oldest: number | null }
+    return {
+      pending: row.n,
+      bytes: this.measuredBytes + this.bytesSinceMeasure,
+      oldestPendingAt: row.oldest,
+      state: this.state === 'open' && this.isFull() ? 'full' : this.state,
+      maxBytes: this.maxBytes,
+      freeDiskBytes: this.freeBytes,
+    }
+  }
+
+  /** Resolves once every append accepted so far has been committed (or failed). */
+  flush(): Promise<void> {
+    return this.committer.idle()
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.timer) clearInterval(this.timer)
+      await this.committer.idle()
+      await this.measuring
+      const errors: unknown[] = []
+      await this.writer.close().catch((e: unknown) => errors.push(e))
+      try {
+        this.reader?.close()
+      } catch (e) {
+        errors.push(e)
+      }
+      this.reader = null
+      this.state = 'closed'
+      if (errors.length > 0) throw new AggregateError(errors, 'journal close failed')
+    })()
+    return this.closing
+  }
+
+  private isFull(): boolean {
+    return (
+      this.measuredBytes + this.bytesSinceMeasure >= this.maxBytes ||
+      this.freeBytes < this.opts.minFreeDiskBytes
+    )
+  }
+
+  private measure(): Promise<void> {
+    this.measuring ??= (async () => {
+      try {
+        const [bytes, free] = await Promise.all([
+          journalFileBytes(this.path),
+          freeDiskBytes(this.opts.dataDir),
+        ])
+        this.measuredBytes = bytes
+        this.bytesSinceMeasure = 0
+        this.freeBytes = free
+      } catch {
+        // Keep the last measurement; the next tick tries again.
+      } finally {
+        this.measuring = null
+      }
+    })()
+    return this.measuring
+  }
+
+  private read(): Database.Database {
+    if (!this.reader) throw new JournalClosedError('journal is not open')
+    return this.reader
+  }
+}
+
+interface Row {
+  seq: number
+  source: string
+  id: string
+  received_at: number
+  content_type: string
+  headers: string
+  body: Buffer
+  verified_by: string | null
+}
+
+function toEntry(r: Row): JournalEntry {
+  return {
+    seq: r.seq,
+    source: r.source,
+    id: r.id,
+    receivedAt: r.received_at,
+    contentType: r.content_type,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    body: r.body,
+    verifiedBy: r.verified_by,
+  }
+}

@@ -1,0 +1,24 @@
+import type { SyncMode } from './schema.js'
+import type { NewEvent } from './types.js'
+import type { CommitResult } from './writer-core.js'
+
+export type { CommitResult } from './writer-core.js'
+
+/**
+ * The single journal writer as the main thread sees it. Operations are executed one at a
+ * time in call order; the group committer never calls `commit` while another commit runs.
+ */
+export interface JournalWriter {
+  start(): Promise<void>
+  commit(events: readonly NewEvent[]): Promise<CommitResult>
+  markForwarded(seqs: readonly number[]): Promise<void>
+  compact(): Promise<void>
+  close(): Promise<void>
+}
+
+export type WriterMode = 'inline' | 'worker'
+
+export interface WriterSpec {
+  path: string
+  sync: SyncMode
+}

@@ -1,0 +1,158 @@
+import t, { type Test } from 'tap'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { SqliteJournal, JournalFullError, JournalClosedError } from '../journal/index.js'
+import type { NewEvent, WriterMode } from '../journal/index.js'
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-journal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+function event(i: number, body: Buffer = Buffer.from(`{"n":${i}}`)): NewEvent {
+  return {
+    id: `evt-${i}`,
+    source: 'default',
+    contentType: 'application/json',
+    headers: { 'content-type': 'application/json', 'x-n': String(i) },
+    body,
+    verifiedBy: null,
+  }
+}
+
+async function open(t: Test, dir: string, writer: WriterMode, extra = {}) {
+  const commits: number[] = []
+  const j = new SqliteJournal({ dataDir: dir, writer, onCommit: (n) => commits.push(n), ...extra })
+  await j.start()
+  t.teardown(() => j.close())
+  return { j, commits }
+}
+
+for (const writer of ['inline', 'worker'] as const) {
+  t.test(`${writer} writer`, async (t) => {
+    t.test('appends are ordered, kept byte for byte, and group-committed', async (t) => {
+      const { j, commits } = await open(t, tempDir(t), writer)
+      const bodies = Array.from({ length: 300 }, () =>
+        randomBytes(1 + Math.floor(Math.random() * 2000)),
+      )
+      const entries = await Promise.all(bodies.map((b, i) => j.append(event(i, b))))
+      for (let i = 1; i < entries.length; i++) {
+        t.ok(entries[i]!.seq > entries[i - 1]!.seq, 'seq strictly increasing in append order')
+      }
+      t.equal(
+        commits.reduce((a, b) => a + b, 0),
+        300,
+        'every event committed once',
+      )
+      t.ok(
+        commits.length < 300,
+        `fewer commits (${commits.length}) than events: appends were grouped`,
+      )
+      t.ok(Math.max(...commits) > 1, 'at least one commit held several events')
+      const read = j.readPending(0, 1000)
+      t.equal(read.length, 300)
+      read.forEach((e, i) => {
+        t.equal(e.seq, entries[i]!.seq)
+        t.equal(e.id, `evt-${i}`)
+        t.same(e.headers, { 'content-type': 'application/json', 'x-n': String(i) })
+        if (!e.body.equals(bodies[i]!)) t.fail(`body ${i} differs`)
+      })
+      t.equal(j.readPending(entries[149]!.seq, 1000).length, 150, 'reads after a cursor')
+      const s = j.stats()
+      t.equal(s.pending, 300)
+      t.equal(s.oldestPendingAt, entries[0]!.receivedAt)
+    })
+
+    t.test('appends made while a commit runs go into the next commit', async (t) => {
+      const { j, commits } = await open(t, tempDir(t), writer)
+      const first = j.append(event(0))
+      // Queued after the first commit started (it starts on setImmediate).
+      await new Promise((r) => setImmediate(r))
+      const rest = Array.from({ length: 50 }, (_, i) => j.append(event(i + 1)))
+      await Promise.all([first, ...rest])
+      t.equal(commits[0], 1, 'first commit held only the first event')
+      t.ok(commits.length < 51, `the 50 later appends shared ${commits.length - 1} commit(s)`)
+    })
+
+    t.test('reopen keeps everything pending; markForwarded hides entries', async (t) => {
+      const dir = tempDir(t)
+      const a = new SqliteJournal({ dataDir: dir, writer })
+      await a.start()
+      const entries = await Promise.all(Array.from({ length: 10 }, (_, i) => a.append(event(i))))
+      await a.markForwarded(entries.slice(0, 3).map((e) => e.seq))
+      const closing = a.close()
+      t.equal(a.close(), closing, 'close returns the same promise')
+      await closing
+      await t.rejects(a.append(event(99)), JournalClosedError)
+      const { j } = await open(t, dir, writer)
+      const pending = j.readPending(0, 100)
+      t.same(
+        pending.map((e) => e.seq),
+        entries.slice(3).map((e) => e.seq),
+      )
+      t.equal(j.stats().pending, 7)
+      const next = await j.append(event(10))
+      t.ok(next.seq > entries[9]!.seq, 'seq keeps increasing across reopen')
+    })
+
+    t.test('compaction shrinks the files', async (t) => {
+      const dir = tempDir(t)
+      const { j } = await open(t, dir, writer)
+      const entries = await Promise.all(
+        Array.from({ length: 1500 }, (_, i) => j.append(event(i, randomBytes(4096)))),
+      )
+      await j.markForwarded(entries.map((e) => e.seq))
+      const size = () =>
+        ['journal.db', 'journal.db-wal'].reduce((n, f) => {
+          try {
+            return n + statSync(join(dir, f)).size
+          } catch {
+            return n
+          }
+        }, 0)
+      const before = size()
+      await j.compact()
+      const after = size()
+      t.ok(after < before / 4, `files went from ${before} to ${after} bytes`)
+      t.equal(statSync(join(dir, 'journal.db-wal')).size, 0, 'WAL truncated')
+      t.equal(j.stats().pending, 0)
+      t.ok(j.stats().bytes < before / 4, 'stats bytes follow')
+    })
+
+    t.test(
+      'quota: appends are refused past maxBytes, accepted again after compaction',
+      async (t) => {
+        const { j } = await open(t, tempDir(t), writer, { maxBytes: 200_000 })
+        const accepted: number[] = []
+        let refused: unknown = null
+        for (let i = 0; i < 100 && !refused; i++) {
+          try {
+            accepted.push((await j.append(event(i, randomBytes(10_000)))).seq)
+          } catch (err) {
+            refused = err
+          }
+        }
+        t.type(refused, JournalFullError, 'refused with JournalFullError')
+        t.ok(
+          accepted.length > 0 && accepted.length < 30,
+          `accepted ${accepted.length} before refusing`,
+        )
+        t.equal(j.stats().state, 'full')
+        await j.markForwarded(accepted)
+        await j.compact()
+        t.equal(j.stats().state, 'open')
+        t.ok((await j.append(event(1000))).seq > 0, 'accepted again')
+      },
+    )
+  })
+}
+
+t.test('options are checked', async (t) => {
+  t.throws(() => new SqliteJournal({ dataDir: '' }), TypeError)
+  t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', sync: 'off' as never }), /options.sync/)
+  t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', maxBytes: -1 }), /options.maxBytes/)
+  t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', writer: 'x' as never }), /options.writer/)
+})
