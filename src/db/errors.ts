@@ -1,0 +1,45 @@
+/**
+ * The database could not be reached or lost the connection mid-batch. Nothing in the batch is
+ * known to be committed as a failure of the event itself: the consumer retries the whole batch
+ * later without counting an attempt against the events, and acks nothing.
+ */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError'
+}
+
+/** Thrown by migrate() when the database was migrated by a newer Sluice than this one. */
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError'
+}
+
+// SQLSTATE classes that say "the server or the link is the problem, not this data":
+// 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown,
+// cancel), 58 system error, 40 transaction rollback (serialization failure, deadlock).
+const TRANSIENT_CLASSES = new Set(['08', '53', '57', '58', '40'])
+
+// Node socket errors that mean the connection, not the data, failed.
+const NODE_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
+
+/**
+ * Whether an error from `pg` is about the connection or server state (retry the batch later)
+ * rather than about the data of one row (isolate the row). Errors with no SQLSTATE at all come
+ * from the client side of the link (socket closed, "Connection terminated unexpectedly",
+ * pool timeouts) and count as connection errors.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return true
+  const code = (err as { code?: unknown }).code
+  if (typeof code !== 'string') return true
+  if (NODE_CONNECTION_CODES.has(code)) return true
+  if (/^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_CLASSES.has(code.slice(0, 2))
+  return true
+}

@@ -1,0 +1,111 @@
+import type pg from 'pg'
+
+const DAY_MS = 86_400_000
+
+/** UTC midnight of the day holding `t`. Partitions are UTC days. */
+export function utcDay(t: number | Date): Date {
+  const ms = typeof t === 'number' ? t : t.getTime()
+  return new Date(Math.floor(ms / DAY_MS) * DAY_MS)
+}
+
+export function addDays(day: Date, n: number): Date {
+  return new Date(day.getTime() + n * DAY_MS)
+}
+
+/** `events_20261122` for the UTC day starting at `day`. */
+export function partitionName(day: Date): string {
+  return `events_${day.toISOString().slice(0, 10).replaceAll('-', '')}`
+}
+
+function parsePartitionName(name: string): Date | null {
+  const m = /^events_(\d{4})(\d{2})(\d{2})$/.exec(name)
+  return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null
+}
+
+/** Names of the daily partitions of `events` in the search_path schema, with their day. */
+export async function listPartitions(db: pg.ClientBase): Promise<{ name: string; day: Date }[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'events'::regclass`,
+  )
+  return rows
+    .map((r) => ({ name: r.name, day: parsePartitionName(r.name) }))
+    .filter((p): p is { name: string; day: Date } => p.day !== null)
+    .sort((a, b) => a.day.getTime() - b.day.getTime())
+}
+
+/**
+ * Create the partition for one UTC day unless it exists. Rows that already landed in the
+ * default partition for that day are moved into it first (ATTACH would fail otherwise), all in
+ * one transaction. Callers hold the maintenance lock, so two nodes never race here.
+ * Returns true when it created the partition.
+ */
+export async function ensurePartition(db: pg.ClientBase, day: Date): Promise<boolean> {
+  const name = partitionName(day)
+  const from = day.toISOString()
+  const to = addDays(day, 1).toISOString()
+  const { rows } = await db.query<{ exists: boolean }>(
+    'SELECT to_regclass($1) IS NOT NULL AS exists',
+    [name],
+  )
+  if (rows[0]?.exists) return false
+  await db.query('BEGIN')
+  try {
+    // Names and bounds are generated above from a Date, never from input: safe to inline.
+    await db.query(`CREATE TABLE ${name} (LIKE events INCLUDING DEFAULTS)`)
+    await db.query(
+      `WITH moved AS (DELETE FROM events_default WHERE received_at >= $1 AND received_at < $2
+       RETURNING *) INSERT INTO ${name} SELECT * FROM moved`,
+      [from, to],
+    )
+    await db.query(
+      `ALTER TABLE events ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`,
+    )
+    await db.query('COMMIT')
+    return true
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => {})
+    throw new Error(`creating partition ${name} failed: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * Drop the daily partitions that end at or before `cutoff` (a UTC midnight), with their
+ * dedup keys, and delete older rows that sit in the default partition. Each partition goes in
+ * its own transaction together with its keys, so a key is never kept without its row for
+ * longer than one drop, and never deleted while its row is kept.
+ */
+export async function dropPartitionsBefore(db: pg.ClientBase, cutoff: Date): Promise<string[]> {
+  const dropped: string[] = []
+  for (const p of await listPartitions(db)) {
+    const end = addDays(p.day, 1)
+    if (end.getTime() > cutoff.getTime()) continue
+    await db.query('BEGIN')
+    try {
+      await db.query(`DROP TABLE ${p.name}`)
+      await db.query('DELETE FROM event_keys WHERE received_at >= $1 AND received_at < $2', [
+        p.day.toISOString(),
+        end.toISOString(),
+      ])
+      await db.query('COMMIT')
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {})
+      throw new Error(`dropping partition ${p.name} failed: ${(err as Error).message}`, {
+        cause: err,
+      })
+    }
+    dropped.push(p.name)
+  }
+  await db.query('BEGIN')
+  try {
+    const c = cutoff.toISOString()
+    await db.query('DELETE FROM events_default WHERE received_at < $1', [c])
+    await db.query('DELETE FROM event_keys WHERE received_at < $1', [c])
+    await db.query('DELETE FROM event_failures WHERE last_failed_at < $1', [c])
+    await db.query('COMMIT')
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => {})
+    throw new Error(`retention cleanup failed: ${(err as Error).message}`, { cause: err })
+  }
+  return dropped
+}

@@ -1,0 +1,109 @@
+import { availableParallelism } from 'node:os'
+import { Piscina } from 'piscina'
+import type { WebhookEvent } from '../event.js'
+import type { EventResult } from '../../workers/insert.js'
+import type { StoreBatchResult, StoreBatchTask, WorkerData } from '../../workers/store-batch.js'
+import { DatabaseUnavailableError } from './errors.js'
+import { runningFromSources } from './paths.js'
+
+export type { EventResult }
+
+export interface WorkerPoolOptions {
+  /** PostgreSQL connection string every worker thread connects to. */
+  connectionString: string
+  /** Worker threads (SLUICE_WORKERS). @defaultValue availableParallelism() */
+  threads?: number
+  /**
+   * pg connections per thread. One is enough: a thread runs one batch at a time.
+   * @defaultValue 1
+   */
+  connectionsPerThread?: number
+  /** Batches waiting for a free thread before run() rejects. @defaultValue Infinity */
+  maxQueue?: number
+}
+
+const defaults = Object.freeze({
+  threads: availableParallelism(),
+  connectionsPerThread: 1,
+  maxQueue: Infinity,
+})
+
+// Under tap the sources run through its TypeScript loader, which worker threads inherit via
+// execArgv, so the .ts task module loads; the build runs dist/workers/store-batch.js.
+const workerFile = new URL(
+  `../../workers/store-batch.${runningFromSources ? 'ts' : 'js'}`,
+  import.meta.url,
+).href
+
+/**
+ * The Piscina pool that writes batches to Postgres from worker threads (`workers/`).
+ * Contract: run() resolves with one EventResult per event, in order, once the batch's commit is
+ * done (ack those with ok), or rejects with DatabaseUnavailableError when the database could
+ * not be reached (ack nothing, retry later; no attempt is counted against the events).
+ */
+export class WorkerPool {
+  readonly threads: number
+  private readonly piscina: Piscina<StoreBatchTask, StoreBatchResult>
+  private closing: Promise<void> | null = null
+  private inFlight = 0
+
+  constructor(options: WorkerPoolOptions) {
+    const o = { ...defaults, ...options }
+    if (typeof o.connectionString !== 'string' || o.connectionString === '') {
+      throw new TypeError('options.connectionString must be a PostgreSQL connection string')
+    }
+    if (!Number.isInteger(o.threads) || o.threads < 1) {
+      throw new TypeError('options.threads must be a positive integer')
+    }
+    if (!Number.isInteger(o.connectionsPerThread) || o.connectionsPerThread < 1) {
+      throw new TypeError('options.connectionsPerThread must be a positive integer')
+    }
+    if (!(o.maxQueue === Infinity || (Number.isInteger(o.maxQueue) && o.maxQueue >= 0))) {
+      throw new TypeError('options.maxQueue must be a non-negative integer or Infinity')
+    }
+    this.threads = o.threads
+    const workerData: WorkerData = {
+      connectionString: o.connectionString,
+      connectionsPerThread: o.connectionsPerThread,
+    }
+    this.piscina = new Piscina({
+      filename: workerFile,
+      minThreads: o.threads,
+      maxThreads: o.threads,
+      maxQueue: o.maxQueue,
+      concurrentTasksPerWorker: 1,
+      workerData,
+    })
+  }
+
+  /** Store one batch; see the class contract. */
+  async run(events: WebhookEvent[]): Promise<EventResult[]> {
+    if (this.closing) throw new Error('worker pool is closed')
+    if (events.length === 0) return []
+    this.inFlight++
+    let res: StoreBatchResult
+    try {
+      res = await this.piscina.run({ events })
+    } finally {
+      this.inFlight--
+    }
+    if (!res.ok) throw new DatabaseUnavailableError(res.unavailable)
+    return res.results
+  }
+
+  /** Batches queued or running (for back-pressure in the consumer). */
+  get pending(): number {
+    return this.inFlight
+  }
+
+  /** Wait for running batches, then stop the threads (their pg sockets close with them). */
+  close(): Promise<void> {
+    this.closing ??= this.piscina.close()
+    return this.closing
+  }
+}
+
+/** Build the worker pool (`SLUICE_WORKERS` threads). */
+export function createPool(options: WorkerPoolOptions): WorkerPool {
+  return new WorkerPool(options)
+}

@@ -1,0 +1,65 @@
+import t from 'tap'
+import pg from 'pg'
+import { migrate, readMigrations } from '../src/db/migrate.js'
+import { SchemaTooNewError } from '../src/db/errors.js'
+import { freshDatabase } from './helpers/pg.js'
+
+t.test('migrations', async (t) => {
+  const db = await freshDatabase('sluice_migrations')
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 })
+  t.teardown(async () => {
+    await pool.end()
+    await db.drop()
+  })
+  const latest = readMigrations().length
+
+  t.test('two concurrent starters both succeed and the ledger has each version once', async (t) => {
+    const [a, b] = await Promise.all([migrate(db.url), migrate(db.url)])
+    t.equal(a.version, latest)
+    t.equal(b.version, latest)
+    t.same(
+      [...a.applied, ...b.applied].sort(),
+      readMigrations().map((m) => m.version),
+    )
+    const { rows } = await pool.query('SELECT version FROM sluice_migrations ORDER BY version')
+    t.same(
+      rows.map((r) => r.version),
+      readMigrations().map((m) => m.version),
+    )
+    const tables = await pool.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()
+       AND table_name IN ('events', 'event_keys', 'event_failures') ORDER BY 1`,
+    )
+    t.same(
+      tables.rows.map((r) => r.table_name),
+      ['event_failures', 'event_keys', 'events'],
+    )
+  })
+
+  t.test('a second run applies nothing (pool argument)', async (t) => {
+    const r = await migrate(pool)
+    t.same(r.applied, [])
+    t.equal(r.version, latest)
+  })
+
+  t.test('a database newer than the code is refused naming both versions', async (t) => {
+    await pool.query(`INSERT INTO sluice_migrations (version, name) VALUES (9999, 'future')`)
+    await t.rejects(migrate(pool), SchemaTooNewError)
+    await t.rejects(migrate(pool), { message: new RegExp(`9999.*${latest}`) })
+    await pool.query('DELETE FROM sluice_migrations WHERE version = 9999')
+  })
+
+  t.test('objects go to the search_path schema', async (t) => {
+    await pool.query('CREATE SCHEMA tenant_a')
+    const url = `${db.url}?options=-c%20search_path%3Dtenant_a`
+    const r = await migrate(url)
+    t.same(
+      r.applied,
+      readMigrations().map((m) => m.version),
+    )
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'tenant_a'`,
+    )
+    t.ok(rows[0].n >= 4, 'events, event_keys, event_failures, sluice_migrations in tenant_a')
+  })
+})

@@ -1,0 +1,169 @@
+import type pg from 'pg'
+import { isConnectionError } from '../src/db/errors.js'
+import type { WebhookEvent } from '../src/event.js'
+import { detectType, parseBody } from './parse.js'
+
+/** A WebhookEvent as it arrives in a worker thread: structured clone turns Buffers into Uint8Arrays. */
+export type StorableEvent = Omit<WebhookEvent, 'body'> & { body: Uint8Array }
+
+/** What happened to one event of a batch; `processedAt` is ms since the epoch after the commit. */
+export type EventResult = EventOutcome & { processedAt: number }
+
+export type EventOutcome =
+  { ok: true; inserted: boolean } | { ok: false; error: string; permanent: boolean }
+
+/** The whole batch could not be written (connection or server trouble); nothing to ack. */
+export class BatchUnavailable extends Error {
+  override name = 'BatchUnavailable'
+}
+
+const COLUMNS = 9
+const sqlCache = new Map<number, string>()
+
+// One statement = one transaction: the keys go into event_keys (ON CONFLICT DO NOTHING) and
+// only rows whose key was created now go on into events. Every parameter is typed because
+// untyped parameters in later VALUES rows would be resolved as text first.
+function insertSql(rows: number): string {
+  let sql = sqlCache.get(rows)
+  if (sql) return sql
+  const values: string[] = []
+  for (let r = 0; r < rows; r++) {
+    const p = (c: number) => `$${r * COLUMNS + c}`
+    values.push(
+      `(${p(1)}::text,${p(2)}::text,${p(3)}::text,${p(4)}::timestamptz,${p(5)}::text,` +
+        `${p(6)}::jsonb,${p(7)}::bytea,${p(8)}::jsonb,${p(9)}::text)`,
+    )
+  }
+  sql = `WITH v (id, source, type, received_at, content_type, headers, body, payload, verified_by)
+AS (VALUES ${values.join(',')}),
+k AS (INSERT INTO event_keys (source, id, received_at) SELECT source, id, received_at FROM v
+  ON CONFLICT DO NOTHING RETURNING source, id)
+INSERT INTO events (id, source, type, received_at, content_type, headers, body, payload, verified_by)
+SELECT v.id, v.source, v.type, v.received_at, v.content_type, v.headers, v.body, v.payload, v.verified_by
+FROM v JOIN k ON k.source = v.source AND k.id = v.id
+RETURNING source, id`
+  if (sqlCache.size > 256) sqlCache.clear()
+  sqlCache.set(rows, sql)
+  return sql
+}
+
+interface Row {
+  key: string
+  params: unknown[]
+  hasPayload: boolean
+}
+
+function toRow(e: StorableEvent): Row {
+  // Buffer.from over the same memory (no copy): pg sends Buffer parameters in binary format.
+  const body = Buffer.isBuffer(e.body)
+    ? e.body
+    : Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength)
+  const parsed = parseBody(body, e.contentType)
+  return {
+    key: keyOf(e.source, e.id),
+    hasPayload: parsed.json !== null,
+    params: [
+      e.id,
+      e.source,
+      detectType(e.headers, e.verifiedBy, parsed.value),
+      new Date(e.receivedAt).toISOString(),
+      e.contentType,
+      JSON.stringify(e.headers),
+      body,
+      parsed.json,
+      e.verifiedBy,
+    ],
+  }
+}
+
+const keyOf = (source: string, id: string) => `${source}\u0000${id}`
+
+async function insertRows(pool: pg.Pool, rows: Row[]): Promise<Set<string>> {
+  const params = rows.flatMap((r) => r.params)
+  const res = await pool.query<{ source: string; id: string }>(insertSql(rows.length), params)
+  return new Set(res.rows.map((r) => keyOf(r.source, r.id)))
+}
+
+// Deadlocks and serialization failures (class 40) are resolved by simply running again.
+async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if (attempt >= 3 || !code?.startsWith('40')) throw err
+    }
+  }
+}
+
+/**
+ * Write a batch with one multi-row statement (one transaction), idempotent on (source, id).
+ * A data error isolates the bad events by retrying row by row (first without the JSON payload,
+ * kept as bytes in `body` anyway), so one poison event does not fail the others. A connection
+ * or server error throws BatchUnavailable: the caller retries the whole batch later.
+ */
+export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promise<EventResult[]> {
+  const rows: Row[] = []
+  const firstOf = new Map<string, number>()
+  const repeat: boolean[] = []
+  const slot: number[] = events.map((e, i) => {
+    const row = toRow(e)
+    const seen = firstOf.get(row.key)
+    repeat[i] = seen !== undefined
+    if (seen !== undefined) return seen
+    firstOf.set(row.key, rows.length)
+    rows.push(row)
+    return rows.length - 1
+  })
+  // Same lock order in every batch: overlapping concurrent batches wait instead of deadlocking.
+  const order = rows.map((_, i) => i).sort((a, b) => (rows[a]!.key < rows[b]!.key ? -1 : 1))
+  const outcome: (EventOutcome | undefined)[] = []
+  try {
+    const inserted = await withRetry(() =>
+      insertRows(
+        pool,
+        order.map((i) => rows[i]!),
+      ),
+    )
+    rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
+  } catch (err) {
+    if (isConnectionError(err)) throw unavailable(err)
+    for (const [i, row] of rows.entries()) outcome[i] = await insertAlone(pool, row)
+  }
+  const processedAt = Date.now()
+  // A within-batch duplicate is reported like a redelivery: stored, not inserted again.
+  return slot.map((s, i) => {
+    const o = outcome[s]!
+    return {
+      ...(o.ok && repeat[i] ? { ok: true, inserted: false } : o),
+      processedAt,
+    } as EventResult
+  })
+}
+
+async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
+  let last: unknown
+  for (const variant of row.hasPayload ? [row, withoutPayload(row)] : [row]) {
+    try {
+      const inserted = await withRetry(() => insertRows(pool, [variant]))
+      return { ok: true, inserted: inserted.has(row.key) }
+    } catch (err) {
+      if (isConnectionError(err)) throw unavailable(err)
+      last = err
+    }
+  }
+  const code = (last as { code?: string }).code
+  return { ok: false, permanent: true, error: `${code ?? 'error'}: ${(last as Error).message}` }
+}
+
+// Postgres' jsonb is stricter than JSON.parse (e.g. \u0000, lone surrogates): store the event
+// with a null payload rather than lose it; the exact bytes are in `body`.
+function withoutPayload(row: Row): Row {
+  const params = row.params.slice()
+  params[7] = null
+  return { ...row, params, hasPayload: false }
+}
+
+function unavailable(err: unknown): BatchUnavailable {
+  return new BatchUnavailable(`database unavailable: ${(err as Error).message}`, { cause: err })
+}

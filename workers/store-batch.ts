@@ -1,0 +1,49 @@
+/**
+ * Piscina task module: one call stores one batch. Each worker thread keeps its own small pg
+ * pool (one connection by default: Piscina runs one task per thread at a time), created on the
+ * first task from the connection string in the pool's workerData.
+ */
+import pg from 'pg'
+import { workerData } from 'piscina'
+import { BatchUnavailable, storeBatch, type EventResult, type StorableEvent } from './insert.js'
+
+export interface StoreBatchTask {
+  events: StorableEvent[]
+}
+
+/** Either every event's outcome, or "the database is unavailable, retry the whole batch". */
+export type StoreBatchResult =
+  { ok: true; results: EventResult[] } | { ok: false; unavailable: string }
+
+export interface WorkerData {
+  connectionString: string
+  connectionsPerThread: number
+}
+
+let pool: pg.Pool | null = null
+
+function threadPool(): pg.Pool {
+  if (pool) return pool
+  const data = workerData as WorkerData
+  pool = new pg.Pool({
+    connectionString: data.connectionString,
+    max: data.connectionsPerThread,
+    // Idle connections are closed after a while so an idle engine holds no sessions open.
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+  })
+  // An idle client losing its server must not crash the thread; the next query reconnects.
+  pool.on('error', () => {})
+  return pool
+}
+
+// Results cross the thread boundary by structured clone, which drops custom error classes,
+// so "unavailable" travels as data and src/db/worker-pool.ts turns it back into an error.
+export default async function storeBatchTask(task: StoreBatchTask): Promise<StoreBatchResult> {
+  try {
+    return { ok: true, results: await storeBatch(threadPool(), task.events) }
+  } catch (err) {
+    if (err instanceof BatchUnavailable) return { ok: false, unavailable: err.message }
+    throw err
+  }
+}
