@@ -2,24 +2,43 @@ import { z } from 'zod'
 
 /** Schema of the SLUICE_CONFIG file (see CONTRACT.md "Sources"). Secrets are resolved here. */
 export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
-  const secretRef = z.union([
-    z.string().min(1, 'a secret must not be empty'),
-    z.object({ env: z.string().min(1) }).transform((ref, ctx) => {
-      const value = env[ref.env]
-      if (!value) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `environment variable ${ref.env} is not set (named by a secret's "env")`,
-        })
-        return z.NEVER
-      }
-      return value
-    }),
-  ])
-  // A list of secrets allows rotation: any one of them verifies.
+  const secretShape = 'a secret is a non-empty string or { "env": "NAME" }'
+  const secretRef = z.union(
+    [
+      z.string().min(1, 'a secret must not be empty'),
+      z.object({ env: z.string().min(1) }).strict(),
+    ],
+    {
+      error: secretShape,
+    },
+  )
+  // A list of secrets allows rotation: any one of them verifies. Environment references are
+  // resolved after the union, not inside it: a union reports only "invalid input" when every
+  // branch fails, which would hide which variable is missing.
   const secrets = z
-    .union([secretRef, z.array(secretRef).min(1)])
-    .transform((s) => (Array.isArray(s) ? s : [s]))
+    .union([secretRef, z.array(secretRef).min(1, 'a list of secrets must not be empty')], {
+      error: `${secretShape}, or a non-empty list of them`,
+    })
+    .transform((given, ctx) => {
+      const list = Array.isArray(given) ? given : [given]
+      const resolved: string[] = []
+      for (const ref of list) {
+        if (typeof ref === 'string') {
+          resolved.push(ref)
+          continue
+        }
+        const value = env[ref.env]
+        if (!value) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `environment variable ${ref.env} is not set (named by a secret's "env")`,
+          })
+          return z.NEVER
+        }
+        resolved.push(value)
+      }
+      return resolved
+    })
 
   const tolerance = z.number().int().positive().optional()
   const verify = z.discriminatedUnion('type', [
