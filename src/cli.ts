@@ -1,0 +1,102 @@
+import { ConfigError, loadConfig } from './config.js'
+import { Engine } from './engine.js'
+import { createLogger } from './log.js'
+
+interface Subcommand {
+  summary: string
+  run(args: string[]): Promise<number>
+}
+
+/**
+ * The `sluice` subcommands. Others (migrate, dlq) are added here as entries: the key is the
+ * first argument, `summary` shows in --help, `run` returns the exit code.
+ */
+export const subcommands: Record<string, Subcommand> = {
+  start: { summary: 'run the engine (HTTP ingest, journal, pipeline)', run: () => start() },
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(subcommands).map((k) => k.length))
+  const lines = Object.entries(subcommands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`)
+  return [
+    'Usage: sluice <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Configuration comes from the environment (PORT, HOST, SLUICE_DATA_DIR, ...); see the README.',
+    '',
+  ].join('\n')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage())
+    return name === undefined ? 1 : 0
+  }
+  const cmd = subcommands[name]
+  if (!cmd) {
+    process.stderr.write(`sluice: unknown command '${name}'\n\n${usage()}`)
+    return 1
+  }
+  return cmd.run(rest)
+}
+
+async function start(): Promise<number> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  const logger = createLogger(config.SLUICE_LOG_LEVEL)
+  const engine = new Engine(config, { logger })
+  try {
+    await engine.start()
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed')
+    return 1
+  }
+  logger.info({ host: config.HOST, port: engine.port }, 'listening')
+
+  // First signal: graceful stop bounded by SLUICE_SHUTDOWN_TIMEOUT_MS. Second: exit now.
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: forcing exit')
+        process.exit(130)
+      }
+      stopping = true
+      logger.info({ signal }, 'shutting down')
+      const timer = setTimeout(() => {
+        logger.error(
+          { timeoutMs: config.SLUICE_SHUTDOWN_TIMEOUT_MS },
+          'shutdown timed out: forcing exit',
+        )
+        process.exit(1)
+      }, config.SLUICE_SHUTDOWN_TIMEOUT_MS)
+      timer.unref()
+      engine.close().then(
+        () => {
+          clearTimeout(timer)
+          process.off('SIGTERM', onSignal).off('SIGINT', onSignal)
+          logger.info('stopped')
+          resolve(0)
+        },
+        (err: unknown) => {
+          clearTimeout(timer)
+          process.off('SIGTERM', onSignal).off('SIGINT', onSignal)
+          logger.error({ err }, 'stopped with errors')
+          resolve(1)
+        },
+      )
+    }
+    process.on('SIGTERM', onSignal).on('SIGINT', onSignal)
+  })
+}

@@ -1,0 +1,120 @@
+import { SqliteJournal, type WriterMode } from '../journal/index.js'
+import type { Config } from './config.js'
+import { createLogger, type Logger } from './log.js'
+import { journalCommits, journalCommitSeconds } from './metrics.js'
+import { HttpServer, type ReadinessFn } from './server/index.js'
+import { buildSources } from './sources/index.js'
+
+export interface EngineOptions {
+  /** @defaultValue a new pino logger at SLUICE_LOG_LEVEL */
+  logger?: Logger
+  /** Journal writer placement; see docs/journal-writer.md. @defaultValue the journal's default */
+  journalWriter?: WriterMode
+}
+
+/** A long-lived part of the engine. */
+interface Component {
+  name: string
+  start(): Promise<void>
+}
+
+/** One step of the shutdown, run in order; every step runs even when an earlier one failed. */
+interface ShutdownStep {
+  name: string
+  run(): Promise<void>
+}
+
+/**
+ * The engine: the components of the pipeline, started in order and stopped in the documented
+ * shutdown order. Today: journal -> HTTP server. The forwarder, broker, consumer and database
+ * plug in behind the journal by adding to `components` and `shutdown` below.
+ *
+ * Shutdown order (CONVENTIONS.md "Lifecycle"):
+ *  1. stop accepting: new events get 503 shutting_down
+ *  2. drain: finish the commit in flight and answer its requests
+ *  3. close the HTTP server (listen socket, then remaining connections)
+ *  4. (forwarder, consumer and worker pool, database: added by later issues, in that order)
+ *  5. close the journal
+ */
+export class Engine {
+  readonly logger: Logger
+  readonly journal: SqliteJournal
+  readonly server: HttpServer
+  private readonly components: Component[]
+  private readonly shutdown: ShutdownStep[]
+  private started: Component[] = []
+  private closing: Promise<void> | null = null
+
+  constructor(
+    readonly config: Config,
+    options: EngineOptions = {},
+  ) {
+    this.logger = options.logger ?? createLogger(config.SLUICE_LOG_LEVEL)
+    this.journal = new SqliteJournal({
+      dataDir: config.SLUICE_DATA_DIR,
+      sync: config.SLUICE_JOURNAL_SYNC,
+      maxBytes: config.SLUICE_JOURNAL_MAX_BYTES ?? null,
+      ...(options.journalWriter ? { writer: options.journalWriter } : {}),
+      onCommit: (events, seconds) => {
+        journalCommits.observe(events)
+        journalCommitSeconds.observe(seconds)
+      },
+    })
+    this.server = new HttpServer({
+      journal: this.journal,
+      sources: buildSources(config.sources),
+      host: config.HOST,
+      port: config.PORT,
+      maxBodyBytes: config.SLUICE_MAX_BODY,
+      readiness: this.readiness,
+      logger: this.logger.child({ component: 'http' }),
+    })
+    this.components = [
+      { name: 'journal', start: () => this.journal.start() },
+      { name: 'http', start: () => this.server.start() },
+    ]
+    this.shutdown = [
+      { name: 'stop accepting', run: async () => this.server.stopAccepting() },
+      { name: 'drain journal', run: () => this.server.drain().then(() => this.journal.flush()) },
+      { name: 'close http', run: () => this.server.close() },
+      { name: 'close journal', run: () => this.journal.close() },
+    ]
+  }
+
+  /** Extra /readyz checks; later components (broker, database) add theirs here. */
+  private readonly readiness: ReadinessFn = async () => ({})
+
+  /** The bound HTTP port (PORT=0 picks a free one). */
+  get port(): number {
+    return this.server.port
+  }
+
+  /** Start every component in order; on failure, close what already started and rethrow. */
+  async start(): Promise<void> {
+    for (const c of this.components) {
+      try {
+        await c.start()
+        this.started.push(c)
+      } catch (err) {
+        await this.close().catch(() => {})
+        throw new Error(`cannot start ${c.name}: ${(err as Error).message}`, { cause: err })
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const errors: unknown[] = []
+      for (const step of this.shutdown) {
+        try {
+          await step.run()
+        } catch (err) {
+          this.logger.error({ err, step: step.name }, 'shutdown step failed')
+          errors.push(err)
+        }
+      }
+      if (errors.length > 0) throw new AggregateError(errors, 'engine shutdown had errors')
+    })()
+    return this.closing
+  }
+}

@@ -1,0 +1,138 @@
+import type { Journal } from '../../journal/types.js'
+import { createLogger, type Logger } from '../log.js'
+import type { IngestSource } from '../sources/types.js'
+import { handleIngest, type IngestContext } from './ingest.js'
+import { handleHealth, handleMetrics, handleReady, type ReadinessFn } from './probes.js'
+import { Reply } from './respond.js'
+import { isNativeUws, uWS, type TemplatedApp, type us_listen_socket } from './uws.js'
+
+export interface HttpServerOptions {
+  /** Where committed events go; the 200 waits for its commit. */
+  journal: Journal
+  /** Sources by name, from buildSources(); `default` serves POST /webhook. */
+  sources: Map<string, IngestSource>
+  /** Bind address. @defaultValue '0.0.0.0' */
+  host?: string
+  /** Port; 0 picks a free one (see `port` after start). @defaultValue 8080 */
+  port?: number
+  /** Largest accepted body (SLUICE_MAX_BODY). @defaultValue 1048576 */
+  maxBodyBytes?: number
+  /** Largest event (body + JSON headers) the broker can carry; larger gets 413 event_too_large. @defaultValue Infinity */
+  maxEventBytes?: number
+  /** Extra readiness checks (broker, database) shown and required by GET /readyz. @defaultValue none */
+  readiness?: ReadinessFn
+  /** Retry-After on 503 answers, in seconds. @defaultValue 5 */
+  retryAfterSeconds?: number
+  /** @defaultValue a new pino logger */
+  logger?: Logger
+}
+
+const defaults = Object.freeze({
+  host: '0.0.0.0',
+  port: 8080,
+  maxBodyBytes: 1048576,
+  maxEventBytes: Infinity,
+  readiness: (async () => ({})) as ReadinessFn,
+  retryAfterSeconds: 5,
+})
+
+/** The HTTP front: uWebSockets.js routes for ingest, probes and metrics. */
+export class HttpServer {
+  private readonly opts: Required<HttpServerOptions>
+  private readonly app: TemplatedApp
+  private readonly inflight = new Set<Promise<unknown>>()
+  private listenSocket: us_listen_socket | null = null
+  private accepting = true
+  private boundPort = 0
+  private closing: Promise<void> | null = null
+
+  constructor(options: HttpServerOptions) {
+    if (!options?.journal) throw new TypeError('options.journal is required')
+    if (!(options.sources instanceof Map)) throw new TypeError('options.sources must be a Map')
+    const opts = { logger: options.logger ?? createLogger(), ...defaults, ...options }
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+      throw new TypeError('options.port must be an integer from 0 to 65535')
+    if (!Number.isInteger(opts.maxBodyBytes) || opts.maxBodyBytes < 1)
+      throw new TypeError('options.maxBodyBytes must be a positive integer')
+    if (!(opts.maxEventBytes > 0))
+      throw new TypeError('options.maxEventBytes must be a positive number')
+    if (!(opts.retryAfterSeconds >= 0))
+      throw new TypeError('options.retryAfterSeconds must be >= 0')
+    this.opts = opts as Required<HttpServerOptions>
+    this.app = this.routes()
+  }
+
+  /** The bound port (useful with port 0), valid after start(). */
+  get port(): number {
+    return this.boundPort
+  }
+
+  start(): Promise<void> {
+    if (!isNativeUws) {
+      this.opts.logger.warn(
+        'uWebSockets.js is running its slow pure-Node fallback: no native binary for this Node ABI; throughput will be far below the benchmark',
+      )
+    }
+    return new Promise((resolve, reject) => {
+      this.app.listen(this.opts.host, this.opts.port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port}`))
+          return
+        }
+        this.listenSocket = socket
+        this.boundPort = uWS.us_socket_local_port(socket as never)
+        resolve()
+      })
+    })
+  }
+
+  /** New events get 503 shutting_down from now on; probes and metrics keep answering. */
+  stopAccepting(): void {
+    this.accepting = false
+  }
+
+  /** Resolves when every event already handed to the journal has been answered. */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight])
+  }
+
+  /** Stop accepting, answer events in flight, then close the listen socket and all connections. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopAccepting()
+      if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket)
+      this.listenSocket = null
+      await this.drain()
+      // Drops keep-alive and half-sent requests; none of them has been promised a 200.
+      // App.close exists in this uWS build but is missing from its type declarations.
+      ;(this.app as TemplatedApp & { close(): void }).close()
+    })()
+    return this.closing
+  }
+
+  private routes(): TemplatedApp {
+    const o = this.opts
+    const ctx: IngestContext = {
+      journal: o.journal,
+      sources: o.sources,
+      maxBodyBytes: o.maxBodyBytes,
+      maxEventBytes: o.maxEventBytes,
+      retryAfterSeconds: o.retryAfterSeconds,
+      logger: o.logger,
+      accepting: () => this.accepting,
+      inflight: this.inflight,
+    }
+    const notAllowed = (res: Parameters<Parameters<TemplatedApp['any']>[1]>[0]) =>
+      new Reply(res, 'webhook').error('method_not_allowed', { close: true })
+    return uWS
+      .App()
+      .post('/webhook', (res, req) => handleIngest(ctx, res, req, false))
+      .post('/webhook/:source', (res, req) => handleIngest(ctx, res, req, true))
+      .any('/webhook', notAllowed)
+      .any('/webhook/:source', notAllowed)
+      .get('/healthz', (res) => handleHealth(res))
+      .get('/readyz', (res) => handleReady(res, o.journal, o.readiness, () => this.accepting))
+      .get('/metrics', (res) => handleMetrics(res))
+      .any('/*', (res) => new Reply(res, 'other').error('not_found', { close: true }))
+  }
+}

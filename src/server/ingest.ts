@@ -1,0 +1,142 @@
+import type { Logger } from '../log.js'
+import type { Journal, NewEvent } from '../../journal/types.js'
+import type { IngestSource } from '../sources/types.js'
+import { readBody } from './body.js'
+import { resolveEventId, MAX_EVENT_ID_LENGTH } from './event-id.js'
+import { Reply } from './respond.js'
+import type { HttpRequest, HttpResponse } from './uws.js'
+
+export interface IngestContext {
+  journal: Journal
+  sources: Map<string, IngestSource>
+  maxBodyBytes: number
+  maxEventBytes: number
+  retryAfterSeconds: number
+  logger: Logger
+  /** False once stopAccepting() was called. */
+  accepting(): boolean
+  /** Appends awaiting their commit, so close() can answer them before dropping sockets. */
+  inflight: Set<Promise<unknown>>
+}
+
+const JOURNAL_ERRORS = new Set(['journal_full', 'shutting_down'])
+
+/**
+ * POST /webhook[/:source]. Order: headers (synchronously: uWS's req dies with this call),
+ * admit (rate limit, before reading the body), body with its limit, verify, event id, journal
+ * append; the 200 is written only after the commit holding the event returned.
+ */
+export function handleIngest(
+  ctx: IngestContext,
+  res: HttpResponse,
+  req: HttpRequest,
+  named: boolean,
+): void {
+  const reply = new Reply(res, 'webhook')
+  const sourceName = named ? req.getParameter(0) : 'default'
+  const headers: Record<string, string> = {}
+  req.forEach((k, v) => {
+    headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`
+  })
+  const clientAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+  const hasBody =
+    headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined
+  const cl = headers['content-length']
+  const contentLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null
+
+  if (!ctx.accepting())
+    return reply.error('shutting_down', {
+      retryAfterSeconds: ctx.retryAfterSeconds,
+      close: hasBody,
+    })
+  const source = sourceName === undefined ? undefined : ctx.sources.get(sourceName)
+  if (!source)
+    return reply.error('unknown_source', {
+      message: `no source named '${sourceName}' in SLUICE_CONFIG`,
+      close: hasBody,
+    })
+  const rejected = source.admit(clientAddress)
+  if (rejected) {
+    return reply.error(rejected.code, {
+      status: rejected.status,
+      message: rejected.message,
+      retryAfterSeconds: rejected.retryAfterSeconds,
+      close: hasBody,
+    })
+  }
+  if (contentLength !== null && contentLength > ctx.maxBodyBytes) {
+    // Refused from the header alone; closing the connection means the body is never read.
+    return reply.error('body_too_large', {
+      message: `body of ${contentLength} bytes is over SLUICE_MAX_BODY (${ctx.maxBodyBytes})`,
+      close: true,
+    })
+  }
+  readBody(res, reply, ctx.maxBodyBytes, contentLength, {
+    tooLarge: () =>
+      reply.error('body_too_large', {
+        message: `body is over SLUICE_MAX_BODY (${ctx.maxBodyBytes} bytes)`,
+        close: true,
+      }),
+    done: (body) => accept(ctx, reply, source, sourceName ?? 'default', headers, body),
+  })
+}
+
+function accept(
+  ctx: IngestContext,
+  reply: Reply,
+  source: IngestSource,
+  sourceName: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): void {
+  if (!ctx.accepting())
+    return reply.error('shutting_down', { retryAfterSeconds: ctx.retryAfterSeconds })
+  const verdict = source.verify({ headers, body })
+  if (!verdict.ok) {
+    return reply.error(verdict.code, {
+      status: verdict.status,
+      message: verdict.message,
+      retryAfterSeconds: verdict.retryAfterSeconds,
+    })
+  }
+  if (verdict.reply) {
+    // e.g. Slack's url_verification: answered as the sender expects, not an event.
+    const r = verdict.reply
+    return reply.send(r.status, r.contentType, r.body)
+  }
+  const id = resolveEventId(headers, verdict.providerId)
+  if (!id.ok) {
+    return reply.error('invalid_event_id', {
+      message: `event id is ${id.length} characters; at most ${MAX_EVENT_ID_LENGTH} are allowed`,
+    })
+  }
+  const event: NewEvent = {
+    id: id.id,
+    source: sourceName,
+    contentType: headers['content-type'] ?? '',
+    headers,
+    body,
+    verifiedBy: verdict.verifiedBy,
+  }
+  if (Number.isFinite(ctx.maxEventBytes)) {
+    const size = body.byteLength + Buffer.byteLength(JSON.stringify(headers))
+    if (size > ctx.maxEventBytes) {
+      return reply.error('event_too_large', {
+        message: `event of ${size} bytes (body and headers) is over the broker limit of ${ctx.maxEventBytes}`,
+      })
+    }
+  }
+  const p = ctx.journal.append(event).then(
+    () => reply.json(200, { status: 'success', id: event.id }),
+    (err: unknown) => {
+      const code = (err as { code?: unknown }).code
+      if (typeof code === 'string' && JOURNAL_ERRORS.has(code)) {
+        return reply.error(code, { retryAfterSeconds: ctx.retryAfterSeconds })
+      }
+      ctx.logger.error({ err, source: sourceName, id: event.id }, 'journal append failed')
+      reply.error('journal_unavailable', { retryAfterSeconds: ctx.retryAfterSeconds })
+    },
+  )
+  ctx.inflight.add(p)
+  void p.finally(() => ctx.inflight.delete(p))
+}

@@ -1,0 +1,85 @@
+import { ErrorCodes, type ErrorCode } from '../errors.js'
+import { httpResponses } from '../metrics.js'
+import type { HttpResponse } from './uws.js'
+
+const STATUS_LINES: Record<number, string> = {
+  200: '200 OK',
+  201: '201 Created',
+  202: '202 Accepted',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  413: '413 Payload Too Large',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+}
+
+/**
+ * Per-request guard for uWS's rules: a response may be written once, and never after
+ * onAborted fired (the native object is gone). Every write goes through `send`.
+ */
+export class Reply {
+  aborted = false
+  done = false
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly route: string,
+  ) {
+    res.onAborted(() => {
+      this.aborted = true
+    })
+  }
+
+  /** Still possible to answer? */
+  get open(): boolean {
+    return !this.aborted && !this.done
+  }
+
+  send(
+    status: number,
+    contentType: string,
+    body: string | Buffer,
+    headers: Record<string, string> = {},
+    closeConnection = false,
+  ): void {
+    if (!this.open) return
+    this.done = true
+    httpResponses.inc({ route: this.route, status: String(status) })
+    // cork: one syscall for status, headers and body; required outside the handler's own tick.
+    this.res.cork(() => {
+      this.res.writeStatus(STATUS_LINES[status] ?? `${status} Status`)
+      this.res.writeHeader('content-type', contentType)
+      for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v)
+      this.res.end(body, closeConnection)
+    })
+  }
+
+  json(status: number, value: unknown, headers?: Record<string, string>, close = false): void {
+    this.send(status, 'application/json', JSON.stringify(value), headers, close)
+  }
+
+  /**
+   * Error body per the contract. `close` drops the connection: used when answering before the
+   * request body was read, so its unread bytes are never parsed as a next request.
+   */
+  error(
+    code: ErrorCode | string,
+    opts: { status?: number; message?: string; retryAfterSeconds?: number; close?: boolean } = {},
+  ): void {
+    const known = (ErrorCodes as Record<string, { status: number; message: string }>)[code]
+    const status = opts.status ?? known?.status ?? 500
+    const headers: Record<string, string> = {}
+    // The contract promises Retry-After on every 429 and 503.
+    const retryAfter = opts.retryAfterSeconds ?? (status === 429 || status === 503 ? 1 : undefined)
+    if (retryAfter !== undefined)
+      headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)))
+    if (status === 405) headers['allow'] = 'POST'
+    const message = opts.message ?? known?.message ?? code
+    this.json(status, { status: 'error', error: code, message }, headers, opts.close ?? false)
+  }
+}
