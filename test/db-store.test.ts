@@ -1,0 +1,153 @@
+import t from 'tap'
+import pg from 'pg'
+import { randomBytes } from 'node:crypto'
+import { migrate } from '../src/db/migrate.js'
+import { Maintenance } from '../src/db/maintenance.js'
+import { storeBatch, type StorableEvent } from '../workers/insert.js'
+import { detectType, parseBody } from '../workers/parse.js'
+import { freshDatabase } from './helpers/pg.js'
+
+let seq = 0
+function event(over: Partial<StorableEvent> & { json?: unknown }): StorableEvent {
+  const { json, ...rest } = over
+  return {
+    id: `e-${++seq}`,
+    source: 'default',
+    receivedAt: Date.now(),
+    contentType: 'application/json',
+    headers: {},
+    body: Buffer.from(json === undefined ? '{}' : JSON.stringify(json)),
+    verifiedBy: null,
+    ...rest,
+  }
+}
+
+t.test('parseBody', async (t) => {
+  const p = (s: string | Buffer, ct = 'application/json') =>
+    parseBody(typeof s === 'string' ? Buffer.from(s) : s, ct).value
+  t.same(p('{"a":1}'), { a: 1 })
+  t.same(p(' [1,2]'), [1, 2])
+  t.equal(p('42', 'text/plain'), 42, 'a top-level scalar is JSON too')
+  t.equal(p('"x"'), 'x')
+  t.equal(p('null'), null)
+  t.equal(parseBody(Buffer.from('null'), 'application/json').json, 'null')
+  t.equal(parseBody(Buffer.from('{"a":'), 'application/json').json, null, 'malformed')
+  t.equal(parseBody(Buffer.from('a=1&b=2'), 'application/json').json, null, 'not JSON text')
+  t.equal(
+    parseBody(Buffer.from('123'), 'application/x-www-form-urlencoded').json,
+    null,
+    'forms are never JSON',
+  )
+  t.equal(parseBody(Buffer.from([0x22, 0xff, 0x22]), '').json, null, 'invalid UTF-8')
+  t.equal(parseBody(new Uint8Array(Buffer.from('{"u":1}')), '').json, '{"u":1}', 'Uint8Array')
+})
+
+t.test('detectType for each provider', async (t) => {
+  t.equal(detectType({ 'x-github-event': 'push' }, 'github', { type: 'no' }), 'push')
+  t.equal(detectType({}, 'stripe', { type: 'charge.succeeded' }), 'charge.succeeded')
+  t.equal(
+    detectType({ 'stripe-signature': 't=1,v1=x', 'x-event-type': 'h' }, null, { type: 'in' }),
+    'in',
+    'Stripe body type beats X-Event-Type',
+  )
+  t.equal(detectType({ 'x-shopify-topic': 'orders/create' }, 'shopify', {}), 'orders/create')
+  t.equal(
+    detectType({ 'webhook-id': 'msg_1', 'x-event-type': 'hdr' }, null, { type: 'user.created' }),
+    'user.created',
+    'Standard Webhooks body type',
+  )
+  t.equal(detectType({}, 'standard-webhooks', { type: 'invoice.paid' }), 'invoice.paid')
+  t.equal(detectType({ 'x-event-type': 'order.shipped' }, null, { type: 'body' }), 'order.shipped')
+  t.equal(detectType({}, null, { type: 'top.level' }), 'top.level')
+  t.equal(detectType({}, null, [{ type: 'in-array' }]), null, 'arrays have no top-level type')
+  t.equal(detectType({}, null, { type: 7 }), null, 'only string types')
+  t.equal(detectType({}, null, undefined), null)
+})
+
+t.test('stored rows', async (t) => {
+  const db = await freshDatabase('sluice_store')
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  t.teardown(async () => {
+    await pool.end()
+    await db.drop()
+  })
+  await migrate(pool)
+  await new Maintenance({ pool }).runOnce()
+  const row = async (e: StorableEvent) =>
+    (await pool.query('SELECT * FROM events WHERE source = $1 AND id = $2', [e.source, e.id]))
+      .rows[0]
+
+  t.test('type column for each provider', async (t) => {
+    const cases: [StorableEvent, string | null][] = [
+      [event({ headers: { 'x-github-event': 'push' }, verifiedBy: 'github' }), 'push'],
+      [
+        event({ json: { id: 'evt_1', type: 'charge.succeeded' }, verifiedBy: 'stripe' }),
+        'charge.succeeded',
+      ],
+      [event({ headers: { 'x-shopify-topic': 'orders/create' } }), 'orders/create'],
+      [event({ json: { type: 'user.created' }, headers: { 'webhook-id': 'm1' } }), 'user.created'],
+      [event({ headers: { 'x-event-type': 'order.shipped' } }), 'order.shipped'],
+      [event({ json: { type: 'plain' } }), 'plain'],
+      [event({ json: { kind: 'none' } }), null],
+    ]
+    const r = await storeBatch(
+      pool,
+      cases.map(([e]) => e),
+    )
+    t.ok(r.every((x) => x.ok && x.inserted))
+    for (const [e, type] of cases) t.equal((await row(e)).type, type, String(type))
+  })
+
+  t.test('exact body bytes, headers, payload and timestamps round trip', async (t) => {
+    const binary = randomBytes(4096)
+    const bin = event({ body: new Uint8Array(binary), contentType: 'application/octet-stream' })
+    const form = event({
+      body: Buffer.from('a=1&b=%20'),
+      contentType: 'application/x-www-form-urlencoded',
+    })
+    const json = event({
+      json: { hello: 'wörld', n: [1, 2] },
+      headers: { 'x-a': 'b' },
+      verifiedBy: 'hmac',
+    })
+    const scalar = event({ body: Buffer.from('42') })
+    const before = Date.now()
+    const r = await storeBatch(pool, [bin, form, json, scalar])
+    t.ok(r.every((x) => x.ok && x.inserted && x.processedAt >= before))
+    const b = await row(bin)
+    t.ok(Buffer.compare(b.body, binary) === 0, 'binary body byte for byte')
+    t.equal(b.payload, null)
+    t.equal(b.content_type, 'application/octet-stream')
+    t.equal(new Date(b.received_at).getTime(), bin.receivedAt)
+    t.ok(new Date(b.processed_at).getTime() >= bin.receivedAt, 'processed_at recorded')
+    t.equal((await row(form)).payload, null, 'form body is not JSON')
+    t.equal((await row(form)).body.toString(), 'a=1&b=%20')
+    const j = await row(json)
+    t.same(j.payload, { hello: 'wörld', n: [1, 2] })
+    t.same(j.headers, { 'x-a': 'b' })
+    t.equal(j.verified_by, 'hmac')
+    t.equal((await row(scalar)).payload, 42)
+  })
+
+  t.test('a poison event fails alone; the rest of its batch is stored', async (t) => {
+    const good1 = event({})
+    const poison = event({ id: 'bad\u0000id' })
+    const good2 = event({})
+    const r = await storeBatch(pool, [good1, poison, good2])
+    t.match(r[0], { ok: true, inserted: true })
+    t.match(r[1], { ok: false, permanent: true, error: /22021/ })
+    t.match(r[2], { ok: true, inserted: true })
+    t.ok(await row(good1))
+    t.ok(await row(good2))
+  })
+
+  t.test('JSON that jsonb refuses is stored with a null payload, bytes intact', async (t) => {
+    const text = '{"s":"nul \\u0000 here"}'
+    const e = event({ body: Buffer.from(text) })
+    const r = await storeBatch(pool, [e, event({})])
+    t.ok(r.every((x) => x.ok && x.inserted))
+    const stored = await row(e)
+    t.equal(stored.payload, null)
+    t.equal(stored.body.toString(), text)
+  })
+})
