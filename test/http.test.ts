@@ -143,7 +143,7 @@ t.test(
       req.end()
     })
     t.equal(ok.status, 200)
-    t.equal(journal.readPending(0, 10).length, 2)
+    t.equal((await journal.readPending(0, 10)).length, 2)
     const last = (await journal.readPending(0, 10))[1]!
     t.equal(last.body.toString(), 'x'.repeat(900))
     t.equal(last.headers['transfer-encoding'], 'chunked')
