@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import type { WebhookEvent } from '../../event.js'
+import type { DeadLetter } from '../types.js'
+
+/**
+ * The local queue's SQLite file. Every method is one statement or one IMMEDIATE transaction, so
+ * several processes (or several brokers in one process) may share the file: WAL lets readers
+ * run beside the single writer, and busy_timeout queues writers instead of failing them.
+ *
+ * A row in `messages` is ready when available_at <= now. Leasing sets available_at to the lease
+ * expiry and bumps attempts; a crashed holder's lease simply runs out and the row is ready again.
+ */
+const schema = `
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL,
+  content_type TEXT NOT NULL, headers TEXT NOT NULL, verified_by TEXT, body BLOB NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, available_at INTEGER NOT NULL,
+  lease TEXT, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (available_at, seq);
+CREATE TABLE IF NOT EXISTS dead (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL,
+  content_type TEXT NOT NULL, headers TEXT NOT NULL, verified_by TEXT, body BLOB NOT NULL,
+  attempts INTEGER NOT NULL, last_error TEXT, dead_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_id ON dead (id);
+`
+
+const COLS = 'id, source, received_at, content_type, headers, verified_by, body'
+
+interface EventRow {
+  seq: number
+  id: string
+  source: string
+  received_at: number
+  content_type: string
+  headers: string
+  verified_by: string | null
+  body: Buffer
+  attempts: number
+  last_error: string | null
+}
+
+export interface Leased {
+  seq: number
+  lease: string
+  attempt: number
+  event: WebhookEvent
+}
+
+const toEvent = (r: EventRow): WebhookEvent => ({
+  id: r.id,
+  source: r.source,
+  receivedAt: r.received_at,
+  contentType: r.content_type,
+  headers: JSON.parse(r.headers) as Record<string, string>,
+  body: r.body,
+  verifiedBy: r.verified_by,
+})
+
+export class QueueStore {
+  private readonly db: Database.Database
+
+  constructor(dataDir: string, synchronous: 'full' | 'normal') {
+    mkdirSync(dataDir, { recursive: true })
+    this.db = new Database(join(dataDir, 'queue.db'))
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma(`synchronous = ${synchronous}`)
+    this.db.pragma('busy_timeout = 5000')
+    this.db.exec(schema)
+  }
+
+  insert(events: readonly WebhookEvent[], now: number): void {
+    const stmt = this.db.prepare(
+      `INSERT INTO messages (${COLS}, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    this.db
+      .transaction(() => {
+        for (const e of events) {
+          stmt.run(
+            e.id,
+            e.source,
+            e.receivedAt,
+            e.contentType,
+            JSON.stringify(e.headers),
+            e.verifiedBy,
+            e.body,
+            now,
+          )
+        }
+      })
+      .immediate()
+  }
+
+  /**
+   * Lease up to `limit` ready messages. A message already delivered maxAttempts times (its
+   * holders kept dying before settling it) goes to the dead table instead of out again.
+   */
+  lease(limit: number, now: number, leaseMs: number, maxAttempts: number): Leased[] {
+    const select = this.db.prepare<[number, number], EventRow>(
+      `SELECT seq, ${COLS}, attempts, last_error FROM messages
+       WHERE available_at <= ? ORDER BY available_at, seq LIMIT ?`,
+    )
+    const take = this.db.prepare(
+      'UPDATE messages SET attempts = attempts + 1, available_at = ?, lease = ? WHERE seq = ?',
+    )
+    return this.db
+      .transaction(() => {
+        const out: Leased[] = []
+        for (const row of select.all(now, limit)) {
+          if (row.attempts >= maxAttempts) {
+            const why = row.last_error ?? `delivered ${row.attempts} times without being settled`
+            this.bury(row.seq, null, why, now)
+            continue
+          }
+          const lease = randomUUID()
+          take.run(now + leaseMs, lease, row.seq)
+          out.push({ seq: row.seq, lease, attempt: row.attempts + 1, event: toEvent(row) })
+        }
+        return out
+      })
+      .immediate()
+  }
+
+  /** Push the expiry of held leases forward; returns how many are still held. */
+  extend(leases: readonly string[], until: number): number {
+    const stmt = this.db.prepare('UPDATE messages SET available_at = ? WHERE lease = ?')
+    return this.db.transaction(() => leases.reduce((n, l) => n + stmt.run(until, l).changes, 0))()
+  }
+
+  /** Effects are committed, so the message goes whatever lease it is under now. */
+  ack(seq: number): void {
+    this.db.prepare('DELETE FROM messages WHERE seq = ?').run(seq)
+  }
+
+  /** Returns false when the lease was lost (expired and taken by another consumer). */
+  retry(seq: number, lease: string, availableAt: number, error: string | null): boolean {
+    return (
+      this.db
+        .prepare(
+          'UPDATE messages SET available_at = ?, lease = NULL, last_error = coalesce(?, last_error) WHERE seq = ? AND lease = ?',
+        )
+        .run(availableAt, error, seq, lease).changes === 1
+    )
+  }
+
+  /** Move to the dead table; with a lease, only if still held. Returns false when not moved. */
+  bury(seq: number, lease: string | null, error: string, now: number): boolean {
+    return this.db
+      .transaction(() => {
+        const moved = this.db
+          .prepare(
+            `INSERT INTO dead (${COLS}, attempts, last_error, dead_at)
+           SELECT ${COLS}, attempts, ?, ? FROM messages WHERE seq = ? AND (? IS NULL OR lease = ?)`,
+          )
+          .run(error, now, seq, lease, lease).changes
+        if (moved) this.db.prepare('DELETE FROM messages WHERE seq = ?').run(seq)
+        return moved === 1
+      })
+      .immediate()
+  }
+
+  listDead(limit: number): DeadLetter[] {
+    const rows = this.db
+      .prepare<[number], EventRow & { dead_at: number }>(
+        `SELECT seq, ${COLS}, attempts, last_error, dead_at FROM dead ORDER BY seq LIMIT ?`,
+      )
+      .all(limit)
+    return rows.map((r) => ({
+      event: toEvent(r),
+      attempts: r.attempts,
+      lastError: r.last_error,
+      deadAt: r.dead_at,
+    }))
+  }
+
+  /** Dead letters back to the queue with a fresh attempt count. */
+  redrive(id: string | undefined, now: number): number {
+    const where = id === undefined ? '' : 'WHERE id = ?'
+    const args = id === undefined ? [] : [id]
+    return this.db
+      .transaction(() => {
+        const n = this.db
+          .prepare(
+            `INSERT INTO messages (${COLS}, available_at)
+           SELECT ${COLS}, ${Number(now)} FROM dead ${where} ORDER BY seq`,
+          )
+          .run(...args).changes
+        this.db.prepare(`DELETE FROM dead ${where}`).run(...args)
+        return n
+      })
+      .immediate()
+  }
+
+  /** Make leases ready again now (a closing consumer hands its deliveries back). */
+  release(leases: readonly string[], now: number): void {
+    const stmt = this.db.prepare(
+      'UPDATE messages SET available_at = ?, lease = NULL WHERE lease = ?',
+    )
+    this.db.transaction(() => leases.forEach((l) => stmt.run(now, l)))()
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

@@ -1,0 +1,87 @@
+import type { Logger } from '../../log.js'
+import type { WebhookEvent } from '../../event.js'
+import type { Broker, BrokerFeatures, BrokerState, Delivery, SubscribeOptions } from '../types.js'
+import { BrokerUnavailableError } from '../errors.js'
+import { encode } from './codec.js'
+import { RabbitConnection } from './connection.js'
+import { RabbitConsumer } from './consumer.js'
+import { RabbitDeadLetters } from './dead-letters.js'
+import { resolveRabbitOptions, type RabbitBrokerOptions } from './options.js'
+import { ConfirmPublisher } from './publisher.js'
+import { queueNames, type QueueNames } from './topology.js'
+
+/**
+ * RabbitMQ through amqplib: a durable (quorum by default) queue, persistent messages published
+ * on a confirm channel, delayed retry through `<queue>.retry`, dead letters in `<queue>.dlq`.
+ * The connection reconnects by itself; publish rejects while it is down.
+ */
+export class RabbitBroker implements Broker {
+  readonly name = 'rabbitmq'
+  readonly features: BrokerFeatures
+  readonly deadLetters: RabbitDeadLetters
+  readonly names: QueueNames
+  private readonly options: Required<RabbitBrokerOptions>
+  private readonly connection: RabbitConnection
+  private readonly publisher: ConfirmPublisher
+  private consumer: RabbitConsumer | null = null
+  private closing: Promise<void> | null = null
+
+  constructor(options: RabbitBrokerOptions, logger?: Logger) {
+    this.options = resolveRabbitOptions(options)
+    const o = this.options
+    this.names = queueNames(o.queue)
+    this.features = Object.freeze({ maxEventBytes: o.maxEventBytes, nativeRedrive: false })
+    this.connection = new RabbitConnection({ ...o, names: this.names }, logger)
+    this.publisher = new ConfirmPublisher(this.connection, o.confirmWindow, o.publishTimeoutMs)
+    this.deadLetters = new RabbitDeadLetters(this.connection, this.publisher, this.names)
+    this.logger = logger
+  }
+
+  private readonly logger: Logger | undefined
+
+  /** Resolves once connected and declared; on failure rejects and keeps reconnecting behind it. */
+  start(): Promise<void> {
+    if (this.closing) return Promise.reject(new BrokerUnavailableError('broker is closed'))
+    return this.connection.state() === 'up' ? Promise.resolve() : this.connection.start()
+  }
+
+  state(): BrokerState {
+    return this.connection.state()
+  }
+
+  async publish(events: readonly WebhookEvent[]): Promise<boolean[]> {
+    if (this.closing) throw new BrokerUnavailableError('broker is closed')
+    return this.publisher.publish(
+      events.map((e) => ({ queue: this.names.main, body: e.body, options: encode(e) })),
+    )
+  }
+
+  async subscribe(handler: (d: Delivery) => void, options: SubscribeOptions): Promise<void> {
+    if (this.closing) throw new BrokerUnavailableError('broker is closed')
+    if (this.consumer) throw new Error('this broker already has a subscriber')
+    if (!Number.isSafeInteger(options?.prefetch) || options.prefetch < 1) {
+      throw new TypeError('options.prefetch must be a positive integer')
+    }
+    this.consumer = new RabbitConsumer(
+      this.connection,
+      this.publisher,
+      { names: this.names, prefetch: options.prefetch, maxAttempts: this.options.maxAttempts },
+      handler,
+      this.logger,
+    )
+    await this.consumer.start()
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    try {
+      await this.consumer?.close()
+    } finally {
+      await this.connection.close()
+    }
+  }
+}

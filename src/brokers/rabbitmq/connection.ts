@@ -1,0 +1,158 @@
+import { EventEmitter } from 'node:events'
+import amqp from 'amqplib'
+import type { ChannelModel, ConfirmChannel } from 'amqplib'
+import type { Logger } from '../../log.js'
+import type { BrokerState } from '../types.js'
+import { backoffDelay } from '../backoff.js'
+import { declareTopology, type QueueNames } from './topology.js'
+
+export interface Link {
+  model: ChannelModel
+  /** Confirm channel for every publish (events, retry copies, dead letters, redrives). */
+  pub: ConfirmChannel
+}
+
+export interface ConnectionSettings {
+  url: string
+  names: QueueNames
+  queueType: 'quorum' | 'classic'
+  reconnectBaseMs: number
+  reconnectMaxMs: number
+  connectTimeoutMs: number
+  heartbeatSeconds: number
+}
+
+/**
+ * One AMQP connection that comes back after it is lost. amqplib's own connect() does not
+ * reconnect, so on 'close' this schedules the next attempt after a jittered, capped,
+ * exponential back-off (never a tight loop), re-declares the topology, and emits 'up' with the
+ * new Link so that consumers can re-subscribe. Any channel error closes the whole connection:
+ * one recovery path instead of a half-alive state.
+ *
+ * Events: 'up' (link), 'down' (error), 'blocked' (reason), 'unblocked'.
+ */
+export class RabbitConnection extends EventEmitter {
+  link: Link | null = null
+  blocked = false
+  private status: BrokerState = 'connecting'
+  private failures = 0
+  private timer: NodeJS.Timeout | null = null
+  private closed = false
+  private connecting: Promise<void> | null = null
+
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly logger?: Logger,
+  ) {
+    super()
+  }
+
+  state(): BrokerState {
+    return this.status
+  }
+
+  /** First connection: resolves when up, rejects on failure (and keeps retrying behind it). */
+  start(): Promise<void> {
+    return this.attempt(true)
+  }
+
+  private attempt(rethrow: boolean): Promise<void> {
+    this.connecting ??= this.connectOnce()
+      .catch((err: unknown) => {
+        this.status = this.closed ? 'closed' : 'down'
+        this.logger?.warn({ err, failures: this.failures }, 'RabbitMQ connection attempt failed')
+        this.scheduleReconnect()
+        if (rethrow) throw new Error('cannot connect to RabbitMQ', { cause: err })
+      })
+      .finally(() => {
+        this.connecting = null
+      })
+    return this.connecting
+  }
+
+  private withHeartbeat(url: string): string {
+    const u = new URL(url)
+    if (!u.searchParams.has('heartbeat'))
+      u.searchParams.set('heartbeat', String(this.settings.heartbeatSeconds))
+    return u.toString()
+  }
+
+  private async connectOnce(): Promise<void> {
+    if (this.closed) throw new Error('connection closed')
+    const model = await amqp.connect(this.withHeartbeat(this.settings.url), {
+      timeout: this.settings.connectTimeoutMs,
+    })
+    let link: Link | null = null
+    model.on('error', (err: Error) => this.logger?.warn({ err }, 'RabbitMQ connection error'))
+    model.on('close', (err?: Error) => this.lost(model, err))
+    model.on('blocked', (reason: string) => {
+      this.blocked = true
+      this.logger?.warn({ reason }, 'RabbitMQ blocked publishing')
+      this.emit('blocked', reason)
+    })
+    model.on('unblocked', () => {
+      this.blocked = false
+      this.emit('unblocked')
+    })
+    try {
+      const pub = await model.createConfirmChannel()
+      pub.on('error', (err: Error) => this.logger?.warn({ err }, 'RabbitMQ publish channel error'))
+      pub.on('close', () => void this.dropIfCurrent(model))
+      await declareTopology(pub, this.settings.names, this.settings.queueType)
+      link = { model, pub }
+    } catch (err) {
+      await model.close().catch(() => {})
+      throw err
+    }
+    if (this.closed) {
+      await model.close().catch(() => {})
+      throw new Error('connection closed')
+    }
+    this.link = link
+    this.blocked = false
+    this.failures = 0
+    this.status = 'up'
+    this.logger?.info('RabbitMQ connection up')
+    this.emit('up', link)
+  }
+
+  /** A channel of the current connection died: recover through the connection. */
+  async dropIfCurrent(model: ChannelModel): Promise<void> {
+    if (this.link?.model === model) await model.close().catch(() => {})
+  }
+
+  private lost(model: ChannelModel, err?: Error): void {
+    if (this.link?.model !== model) return
+    this.link = null
+    if (this.closed) return
+    this.status = 'down'
+    this.logger?.warn({ err }, 'RabbitMQ connection lost')
+    this.emit('down', err ?? new Error('connection closed'))
+    this.scheduleReconnect()
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.timer) return
+    const delay = backoffDelay(
+      this.failures++,
+      this.settings.reconnectBaseMs,
+      this.settings.reconnectMaxMs,
+    )
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.attempt(false)
+    }, delay)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.status = 'closed'
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    await this.connecting?.catch(() => {})
+    const link = this.link
+    this.link = null
+    if (link) await link.model.close().catch(() => {})
+    this.emit('closed')
+  }
+}

@@ -1,0 +1,159 @@
+import type { Channel, ConsumeMessage } from 'amqplib'
+import type { Logger } from '../../log.js'
+import type { Delivery } from '../types.js'
+import { DeliveryGoneError } from '../errors.js'
+import { H, cleanHeaders, decode, republishOptions } from './codec.js'
+import type { Link, RabbitConnection } from './connection.js'
+import type { ConfirmPublisher } from './publisher.js'
+import type { QueueNames } from './topology.js'
+
+export interface ConsumerSettings {
+  names: QueueNames
+  prefetch: number
+  maxAttempts: number
+}
+
+/**
+ * Consumes the main queue on its own channel and re-subscribes on every new connection. Retry
+ * and dead-letter publish a copy (through the confirm channel) and ack the original only once
+ * the copy is confirmed: a crash in between leaves a duplicate, never a loss.
+ *
+ * attempt = the `sluice-attempt` header (set on retry copies, 1 when absent) + the times this
+ * copy was already delivered (`x-delivery-count` on quorum queues; classic queues only say
+ * `redelivered`, counted as one).
+ */
+export class RabbitConsumer {
+  private channel: Channel | null = null
+  private stopped = false
+  private readonly onUp = (link: Link) => void this.attach(link)
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    private readonly publisher: ConfirmPublisher,
+    private readonly settings: ConsumerSettings,
+    private readonly handler: (d: Delivery) => void,
+    private readonly logger?: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.connection.on('up', this.onUp)
+    if (this.connection.link) await this.attach(this.connection.link)
+  }
+
+  private async attach(link: Link): Promise<void> {
+    if (this.stopped) return
+    try {
+      const ch = await link.model.createChannel()
+      ch.on('error', (err: Error) => this.logger?.warn({ err }, 'RabbitMQ consumer channel error'))
+      ch.on('close', () => {
+        if (this.channel === ch) this.channel = null
+        if (!this.stopped) void this.connection.dropIfCurrent(link.model)
+      })
+      await ch.prefetch(this.settings.prefetch)
+      this.channel = ch
+      await ch.consume(this.settings.names.main, (m) => m && this.deliver(ch, m), { noAck: false })
+    } catch (err) {
+      this.logger?.warn({ err }, 'could not start consuming; waiting for the next connection')
+      await this.connection.dropIfCurrent(link.model)
+    }
+  }
+
+  private deliver(ch: Channel, msg: ConsumeMessage): void {
+    const h = (msg.properties.headers ?? {}) as Record<string, unknown>
+    const base = Number(h[H.attempt] ?? 1) || 1
+    const count = h['x-delivery-count']
+    const attempt = base + (typeof count === 'number' ? count : msg.fields.redelivered ? 1 : 0)
+    let settled = false
+    const settle = async (fn: () => Promise<void> | void): Promise<void> => {
+      if (settled) throw new DeliveryGoneError('delivery already settled')
+      if (this.channel !== ch)
+        throw new DeliveryGoneError('consumer channel is gone; the message will be redelivered')
+      settled = true
+      try {
+        await fn()
+      } catch (err) {
+        settled = false
+        throw err
+      }
+    }
+    const ackOn = () => {
+      if (this.channel !== ch)
+        throw new DeliveryGoneError(
+          'consumer channel closed before the ack; it will be redelivered',
+        )
+      ch.ack(msg)
+    }
+    const copyTo = async (queue: string, headers: Record<string, unknown>, expiration?: string) => {
+      const [ok] = await this.publisher.publish([
+        {
+          queue,
+          body: msg.content,
+          options: { ...republishOptions(msg.properties, headers), expiration },
+        },
+      ])
+      if (!ok) throw new Error(`RabbitMQ refused the copy to ${queue}`)
+      ackOn()
+    }
+    const deadLetter = (error: string) =>
+      settle(() =>
+        copyTo(this.settings.names.dlq, {
+          ...cleanHeaders(msg.properties),
+          [H.attempt]: String(attempt),
+          [H.error]: error,
+          [H.deadAt]: String(Date.now()),
+        }),
+      )
+    let event
+    try {
+      event = decode(msg.content, msg.properties)
+    } catch (err) {
+      void deadLetter(`undecodable: ${(err as Error).message}`).catch((e: unknown) =>
+        this.logger?.error({ err: e }, 'could not dead-letter an undecodable message'),
+      )
+      return
+    }
+    if (attempt > this.settings.maxAttempts) {
+      // Its consumers kept dying before settling it: stop the crash loop here.
+      const why =
+        (h[H.error] as string | undefined) ?? `delivered ${attempt - 1} times without being settled`
+      void deadLetter(String(why)).catch((e: unknown) =>
+        this.logger?.error({ err: e }, 'dead-letter failed'),
+      )
+      return
+    }
+    const delivery: Delivery = {
+      event,
+      attempt,
+      ack: () => settle(ackOn),
+      retry: (delayMs, error) =>
+        attempt >= this.settings.maxAttempts
+          ? deadLetter(error)
+          : settle(() =>
+              copyTo(
+                this.settings.names.retry,
+                {
+                  ...cleanHeaders(msg.properties),
+                  [H.attempt]: String(attempt + 1),
+                  [H.error]: error,
+                },
+                String(Math.max(0, Math.round(delayMs))),
+              ),
+            ),
+      deadLetter,
+    }
+    try {
+      this.handler(delivery)
+    } catch (err) {
+      this.logger?.error({ err, id: event.id }, 'subscriber threw; the message stays unacked')
+    }
+  }
+
+  /** Stop consuming; unacked deliveries go back to the queue when the channel closes. */
+  async close(): Promise<void> {
+    this.stopped = true
+    this.connection.off('up', this.onUp)
+    const ch = this.channel
+    this.channel = null
+    if (ch) await ch.close().catch(() => {})
+  }
+}

@@ -1,0 +1,71 @@
+export interface RabbitBrokerOptions {
+  /** amqp:// or amqps:// URL (AMQP_URL). Required. */
+  url: string
+  /** Main queue (SLUICE_QUEUE); `<queue>.dlq`, `<queue>.dlx` and `<queue>.retry` are derived. Required. */
+  queue: string
+  /** Queue type of the main, retry and dead-letter queues (SLUICE_QUEUE_TYPE). @defaultValue 'quorum' */
+  queueType?: 'quorum' | 'classic'
+  /** Published messages awaiting the broker's confirm, at most (the confirm window). @defaultValue 256 */
+  confirmWindow?: number
+  /** Deliveries before a message is dead-lettered (SLUICE_MAX_ATTEMPTS). @defaultValue 5 */
+  maxAttempts?: number
+  /** First reconnect delay; doubles per failed attempt, with jitter. @defaultValue 250 */
+  reconnectBaseMs?: number
+  /** Longest reconnect delay. @defaultValue 30000 */
+  reconnectMaxMs?: number
+  /** A publish whose confirms (or an `unblocked`, or a `drain`) take longer than this rejects. @defaultValue 30000 */
+  publishTimeoutMs?: number
+  /** TCP connect + AMQP handshake timeout. @defaultValue 10000 */
+  connectTimeoutMs?: number
+  /** AMQP heartbeat in seconds, unless the URL sets one; detects a silently dead link. @defaultValue 10 */
+  heartbeatSeconds?: number
+  /** Largest event accepted; RabbitMQ 4 refuses messages over 16 MiB by default (max_message_size). @defaultValue 16711680 */
+  maxEventBytes?: number
+}
+
+export const rabbitBrokerDefaults: Readonly<Required<Omit<RabbitBrokerOptions, 'url' | 'queue'>>> =
+  Object.freeze({
+    queueType: 'quorum',
+    confirmWindow: 256,
+    maxAttempts: 5,
+    reconnectBaseMs: 250,
+    reconnectMaxMs: 30_000,
+    publishTimeoutMs: 30_000,
+    connectTimeoutMs: 10_000,
+    heartbeatSeconds: 10,
+    maxEventBytes: 16 * 1024 * 1024 - 64 * 1024,
+  })
+
+const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0
+
+export function resolveRabbitOptions(options: RabbitBrokerOptions): Required<RabbitBrokerOptions> {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object')
+  }
+  const o = { ...rabbitBrokerDefaults, ...options }
+  if (typeof o.url !== 'string' || !/^amqps?:\/\//.test(o.url)) {
+    throw new TypeError('options.url must be an amqp:// or amqps:// URL')
+  }
+  if (typeof o.queue !== 'string' || !/^[\w.:-]{1,200}$/.test(o.queue)) {
+    throw new TypeError('options.queue must be 1-200 characters of letters, digits, . _ : -')
+  }
+  if (o.queueType !== 'quorum' && o.queueType !== 'classic') {
+    throw new TypeError("options.queueType must be 'quorum' or 'classic'")
+  }
+  for (const k of [
+    'confirmWindow',
+    'maxAttempts',
+    'reconnectBaseMs',
+    'reconnectMaxMs',
+    'publishTimeoutMs',
+    'connectTimeoutMs',
+    'heartbeatSeconds',
+    'maxEventBytes',
+  ] as const) {
+    if (!positiveInt(o[k])) throw new TypeError(`options.${k} must be a positive integer`)
+  }
+  if (o.reconnectMaxMs < o.reconnectBaseMs) {
+    throw new TypeError('options.reconnectMaxMs must be at least options.reconnectBaseMs')
+  }
+  return o
+}
