@@ -1,0 +1,78 @@
+import t from 'tap'
+import pg from 'pg'
+import { migrate } from '../src/db/migrate.js'
+import { Maintenance } from '../src/db/maintenance.js'
+import { createPool, WorkerPool } from '../src/db/worker-pool.js'
+import type { WebhookEvent } from '../src/event.js'
+import { freshDatabase } from './helpers/pg.js'
+
+function event(i: number): WebhookEvent {
+  return {
+    id: `wp-${i}`,
+    source: i % 2 ? 'github' : 'stripe',
+    receivedAt: Date.now(),
+    contentType: 'application/json',
+    headers: i % 2 ? { 'x-github-event': 'push' } : {},
+    body: Buffer.from(JSON.stringify({ i, type: 'charge.succeeded', pad: 'x'.repeat(i) })),
+    verifiedBy: i % 2 ? 'github' : 'stripe',
+  }
+}
+
+t.test('worker pool stores batches end to end', async (t) => {
+  const db = await freshDatabase('sluice_workers')
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  const workers = createPool({ connectionString: db.url, threads: 2 })
+  t.teardown(async () => {
+    await workers.close()
+    await pool.end()
+    await db.drop()
+  })
+  await migrate(pool)
+  await new Maintenance({ pool }).runOnce()
+
+  const events = Array.from({ length: 500 }, (_, i) => event(i))
+  const batches = [events.slice(0, 250), events.slice(250)]
+  const results = (await Promise.all(batches.map((b) => workers.run(b)))).flat()
+  t.equal(results.length, 500)
+  t.ok(
+    results.every((r) => r.ok && r.inserted),
+    'every event inserted',
+  )
+  t.ok(
+    results.every((r) => r.processedAt >= events[0]!.receivedAt),
+    'processedAt reported',
+  )
+
+  const again = await workers.run(events.slice(0, 10))
+  t.ok(
+    again.every((r) => r.ok && !r.inserted),
+    'redelivery is a duplicate, not a new row',
+  )
+
+  const { rows } = await pool.query(
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE type = 'push')::int AS push,
+            count(*) FILTER (WHERE type = 'charge.succeeded')::int AS stripe FROM events`,
+  )
+  t.same(rows[0], { n: 500, push: 250, stripe: 250 })
+  const one = await pool.query(`SELECT body FROM events WHERE id = 'wp-7'`)
+  t.ok(Buffer.compare(one.rows[0].body, events[7]!.body) === 0, 'body bytes crossed the thread')
+
+  t.same(await workers.run([]), [])
+  t.equal(workers.pending, 0)
+  const closing = workers.close()
+  t.equal(workers.close(), closing, 'close() twice returns the same promise')
+  await closing
+  await t.rejects(workers.run(events), /closed/)
+})
+
+t.test('options are checked', async (t) => {
+  t.throws(() => new WorkerPool({ connectionString: '' }), /options.connectionString/)
+  t.throws(
+    () => new WorkerPool({ connectionString: 'postgres://x', threads: 0 }),
+    /options.threads/,
+  )
+  t.throws(
+    () => new WorkerPool({ connectionString: 'postgres://x', connectionsPerThread: 1.5 }),
+    /options.connectionsPerThread/,
+  )
+})
