@@ -64,7 +64,7 @@ t.test('start logs where it listens; SIGTERM answers what is in flight and exits
       headers: { 'idempotency-key': `race-${i}` },
     }).then(
       async (r) => ({ i, status: r.status, body: (await r.json()) as { error?: string } }),
-      () => ({ i, status: 0, body: {} }),
+      () => ({ i, status: 0, body: {} as { error?: string } }),
     ),
   )
   child.kill('SIGTERM')
