@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { Logger } from '../log.js'
+import { serialize } from './local-lock.js'
 import {
   addDays,
   dropPartitionsBefore,
@@ -82,7 +83,11 @@ export class Maintenance {
   }
 
   /** One maintenance round at time `now` (injectable for tests). */
-  async runOnce(now: Date = new Date()): Promise<MaintenanceRun> {
+  runOnce(now: Date = new Date()): Promise<MaintenanceRun> {
+    return serialize('maintenance', () => this.runLocked(now))
+  }
+
+  private async runLocked(now: Date): Promise<MaintenanceRun> {
     const client = await this.opts.pool.connect()
     let broken: Error | undefined
     try {

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import type { Logger } from '../log.js'
 import { SchemaTooNewError } from './errors.js'
+import { serialize } from './local-lock.js'
 import { migrationsDir } from './paths.js'
 
 export interface Migration {
@@ -44,10 +45,18 @@ export interface MigrateResult {
  * row, so a crash leaves the database at a whole version. Refuses (SchemaTooNewError) a
  * database migrated by a newer Sluice. Objects are created in the connection's search_path.
  */
-export async function migrate(
+export function migrate(
   db: string | pg.Pool,
   logger?: Logger,
   migrations: Migration[] = readMigrations(),
+): Promise<MigrateResult> {
+  return serialize('migrate', () => migrateLocked(db, logger, migrations))
+}
+
+async function migrateLocked(
+  db: string | pg.Pool,
+  logger: Logger | undefined,
+  migrations: Migration[],
 ): Promise<MigrateResult> {
   const own = typeof db === 'string'
   const client: pg.Client | pg.PoolClient = own

@@ -1,12 +1,11 @@
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
-import type { WebhookEvent } from '../event.js'
-import type { EventResult } from '../../workers/insert.js'
+import type { EventResult, StorableEvent } from '../../workers/insert.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from '../../workers/store-batch.js'
 import { DatabaseUnavailableError } from './errors.js'
 import { runningFromSources } from './paths.js'
 
-export type { EventResult }
+export type { EventResult, StorableEvent }
 
 export interface WorkerPoolOptions {
   /** PostgreSQL connection string every worker thread connects to. */
@@ -76,8 +75,8 @@ export class WorkerPool {
     })
   }
 
-  /** Store one batch; see the class contract. */
-  async run(events: WebhookEvent[]): Promise<EventResult[]> {
+  /** Store one batch (WebhookEvents; bodies as Buffer or Uint8Array); see the class contract. */
+  async run(events: StorableEvent[]): Promise<EventResult[]> {
     if (this.closing) throw new Error('worker pool is closed')
     if (events.length === 0) return []
     this.inFlight++

@@ -1,0 +1,81 @@
+import t from 'tap'
+import pg from 'pg'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startEmbeddedPostgres } from '../src/db/embedded.js'
+import { openDatabase } from '../src/db/database.js'
+import { migrate } from '../src/db/migrate.js'
+import { Maintenance } from '../src/db/maintenance.js'
+import { ping } from '../src/db/ping.js'
+import { createPool } from '../src/db/worker-pool.js'
+import { storeBatch, type StorableEvent } from '../workers/insert.js'
+
+function events(prefix: string, n: number): StorableEvent[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    source: 'default',
+    receivedAt: Date.now(),
+    contentType: 'application/json',
+    headers: { 'x-event-type': 'embedded.test' },
+    body: Buffer.from(JSON.stringify({ i })),
+    verifiedBy: null,
+  }))
+}
+
+t.test('embedded PGlite over the wire protocol', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-embedded-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+
+  t.test('migrations and an upsert batch; several connections at once', async (t) => {
+    const embedded = await startEmbeddedPostgres({ dataDir, maxConnections: 6 })
+    const pool = new pg.Pool({ connectionString: embedded.url, max: 3 })
+    const workers = createPool({ connectionString: embedded.url, threads: 2 })
+    // Safety net when an assertion throws early; each close() is idempotent.
+    t.teardown(async () => {
+      await workers.close()
+      if (!pool.ended) await pool.end()
+      await embedded.close()
+    })
+    t.match(embedded.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/)
+    const [a, b] = await Promise.all([migrate(embedded.url), migrate(pool)])
+    t.same([...a.applied, ...b.applied], [1], 'applied once')
+    await new Maintenance({ pool }).runOnce()
+    const batch = events('emb', 50)
+    const direct = await storeBatch(pool, batch.slice(0, 25))
+    t.ok(direct.every((r) => r.ok && r.inserted))
+    const viaWorkers = await Promise.all([
+      workers.run(batch.slice(20, 35)),
+      workers.run(batch.slice(35)),
+    ])
+    t.same(
+      viaWorkers.flat().map((r) => r.ok && r.inserted),
+      batch.slice(20).map((_, i) => i >= 5),
+      'overlap with the first batch is reported as duplicates',
+    )
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM events WHERE type = 'embedded.test'`,
+    )
+    t.equal(rows[0].n, 50)
+    t.match(await ping(pool), { ok: true })
+    await workers.close()
+    await pool.end()
+    const closing = embedded.close()
+    t.equal(embedded.close(), closing, 'close() is idempotent')
+    await closing
+  })
+
+  t.test('data survives close and reopen', async (t) => {
+    const db = await openDatabase({ dataDir, poolSize: 2, extraConnections: 0 })
+    t.teardown(() => db.close())
+    t.equal(db.embedded, true)
+    t.same((await migrate(db.pool)).applied, [], 'schema already current')
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM events`)
+    t.equal(rows[0].n, 50)
+    const again = await storeBatch(db.pool, events('emb', 3))
+    t.ok(
+      again.every((r) => r.ok && !r.inserted),
+      'dedup keys survived too',
+    )
+  })
+})
