@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SqliteJournal, type WriterMode } from '../../journal/index.js'
+import { load, startSluice } from '../ingest/section.js'
+import type { BenchContext, BenchSection, SectionResult } from '../types.js'
+
+const CONCURRENCY = [16, 256]
+
+/** Appenders in this process, each awaiting its append before the next, for `seconds`. */
+async function appendLoad(writer: WriterMode, concurrency: number, seconds: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-jw-'))
+  let commits = 0
+  const journal = new SqliteJournal({
+    dataDir: dir,
+    writer,
+    sync: 'full',
+    onCommit: () => commits++,
+  })
+  await journal.start()
+  const body = Buffer.alloc(5 * 1024, 'x')
+  let events = 0
+  const until = performance.now() + seconds * 1000
+  const appender = async () => {
+    while (performance.now() < until) {
+      await journal.append({
+        id: `e${events}`,
+        source: 'default',
+        contentType: 'application/json',
+        headers: { 'content-type': 'application/json' },
+        body,
+        verifiedBy: null,
+      })
+      events++
+    }
+  }
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, appender))
+  const elapsed = (performance.now() - started) / 1000
+  await journal.close()
+  rmSync(dir, { recursive: true, force: true })
+  return { commitsPerSec: commits / elapsed, eventsPerSec: events / elapsed }
+}
+
+/**
+ * Inline writer (commits on the HTTP thread) vs the writer worker thread, with sync full:
+ * raw append throughput in-process, then end to end over HTTP. Backs docs/journal-writer.md.
+ */
+export const journalWriterSection: BenchSection = {
+  name: 'journal-writer',
+  description: 'inline vs worker-thread journal writer, sync full',
+  async run(ctx: BenchContext): Promise<SectionResult> {
+    const rows: Array<Record<string, string | number | null>> = []
+    const data: Record<string, unknown> = {}
+    for (const writer of ['inline', 'worker'] as const) {
+      for (const c of CONCURRENCY) {
+        ctx.log(`${writer}: ${c} concurrent appenders`)
+        const r = await appendLoad(writer, c, ctx.duration)
+        data[`${writer}-append-${c}`] = r
+        rows.push({
+          writer,
+          load: `append x${c}`,
+          'commits/s': Math.round(r.commitsPerSec),
+          'events/s': Math.round(r.eventsPerSec),
+          'p99 ms': null,
+        })
+      }
+      ctx.log(`${writer}: HTTP, 100 connections`)
+      const s = await startSluice(ctx, writer)
+      await load(ctx, { url: s.url, connections: 100, duration: 2, bodyBytes: 5120 })
+      const h = await load(ctx, {
+        url: s.url,
+        connections: 100,
+        duration: ctx.duration,
+        bodyBytes: 5120,
+      })
+      await s.close()
+      data[`${writer}-http`] = h
+      rows.push({
+        writer,
+        load: 'HTTP x100',
+        'commits/s': null,
+        'events/s': Math.round(h.rps),
+        'p99 ms': h.p99,
+      })
+    }
+    return {
+      tables: [{ title: 'journal writer: inline vs worker (sync full, 5 KB events)', rows }],
+      data,
+    }
+  },
+}

@@ -1,0 +1,11 @@
+import { ingestSection } from './ingest/section.js'
+import { journalWriterSection } from './journal-writer/section.js'
+import type { BenchSection } from './types.js'
+
+/**
+ * Every benchmark section, in run order. Add yours here (see BenchSection in bench/types.ts).
+ * journal-writer is opt-in (`npm run bench -- journal-writer`): it is the measurement behind
+ * docs/journal-writer.md, not part of the default run.
+ */
+export const sections: BenchSection[] = [ingestSection]
+export const optionalSections: BenchSection[] = [journalWriterSection]
