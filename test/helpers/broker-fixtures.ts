@@ -1,0 +1,160 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import amqp from 'amqplib'
+import type { Broker, Delivery } from '../../src/brokers/types.js'
+import type { WebhookEvent } from '../../src/event.js'
+import { LocalBroker } from '../../src/brokers/local/broker.js'
+import { RabbitBroker } from '../../src/brokers/rabbitmq/broker.js'
+import { SqsBroker } from '../../src/brokers/sqs/broker.js'
+import { queueNames } from '../../src/brokers/rabbitmq/topology.js'
+import { startFakeSqs } from './fauxqs.js'
+
+export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+export const MAX_ATTEMPTS = 3
+
+/** One adapter under test: a fresh queue, brokers on it, and a way to count what is in it. */
+export interface Harness {
+  /** A new broker instance on the same queue (a "new process"). Not started. */
+  make(): Broker
+  /** Messages in the main queue, counted outside the adapter; call with no consumer attached. */
+  depth(): Promise<number>
+  cleanup(): Promise<void>
+}
+
+export interface Fixture {
+  name: 'local' | 'rabbitmq' | 'sqs'
+  setup(): Promise<Harness>
+}
+
+let seq = 0
+const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`
+
+export const localFixture: Fixture = {
+  name: 'local',
+  async setup() {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-broker-'))
+    return {
+      make: () => new LocalBroker({ dataDir, maxAttempts: MAX_ATTEMPTS, pollIntervalMs: 20 }),
+      async depth() {
+        const db = new Database(join(dataDir, 'queue.db'), { readonly: true })
+        try {
+          return (db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n
+        } finally {
+          db.close()
+        }
+      },
+      async cleanup() {
+        rmSync(dataDir, { recursive: true, force: true })
+      },
+    }
+  },
+}
+
+export const rabbitFixture: Fixture = {
+  name: 'rabbitmq',
+  async setup() {
+    const queue = unique('sluice.test')
+    const names = queueNames(queue)
+    const admin = await amqp.connect(AMQP_URL)
+    return {
+      make: () =>
+        new RabbitBroker({ url: AMQP_URL, queue, maxAttempts: MAX_ATTEMPTS, reconnectBaseMs: 100 }),
+      async depth() {
+        const ch = await admin.createChannel()
+        try {
+          return (await ch.checkQueue(names.main)).messageCount
+        } finally {
+          await ch.close()
+        }
+      },
+      async cleanup() {
+        const ch = await admin.createChannel()
+        for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
+        await ch.deleteExchange(names.dlx)
+        await ch.close()
+        await admin.close()
+      },
+    }
+  },
+}
+
+export const sqsFixture: Fixture = {
+  name: 'sqs',
+  async setup() {
+    const sqs = await startFakeSqs()
+    // A high maxReceiveCount: the adapter's own attempt limit is what the suite checks.
+    const { queueUrl } = await sqs.createQueue('sluice-test', 100)
+    return {
+      make: () =>
+        new SqsBroker({
+          queueUrl,
+          endpoint: sqs.endpoint,
+          client: sqs.client,
+          maxAttempts: MAX_ATTEMPTS,
+          waitTimeSeconds: 1,
+        }),
+      async depth() {
+        const d = await sqs.depth(queueUrl)
+        return d.visible + d.inFlight
+      },
+      cleanup: () => sqs.close(),
+    }
+  },
+}
+
+export const fixtures: readonly Fixture[] = [localFixture, rabbitFixture, sqsFixture]
+
+let eventSeq = 0
+export function makeEvent(over: Partial<WebhookEvent> = {}): WebhookEvent {
+  const n = ++eventSeq
+  return {
+    id: `evt-${process.pid}-${n}`,
+    source: 'github',
+    receivedAt: 1_700_000_000_000 + n,
+    contentType: 'application/json',
+    headers: { 'x-github-event': 'push', 'x-quote': 'a "quoted" \\ value' },
+    body: Buffer.from(JSON.stringify({ n, text: 'héllo' })),
+    verifiedBy: 'github',
+    ...over,
+  }
+}
+
+/** Subscribe and hand out deliveries in arrival order. */
+export class Inbox {
+  readonly received: Delivery[] = []
+  private waiters: Array<{ n: number; resolve: () => void }> = []
+
+  constructor(
+    readonly broker: Broker,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  async subscribe(prefetch: number): Promise<this> {
+    await this.broker.subscribe(
+      (d) => {
+        this.received.push(d)
+        this.waiters = this.waiters.filter((w) =>
+          this.received.length >= w.n ? (w.resolve(), false) : true,
+        )
+      },
+      { prefetch },
+    )
+    return this
+  }
+
+  /** Resolve with the n-th delivery (1-based) once it arrived; rejects after a generous timeout. */
+  async nth(n: number): Promise<Delivery> {
+    if (this.received.length < n) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for delivery #${n}`)),
+          this.timeoutMs,
+        )
+        this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) })
+      })
+    }
+    return this.received[n - 1]!
+  }
+}
