@@ -56,6 +56,17 @@ t.test('tampered body, wrong secret, missing header -> 401 with the right code',
   })
 })
 
+t.test('characters outside ASCII never stand in for hex digits', async (t) => {
+  const gh = source({ type: 'github', secret: 's' })
+  const good = await sign('s', body.toString())
+  // Caseless characters with the same low byte as each digit: a latin1 conversion of the header would turn it into `good`.
+  const lookalike =
+    'sha256=' +
+    [...good.slice(7)].map((c) => String.fromCharCode(0x3000 + c.charCodeAt(0))).join('')
+  t.match(gh.verify(request({ 'x-hub-signature-256': lookalike })), { code: 'signature_mismatch' })
+  t.match(gh.verify(request({ 'x-hub-signature-256': good })), { ok: true })
+})
+
 t.test('rotated secrets: both verify, a third does not', async (t) => {
   const gh = source({ type: 'github', secret: ['old-secret', 'new-secret'] })
   for (const secret of ['old-secret', 'new-secret']) {

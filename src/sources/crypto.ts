@@ -12,10 +12,11 @@ export function hmac(algorithm: HmacAlgorithm, key: Buffer, parts: readonly (str
 /**
  * Constant-time comparison of a computed digest (already encoded, ASCII) with a candidate from
  * a header. Lengths are compared first because timingSafeEqual throws on unequal lengths; the
- * length of a valid signature is public anyway.
+ * length of a valid signature is public anyway. UTF-8, not latin1: latin1 keeps only the low byte
+ * of each character, so a non-ASCII look-alike could pass for a digit.
  */
 export function safeEqual(expected: Buffer, candidate: string): boolean {
-  const given = Buffer.from(candidate, 'latin1')
+  const given = Buffer.from(candidate, 'utf8')
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
