@@ -7,9 +7,10 @@ import {
 } from '@aws-sdk/client-sqs'
 
 /**
- * An in-process SQS emulator (fauxqs) on 127.0.0.1 and a client that always calls it. fauxqs
- * answers with queue URLs naming `sqs.us-east-1.localhost:<port>`, a host that does not
- * resolve here, so the client pins its endpoint (see src/brokers/sqs/client.ts).
+ * An in-process SQS emulator (fauxqs) and a client that always calls it on 127.0.0.1. fauxqs
+ * answers with queue URLs naming `sqs.us-east-1.localhost:<port>` (its `host` option only names
+ * URLs), a host that does not resolve here, so every request must go to the pinned endpoint
+ * (see src/brokers/sqs/client.ts): a test passing through these URLs proves it does.
  */
 export interface FakeSqs {
   endpoint: string
@@ -27,7 +28,7 @@ export const dummyCredentials = () => ({ accessKeyId: 'test', secretAccessKey: '
 let counter = 0
 
 export async function startFakeSqs(): Promise<FakeSqs> {
-  const server: FauxqsServer = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false })
+  const server: FauxqsServer = await startFauxqs({ port: 0, host: 'localhost', logger: false })
   const endpoint = `http://127.0.0.1:${server.port}`
   const client = new SQSClient({
     endpoint,
