@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { Maintenance } from '../src/db/maintenance.js'
@@ -38,6 +39,8 @@ export interface PgUpsertBenchResult {
   batchSize: number
   threads: number
   bodyBytes: number
+  /** Share of the time the main thread's event loop was busy (what is left for HTTP etc.). */
+  mainThreadBusy: number
 }
 
 function makeBody(bytes: number): Buffer {
@@ -78,6 +81,7 @@ export async function benchPgUpserts(o: PgUpsertBenchOptions): Promise<PgUpsertB
     // Warm-up: connections, worker start-up and statement caches out of the measurement.
     await Promise.all(Array.from({ length: threads }, () => store(nextBatch())))
     let events = 0
+    const elu = performance.eventLoopUtilization()
     const started = performance.now()
     const deadline = started + seconds * 1000
     const lane = async () => {
@@ -88,7 +92,9 @@ export async function benchPgUpserts(o: PgUpsertBenchOptions): Promise<PgUpsertB
     }
     await Promise.all(Array.from({ length: threads }, lane))
     const elapsed = (performance.now() - started) / 1000
+    const mainThreadBusy = performance.eventLoopUtilization(elu).utilization
     return {
+      mainThreadBusy: Math.round(mainThreadBusy * 100) / 100,
       mode: o.mode,
       events,
       seconds: elapsed,
