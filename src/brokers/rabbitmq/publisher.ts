@@ -11,9 +11,9 @@ export interface OutgoingMessage {
 /**
  * Publishes through the connection's confirm channel with a sliding window: at most `window`
  * messages await their confirm at any time (shared by concurrent callers), and when
- * channel.publish() returns false (the socket buffer is full) it waits for 'drain'. Every wait is
- * bounded by `timeoutMs` and cut short by the channel closing, so a publish during an outage
- * rejects instead of hanging.
+ * channel.publish() returns false (the socket buffer is full) it waits for 'drain'. Every wait of
+ * a call is bounded by one deadline (`timeoutMs`) and cut short by the channel closing, so a
+ * publish during an outage rejects instead of hanging.
  */
 export class ConfirmPublisher {
   private unconfirmed = 0
@@ -29,46 +29,48 @@ export class ConfirmPublisher {
   async publish(messages: readonly OutgoingMessage[]): Promise<boolean[]> {
     const ch = this.channel()
     const results = messages.map(() => false)
-    const confirms: Promise<void>[] = []
+    if (!messages.length) return results
     let failure: BrokerUnavailableError | null = null
-    let onClose: () => void = () => {}
-    const closed = new Promise<never>((_, reject) => {
-      // Prepended, so failure is set before amqplib fails the pending confirm callbacks.
-      onClose = () => {
-        failure = new BrokerUnavailableError('RabbitMQ channel closed during publish')
+    let fail: (err: BrokerUnavailableError) => void = () => {}
+    // Settles only by failing: raced against every wait of this call.
+    const aborted = new Promise<never>((_, reject) => {
+      fail = (err) => {
+        failure ??= err
         reject(failure)
       }
-      ch.prependOnceListener('close', onClose)
     })
-    closed.catch(() => {})
-    const deadline = Date.now() + this.timeoutMs
-    const bounded = <T>(p: Promise<T>, what: string) => this.bounded(p, closed, deadline, what)
+    aborted.catch(() => {})
+    // Prepended, so failure is set before amqplib fails the pending confirm callbacks.
+    const onClose = () => fail(new BrokerUnavailableError('RabbitMQ channel closed during publish'))
+    ch.prependOnceListener('close', onClose)
+    const timer = setTimeout(
+      () => fail(new BrokerUnavailableError(`no confirms within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    )
+    let pending = messages.length
+    let allConfirmed: () => void = () => {}
+    const confirmed = new Promise<void>((resolve) => (allConfirmed = resolve))
+    const until = <T>(p: Promise<T>) => Promise.race([p, aborted])
     try {
       for (const [i, m] of messages.entries()) {
         if (failure) throw failure
-        if (this.connection.blocked) await bounded(this.waitUnblocked(), 'RabbitMQ unblocked')
-        while (this.unconfirmed >= this.window)
-          await bounded(this.nextSlot(), 'a confirm-window slot')
+        if (this.connection.blocked) await until(this.waitUnblocked())
+        while (this.unconfirmed >= this.window) await until(this.nextSlot())
         if (this.connection.link?.pub !== ch) {
           throw new BrokerUnavailableError('RabbitMQ connection lost during publish')
         }
         this.unconfirmed++
-        let ok = true
-        confirms.push(
-          new Promise<void>((resolve) => {
-            ok = ch.publish('', m.queue, m.body, m.options, (err: unknown) => {
-              this.unconfirmed--
-              this.slotWaiters.forEach((w) => w())
-              results[i] = err == null
-              resolve()
-            })
-          }),
-        )
-        if (!ok)
-          await bounded(new Promise<void>((r) => ch.once('drain', r)), 'the channel to drain')
+        const ok = ch.publish('', m.queue, m.body, m.options, (err: unknown) => {
+          this.unconfirmed--
+          for (const w of this.slotWaiters) w()
+          results[i] = err == null
+          if (--pending === 0) allConfirmed()
+        })
+        if (!ok) await until(new Promise<void>((r) => ch.once('drain', r)))
       }
-      await bounded(Promise.all(confirms), 'publisher confirms')
+      await until(confirmed)
     } finally {
+      clearTimeout(timer)
       ch.off('close', onClose)
     }
     // A channel close fails the pending confirms; then none of the batch may count as confirmed.
@@ -102,25 +104,5 @@ export class ConfirmPublisher {
       }
       this.connection.on('unblocked', done).on('down', done)
     })
-  }
-
-  private async bounded<T>(
-    p: Promise<T>,
-    closed: Promise<never>,
-    deadline: number,
-    what: string,
-  ): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new BrokerUnavailableError(`timed out waiting for ${what}`)),
-        Math.max(0, deadline - Date.now()),
-      )
-    })
-    try {
-      return await Promise.race([p, closed, timeout])
-    } finally {
-      clearTimeout(timer)
-    }
   }
 }
