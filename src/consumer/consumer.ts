@@ -95,11 +95,9 @@ export class Consumer {
   private async handle(batch: Delivery[]): Promise<void> {
     for (let outage = 0; ; outage++) {
       try {
-        const outcome = await this.processor.process(batch.map((d) => d.event))
+        const results = await this.processor.run(batch.map((d) => d.event))
         this.current.database = 'up'
-        await Promise.all(
-          batch.map((d, i) => this.settle(d, outcome.results[i], outcome.processedAt)),
-        )
+        await Promise.all(batch.map((d, i) => this.settle(d, results[i])))
         return
       } catch (err) {
         const message = (err as Error).message ?? String(err)
@@ -107,8 +105,13 @@ export class Consumer {
         if (await this.databaseUp().catch(() => false)) {
           // The database is fine, so the batch itself failed (e.g. a worker crashed on it):
           // count an attempt against every event in it.
-          const failed: EventResult = { ok: false, error: message, permanent: false }
-          await Promise.all(batch.map((d) => this.settle(d, failed, Date.now())))
+          const failed: EventResult = {
+            ok: false,
+            error: message,
+            permanent: false,
+            processedAt: Date.now(),
+          }
+          await Promise.all(batch.map((d) => this.settle(d, failed)))
           return
         }
         if (this.current.database === 'up') {
@@ -124,17 +127,15 @@ export class Consumer {
     }
   }
 
-  private async settle(
-    delivery: Delivery,
-    result: EventResult | undefined,
-    processedAt: number,
-  ): Promise<void> {
+  private async settle(delivery: Delivery, result: EventResult | undefined): Promise<void> {
     try {
       if (result?.ok) {
         await delivery.ack()
         eventsProcessed.inc({ outcome: result.inserted ? 'stored' : 'duplicate' })
         if (result.inserted)
-          endToEndSeconds.observe(Math.max(0, processedAt - delivery.event.receivedAt) / 1000)
+          endToEndSeconds.observe(
+            Math.max(0, result.processedAt - delivery.event.receivedAt) / 1000,
+          )
         return
       }
       const error = result?.error ?? 'processor returned no result for this event'

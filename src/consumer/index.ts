@@ -1,3 +1,3 @@
 export { Consumer, type ConsumerStatus } from './consumer.js'
 export { consumerDefaults, type ConsumerOptions } from './options.js'
-export type { BatchOutcome, BatchProcessor, EventResult } from './types.js'
+export type { BatchProcessor, EventResult } from './types.js'

@@ -1,19 +1,13 @@
 import type { WebhookEvent } from '../event.js'
+import type { EventResult } from '../../workers/insert.js'
 
-export type EventResult =
-  { ok: true; inserted: boolean } | { ok: false; error: string; permanent: boolean }
-
-export interface BatchOutcome {
-  /** One result per event, in input order. */
-  results: EventResult[]
-  /** When the transaction holding the stored events committed, in ms since the epoch. */
-  processedAt: number
-}
+export type { EventResult }
 
 /**
- * Processes a batch and commits its effects. Rejects when it could not run at all (database
+ * Processes a batch and commits its effects. Resolves with one result per event, in input order
+ * (`processedAt` is when its commit finished). Rejects when it could not run at all (database
  * unreachable, worker died): then nothing in the batch may be acked.
  */
 export interface BatchProcessor {
-  process(events: WebhookEvent[]): Promise<BatchOutcome>
+  run(events: WebhookEvent[]): Promise<EventResult[]>
 }
