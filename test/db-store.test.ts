@@ -150,4 +150,18 @@ t.test('stored rows', async (t) => {
     t.equal(stored.payload, null)
     t.equal(stored.body.toString(), text)
   })
+
+  t.test(
+    'a batch larger than one statement (1,000 rows) is split, still one row per key',
+    async (t) => {
+      const big = Array.from({ length: 8000 }, (_, i) => event({ id: `big-${i % 7500}` }))
+      const r = await storeBatch(pool, big)
+      t.equal(r.filter((x) => x.ok && x.inserted).length, 7500)
+      t.equal(r.filter((x) => x.ok && !x.inserted).length, 500)
+      const { rows } = await pool.query(
+        `SELECT count(*)::int AS n FROM events WHERE id LIKE 'big-%'`,
+      )
+      t.equal(rows[0].n, 7500)
+    },
+  )
 })

@@ -18,6 +18,9 @@ export class BatchUnavailable extends Error {
 }
 
 const COLUMNS = 9
+// Rows per statement. The protocol counts parameters in 16 bits (65,535 at most); past ~1,000
+// rows a bigger statement brings nothing (planning grows with it), so batches are split there.
+const MAX_ROWS = 1000
 const sqlCache = new Map<number, string>()
 
 // One statement = one transaction: the keys go into event_keys (ON CONFLICT DO NOTHING) and
@@ -119,12 +122,13 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
   const order = rows.map((_, i) => i).sort((a, b) => (rows[a]!.key < rows[b]!.key ? -1 : 1))
   const outcome: (EventOutcome | undefined)[] = []
   try {
-    const inserted = await withRetry(() =>
-      insertRows(
-        pool,
-        order.map((i) => rows[i]!),
-      ),
-    )
+    const sorted = order.map((i) => rows[i]!)
+    const inserted = new Set<string>()
+    // Very large batches are split into statements of MAX_ROWS (see there).
+    for (let at = 0; at < sorted.length; at += MAX_ROWS) {
+      const chunk = sorted.slice(at, at + MAX_ROWS)
+      for (const key of await withRetry(() => insertRows(pool, chunk))) inserted.add(key)
+    }
     rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
   } catch (err) {
     if (isConnectionError(err)) throw unavailable(err)
