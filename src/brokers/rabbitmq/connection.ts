@@ -79,6 +79,7 @@ export class RabbitConnection extends EventEmitter {
 
   private async connectOnce(): Promise<void> {
     if (this.closed) throw new Error('connection closed')
+    if (this.link) return // already up (a start() racing the reconnect timer)
     const model = await amqp.connect(this.withHeartbeat(this.settings.url), {
       timeout: this.settings.connectTimeoutMs,
     })
