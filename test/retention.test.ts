@@ -101,6 +101,19 @@ t.test('partitions and retention', async (t) => {
     t.same(keys, ['kept', 'parked'], 'keys of dropped events deleted, others kept')
   })
 
+  t.test('partitions use lz4 compression for body, payload and headers', async (t) => {
+    const { rows } = await pool.query(
+      `SELECT a.attname, a.attcompression FROM pg_attribute a
+       WHERE a.attrelid = $1::regclass AND a.attname IN ('body', 'payload', 'headers')
+       ORDER BY 1`,
+      [partitionName(today)],
+    )
+    t.same(
+      rows.map((r) => `${r.attname}:${r.attcompression}`),
+      ['body:l', 'headers:l', 'payload:l'],
+    )
+  })
+
   t.test('start() runs at once and close() is idempotent', async (t) => {
     const m2 = new Maintenance({ pool, intervalMs: 3_600_000 })
     t.equal((await m2.start()).ran, true)

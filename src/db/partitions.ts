@@ -52,7 +52,9 @@ export async function ensurePartition(db: pg.ClientBase, day: Date): Promise<boo
   await db.query('BEGIN')
   try {
     // Names and bounds are generated above from a Date, never from input: safe to inline.
-    await db.query(`CREATE TABLE ${name} (LIKE events INCLUDING DEFAULTS)`)
+    await db.query(
+      `CREATE TABLE ${name} (LIKE events INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION)`,
+    )
     await db.query(
       `WITH moved AS (DELETE FROM events_default WHERE received_at >= $1 AND received_at < $2
        RETURNING *) INSERT INTO ${name} SELECT * FROM moved`,
