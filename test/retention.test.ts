@@ -112,6 +112,11 @@ t.test('partitions and retention', async (t) => {
       rows.map((r) => `${r.attname}:${r.attcompression}`),
       ['body:l', 'headers:l', 'payload:l'],
     )
+    const def = await pool.query(
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'events_default'::regclass
+       AND attname IN ('body', 'payload', 'headers') AND attcompression = 'l'`,
+    )
+    t.equal(def.rows[0].n, 3, 'the default partition too')
   })
 
   t.test('start() runs at once and close() is idempotent', async (t) => {
