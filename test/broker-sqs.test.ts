@@ -88,6 +88,37 @@ t.test('against fauxqs', async (t) => {
     await d.ack()
   })
 
+  t.test(
+    'the largest event the HTTP server lets through is published and dead-lettered',
+    async (t) => {
+      const { queueUrl } = await sqs.createQueue('largest')
+      const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
+      t.teardown(() => broker.close())
+      await broker.start()
+      // Worst case for the envelope: metadata the server does not count, escaped ('"' doubles).
+      const headers = { 'content-type': `application/${'x'.repeat(3000)}`, 'x-q': '"'.repeat(500) }
+      const base = {
+        ...makeEvent({
+          headers,
+          contentType: headers['content-type'],
+          verifiedBy: 'standard-webhooks',
+        }),
+        id: '"'.repeat(256),
+        source: 's'.repeat(64),
+      }
+      // The server's measure: body + JSON of the headers.
+      const room = SQS_MAX_EVENT_BYTES - Buffer.byteLength(JSON.stringify(headers))
+      const largest = { ...base, body: Buffer.alloc(room, 0xfe) }
+      t.same(await broker.publish([largest]), [true], 'it fits one message')
+      const d = await (await new Inbox(broker).subscribe(1)).nth(1)
+      t.ok(d.event.body.equals(largest.body))
+      await d.deadLetter('é'.repeat(5000))
+      const [dead] = await broker.deadLetters.list()
+      t.equal(dead?.event.id, largest.id, 'and its dead letter, with a long error, fits too')
+      t.equal(dead?.lastError?.length, 1024, 'the error is cut to 1024 characters')
+    },
+  )
+
   t.test('only the entries listed in Failed are sent again', async (t) => {
     const { queueUrl } = await sqs.createQueue('failed')
     let calls = 0

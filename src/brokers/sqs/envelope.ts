@@ -13,11 +13,24 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576
 export const ATTRIBUTE_RESERVE = 8192
 /** Upper bound of the metadata JSON beyond what eventBytes() counts (keys, braces, the time). */
 const FIXED_META = 128
+/**
+ * Room for metadata that a cruder measure of the event leaves out: the HTTP server counts
+ * body + JSON(headers) only, while the envelope also carries the id (at most 256 characters,
+ * 1.5 KiB JSON-escaped), source, content type (a header, so at most the server's header limit)
+ * and verifiedBy.
+ */
+const METADATA_RESERVE = 16 * 1024
 const MAX_ERROR_CHARS = 1024
 
-/** Largest eventBytes() whose envelope plus a dead-letter's attributes still fit one SQS message. */
+/**
+ * Largest event (body + JSON of its headers, or eventBytes()) whose envelope plus a
+ * dead-letter's attributes still fit one SQS message.
+ */
 export const SQS_MAX_EVENT_BYTES =
-  Math.floor((SQS_MAX_MESSAGE_BYTES - ATTRIBUTE_RESERVE) / 4) * 3 - 4 - FIXED_META
+  Math.floor((SQS_MAX_MESSAGE_BYTES - ATTRIBUTE_RESERVE) / 4) * 3 -
+  4 -
+  FIXED_META -
+  METADATA_RESERVE
 
 export function encodeEnvelope(e: WebhookEvent): string {
   const meta = Buffer.from(
