@@ -141,6 +141,13 @@ t.test('stored rows', async (t) => {
     t.ok(await row(good2))
   })
 
+  t.test('an event that cannot become a row fails alone', async (t) => {
+    const ok = event({})
+    const r = await storeBatch(pool, [event({ receivedAt: Number.NaN }), ok])
+    t.match(r[0], { ok: false, permanent: true, error: /invalid event/ })
+    t.match(r[1], { ok: true, inserted: true })
+  })
+
   t.test('JSON that jsonb refuses is stored with a null payload, bytes intact', async (t) => {
     const text = '{"s":"nul \\u0000 here"}'
     const e = event({ body: Buffer.from(text) })

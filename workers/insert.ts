@@ -109,8 +109,20 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
   const rows: Row[] = []
   const firstOf = new Map<string, number>()
   const repeat: boolean[] = []
+  // An event that cannot even become a row (e.g. an invalid receivedAt) fails alone.
+  const invalid = new Map<number, EventOutcome>()
   const slot: number[] = events.map((e, i) => {
-    const row = toRow(e)
+    let row: Row
+    try {
+      row = toRow(e)
+    } catch (err) {
+      invalid.set(i, {
+        ok: false,
+        permanent: true,
+        error: `invalid event: ${(err as Error).message}`,
+      })
+      return -1
+    }
     const seen = firstOf.get(row.key)
     repeat[i] = seen !== undefined
     if (seen !== undefined) return seen
@@ -119,11 +131,10 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
     return rows.length - 1
   })
   // Same lock order in every batch: overlapping concurrent batches wait instead of deadlocking.
-  const order = rows.map((_, i) => i).sort((a, b) => (rows[a]!.key < rows[b]!.key ? -1 : 1))
-  const outcome: (EventOutcome | undefined)[] = []
+  const sorted = rows.slice().sort((a, b) => (a.key < b.key ? -1 : 1))
+  const inserted = new Set<string>()
+  const outcome: EventOutcome[] = []
   try {
-    const sorted = order.map((i) => rows[i]!)
-    const inserted = new Set<string>()
     // Very large batches are split into statements of MAX_ROWS (see there).
     for (let at = 0; at < sorted.length; at += MAX_ROWS) {
       const chunk = sorted.slice(at, at + MAX_ROWS)
@@ -132,12 +143,16 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
     rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
   } catch (err) {
     if (isConnectionError(err)) throw unavailable(err)
-    for (const [i, row] of rows.entries()) outcome[i] = await insertAlone(pool, row)
+    // Row by row; rows of chunks already committed above are simply found as duplicates.
+    for (const [i, row] of rows.entries()) {
+      const alone = await insertAlone(pool, row)
+      outcome[i] = alone.ok && inserted.has(row.key) ? { ok: true, inserted: true } : alone
+    }
   }
   const processedAt = Date.now()
   // A within-batch duplicate is reported like a redelivery: stored, not inserted again.
   return slot.map((s, i) => {
-    const o = outcome[s]!
+    const o = s < 0 ? invalid.get(i)! : outcome[s]!
     return {
       ...(o.ok && repeat[i] ? { ok: true, inserted: false } : o),
       processedAt,
