@@ -24,7 +24,7 @@ export interface Harness {
 }
 
 export interface Fixture {
-  name: 'local' | 'rabbitmq' | 'sqs'
+  name: string
   setup(): Promise<Harness>
 }
 
@@ -52,15 +52,21 @@ export const localFixture: Fixture = {
   },
 }
 
-export const rabbitFixture: Fixture = {
-  name: 'rabbitmq',
+const rabbit = (queueType: 'quorum' | 'classic'): Fixture => ({
+  name: queueType === 'quorum' ? 'rabbitmq' : 'rabbitmq (classic queues)',
   async setup() {
-    const queue = unique('sluice.test')
+    const queue = unique(`sluice.test.${queueType}`)
     const names = queueNames(queue)
     const admin = await amqp.connect(AMQP_URL)
     return {
       make: () =>
-        new RabbitBroker({ url: AMQP_URL, queue, maxAttempts: MAX_ATTEMPTS, reconnectBaseMs: 100 }),
+        new RabbitBroker({
+          url: AMQP_URL,
+          queue,
+          queueType,
+          maxAttempts: MAX_ATTEMPTS,
+          reconnectBaseMs: 100,
+        }),
       async depth() {
         const ch = await admin.createChannel()
         try {
@@ -78,7 +84,11 @@ export const rabbitFixture: Fixture = {
       },
     }
   },
-}
+})
+
+export const rabbitFixture = rabbit('quorum')
+/** Classic queues report a redelivery only as a flag (no x-delivery-count). */
+export const rabbitClassicFixture = rabbit('classic')
 
 export const sqsFixture: Fixture = {
   name: 'sqs',
@@ -104,7 +114,12 @@ export const sqsFixture: Fixture = {
   },
 }
 
-export const fixtures: readonly Fixture[] = [localFixture, rabbitFixture, sqsFixture]
+export const fixtures: readonly Fixture[] = [
+  localFixture,
+  rabbitFixture,
+  rabbitClassicFixture,
+  sqsFixture,
+]
 
 let eventSeq = 0
 export function makeEvent(over: Partial<WebhookEvent> = {}): WebhookEvent {

@@ -1,0 +1,26 @@
+import t from 'tap'
+import { backoffDelay, sleep } from '../src/brokers/backoff.js'
+
+t.test('back-off doubles, is capped, and never drops under half the base', async (t) => {
+  const low = () => 0
+  const high = () => 1
+  t.equal(backoffDelay(0, 100, 10_000, low), 50)
+  t.equal(backoffDelay(0, 100, 10_000, high), 100)
+  t.equal(backoffDelay(3, 100, 10_000, high), 800)
+  t.equal(backoffDelay(3, 100, 10_000, low), 400)
+  t.equal(backoffDelay(20, 100, 10_000, high), 10_000, 'capped')
+  t.equal(backoffDelay(1000, 100, 10_000, low), 5000, 'huge attempt numbers stay finite')
+  const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(4, 100, 10_000)))
+  t.ok(spread.size > 1, 'jittered')
+  for (const d of spread) t.ok(d >= 800 && d <= 1600, `${d} within [800, 1600]`)
+})
+
+t.test('sleep is cut short by an abort', async (t) => {
+  const ac = new AbortController()
+  const slept = sleep(60_000, ac.signal)
+  ac.abort()
+  await slept
+  t.pass('resolved on abort, not after a minute')
+  await sleep(1, AbortSignal.abort())
+  t.pass('an aborted signal resolves at once')
+})
