@@ -32,8 +32,9 @@ export function openWriteConnection(path: string, sync: SyncMode): Database.Data
     db.pragma('auto_vacuum = INCREMENTAL')
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
-    // We checkpoint ourselves in compact(); the automatic one still bounds the WAL meanwhile.
-    db.pragma('wal_autocheckpoint = 10000')
+    // The checkpointer thread keeps the WAL short; this automatic one (inside a commit, so it
+    // stalls it) is only a backstop should the checkpointer fall behind.
+    db.pragma('wal_autocheckpoint = 20000')
     db.exec(DDL)
     return db
   } catch (err) {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
+import { Checkpointer } from './checkpointer.js'
 import { freeDiskBytes, journalFileBytes } from './disk.js'
 import { JournalClosedError, JournalFullError, JournalUnavailableError } from './errors.js'
 import { GroupCommitter } from './group-commit.js'
@@ -23,6 +24,8 @@ export interface SqliteJournalOptions {
   minFreeDiskBytes?: number
   /** How often file sizes and free disk are re-measured. @defaultValue 1000 */
   diskCheckIntervalMs?: number
+  /** Interval of the checkpointer thread's PASSIVE WAL checkpoints; 0 disables the thread. @defaultValue 200 */
+  checkpointIntervalMs?: number
   /** Most events in one commit. @defaultValue 1000 */
   maxBatch?: number
   /** Called after each commit with its size and duration, for metrics. @defaultValue no-op */
@@ -35,6 +38,7 @@ const defaults = Object.freeze({
   maxBytes: null as number | null,
   minFreeDiskBytes: 64 * 1024 * 1024,
   diskCheckIntervalMs: 1000,
+  checkpointIntervalMs: 200,
   maxBatch: 1000,
   onCommit: (() => {}) as (events: number, seconds: number) => void,
 })
@@ -48,6 +52,7 @@ export class SqliteJournal implements Journal {
   private readonly writer: JournalWriter
   private readonly committer: GroupCommitter
   private reader: Database.Database | null = null
+  private checkpointer: Checkpointer | null = null
   private state: JournalState = 'starting'
   private maxBytes = Infinity
   private measuredBytes = 0
@@ -71,6 +76,8 @@ export class SqliteJournal implements Journal {
       throw new TypeError('options.minFreeDiskBytes must be a non-negative integer')
     if (!positiveInt(opts.diskCheckIntervalMs))
       throw new TypeError('options.diskCheckIntervalMs must be a positive integer')
+    if (!Number.isInteger(opts.checkpointIntervalMs) || opts.checkpointIntervalMs < 0)
+      throw new TypeError('options.checkpointIntervalMs must be a non-negative integer')
     if (!positiveInt(opts.maxBatch))
       throw new TypeError('options.maxBatch must be a positive integer')
     this.opts = opts
@@ -85,10 +92,15 @@ export class SqliteJournal implements Journal {
     try {
       await this.writer.start()
       this.reader = openReadConnection(this.path)
+      if (this.opts.checkpointIntervalMs > 0) {
+        this.checkpointer = new Checkpointer(this.path, this.opts.checkpointIntervalMs)
+        this.checkpointer.start()
+      }
       this.freeBytes = await freeDiskBytes(this.opts.dataDir)
       this.maxBytes = this.opts.maxBytes ?? Math.floor(this.freeBytes / 10)
       await this.measure()
     } catch (err) {
+      await this.checkpointer?.close().catch(() => {})
       await this.writer.close().catch(() => {})
       this.state = 'failed'
       throw new JournalUnavailableError(`cannot open the journal at ${this.path}`, { cause: err })
@@ -161,6 +173,7 @@ export class SqliteJournal implements Journal {
       await this.committer.idle()
       await this.measuring
       const errors: unknown[] = []
+      await this.checkpointer?.close().catch((e: unknown) => errors.push(e))
       await this.writer.close().catch((e: unknown) => errors.push(e))
       try {
         this.reader?.close()

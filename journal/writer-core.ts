@@ -62,7 +62,12 @@ export class WriterCore {
   compact(): void {
     this.db.prepare('DELETE FROM entries WHERE forwarded = 1').run()
     this.db.pragma('incremental_vacuum')
-    this.db.pragma('wal_checkpoint(TRUNCATE)')
+    // The checkpointer thread may hold the checkpoint lock for a moment: retry until done.
+    for (let i = 0; i < 100; i++) {
+      const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
+      if (!r || r.busy === 0) return
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    }
   }
 
   close(): void {
