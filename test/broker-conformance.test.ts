@@ -164,6 +164,30 @@ for (const fixture of fixtures) {
       )
     })
 
+    if (fixture.stopsCrashLoops) {
+      t.test('consumers that keep dying: dead-lettered after the attempt limit', async (t) => {
+        const { open } = await fresh(t)
+        const e = makeEvent()
+        await (await open()).publish([e])
+        for (let i = 1; i <= MAX_ATTEMPTS; i++) {
+          const b = await open()
+          const d = await (await new Inbox(b).subscribe(1)).nth(1)
+          t.equal(d.attempt, i, `delivery ${i} is attempt ${i}`)
+          await b.close()
+        }
+        const last = await open()
+        const inbox = await new Inbox(last).subscribe(1)
+        let dead = await last.deadLetters.list()
+        for (let i = 0; dead.length === 0 && i < 600; i++) {
+          await new Promise((r) => setTimeout(r, 100))
+          dead = await last.deadLetters.list()
+        }
+        t.equal(dead[0]?.event.id, e.id, 'it went to the dead letters')
+        t.match(dead[0]?.lastError, /without being settled/)
+        t.equal(inbox.received.length, 0, 'instead of being delivered again')
+      })
+    }
+
     t.test(
       'close while busy: in-flight deliveries come back; close twice, one promise',
       async (t) => {

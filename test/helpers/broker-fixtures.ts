@@ -25,6 +25,11 @@ export interface Harness {
 
 export interface Fixture {
   name: string
+  /**
+   * The adapter itself dead-letters a message whose consumers keep dying before settling it
+   * (classic RabbitMQ queues only flag a redelivery; SQS leaves it to the redrive policy).
+   */
+  stopsCrashLoops: boolean
   setup(): Promise<Harness>
 }
 
@@ -33,6 +38,7 @@ const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toStri
 
 export const localFixture: Fixture = {
   name: 'local',
+  stopsCrashLoops: true,
   async setup() {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-broker-'))
     return {
@@ -54,6 +60,7 @@ export const localFixture: Fixture = {
 
 const rabbit = (queueType: 'quorum' | 'classic'): Fixture => ({
   name: queueType === 'quorum' ? 'rabbitmq' : 'rabbitmq (classic queues)',
+  stopsCrashLoops: queueType === 'quorum',
   async setup() {
     const queue = unique(`sluice.test.${queueType}`)
     const names = queueNames(queue)
@@ -92,6 +99,7 @@ export const rabbitClassicFixture = rabbit('classic')
 
 export const sqsFixture: Fixture = {
   name: 'sqs',
+  stopsCrashLoops: false,
   async setup() {
     const sqs = await startFakeSqs()
     // A high maxReceiveCount: the adapter's own attempt limit is what the suite checks.
