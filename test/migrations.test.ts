@@ -1,6 +1,8 @@
 import t from 'tap'
 import pg from 'pg'
 import { migrate, readMigrations } from '../src/db/migrate.js'
+import { migrateCommand } from '../src/db/database.js'
+import { tmpdir } from 'node:os'
 import { SchemaTooNewError } from '../src/db/errors.js'
 import { freshDatabase } from './helpers/pg.js'
 
@@ -40,6 +42,26 @@ t.test('migrations', async (t) => {
     const r = await migrate(pool)
     t.same(r.applied, [])
     t.equal(r.version, latest)
+  })
+
+  t.test('migrateCommand (sluice migrate) against DATABASE_URL', async (t) => {
+    const r = await migrateCommand({ databaseUrl: db.url, dataDir: tmpdir() })
+    t.same(r, { applied: [], version: latest })
+  })
+
+  t.test('a failing migration rolls back whole, ledger included', async (t) => {
+    const bad = {
+      version: latest + 1,
+      name: 'bad',
+      sql: 'CREATE TABLE half_done (x int); SELECT 1/0',
+    }
+    await t.rejects(migrate(pool, undefined, [...readMigrations(), bad]), {
+      message: new RegExp(`migration ${latest + 1}_bad failed: division by zero`),
+    })
+    const { rows } = await pool.query(
+      `SELECT max(version) AS v, to_regclass('half_done') IS NULL AS gone FROM sluice_migrations`,
+    )
+    t.same(rows[0], { v: latest, gone: true })
   })
 
   t.test('a database newer than the code is refused naming both versions', async (t) => {
