@@ -31,6 +31,8 @@ export class LocalBroker implements Broker {
   private pollTimer: NodeJS.Timeout | null = null
   private heartbeat: NodeJS.Timeout | null = null
   private wakeScheduled = false
+  /** Acks of this turn of the event loop, committed together (one fsync, not one per ack). */
+  private acks: Array<{ seq: number; lease: string; done: (err?: Error) => void }> = []
   private closing: Promise<void> | null = null
 
   constructor(
@@ -159,7 +161,14 @@ export class LocalBroker implements Broker {
     const delivery: Delivery = {
       event: l.event,
       attempt: l.attempt,
-      ack: () => settle((s) => s.ack(l.seq)),
+      ack: () => {
+        if (settled) return Promise.reject(new DeliveryGoneError('delivery already settled'))
+        if (this.closing || !this.inflight.has(l.lease)) {
+          return Promise.reject(new DeliveryGoneError('broker closed; it will be redelivered'))
+        }
+        settled = true
+        return this.queueAck(l)
+      },
       retry: (delayMs, error) =>
         l.attempt >= this.options.maxAttempts
           ? deadLetter(error)
@@ -173,6 +182,31 @@ export class LocalBroker implements Broker {
     } catch (err) {
       this.logger?.error({ err, id: l.event.id }, 'subscriber threw; the lease will expire')
     }
+  }
+
+  private queueAck(l: Leased): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.acks.push({ seq: l.seq, lease: l.lease, done: (err) => (err ? reject(err) : resolve()) })
+      if (this.acks.length === 1) setImmediate(() => this.flushAcks())
+    })
+  }
+
+  private flushAcks(): void {
+    const batch = this.acks
+    this.acks = []
+    if (!batch.length) return
+    let error: Error | undefined
+    try {
+      if (!this.store) throw new DeliveryGoneError('broker closed; it will be redelivered')
+      this.store.ack(batch.map((a) => a.seq))
+    } catch (err) {
+      error = err as Error
+    }
+    for (const a of batch) {
+      this.inflight.delete(a.lease)
+      a.done(error)
+    }
+    this.wake()
   }
 
   private extendLeases(): void {
@@ -194,6 +228,7 @@ export class LocalBroker implements Broker {
     if (this.heartbeat) clearInterval(this.heartbeat)
     this.pollTimer = this.heartbeat = null
     this.status = 'closed'
+    this.flushAcks() // acks already promised go through before the store closes
     const store = this.store
     this.store = null
     if (!store) return

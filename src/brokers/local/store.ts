@@ -133,9 +133,10 @@ export class QueueStore {
     return this.db.transaction(() => leases.reduce((n, l) => n + stmt.run(until, l).changes, 0))()
   }
 
-  /** Effects are committed, so the message goes whatever lease it is under now. */
-  ack(seq: number): void {
-    this.db.prepare('DELETE FROM messages WHERE seq = ?').run(seq)
+  /** Effects are committed, so the messages go whatever lease they are under now. One commit. */
+  ack(seqs: readonly number[]): void {
+    const stmt = this.db.prepare('DELETE FROM messages WHERE seq = ?')
+    this.db.transaction(() => seqs.forEach((seq) => stmt.run(seq)))()
   }
 
   /** Returns false when the lease was lost (expired and taken by another consumer). */
