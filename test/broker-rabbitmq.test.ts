@@ -92,6 +92,29 @@ t.test(
   },
 )
 
+t.test('a foreign message is dead-lettered as undecodable and still listed', async (t) => {
+  const { broker, admin, queue } = await withBroker(t)
+  const ch = await admin.createConfirmChannel()
+  ch.sendToQueue(queue, Buffer.from('not from sluice'), {
+    messageId: 'foreign-1',
+    persistent: true,
+  })
+  await ch.waitForConfirms()
+  await ch.close()
+  const delivered: string[] = []
+  await broker.subscribe((d) => delivered.push(d.event.id), { prefetch: 1 })
+  let dead = await broker.deadLetters.list()
+  for (let i = 0; dead.length === 0 && i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    dead = await broker.deadLetters.list()
+  }
+  t.equal(dead[0]?.event.id, 'foreign-1')
+  t.equal(dead[0]?.event.source, 'unknown')
+  t.ok(dead[0]?.event.body.equals(Buffer.from('not from sluice')), 'raw body kept')
+  t.match(dead[0]?.lastError, /^undecodable/)
+  t.same(delivered, [], 'never handed to the subscriber')
+})
+
 t.test('options are checked', async (t) => {
   t.throws(() => new RabbitBroker({ url: 'http://x', queue: 'q' }), /options.url/)
   t.throws(() => new RabbitBroker({ url: AMQP_URL, queue: 'bad name!' }), /options.queue/)

@@ -167,6 +167,23 @@ t.test('against fauxqs', async (t) => {
     t.equal((await sqs.depth(dlqUrl)).visible, 1, 'browsing left it in the DLQ')
   })
 
+  t.test('a foreign message is dead-lettered as undecodable and still listed', async (t) => {
+    const { SendMessageCommand } = await import('@aws-sdk/client-sqs')
+    const { queueUrl } = await sqs.createQueue('foreign')
+    const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
+    t.teardown(() => broker.close())
+    await broker.start()
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'hello?' }))
+    const delivered: string[] = []
+    await broker.subscribe((d) => delivered.push(d.event.id), { prefetch: 1 })
+    let dead = await broker.deadLetters.list()
+    for (let i = 0; dead.length === 0 && i < 600; i++) dead = await broker.deadLetters.list()
+    t.equal(dead[0]?.event.source, 'unknown')
+    t.equal(dead[0]?.event.body.toString(), 'hello?', 'raw body kept')
+    t.match(dead[0]?.lastError, /^undecodable/)
+    t.same(delivered, [], 'never handed to the subscriber')
+  })
+
   t.test('start fails without any DLQ', async (t) => {
     const { CreateQueueCommand } = await import('@aws-sdk/client-sqs')
     const q = await sqs.client.send(new CreateQueueCommand({ QueueName: `no-dlq-${process.pid}` }))

@@ -26,7 +26,10 @@ export class RabbitBroker implements Broker {
   private consumer: RabbitConsumer | null = null
   private closing: Promise<void> | null = null
 
-  constructor(options: RabbitBrokerOptions, logger?: Logger) {
+  constructor(
+    options: RabbitBrokerOptions,
+    private readonly logger?: Logger,
+  ) {
     this.options = resolveRabbitOptions(options)
     const o = this.options
     this.names = queueNames(o.queue)
@@ -34,10 +37,7 @@ export class RabbitBroker implements Broker {
     this.connection = new RabbitConnection({ ...o, names: this.names }, logger)
     this.publisher = new ConfirmPublisher(this.connection, o.confirmWindow, o.publishTimeoutMs)
     this.deadLetters = new RabbitDeadLetters(this.connection, this.publisher, this.names)
-    this.logger = logger
   }
-
-  private readonly logger: Logger | undefined
 
   /** Resolves once connected and declared; on failure rejects and keeps reconnecting behind it. */
   start(): Promise<void> {

@@ -71,9 +71,26 @@ function toDeadLetter(m: GetMessage): DeadLetter {
   const error = h[H.error] ?? (reason ? `dead-lettered by RabbitMQ: ${String(reason)}` : null)
   const deadAt = Number(h[H.deadAt])
   return {
-    event: decode(m.content, m.properties),
+    event: decodeOrRaw(m),
     attempts: Number(h[H.attempt] ?? 0) || 0,
     lastError: error === null ? null : Buffer.isBuffer(error) ? error.toString() : String(error),
     deadAt: Number.isFinite(deadAt) ? deadAt : null,
+  }
+}
+
+/** A foreign message in the DLQ is still listed: raw body, id from messageId. */
+function decodeOrRaw(m: GetMessage): DeadLetter['event'] {
+  try {
+    return decode(m.content, m.properties)
+  } catch {
+    return {
+      id: String(m.properties.messageId ?? ''),
+      source: 'unknown',
+      receivedAt: 0,
+      contentType: String(m.properties.contentType ?? 'application/octet-stream'),
+      headers: {},
+      body: m.content,
+      verifiedBy: null,
+    }
   }
 }

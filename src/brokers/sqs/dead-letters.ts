@@ -57,7 +57,7 @@ export class SqsDeadLetters implements DeadLetterQueue {
       const a = m.MessageAttributes ?? {}
       const deadAt = Number(a[A.deadAt]?.StringValue)
       out.push({
-        event: decodeEnvelope(m.Body ?? ''),
+        event: decodeOrRaw(m),
         attempts: Number(a[A.attempts]?.StringValue ?? 0) || 0,
         lastError:
           a[A.error]?.StringValue ??
@@ -72,7 +72,7 @@ export class SqsDeadLetters implements DeadLetterQueue {
   async redrive(id?: string): Promise<number> {
     let n = 0
     await this.scan(Number.MAX_SAFE_INTEGER, async (m) => {
-      if (id !== undefined && decodeEnvelope(m.Body ?? '').id !== id) return false
+      if (id !== undefined && decodeOrRaw(m).id !== id) return false
       await this.client().send(
         new SendMessageCommand({ QueueUrl: this.queueUrl(), MessageBody: m.Body ?? '' }),
       )
@@ -83,5 +83,22 @@ export class SqsDeadLetters implements DeadLetterQueue {
       return true
     })
     return n
+  }
+}
+
+/** A foreign message in the DLQ is still listed: its body as text, id from the MessageId. */
+function decodeOrRaw(m: Message): DeadLetter['event'] {
+  try {
+    return decodeEnvelope(m.Body ?? '')
+  } catch {
+    return {
+      id: m.MessageId ?? '',
+      source: 'unknown',
+      receivedAt: 0,
+      contentType: 'text/plain',
+      headers: {},
+      body: Buffer.from(m.Body ?? ''),
+      verifiedBy: null,
+    }
   }
 }
