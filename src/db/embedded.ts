@@ -1,16 +1,16 @@
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { Worker } from 'node:worker_threads'
+import type { EmbeddedThreadData } from './embedded-thread.js'
+import { runningFromSources } from './paths.js'
 
 export interface EmbeddedOptions {
   /** SLUICE_DATA_DIR; the database lives in `<dataDir>/pg`. */
   dataDir: string
   /**
    * Client connections the socket server accepts at once. PGlite is one single-user backend:
-   * pglite-socket multiplexes connections onto it (default 1, a further connection is refused
-   * with "Too many connections") and runs one protocol message at a time, keeping an open
-   * transaction's connection first in line. Size it to every pool that connects: worker
+   * pglite-socket multiplexes connections onto it (its default is 1; a further connection is
+   * refused with "Too many connections") and runs one protocol message at a time, keeping an
+   * open transaction's connection first in line. Size it to every pool that connects: worker
    * threads × connections per thread, plus the main thread's pool. @defaultValue 16
    */
   maxConnections?: number
@@ -23,13 +23,18 @@ const defaults = Object.freeze({ maxConnections: 16, port: 0 })
 export interface EmbeddedPostgres {
   /** postgres:// URL of the wire-protocol server on 127.0.0.1. */
   url: string
-  /** Stop the socket server and close PGlite (flushing its files). Idempotent. */
+  /** Stop the socket server and close PGlite (flushing its files), end the thread. Idempotent. */
   close(): Promise<void>
 }
 
+// Same loader rule as the Piscina workers: .ts under tap (execArgv is inherited), .js in dist/.
+const threadFile = new URL(`./embedded-thread.${runningFromSources ? 'ts' : 'js'}`, import.meta.url)
+
 /**
  * Start PGlite on `<dataDir>/pg` behind a wire-protocol server on 127.0.0.1, so the same `pg`
- * code runs as against a real PostgreSQL. Used when DATABASE_URL is unset.
+ * code runs as against a real PostgreSQL. Used when DATABASE_URL is unset. PGlite and its
+ * server run in a worker thread of their own (PGlite computes on the calling thread; on the
+ * main thread it would compete with the HTTP server).
  *
  * Embedded caveats: all connections share one session, so advisory locks never block (there is
  * only one node anyway) and queries run one at a time: throughput is that of one backend.
@@ -45,41 +50,35 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
     throw new TypeError('options.port must be an integer from 0 to 65535')
   }
-  const dir = join(o.dataDir, 'pg')
-  mkdirSync(dir, { recursive: true })
-  let db: PGlite
-  try {
-    db = await PGlite.create(dir)
-  } catch (err) {
-    throw new Error(`cannot open the embedded database in ${dir}: ${(err as Error).message}`, {
-      cause: err,
-    })
-  }
-  const server = new PGLiteSocketServer({
-    db,
-    host: '127.0.0.1',
+  const workerData: EmbeddedThreadData = {
+    dir: join(o.dataDir, 'pg'),
     port: o.port,
     maxConnections: o.maxConnections,
-  })
-  try {
-    await server.start()
-  } catch (err) {
-    await db.close().catch(() => {})
-    throw new Error(`cannot start the embedded database server: ${(err as Error).message}`, {
-      cause: err,
-    })
   }
-  const port = Number(server.getServerConn().split(':').pop())
+  const worker = new Worker(threadFile, { workerData })
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (msg: { port?: number; error?: string }) =>
+      msg.port ? resolve(msg.port) : reject(new Error(msg.error ?? 'embedded database failed')),
+    )
+    worker.once('error', (err) =>
+      reject(new Error(`embedded database thread failed: ${err.message}`, { cause: err })),
+    )
+    void exited.then(() => reject(new Error('embedded database thread exited while starting')))
+  }).catch(async (err: unknown) => {
+    await worker.terminate()
+    throw err
+  })
+  // After start, a crash of the thread shows as connection errors on every pool (readiness
+  // reports it); an 'error' event without a listener would crash the whole process instead.
+  worker.on('error', () => {})
   let closing: Promise<void> | null = null
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     close() {
       closing ??= (async () => {
-        try {
-          await server.stop()
-        } finally {
-          await db.close()
-        }
+        worker.postMessage('close')
+        await exited
       })()
       return closing
     },
