@@ -82,4 +82,10 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
       'dedup keys survived too',
     )
   })
+
+  t.test('a data dir that cannot be used is a clear error, and options are checked', async (t) => {
+    await t.rejects(startEmbeddedPostgres({ dataDir: '/dev/null' }), /embedded database/)
+    await t.rejects(startEmbeddedPostgres({ dataDir: '' }), TypeError)
+    await t.rejects(startEmbeddedPostgres({ dataDir, maxConnections: 0 }), /options.maxConnections/)
+  })
 })
