@@ -7,6 +7,7 @@ import {
 import { startFakeSqs } from './helpers/fauxqs.js'
 import { Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { SqsBroker } from '../src/brokers/sqs/broker.js'
+import { BrokerUnavailableError } from '../src/brokers/errors.js'
 import { planBatches } from '../src/brokers/sqs/publish.js'
 import {
   SQS_MAX_EVENT_BYTES,
@@ -182,6 +183,57 @@ t.test('against fauxqs', async (t) => {
     t.equal(dead[0]?.event.body.toString(), 'hello?', 'raw body kept')
     t.match(dead[0]?.lastError, /^undecodable/)
     t.same(delivered, [], 'never handed to the subscriber')
+  })
+
+  t.test('visibility is extended while a delivery is unacked', async (t) => {
+    const { queueUrl } = await sqs.createQueue('heartbeat')
+    const opts = { queueUrl, client: sqs.client, waitTimeSeconds: 1, visibilityTimeoutSeconds: 3 }
+    const holder = new SqsBroker(opts)
+    const other = new SqsBroker(opts)
+    t.teardown(async () => {
+      await holder.close()
+      await other.close()
+    })
+    await holder.start()
+    await other.start()
+    const e = makeEvent()
+    await holder.publish([e])
+    const held = await (await new Inbox(holder).subscribe(1)).nth(1)
+    const seen: string[] = []
+    await other.subscribe((d) => seen.push(d.event.id), { prefetch: 1 })
+    // Hold it for three visibility timeouts: without the heartbeat it would reappear.
+    await new Promise((r) => setTimeout(r, 9000))
+    t.same(seen, [], 'no other consumer got the held message')
+    await held.ack()
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 }, 'acked: gone')
+  })
+
+  t.test('SQS unreachable: publish rejects, state is down, then recovers', async (t) => {
+    const { TcpProxy } = await import('./helpers/tcp-proxy.js')
+    const { SQSClient } = await import('@aws-sdk/client-sqs')
+    const { queueUrl } = await sqs.createQueue('outage')
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(sqs.endpoint).port))
+    const port = await proxy.start()
+    const client = new SQSClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      useQueueUrlAsEndpoint: false,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 2,
+    })
+    const broker = new SqsBroker({ queueUrl, client, waitTimeSeconds: 1 })
+    t.teardown(async () => {
+      await broker.close()
+      client.destroy()
+      await proxy.close()
+    })
+    await broker.start()
+    proxy.cutLink()
+    await t.rejects(broker.publish([makeEvent()]), BrokerUnavailableError)
+    t.equal(broker.state(), 'down')
+    proxy.restore()
+    t.same(await broker.publish([makeEvent()]), [true])
+    t.equal(broker.state(), 'up')
   })
 
   t.test('start fails without any DLQ', async (t) => {
