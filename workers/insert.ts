@@ -172,7 +172,11 @@ async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
     }
   }
   const code = (last as { code?: string }).code
-  return { ok: false, permanent: true, error: `${code ?? 'error'}: ${(last as Error).message}` }
+  // Only the event's own data can make it fail forever: data exceptions (22) and integrity
+  // violations (23). Anything else (a trigger raising, a missing privilege, a full disk) may be
+  // fixed by an operator, so it counts as an attempt and is retried with growing delays.
+  const permanent = code !== undefined && (code.startsWith('22') || code.startsWith('23'))
+  return { ok: false, permanent, error: `${code ?? 'error'}: ${(last as Error).message}` }
 }
 
 // Postgres' jsonb is stricter than JSON.parse (e.g. \u0000, lone surrogates): store the event

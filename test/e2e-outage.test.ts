@@ -1,0 +1,148 @@
+import t, { type Test } from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import amqp from 'amqplib'
+import { queueNames } from '../src/brokers/rabbitmq/topology.js'
+import { EngineChild } from './helpers/engine-child.js'
+import { startFakeSqs } from './helpers/fauxqs.js'
+import { freshDatabase } from './helpers/pg.js'
+import { postMany } from './helpers/post.js'
+import { TcpProxy } from './helpers/tcp-proxy.js'
+
+const EVENTS = Number(process.env.E2E_EVENTS ?? 5000)
+
+interface BrokerSetup {
+  env: NodeJS.ProcessEnv
+  /** The link the test cuts, or null when the broker is in-process (local). */
+  proxy: TcpProxy | null
+  cleanup(): Promise<void>
+}
+
+const brokers: Record<string, () => Promise<BrokerSetup>> = {
+  local: async () => ({ env: { SLUICE_BROKER: 'local' }, proxy: null, cleanup: async () => {} }),
+  rabbitmq: async () => {
+    const queue = `sluice.test.e2e-${process.pid}-${Date.now().toString(36)}`
+    const proxy = new TcpProxy('127.0.0.1', 5672)
+    const port = await proxy.start()
+    return {
+      env: {
+        SLUICE_BROKER: 'rabbitmq',
+        AMQP_URL: `amqp://guest:guest@127.0.0.1:${port}`,
+        SLUICE_QUEUE: queue,
+      },
+      proxy,
+      async cleanup() {
+        await proxy.close()
+        const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672')
+        const ch = await conn.createChannel()
+        const names = queueNames(queue)
+        for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
+        await ch.deleteExchange(names.dlx)
+        await conn.close()
+      },
+    }
+  },
+  sqs: async () => {
+    const sqs = await startFakeSqs()
+    const { queueUrl, dlqUrl } = await sqs.createQueue('sluice-e2e', 10)
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(sqs.endpoint).port))
+    const port = await proxy.start()
+    return {
+      env: {
+        SLUICE_BROKER: 'sqs',
+        SQS_QUEUE_URL: queueUrl,
+        SQS_DLQ_URL: dlqUrl,
+        AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}`,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+      proxy,
+      async cleanup() {
+        await proxy.close()
+        await sqs.close()
+      },
+    }
+  },
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 180000) {
+  const end = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+async function endToEnd(t: Test, name: string) {
+  const broker = await brokers[name]!()
+  const db = await freshDatabase(`sluice_e2e_${name}`)
+  const dataDir = mkdtempSync(join(tmpdir(), `sluice-e2e-${name}-`))
+  const engine = new EngineChild({
+    ...broker.env,
+    DATABASE_URL: db.url,
+    SLUICE_DATA_DIR: dataDir,
+    SLUICE_WORKERS: '2',
+    SLUICE_LOG_LEVEL: 'warn',
+  })
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  t.teardown(async () => {
+    await engine.kill9()
+    await pool.end()
+    await broker.cleanup()
+    await db.drop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  await engine.start()
+
+  let cut = false
+  let killed = false
+  const faults: Promise<void>[] = []
+  const acked = await postMany({
+    url: () => engine.url,
+    count: EVENTS,
+    concurrency: 16,
+    idPrefix: `e2e-${name}`,
+    onProgress: (n) => {
+      if (broker.proxy && !cut && n >= EVENTS * 0.25) {
+        cut = true
+        broker.proxy.cutLink()
+        faults.push(new Promise((r) => setTimeout(r, 3000)).then(() => broker.proxy!.restore()))
+      }
+      if (!killed && n >= EVENTS * 0.6) {
+        killed = true
+        faults.push(engine.kill9().then(() => engine.start()))
+      }
+    },
+  })
+  await Promise.all(faults)
+  t.equal(acked.size, EVENTS, 'every event was eventually acknowledged (senders retry)')
+  t.ok(killed, 'the engine was killed with SIGKILL mid-run and restarted')
+
+  const rows = async () =>
+    (
+      await pool.query<{ n: number; d: number }>(
+        `SELECT count(*)::int AS n, count(DISTINCT (source, id))::int AS d FROM events WHERE id LIKE $1`,
+        [`e2e-${name}-%`],
+      )
+    ).rows[0]!
+  await until('every acknowledged event is a row', async () => (await rows()).d >= acked.size)
+  const { n, d } = await rows()
+  t.equal(d, EVENTS, 'every acknowledged (source, id) is in Postgres')
+  t.equal(n, d, 'exactly one row each: no duplicates')
+  const missing = await pool.query(
+    `SELECT count(*)::int AS m FROM unnest($1::text[]) AS a(id) WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.source = 'default' AND e.id = a.id)`,
+    [[...acked]],
+  )
+  t.equal(missing.rows[0].m, 0, 'no acknowledged id is missing')
+  t.equal(await engine.stop(), 0, 'graceful shutdown exits 0')
+}
+
+for (const name of Object.keys(brokers)) {
+  t.test(
+    `end to end through ${name}: broker link cut, engine kill -9, every 200 is exactly one row`,
+    (t) => endToEnd(t, name),
+  )
+}

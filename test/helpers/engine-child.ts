@@ -1,0 +1,41 @@
+import type { ChildProcess } from 'node:child_process'
+import { spawnSluice, waitForLog } from './spawn.js'
+
+/** The engine as a real child process that a test can kill -9 and start again on the same data. */
+export class EngineChild {
+  child: ChildProcess | null = null
+  port = 0
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/webhook`
+  }
+
+  async start(): Promise<void> {
+    const child = spawnSluice(['start'], { PORT: '0', HOST: '127.0.0.1', ...this.env })
+    child.stderr?.on('data', () => {}) // drain, so a chatty child never blocks on a full pipe
+    this.child = child
+    const line = await waitForLog(child, (l) => l.msg === 'listening')
+    child.stdout?.on('data', () => {})
+    this.port = Number(line.port)
+  }
+
+  async kill9(): Promise<void> {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  /** Graceful stop (SIGTERM); resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return child?.exitCode ?? null
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    child.kill('SIGTERM')
+    return exited
+  }
+}
