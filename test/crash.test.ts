@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import http from 'node:http'
 import { randomBytes, randomInt } from 'node:crypto'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { spawnSluice, waitForLog } from './helpers/spawn.js'
 import { SqliteJournal } from '../journal/index.js'
 
@@ -37,12 +39,27 @@ function post(agent: http.Agent, port: number, id: string, body: Buffer): Promis
   })
 }
 
-t.test(
-  'kill -9 under load: every event that got a 200 is in the journal, byte for byte',
-  async (t) => {
+// `sluice start` runs the default (inline) writer; the worker-thread writer is started through
+// the benchmark's engine entry point, which builds the same Engine with journalWriter: 'worker'.
+const engineServer = fileURLToPath(new URL('../bench/ingest/engine-server.ts', import.meta.url))
+const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+const variants: Array<[string, (env: NodeJS.ProcessEnv) => ChildProcess]> = [
+  ['sluice start (inline writer)', (env) => spawnSluice(['start'], env)],
+  [
+    'engine with the worker-thread writer',
+    (env) =>
+      spawn(process.execPath, [...loaderArgs, engineServer, 'worker'], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+  ],
+]
+
+for (const [name, start] of variants) {
+  t.test(`kill -9 under load, ${name}: every 200 is in the journal byte for byte`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    const child = spawnSluice(['start'], { PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dir })
+    const child = start({ PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dir })
     const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, s) => r(s)))
     t.teardown(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -96,5 +113,5 @@ t.test(
     for (let i = 1; i < entries.length; i++) {
       if (entries[i]!.seq <= entries[i - 1]!.seq) t.fail('seq not increasing')
     }
-  },
-)
+  })
+}
