@@ -99,6 +99,9 @@ export const ingestSection: BenchSection = {
     const bareUrl = `http://127.0.0.1:${Number(bareProc.line.port)}/webhook`
     await load(ctx, { ...base, url: bareUrl, duration: 2 })
     const bare = await load(ctx, { ...base, url: bareUrl })
+    // The same fixed-rate run against the bare app: the latency floor of the load generator
+    // itself (autocannon's overallRate sends in timer-driven bursts) on this machine.
+    const bareRated = await load(ctx, { ...base, url: bareUrl, overallRate: RATE })
     const bareRss = peakRss(bareProc.child.pid)
     await stop(bareProc.child)
 
@@ -124,6 +127,7 @@ export const ingestSection: BenchSection = {
           title: `ingest: 5 KB JSON POST, ${CONNECTIONS} connections, ${d} s per run`,
           rows: [
             row('bare uWS', bare, bareRss, 'max'),
+            row('bare uWS', bareRated, bareRss, `${RATE}/s`),
             row('sluice', max, maxRss, 'max'),
             row('sluice', rated, ratedRss, `${RATE}/s`),
           ],
@@ -133,6 +137,11 @@ export const ingestSection: BenchSection = {
           rows: [
             { metric: 'sluice/bare ratio', target: '>= 0.5', reached: Number(ratio.toFixed(2)) },
             { metric: `p99 at ${RATE}/s (ms)`, target: '<= 5', reached: ms(rated.p99) },
+            {
+              metric: `bare uWS p99 at ${RATE}/s (ms)`,
+              target: 'floor',
+              reached: ms(bareRated.p99),
+            },
             {
               metric: 'engine peak RSS (MB)',
               target: '<= 200',
@@ -146,6 +155,7 @@ export const ingestSection: BenchSection = {
         connections: CONNECTIONS,
         duration: d,
         bare: { ...bare, peakRssBytes: bareRss },
+        bareRated: { ...bareRated, offered: RATE },
         sluiceMax: { ...max, peakRssBytes: maxRss },
         sluiceRated: { ...rated, offered: RATE, peakRssBytes: ratedRss },
         ratio,
