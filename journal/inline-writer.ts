@@ -10,6 +10,8 @@ import type { NewEvent } from './types.js'
 export class InlineWriter implements JournalWriter {
   private core: WriterCore | null = null
   private closing: Promise<void> | null = null
+  /** A failed inline commit only fails its batch; the connection stays usable. */
+  readonly failed = false
 
   constructor(private readonly spec: WriterSpec) {}
 

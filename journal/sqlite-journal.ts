@@ -53,6 +53,7 @@ export class SqliteJournal implements Journal {
   private readonly committer: GroupCommitter
   private reader: Database.Database | null = null
   private checkpointer: Checkpointer | null = null
+  private readonly statements = new Map<string, Database.Statement>()
   private state: JournalState = 'starting'
   private maxBytes = Infinity
   private measuredBytes = 0
@@ -112,6 +113,7 @@ export class SqliteJournal implements Journal {
 
   /** Resolves after the commit holding the event returned. Rejects with a Journal*Error. */
   async append(event: NewEvent): Promise<JournalEntry> {
+    if (this.state === 'open' && this.writer.failed) this.state = 'failed'
     if (this.state !== 'open') {
       if (this.state === 'closed' || this.closing) throw new JournalClosedError('journal is closed')
       throw new JournalUnavailableError(`journal is ${this.state}`)
@@ -129,12 +131,11 @@ export class SqliteJournal implements Journal {
   }
 
   readPending(afterSeq: number, limit: number): JournalEntry[] {
-    const rows = this.read()
-      .prepare(
-        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
-         FROM entries WHERE forwarded = 0 AND seq > ? ORDER BY seq LIMIT ?`,
-      )
-      .all(afterSeq, limit) as Row[]
+    const rows = this.statement(
+      'pending',
+      `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
+       FROM entries WHERE forwarded = 0 AND seq > ? ORDER BY seq LIMIT ?`,
+    ).all(afterSeq, limit) as Row[]
     return rows.map(toEntry)
   }
 
@@ -149,14 +150,15 @@ export class SqliteJournal implements Journal {
   }
 
   stats(): JournalStats {
-    const row = this.read()
-      .prepare('SELECT count(*) AS n, min(received_at) AS oldest FROM entries WHERE forwarded = 0')
-      .get() as { n: number; oldest: number | null }
+    const row = this.statement(
+      'stats',
+      'SELECT count(*) AS n, min(received_at) AS oldest FROM entries WHERE forwarded = 0',
+    ).get() as { n: number; oldest: number | null }
     return {
       pending: row.n,
       bytes: this.measuredBytes + this.bytesSinceMeasure,
       oldestPendingAt: row.oldest,
-      state: this.state === 'open' && this.isFull() ? 'full' : this.state,
+      state: this.currentState(),
       maxBytes: this.maxBytes,
       freeDiskBytes: this.freeBytes,
     }
@@ -181,10 +183,16 @@ export class SqliteJournal implements Journal {
         errors.push(e)
       }
       this.reader = null
+      this.statements.clear()
       this.state = 'closed'
       if (errors.length > 0) throw new AggregateError(errors, 'journal close failed')
     })()
     return this.closing
+  }
+
+  private currentState(): JournalState {
+    if (this.state === 'open' && this.writer.failed) this.state = 'failed'
+    return this.state === 'open' && this.isFull() ? 'full' : this.state
   }
 
   private isFull(): boolean {
@@ -213,9 +221,15 @@ export class SqliteJournal implements Journal {
     return this.measuring
   }
 
-  private read(): Database.Database {
+  /** Prepared once per read connection: the forwarder calls readPending in a loop. */
+  private statement(name: string, sql: string): Database.Statement {
     if (!this.reader) throw new JournalClosedError('journal is not open')
-    return this.reader
+    let st = this.statements.get(name)
+    if (!st) {
+      st = this.reader.prepare(sql)
+      this.statements.set(name, st)
+    }
+    return st
   }
 }
 

@@ -32,6 +32,10 @@ export class WorkerWriter implements JournalWriter {
 
   constructor(private readonly spec: WriterSpec) {}
 
+  get failed(): boolean {
+    return this.failure !== null && this.closing === null
+  }
+
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(workerFile, { workerData: this.spec })

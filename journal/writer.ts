@@ -14,6 +14,8 @@ export interface JournalWriter {
   markForwarded(seqs: readonly number[]): Promise<void>
   compact(): Promise<void>
   close(): Promise<void>
+  /** True once the writer can no longer commit (its thread died); the journal reports `failed`. */
+  readonly failed: boolean
 }
 
 export type WriterMode = 'inline' | 'worker'

@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { SqliteJournal, JournalFullError, JournalClosedError } from '../journal/index.js'
+import {
+  SqliteJournal,
+  JournalFullError,
+  JournalClosedError,
+  JournalUnavailableError,
+} from '../journal/index.js'
 import type { NewEvent, WriterMode } from '../journal/index.js'
 
 function tempDir(t: Test): string {
@@ -149,6 +154,17 @@ for (const writer of ['inline', 'worker'] as const) {
     )
   })
 }
+
+t.test('a dead writer thread makes appends fail and the journal report failed', async (t) => {
+  const { j } = await open(t, tempDir(t), 'worker')
+  await j.append(event(1))
+  // Reach the private worker to kill it the way a native crash in the thread would.
+  const internals = j as unknown as { writer: { worker: { terminate(): Promise<number> } } }
+  await internals.writer.worker.terminate()
+  await t.rejects(j.append(event(2)), JournalUnavailableError)
+  t.equal(j.stats().state, 'failed')
+  t.equal(j.stats().pending, 1, 'reads still work')
+})
 
 t.test('options are checked', async (t) => {
   t.throws(() => new SqliteJournal({ dataDir: '' }), TypeError)
