@@ -85,5 +85,7 @@ t.test('start logs where it listens; SIGTERM answers what is in flight and exits
     ok.every((r) => ids.has(`race-${r.i}`)),
     `all ${ok.length} racing 200s are journaled`,
   )
-  t.equal(ids.size, ok.length + 1, 'nothing journaled that was not acknowledged')
+  // A commit whose answer could not reach a vanished client is allowed (200 implies committed,
+  // not the reverse), so only the lower bound is asserted.
+  t.ok(ids.size >= ok.length + 1, 'the first event and every racing 200 are journaled')
 })
