@@ -1,4 +1,7 @@
-import { ConfigError, loadConfig } from './config.js'
+import { createBroker } from './brokers/index.js'
+import { dlqList, dlqRedrive, parseRedriveArgs } from './commands/dlq.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { migrateCommand } from './db/database.js'
 import { Engine } from './engine.js'
 import { createLogger } from './log.js'
 
@@ -13,6 +16,11 @@ interface Subcommand {
  */
 export const subcommands: Record<string, Subcommand> = {
   start: { summary: 'run the engine (HTTP ingest, journal, pipeline)', run: () => start() },
+  migrate: { summary: 'apply database migrations and exit', run: () => migrate() },
+  dlq: {
+    summary: 'dead-lettered events: `dlq list`, `dlq redrive [--id ID]`',
+    run: (args) => dlq(args),
+  },
 }
 
 function usage(): string {
@@ -43,17 +51,61 @@ export async function main(argv: string[]): Promise<number> {
   return cmd.run(rest)
 }
 
-async function start(): Promise<number> {
-  let config
+/** The validated configuration, or null after printing why it is invalid. */
+function configOrNull(): Config | null {
   try {
-    config = loadConfig()
+    return loadConfig()
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`)
-      return 2
+      return null
     }
     throw err
   }
+}
+
+async function migrate(): Promise<number> {
+  const config = configOrNull()
+  if (!config) return 2
+  const logger = createLogger(config.SLUICE_LOG_LEVEL)
+  const result = await migrateCommand({
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+    dataDir: config.SLUICE_DATA_DIR,
+    logger,
+  })
+  logger.info({ applied: result.applied, version: result.version }, 'migrations applied')
+  return 0
+}
+
+async function dlq(args: string[]): Promise<number> {
+  const [action, ...rest] = args
+  if (action !== 'list' && action !== 'redrive') {
+    process.stderr.write('usage: sluice dlq list | sluice dlq redrive [--id ID]\n')
+    return 1
+  }
+  let id: string | undefined
+  try {
+    id = action === 'redrive' ? parseRedriveArgs(rest).id : undefined
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`)
+    return 1
+  }
+  const config = configOrNull()
+  if (!config) return 2
+  const logger = createLogger(config.SLUICE_LOG_LEVEL === 'info' ? 'warn' : config.SLUICE_LOG_LEVEL)
+  const broker = createBroker(config, logger)
+  try {
+    await broker.start()
+    const io = { out: (line: string) => process.stdout.write(`${line}\n`) }
+    return action === 'list' ? await dlqList(broker, io) : await dlqRedrive(broker, io, id)
+  } finally {
+    await broker.close()
+  }
+}
+
+async function start(): Promise<number> {
+  const config = configOrNull()
+  if (!config) return 2
   const logger = createLogger(config.SLUICE_LOG_LEVEL)
   const engine = new Engine(config, { logger })
   try {

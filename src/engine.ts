@@ -2,6 +2,7 @@ import { SqliteJournal, type WriterMode } from '../journal/index.js'
 import type { Config } from './config.js'
 import { createLogger, type Logger } from './log.js'
 import { journalCommits, journalCommitSeconds } from './metrics.js'
+import { Pipeline, type PipelineOptions } from './pipeline.js'
 import { HttpServer, type ReadinessFn } from './server/index.js'
 import { buildSources } from './sources/index.js'
 
@@ -10,6 +11,8 @@ export interface EngineOptions {
   logger?: Logger
   /** Journal writer placement; see docs/journal-writer.md. @defaultValue the journal's default */
   journalWriter?: WriterMode
+  /** Tuning of the forwarder, consumer and broker adapters (tests, benchmarks). */
+  pipeline?: PipelineOptions
 }
 
 /** A long-lived part of the engine. */
@@ -26,20 +29,22 @@ interface ShutdownStep {
 
 /**
  * The engine: the components of the pipeline, started in order and stopped in the documented
- * shutdown order. Today: journal -> HTTP server. The forwarder, broker, consumer and database
- * plug in behind the journal by adding to `components` and `shutdown` below.
+ * shutdown order: journal, the pipeline behind it (forwarder -> broker -> consumer -> workers ->
+ * Postgres, which comes up in the background), then the HTTP server.
  *
  * Shutdown order (CONVENTIONS.md "Lifecycle"):
  *  1. stop accepting: new events get 503 shutting_down
  *  2. drain: finish the commit in flight and answer its requests
  *  3. close the HTTP server (listen socket, then remaining connections)
- *  4. (forwarder, consumer and worker pool, database: added by later issues, in that order)
+ *  4. the pipeline: forwarder, consumer (finishes and acks in-flight batches), worker pool,
+ *     broker, database
  *  5. close the journal
  */
 export class Engine {
   readonly logger: Logger
   readonly journal: SqliteJournal
   readonly server: HttpServer
+  readonly pipeline: Pipeline
   private readonly components: Component[]
   private readonly shutdown: ShutdownStep[]
   private started: Component[] = []
@@ -58,31 +63,37 @@ export class Engine {
       onCommit: (events, seconds) => {
         journalCommits.observe(events)
         journalCommitSeconds.observe(seconds)
+        this.pipeline.forwarder.notify()
       },
     })
+    this.pipeline = new Pipeline(config, this.journal, this.logger, options.pipeline)
     this.server = new HttpServer({
       journal: this.journal,
       sources: buildSources(config.sources),
       host: config.HOST,
       port: config.PORT,
       maxBodyBytes: config.SLUICE_MAX_BODY,
+      maxEventBytes: this.pipeline.broker.features.maxEventBytes,
       readiness: this.readiness,
       logger: this.logger.child({ component: 'http' }),
     })
     this.components = [
       { name: 'journal', start: () => this.journal.start() },
+      // Returns at once: ingest never waits for the broker or the database.
+      { name: 'pipeline', start: async () => this.pipeline.start() },
       { name: 'http', start: () => this.server.start() },
     ]
     this.shutdown = [
       { name: 'stop accepting', run: async () => this.server.stopAccepting() },
       { name: 'drain journal', run: () => this.server.drain().then(() => this.journal.flush()) },
       { name: 'close http', run: () => this.server.close() },
+      { name: 'close pipeline', run: () => this.pipeline.close() },
       { name: 'close journal', run: () => this.journal.close() },
     ]
   }
 
-  /** Extra /readyz checks; later components (broker, database) add theirs here. */
-  private readonly readiness: ReadinessFn = async () => ({})
+  /** Extra /readyz checks: broker and database state (informative; ingest works without them). */
+  private readonly readiness: ReadinessFn = () => this.pipeline.readiness()
 
   /** The bound HTTP port (PORT=0 picks a free one). */
   get port(): number {

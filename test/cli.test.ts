@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
-import { spawnSluice, waitForLog } from './helpers/spawn.js'
+import { JOURNAL_ONLY_ENV, spawnSluice, waitForLog } from './helpers/spawn.js'
 import { SqliteJournal } from '../journal/index.js'
 
 function run(
@@ -43,7 +43,12 @@ t.test('bad configuration exits 2 naming the variable', async (t) => {
 
 t.test('start logs where it listens; SIGTERM answers what is in flight and exits 0', async (t) => {
   const dir = tempDir(t)
-  const child = spawnSluice(['start'], { PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dir })
+  const child = spawnSluice(['start'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SLUICE_DATA_DIR: dir,
+    ...JOURNAL_ONLY_ENV,
+  })
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })

@@ -22,6 +22,9 @@ async function journalCheck(journal: Journal): Promise<ReadinessCheck> {
     maxBytes: s.maxBytes ?? null,
     freeDiskBytes: s.freeDiskBytes ?? null,
     oldestPendingAt: s.oldestPendingAt,
+    // How far the forwarder is behind: grows while the broker is unreachable.
+    oldestPendingAgeMs:
+      s.oldestPendingAt === null ? null : Math.max(0, Date.now() - s.oldestPendingAt),
   }
 }
 

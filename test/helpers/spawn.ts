@@ -49,3 +49,13 @@ export function waitForLog(
     })
   })
 }
+
+/**
+ * Environment that points the broker and the database at a closed port: the engine ingests and
+ * journals, but nothing leaves the journal, so a test can read every acknowledged event there.
+ */
+export const JOURNAL_ONLY_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
+  SLUICE_BROKER: 'rabbitmq',
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+})
