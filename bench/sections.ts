@@ -1,11 +1,14 @@
+import { e2eSection } from './e2e/section.js'
+import { forwarderSection } from './forwarder/section.js'
 import { ingestSection } from './ingest/section.js'
 import { journalWriterSection } from './journal-writer/section.js'
 import type { BenchSection } from './types.js'
+import { verifySection } from './verify/section.js'
 
 /**
  * Every benchmark section, in run order. Add yours here (see BenchSection in bench/types.ts).
  * journal-writer is opt-in (`npm run bench -- journal-writer`): it is the measurement behind
  * docs/journal-writer.md, not part of the default run.
  */
-export const sections: BenchSection[] = [ingestSection]
+export const sections: BenchSection[] = [ingestSection, verifySection, forwarderSection, e2eSection]
 export const optionalSections: BenchSection[] = [journalWriterSection]
