@@ -2,6 +2,8 @@ import { createBroker } from './brokers/index.js'
 import { dlqList, dlqRedrive, parseRedriveArgs } from './commands/dlq.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { migrateCommand } from './db/database.js'
+import { getFailures } from './db/failures.js'
+import pg from 'pg'
 import { Engine } from './engine.js'
 import { createLogger } from './log.js'
 
@@ -94,12 +96,25 @@ async function dlq(args: string[]): Promise<number> {
   if (!config) return 2
   const logger = createLogger(config.SLUICE_LOG_LEVEL === 'info' ? 'warn' : config.SLUICE_LOG_LEVEL)
   const broker = createBroker(config, logger)
+  // Only an external database: the embedded one belongs to the running engine.
+  const pool = config.DATABASE_URL
+    ? new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 })
+    : null
   try {
     await broker.start()
     const io = { out: (line: string) => process.stdout.write(`${line}\n`) }
-    return action === 'list' ? await dlqList(broker, io) : await dlqRedrive(broker, io, id)
+    if (action === 'redrive') return await dlqRedrive(broker, io, id)
+    const lookup = pool
+      ? (keys: { source: string; id: string }[]) =>
+          getFailures(pool, keys).catch((err: unknown) => {
+            process.stderr.write(`recorded failures unavailable: ${(err as Error).message}\n`)
+            return []
+          })
+      : undefined
+    return await dlqList(broker, io, 100, lookup)
   } finally {
     await broker.close()
+    await pool?.end()
   }
 }
 

@@ -1,13 +1,36 @@
 import type { Broker, DeadLetter } from '../brokers/types.js'
+import type { FailureRecord } from '../db/failures.js'
+
+/** Failed attempts recorded in Postgres by the consumer, looked up by (source, id). */
+export type FailureLookup = (keys: { source: string; id: string }[]) => Promise<FailureRecord[]>
 
 export interface DlqIo {
   out: (line: string) => void
 }
 
-/** `sluice dlq list`: one JSON line per dead letter (event id, source, attempts, last error). */
-export async function dlqList(broker: Broker, io: DlqIo, limit = 100): Promise<number> {
+/**
+ * `sluice dlq list`: one JSON line per dead letter (event id, source, attempts, last error).
+ * With a database, the errors the consumer recorded are shown too: they explain letters that
+ * the broker moved by itself (SQS redrive policy), which carry no error of their own.
+ */
+export async function dlqList(
+  broker: Broker,
+  io: DlqIo,
+  limit = 100,
+  lookup?: FailureLookup,
+): Promise<number> {
   const letters = await broker.deadLetters.list(limit)
-  for (const letter of letters) io.out(JSON.stringify(describe(letter)))
+  const records = lookup ? await lookup(letters.map((l) => l.event)) : []
+  const byKey = new Map(records.map((r) => [`${r.source}\u0000${r.id}`, r]))
+  for (const letter of letters) {
+    const record = byKey.get(`${letter.event.source}\u0000${letter.event.id}`)
+    io.out(
+      JSON.stringify({
+        ...describe(letter),
+        ...(record ? { recordedFailures: record.attempts, recordedError: record.lastError } : {}),
+      }),
+    )
+  }
   if (letters.length === 0) io.out('no dead-lettered events')
   return 0
 }

@@ -6,6 +6,12 @@ import { onceAsync } from '../util/once.js'
 import { resolveConsumerOptions, retryDelay, type ConsumerOptions } from './options.js'
 import type { BatchProcessor, EventResult } from './types.js'
 
+export interface FailedAttempt {
+  source: string
+  id: string
+  error: string
+}
+
 export interface ConsumerStatus {
   /** `down` while batches fail and the database does not answer its ping. */
   database: 'up' | 'down'
@@ -35,6 +41,8 @@ export class Consumer {
     private readonly databaseUp: () => Promise<boolean>,
     private readonly logger: Logger,
     options?: ConsumerOptions,
+    /** Told of every failed attempt (best effort), so `sluice dlq list` can explain dead letters. */
+    private readonly onFailures?: (failures: FailedAttempt[]) => Promise<void>,
   ) {
     this.options = resolveConsumerOptions(options)
   }
@@ -97,6 +105,7 @@ export class Consumer {
       try {
         const results = await this.processor.run(batch.map((d) => d.event))
         this.current.database = 'up'
+        await this.report(batch, results)
         await Promise.all(batch.map((d, i) => this.settle(d, results[i])))
         return
       } catch (err) {
@@ -111,6 +120,10 @@ export class Consumer {
             permanent: false,
             processedAt: Date.now(),
           }
+          await this.report(
+            batch,
+            batch.map(() => failed),
+          )
           await Promise.all(batch.map((d) => this.settle(d, failed)))
           return
         }
@@ -125,6 +138,19 @@ export class Consumer {
         if (this.stop.signal.aborted) return
       }
     }
+  }
+
+  private async report(batch: Delivery[], results: (EventResult | undefined)[]): Promise<void> {
+    if (!this.onFailures) return
+    const failures: FailedAttempt[] = []
+    results.forEach((r, i) => {
+      const { source, id } = batch[i]!.event
+      if (r && !r.ok) failures.push({ source, id, error: r.error })
+    })
+    if (failures.length === 0) return
+    await this.onFailures(failures).catch((err: unknown) =>
+      this.logger.warn({ err }, 'could not record failed attempts'),
+    )
   }
 
   private async settle(delivery: Delivery, result: EventResult | undefined): Promise<void> {
