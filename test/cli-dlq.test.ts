@@ -2,26 +2,17 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import pg from 'pg'
 import { pino } from 'pino'
 import { LocalBroker } from '../src/brokers/index.js'
 import { migrate } from '../src/db/migrate.js'
 import { recordFailure } from '../src/db/failures.js'
 import { freshDatabase } from './helpers/pg.js'
-import { spawnSluice } from './helpers/spawn.js'
+import { collect, spawnSluice } from './helpers/spawn.js'
 
 const logger = pino({ level: 'silent' })
 
-function run(
-  child: ChildProcess,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
-}
+const run = collect
 
 t.test('sluice migrate applies the migrations and exits 0', async (t) => {
   const db = await freshDatabase('sluice_cli_migrate')

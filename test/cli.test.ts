@@ -2,19 +2,10 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ChildProcess } from 'node:child_process'
-import { JOURNAL_ONLY_ENV, spawnSluice, waitForLog } from './helpers/spawn.js'
+import { JOURNAL_ONLY_ENV, collect, spawnSluice, waitForLog } from './helpers/spawn.js'
 import { SqliteJournal } from '../journal/index.js'
 
-function run(
-  child: ChildProcess,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
-}
+const run = collect
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'))

@@ -13,15 +13,9 @@ import { createPool } from '../src/db/worker-pool.js'
 import type { WebhookEvent } from '../src/event.js'
 import { freshDatabase } from './helpers/pg.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
+import { until } from './helpers/wait.js'
 
 const logger = pino({ level: 'silent' })
-const until = async (what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 60000) => {
-  const end = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 const event = (id: string, over: Partial<WebhookEvent> = {}): WebhookEvent => ({
   id,
   source: 'default',

@@ -10,6 +10,7 @@ import { startFakeSqs } from './helpers/fauxqs.js'
 import { freshDatabase } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
+import { until } from './helpers/wait.js'
 
 const EVENTS = Number(process.env.E2E_EVENTS ?? 5000)
 
@@ -68,14 +69,6 @@ const brokers: Record<string, () => Promise<BrokerSetup>> = {
   },
 }
 
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 180000) {
-  const end = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
-
 async function endToEnd(t: Test, name: string) {
   const broker = await brokers[name]!()
   const db = await freshDatabase(`sluice_e2e_${name}`)
@@ -128,7 +121,12 @@ async function endToEnd(t: Test, name: string) {
         [`e2e-${name}-%`],
       )
     ).rows[0]!
-  await until('every acknowledged event is a row', async () => (await rows()).d >= acked.size)
+  await until(
+    'every acknowledged event is a row',
+    async () => (await rows()).d >= acked.size,
+    180000,
+    250,
+  )
   const { n, d } = await rows()
   t.equal(d, EVENTS, 'every acknowledged (source, id) is in Postgres')
   t.equal(n, d, 'exactly one row each: no duplicates')

@@ -9,16 +9,10 @@ import { Forwarder } from '../src/forwarder/index.js'
 import { RabbitBroker } from '../src/brokers/index.js'
 import { queueNames } from '../src/brokers/rabbitmq/topology.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
+import { until } from './helpers/wait.js'
 import { AMQP_URL } from './helpers/broker-fixtures.js'
 
 const logger = pino({ level: 'silent' })
-const until = async (what: string, cond: () => boolean, timeoutMs = 60000) => {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 t.test(
   'RabbitMQ outage: ingest keeps journaling, backlog drains after restore, nothing lost',

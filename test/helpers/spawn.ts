@@ -59,3 +59,14 @@ export const JOURNAL_ONLY_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
 })
+
+/** Collect a child's output and resolve with its exit code once its streams closed. */
+export function collect(
+  child: ChildProcess,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
+}
