@@ -19,8 +19,22 @@ export async function freshDatabase(
     drop: async () => {
       const c = new pg.Client({ connectionString: ADMIN_URL })
       await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await c.end()
+      try {
+        // Let clients the test closed finish disconnecting: FORCE would terminate a client that is
+        // still ending, and its late 'terminating connection' error would fail the test.
+        for (let i = 0; i < 50; i++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS ${name}`)
+            return
+          } catch (err) {
+            if ((err as { code?: string }).code !== '55006') throw err
+            await new Promise((r) => setTimeout(r, 100))
+          }
+        }
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      } finally {
+        await c.end()
+      }
     },
   }
 }

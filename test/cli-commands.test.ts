@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { pino } from 'pino'
 import { LocalBroker } from '../src/brokers/index.js'
-import { migrate } from '../src/db/migrate.js'
+import { migrate, readMigrations } from '../src/db/migrate.js'
 import { recordFailure } from '../src/db/failures.js'
 import { freshDatabase } from './helpers/pg.js'
 import { collect, spawnSluice } from './helpers/spawn.js'
@@ -14,16 +14,29 @@ const logger = pino({ level: 'silent' })
 
 const run = collect
 
-t.test('sluice migrate applies the migrations and exits 0', async (t) => {
-  const db = await freshDatabase('sluice_cli_migrate')
-  t.teardown(() => db.drop())
-  const r = await run(spawnSluice(['migrate'], { DATABASE_URL: db.url }))
-  t.equal(r.code, 0, r.stderr)
-  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
-  t.teardown(() => pool.end())
-  const { rows } = await pool.query("SELECT to_regclass('events') IS NOT NULL AS ok")
-  t.equal(rows[0].ok, true, 'the events table exists')
-})
+t.test(
+  'two `sluice migrate` processes at once: both exit 0, each version applied once',
+  async (t) => {
+    const db = await freshDatabase('sluice_cli_migrate')
+    t.teardown(() => db.drop())
+    // Two processes, so the database's advisory lock (not an in-process queue) serialises them.
+    const [a, b] = await Promise.all([
+      collect(spawnSluice(['migrate'], { DATABASE_URL: db.url })),
+      collect(spawnSluice(['migrate'], { DATABASE_URL: db.url })),
+    ])
+    t.equal(a.code, 0, a.stderr)
+    t.equal(b.code, 0, b.stderr)
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    t.teardown(() => pool.end())
+    const { rows } = await pool.query(
+      'SELECT count(*)::int AS n, count(DISTINCT version)::int AS d FROM sluice_migrations',
+    )
+    t.equal(rows[0].n, readMigrations().length, 'one ledger row per migration')
+    t.equal(rows[0].d, rows[0].n)
+    const events = await pool.query("SELECT to_regclass('events') IS NOT NULL AS ok")
+    t.equal(events.rows[0].ok, true, 'the events table exists')
+  },
+)
 
 t.test('sluice dlq list and redrive on the local broker', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-dlq-'))
