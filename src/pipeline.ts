@@ -62,7 +62,11 @@ export class Pipeline {
     this.bringUp ??= Promise.all([this.brokerStarted, this.startDatabaseSide()]).then(
       () => undefined,
     )
-    this.bringUp.catch((err: unknown) => this.logger.error({ err }, 'pipeline bring-up stopped'))
+    this.bringUp.catch((err: unknown) => {
+      // Closing before everything came up is a normal stop, not an error.
+      if (this.stop.signal.aborted) this.logger.debug({ err }, 'pipeline bring-up abandoned')
+      else this.logger.error({ err }, 'pipeline bring-up stopped')
+    })
   }
 
   /** Resolves once the broker, database, workers and consumer all run (for tests and tools). */
