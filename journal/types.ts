@@ -35,8 +35,12 @@ export interface Journal {
   append(event: NewEvent): Promise<JournalEntry>
   /** Pending entries with seq > afterSeq, in seq order. */
   readPending(afterSeq: number, limit: number): JournalEntry[] | Promise<JournalEntry[]>
+  /** The broker confirmed these entries: they leave the journal (readPending no longer returns them). */
   markForwarded(seqs: readonly number[]): Promise<void>
-  /** Delete forwarded entries and checkpoint the WAL so the files stop growing. */
+  /**
+   * Return the space of forwarded entries to the file system (bounded work per call; call again
+   * to continue) and truncate the WAL, so the files shrink after a backlog drained.
+   */
   compact(): Promise<void>
   stats(): JournalStats | Promise<JournalStats>
   close(): Promise<void>

@@ -2,6 +2,9 @@ import type Database from 'better-sqlite3'
 import { openWriteConnection, type SyncMode } from './schema.js'
 import type { NewEvent } from './types.js'
 
+/** Free pages returned to the file system per compact() call (8 MiB with 4 KiB pages). */
+const VACUUM_PAGES_PER_COMPACT = 2048
+
 /** What one commit returns: the seq of each event in order, and the commit time. */
 export interface CommitResult {
   seqs: number[]
@@ -20,13 +23,18 @@ export class WriterCore {
   private readonly commitTx: (events: readonly NewEvent[]) => CommitResult
   private readonly markTx: (seqs: readonly number[]) => void
 
+  private readonly fullSync: boolean
+
   constructor(path: string, sync: SyncMode) {
     this.db = openWriteConnection(path, sync)
+    this.fullSync = sync === 'full'
     this.insert = this.db.prepare(
       `INSERT INTO entries (source, id, received_at, content_type, headers, body, verified_by)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     )
-    this.mark = this.db.prepare('UPDATE entries SET forwarded = 1 WHERE seq = ?')
+    // A forwarded entry has no further use, so marking deletes it: SQLite rewrites a whole row
+    // (5 KB body included) on UPDATE, while DELETE only frees its pages for reuse.
+    this.mark = this.db.prepare('DELETE FROM entries WHERE seq = ?')
     this.commitTx = this.db.transaction((events: readonly NewEvent[]) => {
       // One timestamp per commit: received_at is when the journal committed the event.
       const receivedAt = Date.now()
@@ -55,13 +63,22 @@ export class WriterCore {
   }
 
   markForwarded(seqs: readonly number[]): void {
-    this.markTx(seqs)
+    // A mark lost to a power cut only means the entry is published again (a duplicate, never a
+    // loss), so it need not wait for an fsync of its own: the next event commit syncs it.
+    if (!this.fullSync) return this.markTx(seqs)
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      this.markTx(seqs)
+    } finally {
+      this.db.pragma('synchronous = FULL')
+    }
   }
 
-  /** Delete forwarded entries, give freed pages back, and truncate the WAL to zero bytes. */
+  /** Give the pages of forwarded (deleted) entries back, and truncate the WAL to zero bytes. */
   compact(): void {
-    this.db.prepare('DELETE FROM entries WHERE forwarded = 1').run()
-    this.db.pragma('incremental_vacuum')
+    // Bounded, so one compaction never stalls its thread for long (the inline writer runs on the
+    // HTTP thread); the forwarder compacts again every few seconds until the file is small.
+    this.db.pragma(`incremental_vacuum(${VACUUM_PAGES_PER_COMPACT})`)
     // The checkpointer thread may hold the checkpoint lock for a moment: retry until done.
     for (let i = 0; i < 100; i++) {
       const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>

@@ -29,7 +29,6 @@ export class Forwarder {
   private loop: Promise<void> | null = null
   private rewind = false
   private lastCompactAt = 0
-  private forwardedSinceCompact = 0
   private readonly current: ForwarderStatus = {
     state: 'starting',
     consecutiveFailures: 0,
@@ -130,7 +129,6 @@ export class Forwarder {
     }
     if (confirmed.length === entries.length) this.current.consecutiveFailures = 0
     this.current.forwarded += confirmed.length
-    this.forwardedSinceCompact += confirmed.length
     eventsForwarded.inc(confirmed.length)
   }
 
@@ -149,12 +147,10 @@ export class Forwarder {
   private async idle(): Promise<void> {
     this.current.state = 'idle'
     const now = Date.now()
-    if (
-      this.forwardedSinceCompact > 0 &&
-      now - this.lastCompactAt >= this.options.compactIntervalMs
-    ) {
+    // Each compaction returns a bounded number of free pages, so keep compacting while idle:
+    // after a large backlog drained, the file shrinks over a few rounds.
+    if (now - this.lastCompactAt >= this.options.compactIntervalMs) {
       this.lastCompactAt = now
-      this.forwardedSinceCompact = 0
       await this.journal
         .compact()
         .catch((err: unknown) => this.logger.warn({ err }, 'journal compaction failed'))

