@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peakRss, startNode, stop } from '../proc.js'
+import { deadPort } from '../stages/services.js'
 import type { BenchContext, BenchSection, SectionResult } from '../types.js'
 
 export interface LoadResult {
@@ -37,9 +38,14 @@ export async function load(ctx: BenchContext, opts: LoadOptions): Promise<LoadRe
   return line as unknown as LoadResult
 }
 
-/** Start Sluice's engine (sync full, journal in a temp dir) in its own process. */
+/**
+ * Start Sluice's engine (sync full, journal in a temp dir) in its own process. Only ingest is
+ * measured: the broker and the database point at a closed port, so the pipeline behind the
+ * journal stays idle (the `e2e` section measures all of it).
+ */
 export async function startSluice(ctx: BenchContext, writer: 'default' | 'inline' | 'worker') {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'))
+  const dead = await deadPort()
   const { child, line } = await startNode(
     join(ctx.root, 'dist', 'bench', 'ingest', 'engine-server.js'),
     [writer],
@@ -49,6 +55,9 @@ export async function startSluice(ctx: BenchContext, writer: 'default' | 'inline
       SLUICE_DATA_DIR: dir,
       SLUICE_JOURNAL_SYNC: 'full',
       SLUICE_LOG_LEVEL: 'warn',
+      SLUICE_BROKER: 'rabbitmq',
+      AMQP_URL: `amqp://guest:guest@127.0.0.1:${dead}`,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${dead}/none`,
     },
     (l) => l.msg === 'listening',
   )
