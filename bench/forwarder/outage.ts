@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { startLoad, jsonBody, type LoadResult } from '../stages/loadgen.js'
-import { CuttableProxy } from '../stages/proxy.js'
+// One proxy for tests and benchmarks; the build compiles it into dist/test/helpers/.
+import { TcpProxy } from '../../test/helpers/tcp-proxy.js'
 import {
   deleteRabbitTopology,
   freshDatabase,
@@ -49,7 +50,7 @@ export interface OutageResult {
 export async function benchOutageDrain(ctx: BenchContext, o: OutageOptions): Promise<OutageResult> {
   const queue = uniqueName('sluice_bench_outage')
   const db = await freshDatabase()
-  const proxy = new CuttableProxy('127.0.0.1', 5672)
+  const proxy = new TcpProxy('127.0.0.1', 5672)
   let engine: Awaited<ReturnType<typeof startEngine>> | null = null
   try {
     const port = await proxy.start()
@@ -83,7 +84,7 @@ export async function benchOutageDrain(ctx: BenchContext, o: OutageOptions): Pro
       await sleep(250)
     }
     ctx.log(`cutting the broker link for ${o.outageSeconds} s`)
-    proxy.cut()
+    proxy.cutLink()
     const cutAt = now()
     while (now() < cutAt + o.outageSeconds) {
       await sample()
