@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import amqp from 'amqplib'
-import { queueNames } from '../src/brokers/rabbitmq/topology.js'
 import { EngineChild } from './helpers/engine-child.js'
 import { startFakeSqs } from './helpers/fauxqs.js'
 import { freshDatabase } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
+import { deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { until } from './helpers/wait.js'
 
@@ -36,12 +35,7 @@ const brokers: Record<string, () => Promise<BrokerSetup>> = {
       proxy,
       async cleanup() {
         await proxy.close()
-        const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672')
-        const ch = await conn.createChannel()
-        const names = queueNames(queue)
-        for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
-        await ch.deleteExchange(names.dlx)
-        await conn.close()
+        await deleteRabbitTopology(queue)
       },
     }
   },

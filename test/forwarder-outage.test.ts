@@ -3,14 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import amqp from 'amqplib'
 import { SqliteJournal } from '../journal/index.js'
 import { Forwarder } from '../src/forwarder/index.js'
 import { RabbitBroker } from '../src/brokers/index.js'
-import { queueNames } from '../src/brokers/rabbitmq/topology.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { until } from './helpers/wait.js'
-import { AMQP_URL } from './helpers/broker-fixtures.js'
+import { AMQP_URL, deleteRabbitTopology } from './helpers/broker-fixtures.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -47,12 +45,7 @@ t.test(
       await consumer.close()
       await journal.close()
       await proxy.close()
-      const conn = await amqp.connect(AMQP_URL)
-      const ch = await conn.createChannel()
-      const names = queueNames(queue)
-      for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
-      await ch.deleteExchange(names.dlx)
-      await conn.close()
+      await deleteRabbitTopology(queue)
       rmSync(dir, { recursive: true, force: true })
     })
 

@@ -2,13 +2,12 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import amqp from 'amqplib'
 import { pino } from 'pino'
 import { loadConfig } from '../src/config.js'
 import { Engine } from '../src/engine.js'
-import { queueNames } from '../src/brokers/rabbitmq/topology.js'
 import { freshDatabase } from './helpers/pg.js'
 import { post } from './helpers/post.js'
+import { deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { until } from './helpers/wait.js'
 
@@ -47,12 +46,7 @@ t.test('readiness and metrics follow a broker outage while ingest stays up', asy
   t.teardown(async () => {
     await engine.close()
     await proxy.close()
-    const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672')
-    const ch = await conn.createChannel()
-    const names = queueNames(queue)
-    for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
-    await ch.deleteExchange(names.dlx)
-    await conn.close()
+    await deleteRabbitTopology(queue)
     await db.drop()
     rmSync(dir, { recursive: true, force: true })
   })

@@ -181,3 +181,17 @@ export class Inbox {
     return this.received[n - 1]!
   }
 }
+
+/** Delete a queue's whole RabbitMQ topology (main, retry, dead-letter queue and exchange). */
+export async function deleteRabbitTopology(queue: string): Promise<void> {
+  const names = queueNames(queue)
+  const conn = await amqp.connect(AMQP_URL)
+  try {
+    const ch = await conn.createChannel()
+    for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
+    await ch.deleteExchange(names.dlx)
+    await ch.close()
+  } finally {
+    await conn.close()
+  }
+}
