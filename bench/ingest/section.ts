@@ -2,21 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peakRss, startNode, stop } from '../proc.js'
+import { jsonBody, runLoad, type LoadResult } from '../stages/loadgen.js'
 import { deadPort } from '../stages/services.js'
 import type { BenchContext, BenchSection, SectionResult } from '../types.js'
 
-export interface LoadResult {
-  rps: number
-  total: number
-  ok: number
-  non2xx: number
-  errors: number
-  timeouts: number
-  p50: number
-  p99: number
-  p99_9: number
-  max: number
-}
+export type { LoadResult }
 
 export interface LoadOptions {
   url: string
@@ -30,12 +20,10 @@ const BODY_BYTES = 5 * 1024
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100)
 const RATE = Number(process.env.BENCH_RATE ?? 10000)
 
-/** Run autocannon in its own process against `opts.url`. */
+/** Run autocannon in its own process against `opts.url`, posting a JSON body of `bodyBytes`. */
 export async function load(ctx: BenchContext, opts: LoadOptions): Promise<LoadResult> {
-  const script = join(ctx.root, 'dist', 'bench', 'ingest', 'load.js')
-  const { child, line } = await startNode(script, [JSON.stringify(opts)], {}, (l) => 'rps' in l)
-  await stop(child)
-  return line as unknown as LoadResult
+  const { bodyBytes, ...spec } = opts
+  return runLoad(ctx, { ...spec, body: jsonBody(bodyBytes) })
 }
 
 /**

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module'
 
 // A load generator in its own process so it does not share a thread with the server under test.
-// Unlike bench/ingest/load.ts it takes the exact body and headers (signed requests) and can be
-// stopped early with SIGTERM (outage runs stop the load once the backlog has drained).
+// It takes the exact body and headers (signed requests) and can be stopped early with SIGTERM
+// (outage runs stop the load once the backlog has drained).
 // Input: one JSON argument (LoadSpec). Output: {"msg":"started"}, then one result JSON line.
 // autocannon ships no type declarations; the shape used here is checked at runtime below.
 const require = createRequire(import.meta.url)
