@@ -1,5 +1,6 @@
 import t from 'tap'
 import { backoffDelay, sleep } from '../src/brokers/backoff.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 t.test('back-off doubles, is capped, and never drops under half the base', async (t) => {
   const low = () => 0
@@ -24,3 +25,5 @@ t.test('sleep is cut short by an abort', async (t) => {
   await sleep(1, AbortSignal.abort())
   t.pass('an aborted signal resolves at once')
 })
+
+failOnLeaks(t)

@@ -7,6 +7,7 @@ import {
   MAX_ATTEMPTS,
   type Harness,
 } from './helpers/broker-fixtures.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 /**
  * One suite every broker adapter passes (after Watermill's pubsub tests): the same calls, the
@@ -212,3 +213,5 @@ for (const fixture of fixtures) {
     )
   })
 }
+
+failOnLeaks(t)

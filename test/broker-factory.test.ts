@@ -11,6 +11,7 @@ import {
 } from '../src/brokers/index.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/log.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const logger = createLogger('silent')
 
@@ -52,3 +53,5 @@ t.test('overrides reach the adapter options (and are checked)', async (t) => {
     /options.waitTimeSeconds/,
   )
 })
+
+failOnLeaks(t)

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LocalBroker } from '../src/brokers/local/broker.js'
 import { Inbox } from './helpers/broker-fixtures.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const crashScript = fileURLToPath(new URL('./helpers/local-broker-crash.ts', import.meta.url))
 const loaderArgs = process.execArgv.filter((a) => a.startsWith('--import'))
@@ -80,3 +81,5 @@ t.test('options are checked', async (t) => {
     /options.synchronous/,
   )
 })
+
+failOnLeaks(t)

@@ -5,6 +5,7 @@ import { AMQP_URL, Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
 import { sleep } from '../src/brokers/backoff.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 /** Poll a condition; the timeout is only a safety net against a hung test. */
 async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
@@ -70,3 +71,5 @@ t.test('RabbitMQ outage through a TCP proxy', async (t) => {
   for (const d of inbox.received.slice(1)) await d.ack().catch(() => {})
   t.pass('consumer resumed after reconnect')
 })
+
+failOnLeaks(t)

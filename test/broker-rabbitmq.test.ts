@@ -4,6 +4,7 @@ import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
 import type { RabbitConnection } from '../src/brokers/rabbitmq/connection.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
 import { AMQP_URL, makeEvent } from './helpers/broker-fixtures.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 let n = 0
 async function withBroker(
@@ -147,3 +148,5 @@ t.test('start rejects when RabbitMQ is unreachable, and close stops retrying', a
   await c
   t.equal(broker.state(), 'closed')
 })
+
+failOnLeaks(t)

@@ -19,6 +19,7 @@ import { eventBytes } from '../src/brokers/size.js'
 import { createBroker } from '../src/brokers/index.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/log.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 t.test('batches hold at most 10 entries and 1 MiB', async (t) => {
   const small = Array.from({ length: 23 }, () => 'x')
@@ -256,3 +257,5 @@ t.test('options are checked', async (t) => {
     /options.visibilityTimeoutSeconds/,
   )
 })
+
+failOnLeaks(t)

@@ -9,6 +9,7 @@ import { migrate, readMigrations } from '../src/db/migrate.js'
 import { recordFailure } from '../src/db/failures.js'
 import { freshDatabase } from './helpers/pg.js'
 import { collect, spawnSluice } from './helpers/spawn.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -101,3 +102,5 @@ t.test('sluice dlq list and redrive on the local broker', async (t) => {
   t.equal(usage.code, 1)
   t.match(usage.stderr, /usage: sluice dlq list/)
 })
+
+failOnLeaks(t)

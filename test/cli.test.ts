@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { JOURNAL_ONLY_ENV, collect, spawnSluice, waitForLog } from './helpers/spawn.js'
 import { SqliteJournal } from '../journal/index.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const run = collect
 
@@ -85,3 +86,5 @@ t.test('start logs where it listens; SIGTERM answers what is in flight and exits
   // not the reverse), so only the lower bound is asserted.
   t.ok(ids.size >= ok.length + 1, 'the first event and every racing 200 are journaled')
 })
+
+failOnLeaks(t)

@@ -14,6 +14,7 @@ import type { WebhookEvent } from '../src/event.js'
 import { freshDatabase } from './helpers/pg.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { until } from './helpers/wait.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const logger = pino({ level: 'silent' })
 const event = (id: string, over: Partial<WebhookEvent> = {}): WebhookEvent => ({
@@ -143,3 +144,5 @@ t.test(
     t.equal(await rows(), 201, 'no duplicates')
   },
 )
+
+failOnLeaks(t)

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { JOURNAL_ONLY_ENV, spawnSluice, waitForLog } from './helpers/spawn.js'
 import { SqliteJournal } from '../journal/index.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const TOTAL = 4000
 const CLIENTS = 48
@@ -122,3 +123,5 @@ for (const [name, start] of variants) {
     }
   })
 }
+
+failOnLeaks(t)

@@ -3,6 +3,7 @@ import pg from 'pg'
 import { migrate } from '../src/db/migrate.js'
 import { clearFailures, getFailures, recordFailure } from '../src/db/failures.js'
 import { freshDatabase } from './helpers/pg.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 t.test('failure records for the dead-letter listing', async (t) => {
   const db = await freshDatabase('sluice_failures')
@@ -34,3 +35,5 @@ t.test('failure records for the dead-letter listing', async (t) => {
   await recordFailure(pool, [])
   t.same(await getFailures(pool, []), [])
 })
+
+failOnLeaks(t)

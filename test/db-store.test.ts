@@ -6,6 +6,7 @@ import { Maintenance } from '../src/db/maintenance.js'
 import { storeBatch, type StorableEvent } from '../workers/insert.js'
 import { detectType, parseBody } from '../workers/parse.js'
 import { freshDatabase } from './helpers/pg.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 let seq = 0
 function event(over: Partial<StorableEvent> & { json?: unknown }): StorableEvent {
@@ -172,3 +173,5 @@ t.test('stored rows', async (t) => {
     },
   )
 })
+
+failOnLeaks(t)

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { loadConfig } from '../src/config.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 /**
  * No Docker engine here: parse docker-compose.yml and check that Sluice is wired to the other
@@ -113,3 +114,5 @@ t.test('SQS variables point at ElasticMQ and queues it declares', async (t) => {
   t.match(conf, new RegExp(`deadLettersQueue \\{ name = "${dlq}"`), 'the main queue redrives to it')
   t.match(conf, /host = sqs, port = 9324/, 'queue URLs name the service host')
 })
+
+failOnLeaks(t)

@@ -10,6 +10,7 @@ import { postMany } from './helpers/post.js'
 import { deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { until } from './helpers/wait.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const EVENTS = Number(process.env.E2E_EVENTS ?? 5000)
 
@@ -138,3 +139,5 @@ for (const name of Object.keys(brokers)) {
     (t) => endToEnd(t, name),
   )
 }
+
+failOnLeaks(t)

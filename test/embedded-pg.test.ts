@@ -10,6 +10,7 @@ import { Maintenance } from '../src/db/maintenance.js'
 import { ping } from '../src/db/ping.js'
 import { createPool } from '../src/db/worker-pool.js'
 import { storeBatch, type StorableEvent } from '../workers/insert.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function events(prefix: string, n: number): StorableEvent[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -89,3 +90,5 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
     await t.rejects(startEmbeddedPostgres({ dataDir, maxConnections: 0 }), /options.maxConnections/)
   })
 })
+
+failOnLeaks(t)

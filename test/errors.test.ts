@@ -1,6 +1,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { ErrorCodes } from '../src/errors.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
 const documented = new Map<string, string>()
@@ -24,3 +25,5 @@ t.test('every error code is documented in docs/errors.md with its status', async
 t.test('docs/errors.md documents no code that does not exist', async (t) => {
   for (const code of documented.keys()) t.ok(code in ErrorCodes, `${code} exists in src/errors.ts`)
 })
+
+failOnLeaks(t)

@@ -9,6 +9,7 @@ import { RabbitBroker } from '../src/brokers/index.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { until } from './helpers/wait.js'
 import { AMQP_URL, deleteRabbitTopology } from './helpers/broker-fixtures.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -102,3 +103,5 @@ t.test(
     t.equal(forwarder.status().consecutiveFailures, 0, 'forwarder healthy again')
   },
 )
+
+failOnLeaks(t)

@@ -6,6 +6,7 @@ import { pino } from 'pino'
 import { SqliteJournal } from '../journal/index.js'
 import { Forwarder } from '../src/forwarder/index.js'
 import { fixtures, Inbox } from './helpers/broker-fixtures.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -80,3 +81,5 @@ for (const fixture of fixtures) {
     t.equal(forwarder.status().consecutiveFailures, 0)
   })
 }
+
+failOnLeaks(t)

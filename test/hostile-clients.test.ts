@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { spawnSluice, waitForLog } from './helpers/spawn.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -78,3 +79,5 @@ t.test('slow and garbage-sending clients neither block nor crash the engine', as
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'clean exit on SIGTERM with hostile sockets open')
 })
+
+failOnLeaks(t)

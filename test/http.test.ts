@@ -4,6 +4,7 @@ import http from 'node:http'
 import { startServer, openSource, rawRequest } from './helpers/http-server.js'
 import type { IngestSource } from '../src/sources/types.js'
 import type { Journal } from '../journal/types.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const UUIDV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -289,3 +290,5 @@ t.test('readyz, extra checks, and 503 shutting_down after stopAccepting', async 
   t.ok(r.headers.get('retry-after'))
   t.equal((await fetch(`${url}/readyz`)).status, 503)
 })
+
+failOnLeaks(t)

@@ -4,6 +4,7 @@ import { migrate } from '../src/db/migrate.js'
 import { Maintenance } from '../src/db/maintenance.js'
 import { storeBatch, type StorableEvent } from '../workers/insert.js'
 import { freshDatabase } from './helpers/pg.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const DAY = 86_400_000
 
@@ -99,3 +100,5 @@ t.test('idempotent upserts keyed by (source, id)', async (t) => {
     t.same(rows[0], { n: ids.length, d: ids.length })
   })
 })
+
+failOnLeaks(t)

@@ -10,6 +10,7 @@ import {
   JournalUnavailableError,
 } from '../journal/index.js'
 import type { NewEvent, WriterMode } from '../journal/index.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-journal-'))
@@ -172,3 +173,5 @@ t.test('options are checked', async (t) => {
   t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', maxBytes: -1 }), /options.maxBytes/)
   t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', writer: 'x' as never }), /options.writer/)
 })
+
+failOnLeaks(t)

@@ -5,6 +5,7 @@ import { migrateCommand } from '../src/db/database.js'
 import { tmpdir } from 'node:os'
 import { SchemaTooNewError } from '../src/db/errors.js'
 import { freshDatabase } from './helpers/pg.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 t.test('migrations', async (t) => {
   const db = await freshDatabase('sluice_migrations')
@@ -85,3 +86,5 @@ t.test('migrations', async (t) => {
     t.ok(rows[0].n >= 4, 'events, event_keys, event_failures, sluice_migrations in tenant_a')
   })
 })
+
+failOnLeaks(t)

@@ -8,6 +8,7 @@ import { createPool } from '../src/db/worker-pool.js'
 import type { WebhookEvent } from '../src/event.js'
 import { freshDatabase } from './helpers/pg.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function batch(prefix: string, n: number): WebhookEvent[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -82,3 +83,5 @@ t.test('Postgres outage through a TCP proxy', async (t) => {
   t.ok(retried.every((r) => r.ok))
   t.same(await count('race'), { n: 200, d: 200 }, 'no loss, no duplicates')
 })
+
+failOnLeaks(t)

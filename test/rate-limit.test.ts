@@ -3,6 +3,7 @@ import { RateLimiter } from '../src/sources/rate-limiter.js'
 import { TokenBucket } from '../src/sources/token-bucket.js'
 import { buildSources, type IngestSource } from '../src/sources/index.js'
 import { sourcesFileSchema } from '../src/sources/schema.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 /** A monotonic clock the test moves by hand. */
 function manualClock(start = 1000) {
@@ -153,3 +154,5 @@ t.test('constructor checks name the option', async (t) => {
     new TypeError('options.maxClients must be a positive integer'),
   )
 })
+
+failOnLeaks(t)

@@ -10,6 +10,7 @@ import { post } from './helpers/post.js'
 import { deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { until } from './helpers/wait.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 interface Ready {
   status: string
@@ -93,3 +94,5 @@ t.test('readiness and metrics follow a broker outage while ingest stays up', asy
   const after = await ready()
   t.equal(after.body.checks.journal.oldestPendingAgeMs, null, 'nothing pending any more')
 })
+
+failOnLeaks(t)

@@ -11,6 +11,7 @@ import {
 } from '../src/db/partitions.js'
 import { storeBatch, type StorableEvent } from '../workers/insert.js'
 import { freshDatabase } from './helpers/pg.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function event(id: string, receivedAt: number): StorableEvent {
   return {
@@ -132,3 +133,5 @@ t.test('partitions and retention', async (t) => {
     t.throws(() => new Maintenance({ pool, daysAhead: -1 }), /options.daysAhead/)
   })
 })
+
+failOnLeaks(t)

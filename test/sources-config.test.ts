@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { buildSources } from '../src/sources/index.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-sources-config-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -123,3 +124,5 @@ t.test('buildSources checks its options', async (t) => {
     new TypeError('options.now must be a function'),
   )
 })
+
+failOnLeaks(t)

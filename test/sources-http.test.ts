@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks'
 import { loadConfig } from '../src/config.js'
 import { buildSources } from '../src/sources/index.js'
 import { startServer } from './helpers/http-server.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 /**
  * End to end through HTTP: a SLUICE_CONFIG file -> loadConfig -> buildSources -> the real
@@ -324,3 +325,5 @@ t.test('per-client limit over HTTP: each client address has its own bucket', asy
   t.equal((await postFrom('127.0.0.2', path)).status, 200, 'another client is not')
   t.equal((await postFrom('127.0.0.2', path)).status, 429)
 })
+
+failOnLeaks(t)

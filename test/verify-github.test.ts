@@ -2,6 +2,7 @@ import t from 'tap'
 import { sign } from '@octokit/webhooks-methods'
 import { buildSources, type IngestSource } from '../src/sources/index.js'
 import { sourcesFileSchema } from '../src/sources/schema.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function source(verify: unknown): IngestSource {
   const { sources } = sourcesFileSchema({}).parse({ sources: { gh: { verify } } })
@@ -85,3 +86,5 @@ t.test('verification is on the raw bytes, not a re-encoding', async (t) => {
   const sig = `sha256=${createHmac('sha256', 's').update(raw).digest('hex')}`
   t.match(gh.verify(request({ 'x-hub-signature-256': sig }, raw)), { ok: true })
 })
+
+failOnLeaks(t)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { createHmac } from 'node:crypto'
 import { buildSources, type IngestSource } from '../src/sources/index.js'
 import { sourcesFileSchema } from '../src/sources/schema.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function source(verify: unknown): IngestSource {
   const { sources } = sourcesFileSchema({}).parse({ sources: { custom: { verify } } })
@@ -60,3 +61,5 @@ t.test('defaults: sha256, hex, no prefix', async (t) => {
     code: 'signature_mismatch',
   })
 })
+
+failOnLeaks(t)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { createHmac } from 'node:crypto'
 import { buildSources, type IngestSource } from '../src/sources/index.js'
 import { sourcesFileSchema } from '../src/sources/schema.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function source(verify: unknown): IngestSource {
   const { sources } = sourcesFileSchema({}).parse({ sources: { shop: { verify } } })
@@ -52,3 +53,5 @@ t.test('rotated secrets both verify', async (t) => {
     t.match(shop.verify({ headers, body }), { ok: true, verifiedBy: 'shopify' })
   }
 })
+
+failOnLeaks(t)

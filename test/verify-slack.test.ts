@@ -2,6 +2,7 @@ import t from 'tap'
 import { createHmac } from 'node:crypto'
 import { buildSources, type IngestSource } from '../src/sources/index.js'
 import { sourcesFileSchema } from '../src/sources/schema.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const NOW = 1_760_000_000_000
 const TS = String(NOW / 1000)
@@ -142,3 +143,5 @@ t.test('rotated secrets both verify', async (t) => {
     })
   }
 })
+
+failOnLeaks(t)

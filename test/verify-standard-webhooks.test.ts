@@ -2,6 +2,7 @@ import t from 'tap'
 import { Webhook } from 'standardwebhooks'
 import { buildSources, type IngestSource } from '../src/sources/index.js'
 import { sourcesFileSchema } from '../src/sources/schema.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function source(verify: unknown, now: number): IngestSource {
   const { sources } = sourcesFileSchema({}).parse({ sources: { acme: { verify } } })
@@ -138,3 +139,5 @@ t.test('a secret that is not base64 stops start-up without echoing it', async (t
     t.notMatch((err as Error).message, /not\*base64/)
   }
 })
+
+failOnLeaks(t)

@@ -2,6 +2,7 @@ import t from 'tap'
 import Stripe from 'stripe'
 import { buildSources, type IngestSource } from '../src/sources/index.js'
 import { sourcesFileSchema } from '../src/sources/schema.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 const NOW = 1_760_000_000_000
 const nowSeconds = NOW / 1000
@@ -126,3 +127,5 @@ t.test('a signed body that is not JSON verifies without a provider id', async (t
     },
   )
 })
+
+failOnLeaks(t)

@@ -5,6 +5,7 @@ import { Maintenance } from '../src/db/maintenance.js'
 import { createPool, WorkerPool } from '../src/db/worker-pool.js'
 import type { WebhookEvent } from '../src/event.js'
 import { freshDatabase } from './helpers/pg.js'
+import { failOnLeaks } from './helpers/leaks.js'
 
 function event(i: number): WebhookEvent {
   return {
@@ -76,3 +77,5 @@ t.test('options are checked', async (t) => {
     /options.connectionsPerThread/,
   )
 })
+
+failOnLeaks(t)
