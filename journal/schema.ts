@@ -29,12 +29,15 @@ CREATE INDEX IF NOT EXISTS entries_pending ON entries (seq) WHERE forwarded = 0;
 export function openWriteConnection(path: string, sync: SyncMode): Database.Database {
   const db = new Database(path)
   try {
+    // 16 KiB pages hold a 5 KB webhook inline (no overflow pages): measured 28-38k -> 51-56k
+    // appends/s and ~90k -> ~103k pending reads/s over 4 KiB pages. Only new files take it.
+    db.pragma('page_size = 16384')
     db.pragma('auto_vacuum = INCREMENTAL')
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
     // The checkpointer thread keeps the WAL short; this automatic one (inside a commit, so it
     // stalls it) is only a backstop should the checkpointer fall behind.
-    db.pragma('wal_autocheckpoint = 20000')
+    db.pragma('wal_autocheckpoint = 5000') // pages: 80 MiB
     db.exec(DDL)
     return db
   } catch (err) {

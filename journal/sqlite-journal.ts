@@ -134,7 +134,7 @@ export class SqliteJournal implements Journal {
     const rows = this.statement(
       'pending',
       `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
-       FROM entries WHERE forwarded = 0 AND seq > ? ORDER BY seq LIMIT ?`,
+       FROM entries WHERE seq > ? ORDER BY seq LIMIT ?`,
     ).all(afterSeq, limit) as Row[]
     return rows.map(toEntry)
   }

@@ -2,8 +2,8 @@ import type Database from 'better-sqlite3'
 import { openWriteConnection, type SyncMode } from './schema.js'
 import type { NewEvent } from './types.js'
 
-/** Free pages returned to the file system per compact() call (8 MiB with 4 KiB pages). */
-const VACUUM_PAGES_PER_COMPACT = 2048
+/** Free pages returned to the file system per compact() call (8 MiB with 16 KiB pages). */
+const VACUUM_PAGES_PER_COMPACT = 512
 
 /** What one commit returns: the seq of each event in order, and the commit time. */
 export interface CommitResult {
