@@ -1,7 +1,7 @@
 import { SqliteJournal, type WriterMode } from '../journal/index.js'
 import type { Config } from './config.js'
 import { createLogger, type Logger } from './log.js'
-import { journalCommits, journalCommitSeconds } from './metrics.js'
+import { journalCommits, journalCommitSeconds, reportBacklogFrom } from './metrics.js'
 import { Pipeline, type PipelineOptions } from './pipeline.js'
 import { HttpServer, type ReadinessFn } from './server/index.js'
 import { buildSources } from './sources/index.js'
@@ -67,6 +67,7 @@ export class Engine {
       },
     })
     this.pipeline = new Pipeline(config, this.journal, this.logger, options.pipeline)
+    reportBacklogFrom(() => this.journal.stats().pending)
     this.server = new HttpServer({
       journal: this.journal,
       sources: buildSources(config.sources),

@@ -31,10 +31,24 @@ export const eventsForwarded = new Counter({
   registers: [registry],
 })
 
+let backlogSource: (() => number) | null = null
+
+/** Where the backlog gauge reads its value at scrape time (the engine's journal). */
+export function reportBacklogFrom(source: (() => number) | null): void {
+  backlogSource = source
+}
+
 export const forwarderBacklog = new Gauge({
   name: 'sluice_forwarder_backlog',
   help: 'Journal entries not yet confirmed by the broker',
   registers: [registry],
+  collect() {
+    try {
+      if (backlogSource) this.set(backlogSource())
+    } catch {
+      // The journal is closing: keep the last value rather than fail the whole scrape.
+    }
+  },
 })
 
 export const eventsProcessed = new Counter({

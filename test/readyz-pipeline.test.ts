@@ -80,6 +80,11 @@ t.test('readiness and metrics follow a broker outage while ingest stays up', asy
   const down = await ready()
   t.equal(down.status, 200, '/readyz stays 200: ingest works without the broker')
   t.equal(down.body.checks.journal.backlog, 20, 'the backlog is the 20 unforwarded events')
+  t.match(
+    await (await fetch(`${base}/metrics`)).text(),
+    /sluice_forwarder_backlog 20\n/,
+    'the backlog gauge says the same',
+  )
   t.ok(down.body.checks.broker.consecutiveFailures > 0 || down.body.checks.broker.state !== 'up')
 
   proxy.restore()
