@@ -7,7 +7,6 @@ export const ErrorCodes = {
   body_too_large: { status: 413, message: 'request body is larger than SLUICE_MAX_BODY' },
   event_too_large: { status: 413, message: 'event is larger than the broker can carry' },
   invalid_event_id: { status: 400, message: 'event id is longer than 256 characters' },
-  invalid_body: { status: 400, message: 'body is not what the source requires' },
   unknown_source: { status: 404, message: 'no such source in SLUICE_CONFIG' },
   not_found: { status: 404, message: 'no such route' },
   method_not_allowed: { status: 405, message: 'only POST is allowed on /webhook' },
@@ -24,8 +23,3 @@ export const ErrorCodes = {
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof ErrorCodes
-
-/** Processing failed in a way retrying cannot fix: the event is dead-lettered at once. */
-export class PermanentError extends Error {
-  override name = 'PermanentError'
-}

@@ -2,7 +2,7 @@ import { createBroker, type Broker, type BrokerOverrides } from './brokers/index
 import type { Config } from './config.js'
 import { Consumer, type ConsumerOptions } from './consumer/index.js'
 import { openDatabase, type Database } from './db/database.js'
-import { recordFailure } from './db/failures.js'
+import { clearFailures, recordFailure } from './db/failures.js'
 import { Maintenance } from './db/maintenance.js'
 import { migrate } from './db/migrate.js'
 import { ping } from './db/ping.js'
@@ -109,7 +109,10 @@ export class Pipeline {
         maxAttempts: this.config.SLUICE_MAX_ATTEMPTS,
         ...this.options.consumer,
       },
-      (failures) => recordFailure(db.pool, failures),
+      {
+        record: (failures) => recordFailure(db.pool, failures),
+        clear: (keys) => clearFailures(db.pool, keys),
+      },
     )
     await this.consumer.start()
     this.logger.info(

@@ -9,6 +9,7 @@ import { Consumer } from '../src/consumer/index.js'
 import { migrate } from '../src/db/migrate.js'
 import { Maintenance } from '../src/db/maintenance.js'
 import { ping } from '../src/db/ping.js'
+import { clearFailures, getFailures, recordFailure } from '../src/db/failures.js'
 import { createPool } from '../src/db/worker-pool.js'
 import type { WebhookEvent } from '../src/event.js'
 import { freshDatabase } from './helpers/pg.js'
@@ -56,6 +57,10 @@ async function pipeline(t: Test, options: { viaProxy?: boolean; maxAttempts?: nu
       retryBaseMs: 50,
       outageBaseMs: 50,
       outageCapMs: 500,
+    },
+    {
+      record: (failures) => recordFailure(direct, failures),
+      clear: (keys) => clearFailures(direct, keys),
     },
   )
   await consumer.start()
@@ -115,11 +120,18 @@ t.test(
     t.match(dead?.lastError, /poison event refused/, 'the last error is kept')
     await until('its neighbours are stored', async () => (await rows("id LIKE 'good-%'")) === 2)
     t.equal(await rows("id = 'poison'"), 0)
+    const [record] = await getFailures(direct, [{ source: 'default', id: 'poison' }])
+    t.equal(record?.attempts, 3, 'every failed attempt was recorded')
+    t.match(record?.lastError, /poison event refused/)
 
     await direct.query('DROP TRIGGER reject_poison ON event_keys')
     t.equal(await broker.deadLetters.redrive('poison'), 1, 'redrive by id')
     await until('the redriven event is stored', async () => (await rows("id = 'poison'")) === 1)
     t.same(await broker.deadLetters.list(), [], 'dead-letter queue empty again')
+    await until(
+      'the failure record is cleared once stored',
+      async () => (await getFailures(direct, [{ source: 'default', id: 'poison' }])).length === 0,
+    )
   },
 )
 

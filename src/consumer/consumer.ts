@@ -12,6 +12,13 @@ export interface FailedAttempt {
   error: string
 }
 
+/** Where failed attempts are kept (Postgres) so `sluice dlq list` can explain dead letters. */
+export interface FailureLog {
+  record(failures: FailedAttempt[]): Promise<void>
+  /** Forget the failures of events that were finally stored. */
+  clear(keys: { source: string; id: string }[]): Promise<void>
+}
+
 export interface ConsumerStatus {
   /** `down` while batches fail and the database does not answer its ping. */
   database: 'up' | 'down'
@@ -41,8 +48,8 @@ export class Consumer {
     private readonly databaseUp: () => Promise<boolean>,
     private readonly logger: Logger,
     options?: ConsumerOptions,
-    /** Told of every failed attempt (best effort), so `sluice dlq list` can explain dead letters. */
-    private readonly onFailures?: (failures: FailedAttempt[]) => Promise<void>,
+    /** Told of every failed attempt and of later successes (best effort). */
+    private readonly failureLog?: FailureLog,
   ) {
     this.options = resolveConsumerOptions(options)
   }
@@ -141,16 +148,21 @@ export class Consumer {
   }
 
   private async report(batch: Delivery[], results: (EventResult | undefined)[]): Promise<void> {
-    if (!this.onFailures) return
+    const log = this.failureLog
+    if (!log) return
     const failures: FailedAttempt[] = []
+    const recovered: { source: string; id: string }[] = []
     results.forEach((r, i) => {
-      const { source, id } = batch[i]!.event
-      if (r && !r.ok) failures.push({ source, id, error: r.error })
+      const { event } = batch[i]!
+      if (r && !r.ok) failures.push({ source: event.source, id: event.id, error: r.error })
+      // Any newly stored event may have failures on record (a redriven one starts again at
+      // attempt 1, possibly on another node): one small DELETE per batch clears them.
+      else if (r?.ok && r.inserted) recovered.push({ source: event.source, id: event.id })
     })
-    if (failures.length === 0) return
-    await this.onFailures(failures).catch((err: unknown) =>
-      this.logger.warn({ err }, 'could not record failed attempts'),
-    )
+    await Promise.all([
+      failures.length > 0 ? log.record(failures) : null,
+      recovered.length > 0 ? log.clear(recovered) : null,
+    ]).catch((err: unknown) => this.logger.warn({ err }, 'could not update the failure log'))
   }
 
   private async settle(delivery: Delivery, result: EventResult | undefined): Promise<void> {
