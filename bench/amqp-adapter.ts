@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url'
 import amqp from 'amqplib'
 import type { WebhookEvent } from '../src/event.js'
 import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
-import { queueNames } from '../src/brokers/rabbitmq/topology.js'
+import { deleteTopology, queueNames } from '../src/brokers/rabbitmq/topology.js'
 import { benchBareAmqp, type PublishRate } from './amqp-baseline.js'
 
 export interface AdapterBenchOptions {
@@ -68,16 +68,14 @@ export async function benchRabbitAdapter(options: AdapterBenchOptions): Promise<
     return { messages: o.messages, seconds, perSecond: Math.round(o.messages / seconds) }
   } finally {
     await broker.close()
-    await deleteTopology(o.url, o.queue)
+    await removeTopology(o.url, o.queue)
   }
 }
 
-async function deleteTopology(url: string, queue: string): Promise<void> {
-  const n = queueNames(queue)
+async function removeTopology(url: string, queue: string): Promise<void> {
   const conn = await amqp.connect(url)
   const ch = await conn.createChannel()
-  for (const q of [n.main, n.retry, n.dlq]) await ch.deleteQueue(q)
-  await ch.deleteExchange(n.dlx)
+  await deleteTopology(ch, queueNames(queue))
   await conn.close()
 }
 

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { deleteTopology, queueNames } from '../src/brokers/rabbitmq/topology.js'
 import amqp from 'amqplib'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 import { AMQP_URL, Inbox, makeEvent } from './helpers/broker-fixtures.js'
@@ -32,8 +33,7 @@ t.test('RabbitMQ outage through a TCP proxy', async (t) => {
     await proxy.close()
     const admin = await amqp.connect(AMQP_URL)
     const ch = await admin.createChannel()
-    for (const q of [queue, `${queue}.retry`, `${queue}.dlq`]) await ch.deleteQueue(q)
-    await ch.deleteExchange(`${queue}.dlx`)
+    await deleteTopology(ch, queueNames(queue))
     await admin.close()
   })
 

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import amqp from 'amqplib'
 import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
+import { deleteTopology, queueNames } from '../src/brokers/rabbitmq/topology.js'
 import type { RabbitConnection } from '../src/brokers/rabbitmq/connection.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
 import { AMQP_URL, makeEvent } from './helpers/broker-fixtures.js'
@@ -17,8 +18,7 @@ async function withBroker(
   t.teardown(async () => {
     await broker.close()
     const ch = await admin.createChannel()
-    for (const q of [queue, `${queue}.retry`, `${queue}.dlq`]) await ch.deleteQueue(q)
-    await ch.deleteExchange(`${queue}.dlx`)
+    await deleteTopology(ch, queueNames(queue))
     await admin.close()
   })
   await broker.start()

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import amqp from 'amqplib'
 import pg from 'pg'
-import { queueNames } from '../../src/brokers/rabbitmq/topology.js'
+import { deleteTopology, queueNames } from '../../src/brokers/rabbitmq/topology.js'
 import { peakRss, startNode, stop } from '../proc.js'
 import type { BenchContext } from '../types.js'
 
@@ -49,8 +49,7 @@ export async function deleteRabbitTopology(queue: string): Promise<void> {
   const conn = await amqp.connect(AMQP_URL)
   try {
     const ch = await conn.createChannel()
-    for (const q of [n.main, n.retry, n.dlq]) await ch.deleteQueue(q)
-    await ch.deleteExchange(n.dlx)
+    await deleteTopology(ch, n)
     await ch.close()
   } finally {
     await conn.close().catch(() => {})

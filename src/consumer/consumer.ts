@@ -112,8 +112,7 @@ export class Consumer {
       try {
         const results = await this.processor.run(batch.map((d) => d.event))
         this.current.database = 'up'
-        await this.report(batch, results)
-        await Promise.all(batch.map((d, i) => this.settle(d, results[i])))
+        await this.finish(batch, results)
         return
       } catch (err) {
         const message = (err as Error).message ?? String(err)
@@ -127,11 +126,10 @@ export class Consumer {
             permanent: false,
             processedAt: Date.now(),
           }
-          await this.report(
+          await this.finish(
             batch,
             batch.map(() => failed),
           )
-          await Promise.all(batch.map((d) => this.settle(d, failed)))
           return
         }
         if (this.current.database === 'up') {
@@ -145,6 +143,14 @@ export class Consumer {
         if (this.stop.signal.aborted) return
       }
     }
+  }
+
+  /** Settle every delivery; the failure log is updated alongside, never on the ack path. */
+  private async finish(batch: Delivery[], results: (EventResult | undefined)[]): Promise<void> {
+    await Promise.all([
+      this.report(batch, results),
+      ...batch.map((d, i) => this.settle(d, results[i])),
+    ])
   }
 
   private async report(batch: Delivery[], results: (EventResult | undefined)[]): Promise<void> {

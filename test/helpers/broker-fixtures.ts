@@ -8,7 +8,7 @@ import type { WebhookEvent } from '../../src/event.js'
 import { LocalBroker } from '../../src/brokers/local/broker.js'
 import { RabbitBroker } from '../../src/brokers/rabbitmq/broker.js'
 import { SqsBroker } from '../../src/brokers/sqs/broker.js'
-import { queueNames } from '../../src/brokers/rabbitmq/topology.js'
+import { deleteTopology, queueNames } from '../../src/brokers/rabbitmq/topology.js'
 import { startFakeSqs } from './fauxqs.js'
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
@@ -84,8 +84,7 @@ const rabbit = (queueType: 'quorum' | 'classic'): Fixture => ({
       },
       async cleanup() {
         const ch = await admin.createChannel()
-        for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
-        await ch.deleteExchange(names.dlx)
+        await deleteTopology(ch, names)
         await ch.close()
         await admin.close()
       },
@@ -188,8 +187,7 @@ export async function deleteRabbitTopology(queue: string): Promise<void> {
   const conn = await amqp.connect(AMQP_URL)
   try {
     const ch = await conn.createChannel()
-    for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
-    await ch.deleteExchange(names.dlx)
+    await deleteTopology(ch, names)
     await ch.close()
   } finally {
     await conn.close()

@@ -55,3 +55,9 @@ export async function declareTopology(
     },
   })
 }
+
+/** Remove everything declareTopology created for a queue (tests, benchmarks, decommissioning). */
+export async function deleteTopology(ch: Channel, names: QueueNames): Promise<void> {
+  for (const q of [names.main, names.retry, names.dlq]) await ch.deleteQueue(q)
+  await ch.deleteExchange(names.dlx)
+}
