@@ -13,29 +13,43 @@ export function startNode(
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {
-    let buf = ''
-    const onData = (d: Buffer) => {
-      buf += d.toString()
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const text = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        try {
-          const line = JSON.parse(text) as Record<string, unknown>
-          if (pred(line)) {
-            child.stdout?.off('data', onData)
-            child.stdout?.resume()
-            resolve({ child, line })
-            return
-          }
-        } catch {
-          /* not JSON */
-        }
-      }
-    }
-    child.stdout?.on('data', onData)
+    const detach = onJsonLines(child.stdout!, (line) => {
+      if (!pred(line)) return
+      detach()
+      child.stdout?.resume()
+      resolve({ child, line })
+    })
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before starting`)))
   })
+}
+
+/**
+ * Call `onLine` for each line of `stream` that parses as a JSON object (other lines are
+ * skipped). Returns a function that stops listening. Shared by the bench and the tests, which
+ * both read child processes' JSON logs.
+ */
+export function onJsonLines(
+  stream: NodeJS.ReadableStream,
+  onLine: (line: Record<string, unknown>) => void,
+): () => void {
+  let buf = ''
+  const onData = (d: Buffer | string) => {
+    buf += d.toString()
+    let nl
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const text = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      let line: unknown
+      try {
+        line = JSON.parse(text)
+      } catch {
+        continue
+      }
+      if (line !== null && typeof line === 'object') onLine(line as Record<string, unknown>)
+    }
+  }
+  stream.on('data', onData)
+  return () => void stream.off('data', onData)
 }
 
 /** Peak resident set size of a live process in bytes (Linux VmHWM), null where unavailable. */

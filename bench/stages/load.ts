@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import type { LoadSpec } from './loadgen.js'
 
 // A load generator in its own process so it does not share a thread with the server under test.
 // It takes the exact body and headers (signed requests) and can be stopped early with SIGTERM
@@ -22,14 +23,7 @@ interface Result {
   '2xx': number
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as {
-  url: string
-  connections: number
-  duration: number
-  body: string
-  headers?: Record<string, string>
-  overallRate?: number
-}
+const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec
 
 const instance = autocannon(
   {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { onJsonLines } from '../proc.js'
 import type { BenchContext } from '../types.js'
 
 export interface LoadSpec {
@@ -45,22 +46,9 @@ export function startLoad(ctx: BenchContext, spec: LoadSpec): Promise<RunningLoa
   let started: () => void
   const whenStarted = new Promise<void>((r) => (started = r))
   const result = new Promise<LoadResult>((resolve, reject) => {
-    let buf = ''
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString()
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const text = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        let line: Record<string, unknown>
-        try {
-          line = JSON.parse(text) as Record<string, unknown>
-        } catch {
-          continue
-        }
-        if (line.msg === 'started') started()
-        else if ('rps' in line) resolve(line as unknown as LoadResult)
-      }
+    onJsonLines(child.stdout, (line) => {
+      if (line.msg === 'started') started()
+      else if ('rps' in line) resolve(line as unknown as LoadResult)
     })
     child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)))
   })

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { onJsonLines } from '../../bench/proc.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 // Children run the TypeScript sources with the same loader tap gives this process.
@@ -21,28 +22,13 @@ export function waitForLog(
   timeoutMs = 60000,
 ): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    let buf = ''
     const timer = setTimeout(() => reject(new Error('timed out waiting for log line')), timeoutMs)
-    const onData = (d: Buffer) => {
-      buf += d.toString()
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        try {
-          const obj = JSON.parse(line) as Record<string, unknown>
-          if (pred(obj)) {
-            clearTimeout(timer)
-            child.stdout?.off('data', onData)
-            resolve(obj)
-            return
-          }
-        } catch {
-          /* not a JSON line */
-        }
-      }
-    }
-    child.stdout?.on('data', onData)
+    const detach = onJsonLines(child.stdout!, (line) => {
+      if (!pred(line)) return
+      clearTimeout(timer)
+      detach()
+      resolve(line)
+    })
     child.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`child exited with ${code} before the expected log line`))
