@@ -1,18 +1,27 @@
+import { SluiceError } from '../src/errors.js'
+
 /**
  * Journal errors the HTTP server turns into distinct answers (503 journal_full vs 503
- * journal_unavailable vs 503 shutting_down). Each carries the stable code from src/errors.ts.
+ * journal_unavailable vs 503 shutting_down). Each carries its code from the registry
+ * (src/errors.ts).
  */
-export class JournalFullError extends Error {
+export class JournalFullError extends SluiceError<'journal_full'> {
   override name = 'JournalFullError'
-  readonly code = 'journal_full'
+  constructor(message?: string, options?: ErrorOptions) {
+    super('journal_full', message, options)
+  }
 }
 
-export class JournalUnavailableError extends Error {
+export class JournalUnavailableError extends SluiceError<'journal_unavailable'> {
   override name = 'JournalUnavailableError'
-  readonly code = 'journal_unavailable'
+  constructor(message?: string, options?: ErrorOptions) {
+    super('journal_unavailable', message, options)
+  }
 }
 
-export class JournalClosedError extends Error {
+export class JournalClosedError extends SluiceError<'shutting_down'> {
   override name = 'JournalClosedError'
-  readonly code = 'shutting_down'
+  constructor(message?: string, options?: ErrorOptions) {
+    super('shutting_down', message, options)
+  }
 }

@@ -1,29 +1,191 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
-import { ErrorCodes } from '../src/errors.js'
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  ErrorCodes,
+  SluiceError,
+  errorCode,
+  isErrorCode,
+  type ErrorCode,
+  type ErrorSpec,
+} from '../src/errors.js'
+import { BrokerUnavailableError, DeliveryGoneError } from '../src/brokers/errors.js'
+import { JournalFullError } from '../journal/errors.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
-const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
+const root = fileURLToPath(new URL('..', import.meta.url))
+const doc = readFileSync(join(root, 'docs/errors.md'), 'utf8')
 const documented = new Map<string, string>()
 for (const section of doc.split(/^## /m).slice(1)) {
   const m = /^`([a-z_]+)`\s*\n([\s\S]*)$/.exec(section)
   if (m) documented.set(m[1]!, m[2]!)
 }
 
-t.test('every error code is documented in docs/errors.md with its status', async (t) => {
-  for (const [code, { status }] of Object.entries(ErrorCodes)) {
+const entries = Object.entries(ErrorCodes) as [ErrorCode, ErrorSpec][]
+
+/** What a code's section starts with: its HTTP status, or its kind. */
+const label = (spec: ErrorSpec) => ('status' in spec ? String(spec.status) : spec.kind)
+
+t.test('every error code is documented in docs/errors.md with its status or kind', async (t) => {
+  for (const [code, spec] of entries) {
     const text = documented.get(code)
     t.ok(text, `${code} has a section in docs/errors.md`)
-    t.match(
-      text ?? '',
-      new RegExp(`\\*\\*${status}\\.\\*\\*`),
-      `${code} states its status ${status}`,
+    t.ok(
+      (text ?? '').trimStart().startsWith(`**${label(spec)}.**`),
+      `${code}'s section starts with **${label(spec)}.**`,
     )
   }
 })
 
 t.test('docs/errors.md documents no code that does not exist', async (t) => {
-  for (const code of documented.keys()) t.ok(code in ErrorCodes, `${code} exists in src/errors.ts`)
+  for (const code of documented.keys()) t.ok(isErrorCode(code), `${code} exists in src/errors.ts`)
+})
+
+t.test('permanent codes say how they show and whether they are retried', async (t) => {
+  for (const [code, spec] of entries) {
+    if (!('kind' in spec) || spec.kind !== 'permanent') continue
+    const text = documented.get(code) ?? ''
+    t.match(text, /GET\s+\/readyz/, `${code}: shown in GET /readyz`)
+    t.match(text, /logged\s+at\s+`error`/, `${code}: logged at error`)
+    t.match(text, /ingest\s+keeps\s+answering\s+`200`/i, `${code}: ingest keeps answering 200`)
+    if (code === 'schema_too_new') t.match(text, /not\*\*\s+retried/, `${code}: not retried`)
+    else t.match(text, /retried\s+every\s+~30\s+s/, `${code}: retried every ~30 s`)
+  }
+})
+
+t.test('SluiceError carries a typed code; subclasses keep their class', async (t) => {
+  const cause = new Error('socket closed')
+  const plain = new SluiceError('database_missing', undefined, { cause })
+  t.equal(plain.code, 'database_missing')
+  t.equal(plain.message, ErrorCodes.database_missing.message, 'message defaults to the registry')
+  t.equal(plain.cause, cause)
+  t.equal(plain.name, 'SluiceError')
+
+  const sub = new BrokerUnavailableError('no confirms', { cause })
+  t.ok(sub instanceof BrokerUnavailableError && sub instanceof SluiceError && sub instanceof Error)
+  t.equal(sub.code, 'broker_unavailable')
+  t.equal(sub.name, 'BrokerUnavailableError')
+  t.equal(sub.message, 'no confirms')
+  t.equal(sub.cause, cause)
+  t.equal(new DeliveryGoneError().code, 'delivery_gone')
+  t.equal(new JournalFullError().code, 'journal_full')
+
+  // An error that crossed a thread keeps `code` but not its class.
+  t.equal(errorCode(Object.assign(new Error('x'), { code: 'journal_full' })), 'journal_full')
+  t.equal(errorCode(Object.assign(new Error('x'), { code: 'ECONNRESET' })), undefined)
+  t.equal(errorCode(undefined), undefined)
+})
+
+// ---- The sources use only registered codes. ----
+
+/** Lower-case identifiers: Sluice's codes. SQLSTATEs ('3D000') and errno ('ECONNRESET') are not. */
+const CODE_LIKE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/
+/** A code-like literal of one word or more, with at least one underscore (a code, not a word). */
+const SNAKE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/
+const Q = `(['"])([^'"\\n]*)\\`
+
+/**
+ * Positions where a string literal is a code:
+ * - `code: 'x'`, `code = 'x'`, `code === 'x'`, `reason: 'x'` (dead letters), ... (not `typeof code`)
+ * - the first argument of `reply.error('x')` and `unauthorized('x', ...)`
+ * - the first argument of `new SomeError('x'` or `super('x'` when it looks like a code
+ * - the literals of a `type SomethingCode = 'a' | 'b'` (or `...Reason`) union
+ */
+const POSITIONS: { re: RegExp; group: number; accept: RegExp }[] = [
+  {
+    re: new RegExp(
+      `(?<!\\btypeof\\s+[\\w.?]*)\\b(?:code|reason)\\??\\s*(?::|[!=]==?|=)\\s*${Q}1`,
+      'g',
+    ),
+    group: 2,
+    accept: CODE_LIKE,
+  },
+  { re: new RegExp(`(?:\\.error|\\bunauthorized)\\(\\s*${Q}1`, 'g'), group: 2, accept: CODE_LIKE },
+  { re: new RegExp(`(?:\\bnew\\s+\\w*Error|\\bsuper)\\(\\s*${Q}1`, 'g'), group: 2, accept: SNAKE },
+]
+const CODE_TYPE = /\btype\s+\w*(?:Code|Reason)\s*=\s*((?:\s*\|?\s*(['"])[^'"\n]*\2)+)/g
+
+/** Literals in code positions that are someone else's codes, by file. */
+const FOREIGN: Record<string, string> = {
+  // zod's issue code for a custom issue (ctx.addIssue in a superRefine).
+  'src/sources/schema.ts custom': 'zod',
+}
+
+interface Use {
+  file: string
+  line: number
+  code: string
+}
+
+function lineOf(text: string, index: number): number {
+  return text.slice(0, index).split('\n').length
+}
+
+/** Every code-position literal in `text`. */
+function scan(file: string, text: string): Use[] {
+  const uses: Use[] = []
+  for (const { re, group, accept } of POSITIONS) {
+    for (const m of text.matchAll(re)) {
+      const code = m[group]!
+      if (accept.test(code)) uses.push({ file, line: lineOf(text, m.index), code })
+    }
+  }
+  for (const m of text.matchAll(CODE_TYPE)) {
+    for (const lit of m[1]!.matchAll(/(['"])([^'"\n]*)\1/g)) {
+      uses.push({ file, line: lineOf(text, m.index), code: lit[2]! })
+    }
+  }
+  return uses
+}
+
+function sourceFiles(): string[] {
+  const files: string[] = []
+  for (const dir of ['src', 'journal', 'workers']) {
+    for (const f of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
+      if (f.endsWith('.ts') && !f.endsWith('.d.ts')) files.push(join(dir, f))
+    }
+  }
+  return files
+}
+
+t.test('the scanner finds codes in every position it claims to', async (t) => {
+  const sample = [
+    `reply.error('a_code', { close: true })`,
+    `return { ok: false, code: 'b_code' }`,
+    `readonly code = 'c_code'`,
+    `if ((err as { code?: string }).code === 'd_code') throw err`,
+    `throw new SluiceError(\n  'e_code',\n  'message'\n)`,
+    `super('f_code', message, options)`,
+    `return unauthorized('g_code', 'header X is absent')`,
+    `export type SomeCode =\n  | 'h_code'\n  | 'i_code'`,
+    `type DeadLetterReason = 'j_code' | 'k_code'`,
+    `letters.push({ reason: 'l_code' })`,
+    // Not codes: messages, SQLSTATEs, errno values, other keys.
+    `throw new Error('journal is closed')`,
+    `if (code === '3D000' || code === 'ECONNRESET') return`,
+    `if (typeof err.code !== 'string') return`,
+    `eventsProcessed.inc({ outcome: 'dead_lettered' })`,
+  ].join('\n')
+  t.same(
+    scan('sample.ts', sample)
+      .map((u) => u.code)
+      .sort(),
+    'abcdefghijkl'.split('').map((c) => `${c}_code`),
+  )
+})
+
+t.test('src/, journal/ and workers/ use only codes in the registry', async (t) => {
+  const uses = sourceFiles().flatMap((f) => scan(f, readFileSync(join(root, f), 'utf8')))
+  const seen = new Set(uses.map((u) => u.code))
+  // The scan really reads the tree: codes known to be used in these positions are found.
+  for (const code of ['broker_unavailable', 'journal_full', 'signature_missing', 'not_found']) {
+    t.ok(seen.has(code), `the scan finds ${code}`)
+  }
+  const unknown = uses
+    .filter((u) => !isErrorCode(u.code) && !(`${u.file} ${u.code}` in FOREIGN))
+    .map((u) => `${u.file}:${u.line} '${u.code}'`)
+  t.same(unknown, [], 'every code used in the sources is in src/errors.ts (and docs/errors.md)')
 })
 
 failOnLeaks(t)

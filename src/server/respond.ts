@@ -1,4 +1,4 @@
-import { ErrorCodes, type ErrorCode } from '../errors.js'
+import { errorSpec, type ErrorCode } from '../errors.js'
 import { httpResponses } from '../metrics.js'
 import type { HttpResponse } from './uws.js'
 
@@ -71,8 +71,8 @@ export class Reply {
     code: ErrorCode | string,
     opts: { status?: number; message?: string; retryAfterSeconds?: number; close?: boolean } = {},
   ): void {
-    const known = (ErrorCodes as Record<string, { status: number; message: string }>)[code]
-    const status = opts.status ?? known?.status ?? 500
+    const known = errorSpec(code)
+    const status = opts.status ?? (known && 'status' in known ? known.status : 500)
     const headers: Record<string, string> = {}
     // The contract promises Retry-After on every 429 and 503.
     const retryAfter = opts.retryAfterSeconds ?? (status === 429 || status === 503 ? 1 : undefined)
