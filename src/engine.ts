@@ -1,5 +1,6 @@
 import { SqliteJournal, type WriterMode } from '../journal/index.js'
 import type { Config } from './config.js'
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import { createLogger, type Logger } from './log.js'
 import { journalCommits, journalCommitSeconds, reportBacklogFrom } from './metrics.js'
 import { Pipeline, type PipelineOptions } from './pipeline.js'
@@ -32,13 +33,14 @@ interface ShutdownStep {
  * shutdown order: journal, the pipeline behind it (forwarder -> broker -> consumer -> workers ->
  * Postgres, which comes up in the background), then the HTTP server.
  *
- * Shutdown order (CONVENTIONS.md "Lifecycle"):
+ * Shutdown order (README "Architecture"):
  *  1. stop accepting: new events get 503 shutting_down
  *  2. drain: finish the commit in flight and answer its requests
  *  3. close the HTTP server (listen socket, then remaining connections)
  *  4. the pipeline: forwarder, consumer (finishes and acks in-flight batches), worker pool,
  *     broker, database
  *  5. close the journal
+ *  6. release the data directory lock (taken first in start())
  */
 export class Engine {
   readonly logger: Logger
@@ -49,6 +51,7 @@ export class Engine {
   private readonly shutdown: ShutdownStep[]
   private started: Component[] = []
   private closing: Promise<void> | null = null
+  private dataDirLock: DataDirLock | null = null
 
   constructor(
     readonly config: Config,
@@ -79,6 +82,13 @@ export class Engine {
       logger: this.logger.child({ component: 'http' }),
     })
     this.components = [
+      // First: nothing else may open SLUICE_DATA_DIR while this engine has it.
+      {
+        name: 'data dir lock',
+        start: async () => {
+          this.dataDirLock = lockDataDir(config.SLUICE_DATA_DIR, 'sluice start')
+        },
+      },
       { name: 'journal', start: () => this.journal.start() },
       // Returns at once: ingest never waits for the broker or the database.
       { name: 'pipeline', start: async () => this.pipeline.start() },
@@ -90,6 +100,7 @@ export class Engine {
       { name: 'close http', run: () => this.server.close() },
       { name: 'close pipeline', run: () => this.pipeline.close() },
       { name: 'close journal', run: () => this.journal.close() },
+      { name: 'release data dir lock', run: async () => this.dataDirLock?.release() },
     ]
   }
 
