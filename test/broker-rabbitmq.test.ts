@@ -1,20 +1,33 @@
 import t, { type Test } from 'tap'
-import amqp from 'amqplib'
+import amqp, { type Channel } from 'amqplib'
+import { createHash } from 'node:crypto'
 import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
 import { deleteTopology, queueNames } from '../src/brokers/rabbitmq/topology.js'
 import type { RabbitConnection } from '../src/brokers/rabbitmq/connection.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
-import { AMQP_URL, makeEvent } from './helpers/broker-fixtures.js'
+import { AMQP_URL, Inbox, makeEvent } from './helpers/broker-fixtures.js'
+import { declareRabbitTopology01 } from './helpers/sluice-0.1.js'
+import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 let n = 0
+/**
+ * A broker on a fresh queue, started; `existing` declares what is already there before it
+ * starts. Teardown closes the broker, then deletes every queue Sluice declares or declared.
+ */
 async function withBroker(
   t: Test,
   options: Partial<ConstructorParameters<typeof RabbitBroker>[0]> = {},
+  existing?: (ch: Channel, queue: string) => Promise<unknown>,
 ) {
   const queue = `sluice.rabbit-${process.pid}-${Date.now().toString(36)}-${++n}`
-  const broker = new RabbitBroker({ url: AMQP_URL, queue, ...options })
   const admin = await amqp.connect(AMQP_URL)
+  if (existing) {
+    const ch = await admin.createChannel()
+    await existing(ch, queue)
+    await ch.close()
+  }
+  const broker = new RabbitBroker({ url: AMQP_URL, queue, ...options })
   t.teardown(async () => {
     await broker.close()
     const ch = await admin.createChannel()
@@ -49,11 +62,54 @@ t.test(
   },
 )
 
-t.test('the queue is a durable quorum queue with a dead-letter exchange and queue', async (t) => {
+t.test('a new topology: a durable quorum queue and its retry queue, no DLX or DLQ', async (t) => {
   const { admin, queue } = await withBroker(t)
   const ch = await admin.createChannel()
   ch.on('error', () => {})
-  // Re-declaring with the same arguments succeeds; with other ones RabbitMQ refuses.
+  // Re-declaring with the same arguments succeeds; with other ones RabbitMQ refuses. So the main
+  // queue carries no dead-letter arguments at all.
+  await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
+  await ch.assertQueue(`${queue}.retry`, {
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': queue,
+    },
+  })
+  t.pass('declared as documented')
+  await t.rejects(ch.checkQueue(`${queue}.dlq`), { code: 404 }, 'no <queue>.dlq')
+  const ch2 = await admin.createChannel()
+  ch2.on('error', () => {})
+  await t.rejects(ch2.checkExchange(`${queue}.dlx`), { code: 404 }, 'no <queue>.dlx')
+})
+
+t.test('a main queue declared by Sluice 0.1 is used as it is, and events flow', async (t) => {
+  // start() used to fail with PRECONDITION_FAILED here once the arguments changed.
+  const { broker, admin, queue } = await withBroker(t, {}, (ch, q) =>
+    declareRabbitTopology01(ch, q),
+  )
+  t.equal(broker.state(), 'up')
+  const e = makeEvent()
+  t.same(await broker.publish([e]), [true])
+  const inbox = await new Inbox(broker).subscribe(1)
+  const first = await inbox.nth(1)
+  t.same(first.event, e)
+  t.equal(first.attempt, 1)
+  await first.retry(0)
+  const second = await inbox.nth(2)
+  t.equal(second.event.id, e.id, 'the retry comes back through <queue>.retry')
+  t.equal(second.attempt, 2)
+  await second.ack()
+  await broker.close() // what is still unacked goes back to the queue and is counted
+  const ch = await admin.createChannel()
+  await until('the ack reached the queue', async () => {
+    const [main, dlq] = await Promise.all([ch.checkQueue(queue), ch.checkQueue(`${queue}.dlq`)])
+    return main.messageCount === 0 && dlq.messageCount === 0
+  })
+  // The 0.1 arguments are still in place (RabbitMQ would refuse this otherwise).
   await ch.assertQueue(queue, {
     durable: true,
     arguments: {
@@ -62,12 +118,23 @@ t.test('the queue is a durable quorum queue with a dead-letter exchange and queu
       'x-dead-letter-routing-key': `${queue}.dlq`,
     },
   })
-  await ch.checkQueue(`${queue}.dlq`)
-  await ch.checkExchange(`${queue}.dlx`)
-  t.pass('declared as documented')
-  await t.rejects(
-    ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } }),
+  await ch.close()
+  t.pass('nothing went to the 0.1 DLQ, and the queue was not redeclared')
+})
+
+t.test("a main queue with the operator's own arguments is used as it is", async (t) => {
+  // A configured type other than the queue's does not matter for a queue that exists.
+  const { broker } = await withBroker(t, { queueType: 'classic' }, (ch, q) =>
+    ch.assertQueue(q, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 50 },
+    }),
   )
+  const e = makeEvent()
+  t.same(await broker.publish([e]), [true])
+  const d = await (await new Inbox(broker).subscribe(1)).nth(1)
+  t.same(d.event, e)
+  await d.ack()
 })
 
 t.test(
@@ -93,27 +160,49 @@ t.test(
   },
 )
 
-t.test('a foreign message is dead-lettered as undecodable and still listed', async (t) => {
+t.test('a foreign message is delivered as malformed, with its raw body', async (t) => {
   const { broker, admin, queue } = await withBroker(t)
   const ch = await admin.createConfirmChannel()
   ch.sendToQueue(queue, Buffer.from('not from sluice'), {
     messageId: 'foreign-1',
     persistent: true,
+    contentType: 'text/plain',
   })
+  ch.sendToQueue(queue, Buffer.from('no id either'), { persistent: true })
   await ch.waitForConfirms()
   await ch.close()
-  const delivered: string[] = []
-  await broker.subscribe((d) => delivered.push(d.event.id), { prefetch: 1 })
-  let dead = await broker.deadLetters.list()
-  for (let i = 0; dead.length === 0 && i < 600; i++) {
-    await new Promise((r) => setTimeout(r, 100))
-    dead = await broker.deadLetters.list()
-  }
-  t.equal(dead[0]?.event.id, 'foreign-1')
-  t.equal(dead[0]?.event.source, 'unknown')
-  t.ok(dead[0]?.event.body.equals(Buffer.from('not from sluice')), 'raw body kept')
-  t.match(dead[0]?.lastError, /^undecodable/)
-  t.same(delivered, [], 'never handed to the subscriber')
+  const inbox = await new Inbox(broker).subscribe(2)
+  const [a, b] = [await inbox.nth(1), await inbox.nth(2)]
+  t.equal(a.event.id, 'foreign-1', 'id from messageId')
+  t.equal(a.event.source, 'unknown')
+  t.equal(a.event.contentType, 'text/plain')
+  t.ok(a.event.body.equals(Buffer.from('not from sluice')), 'raw body kept')
+  t.match(a.malformed, /^undecodable/)
+  t.equal(a.attempt, 1)
+  t.equal(
+    b.event.id,
+    `sha256:${createHash('sha256').update('no id either').digest('hex')}`,
+    'without a messageId, the id is a hash of the body',
+  )
+  t.match(b.malformed, /^undecodable/)
+  await a.ack()
+  await b.ack()
+  await broker.close()
+  const check = await admin.createChannel()
+  await until(
+    'the acks removed them',
+    async () => (await check.checkQueue(queue)).messageCount === 0,
+  )
+  await check.close()
+  t.pass('acked like any delivery: the consumer decides what to do with it')
+})
+
+t.test('a Sluice message is not malformed', async (t) => {
+  const { broker } = await withBroker(t)
+  await broker.publish([makeEvent()])
+  const d = await (await new Inbox(broker).subscribe(1)).nth(1)
+  t.equal(d.malformed, undefined)
+  await d.ack()
 })
 
 t.test('options are checked', async (t) => {
