@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
+import { SluiceError } from './errors.js'
 
 /** The lock itself: SQLite holds an fcntl lock on it while a holder runs. */
 export const LOCK_FILE = 'lock.db'
@@ -20,13 +21,9 @@ export interface LockHolder {
   startedAt?: string
 }
 
-/**
- * Another process (or another part of this one) has the data directory. Stable error code
- * `data_dir_locked`.
- */
-export class DataDirLockedError extends Error {
+/** Another process (or another part of this one) has the data directory. */
+export class DataDirLockedError extends SluiceError<'data_dir_locked'> {
   override name = 'DataDirLockedError'
-  readonly code = 'data_dir_locked'
 
   constructor(
     readonly dir: string,
@@ -34,6 +31,7 @@ export class DataDirLockedError extends Error {
     options?: ErrorOptions,
   ) {
     super(
+      'data_dir_locked',
       `SLUICE_DATA_DIR ${dir} is in use by ${describe(holder)}: one process at a time may ` +
         'open a data directory; stop that one first, or give this one another SLUICE_DATA_DIR',
       options,
