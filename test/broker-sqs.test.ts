@@ -1,6 +1,8 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
+  CreateQueueCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
   type SQSClient,
   type SendMessageBatchCommandOutput,
 } from '@aws-sdk/client-sqs'
@@ -15,11 +17,24 @@ import {
   decodeEnvelope,
   encodeEnvelope,
 } from '../src/brokers/sqs/envelope.js'
-import { eventBytes } from '../src/brokers/size.js'
+import { eventBytes } from '../src/event.js'
 import { createBroker } from '../src/brokers/index.js'
+import { brokerChoice } from '../src/pipeline/broker-choice.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/log.js'
 import { failOnLeaks } from './helpers/leaks.js'
+
+/** The engine reads AWS credentials from the environment; give it dummy ones for one test. */
+function dummyCredentialsInEnv(t: Test): void {
+  const saved = { ...process.env }
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' })
+  t.teardown(() => {
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+      if (saved[k] === undefined) delete process.env[k]
+      else process.env[k] = saved[k]
+    }
+  })
+}
 
 t.test('batches hold at most 10 entries and 1 MiB', async (t) => {
   const small = Array.from({ length: 23 }, () => 'x')
@@ -47,57 +62,80 @@ t.test('the envelope keeps exact bytes; the largest allowed event fits one messa
   const base = makeEvent({ body: Buffer.alloc(0) })
   const largest = { ...base, body: Buffer.alloc(SQS_MAX_EVENT_BYTES - eventBytes(base), 0xab) }
   t.equal(eventBytes(largest), SQS_MAX_EVENT_BYTES)
+  t.ok(Buffer.byteLength(encodeEnvelope(largest)) <= SQS_MAX_MESSAGE_BYTES, 'fits one message')
+  // Worst case for the envelope: every metadata string doubles when JSON-escaped.
+  const escaped = {
+    ...makeEvent({
+      headers: { 'x-q': '"'.repeat(500), 'x-b': '\\'.repeat(500) },
+      contentType: '"'.repeat(300),
+      verifiedBy: '"'.repeat(64),
+      body: Buffer.alloc(0),
+    }),
+    id: '"'.repeat(256),
+    source: '"'.repeat(64),
+  }
+  const worst = {
+    ...escaped,
+    body: Buffer.alloc(SQS_MAX_EVENT_BYTES - eventBytes(escaped), 0xff),
+  }
+  t.equal(eventBytes(worst), SQS_MAX_EVENT_BYTES)
   t.ok(
-    Buffer.byteLength(encodeEnvelope(largest)) <= SQS_MAX_MESSAGE_BYTES - 8192,
-    'fits with room for DLQ attributes',
+    Buffer.byteLength(encodeEnvelope(worst)) <= SQS_MAX_MESSAGE_BYTES,
+    'fits one message with worst-case metadata too',
   )
 })
 
 t.test('against fauxqs', async (t) => {
   const sqs = await startFakeSqs()
   t.teardown(() => sqs.close())
-
-  t.test('the configured endpoint wins over the queue URL host', async (t) => {
-    const { queueUrl } = await sqs.createQueue('endpoint')
-    t.match(
-      new URL(queueUrl).hostname,
-      /^sqs\.us-east-1\.localhost$/,
-      'fauxqs names an unresolvable host',
-    )
-    const saved = { ...process.env }
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' })
-    t.teardown(() => {
-      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
-        if (saved[k] === undefined) delete process.env[k]
-        else process.env[k] = saved[k]
-      }
-    })
-    const config = loadConfig({
-      SLUICE_BROKER: 'sqs',
-      SQS_QUEUE_URL: queueUrl,
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      SLUICE_DATA_DIR: '/nonexistent',
-    })
-    const broker = createBroker(config, createLogger('silent'), { sqs: { waitTimeSeconds: 1 } })
-    t.teardown(() => broker.close())
-    t.equal(broker.name, 'sqs')
-    await broker.start()
-    t.equal(broker.features.nativeRedrive, true, 'the RedrivePolicy is found')
-    const e = makeEvent()
-    t.same(await broker.publish([e]), [true])
-    const d = await (await new Inbox(broker).subscribe(1)).nth(1)
-    t.same(d.event, e)
-    await d.ack()
-  })
+  let plain = 0
+  /** A queue without a RedrivePolicy (the helper's queues all have one). */
+  const plainQueue = async (name: string) =>
+    (
+      await sqs.client.send(
+        new CreateQueueCommand({ QueueName: `${name}-${process.pid}-plain-${++plain}` }),
+      )
+    ).QueueUrl!
 
   t.test(
-    'the largest event the HTTP server lets through is published and dead-lettered',
+    'the configured endpoint wins over the queue URL host (a queue with a RedrivePolicy)',
+    async (t) => {
+      const { queueUrl } = await sqs.createQueue('endpoint')
+      t.match(
+        new URL(queueUrl).hostname,
+        /^sqs\.us-east-1\.localhost$/,
+        'fauxqs names an unresolvable host',
+      )
+      dummyCredentialsInEnv(t)
+      const config = loadConfig({
+        SLUICE_BROKER: 'sqs',
+        SQS_QUEUE_URL: queueUrl,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        SLUICE_DATA_DIR: '/nonexistent',
+      })
+      const broker = createBroker(
+        brokerChoice(config, { sqs: { waitTimeSeconds: 1 } }),
+        createLogger('silent'),
+      )
+      t.teardown(() => broker.close())
+      t.equal(broker.name, 'sqs')
+      await broker.start()
+      const e = makeEvent()
+      t.same(await broker.publish([e]), [true])
+      const d = await (await new Inbox(broker).subscribe(1)).nth(1)
+      t.same(d.event, e)
+      await d.ack()
+    },
+  )
+
+  t.test(
+    'the largest event the HTTP server lets through is published and received intact',
     async (t) => {
       const { queueUrl } = await sqs.createQueue('largest')
       const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
       t.teardown(() => broker.close())
       await broker.start()
-      // Worst case for the envelope: metadata the server does not count, escaped ('"' doubles).
+      // Worst case for the envelope: long metadata, JSON-escaped ('"' doubles).
       const headers = { 'content-type': `application/${'x'.repeat(3000)}`, 'x-q': '"'.repeat(500) }
       const base = {
         ...makeEvent({
@@ -108,16 +146,19 @@ t.test('against fauxqs', async (t) => {
         id: '"'.repeat(256),
         source: 's'.repeat(64),
       }
-      // The server's measure: body + JSON of the headers.
-      const room = SQS_MAX_EVENT_BYTES - Buffer.byteLength(JSON.stringify(headers))
-      const largest = { ...base, body: Buffer.alloc(room, 0xfe) }
+      // The server's measure (eventBytes), filled to the limit it enforces.
+      const largest = {
+        ...base,
+        body: Buffer.alloc(
+          SQS_MAX_EVENT_BYTES - eventBytes({ ...base, body: Buffer.alloc(0) }),
+          0xfe,
+        ),
+      }
+      t.equal(eventBytes(largest), broker.features.maxEventBytes)
       t.same(await broker.publish([largest]), [true], 'it fits one message')
       const d = await (await new Inbox(broker).subscribe(1)).nth(1)
-      t.ok(d.event.body.equals(largest.body))
-      await d.deadLetter('é'.repeat(5000))
-      const [dead] = await broker.deadLetters.list()
-      t.equal(dead?.event.id, largest.id, 'and its dead letter, with a long error, fits too')
-      t.equal(dead?.lastError?.length, 1024, 'the error is cut to 1024 characters')
+      t.same(d.event, largest, 'every byte and every piece of metadata survives')
+      await d.ack()
     },
   )
 
@@ -151,39 +192,106 @@ t.test('against fauxqs', async (t) => {
     t.equal(depth.visible, 3, 'no duplicates: the confirmed entries were not resent')
   })
 
-  t.test('a message already received maxReceiveCount times goes to the DLQ natively', async (t) => {
-    const { queueUrl, dlqUrl } = await sqs.createQueue('native', 1)
+  t.test(
+    'a queue with no RedrivePolicy and no SQS_DLQ_URL starts and carries events',
+    async (t) => {
+      // The headline bug of 0.1: start() refused such a queue ("dead letters would have nowhere to go").
+      const queueUrl = await plainQueue('no-dlq')
+      dummyCredentialsInEnv(t)
+      const env = {
+        SLUICE_BROKER: 'sqs',
+        SQS_QUEUE_URL: queueUrl,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      }
+      const broker = createBroker(
+        brokerChoice(loadConfig(env), { sqs: { waitTimeSeconds: 1 } }),
+        createLogger('silent'),
+      )
+      t.teardown(() => broker.close())
+      await broker.start()
+      t.equal(broker.state(), 'up')
+      const events = [makeEvent(), makeEvent()]
+      t.same(await broker.publish(events), [true, true])
+      const inbox = await new Inbox(broker).subscribe(2)
+      const got = [await inbox.nth(1), await inbox.nth(2)]
+      t.same(
+        got.map((d) => d.event).sort((a, b) => a.id.localeCompare(b.id)),
+        [...events].sort((a, b) => a.id.localeCompare(b.id)),
+      )
+      for (const d of got) t.equal(d.attempt, 1)
+      await Promise.all(got.map((d) => d.ack()))
+      t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 }, 'acked: gone')
+    },
+  )
+
+  t.test('retry(delay): visible again not before the delay, with attempt + 1', async (t) => {
+    const queueUrl = await plainQueue('retry')
     const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
     t.teardown(() => broker.close())
     await broker.start()
     const e = makeEvent()
     await broker.publish([e])
     const inbox = await new Inbox(broker).subscribe(1)
-    await (await inbox.nth(1)).retry(0, 'boom')
-    // The next receive finds the receive count exhausted: SQS moves it to the DLQ.
-    const deadline = Date.now() + 60_000
-    let dead = await broker.deadLetters.list()
-    while (dead.length === 0 && Date.now() < deadline) dead = await broker.deadLetters.list()
-    t.equal(dead[0]?.event.id, e.id, 'the redrive policy moved it')
-    t.match(dead[0]?.lastError, /redrive policy/, 'and the list says why')
-    t.equal((await sqs.depth(dlqUrl)).visible, 1, 'browsing left it in the DLQ')
+    const first = await inbox.nth(1)
+    t.equal(first.attempt, 1)
+    const retriedAt = Date.now()
+    await first.retry(1000)
+    const second = await inbox.nth(2)
+    t.ok(Date.now() - retriedAt >= 1000, 'not before the delay')
+    t.same(second.event, e)
+    t.equal(second.attempt, 2)
+    // However often it is retried, the adapter never gives up on it: the consumer decides.
+    for (let i = 2; i < 12; i++) await (await inbox.nth(i)).retry(0)
+    const last = await inbox.nth(12)
+    t.equal(last.attempt, 12, 'attempt counts every delivery')
+    t.same(last.event, e)
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 1 }, 'still in the queue')
+    await last.ack()
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 })
   })
 
-  t.test('a foreign message is dead-lettered as undecodable and still listed', async (t) => {
-    const { SendMessageCommand } = await import('@aws-sdk/client-sqs')
-    const { queueUrl } = await sqs.createQueue('foreign')
+  t.test('a queue with a RedrivePolicy: the adapter never sends to its DLQ', async (t) => {
+    // The RedrivePolicy is the operator's: the adapter neither reads it nor sends to its DLQ.
+    const { queueUrl, dlqUrl } = await sqs.createQueue('redrive', 100)
     const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
     t.teardown(() => broker.close())
     await broker.start()
-    await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'hello?' }))
-    const delivered: string[] = []
-    await broker.subscribe((d) => delivered.push(d.event.id), { prefetch: 1 })
-    let dead = await broker.deadLetters.list()
-    for (let i = 0; dead.length === 0 && i < 600; i++) dead = await broker.deadLetters.list()
-    t.equal(dead[0]?.event.source, 'unknown')
-    t.equal(dead[0]?.event.body.toString(), 'hello?', 'raw body kept')
-    t.match(dead[0]?.lastError, /^undecodable/)
-    t.same(delivered, [], 'never handed to the subscriber')
+    await broker.publish([makeEvent()])
+    const inbox = await new Inbox(broker).subscribe(1)
+    for (let i = 1; i < 6; i++) await (await inbox.nth(i)).retry(0)
+    t.equal((await inbox.nth(6)).attempt, 6)
+    await (await inbox.nth(6)).ack()
+    t.same(await sqs.depth(dlqUrl), { visible: 0, inFlight: 0 }, 'nothing sent to its DLQ')
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 })
+  })
+
+  t.test('a foreign message is delivered as malformed, with its raw body', async (t) => {
+    const queueUrl = await plainQueue('foreign')
+    const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
+    t.teardown(() => broker.close())
+    await broker.start()
+    const sent = await sqs.client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'hello?' }),
+    )
+    const d = await (await new Inbox(broker).subscribe(1)).nth(1)
+    t.equal(d.event.id, sent.MessageId, 'id from the MessageId')
+    t.equal(d.event.source, 'unknown')
+    t.equal(d.event.body.toString(), 'hello?', 'raw body kept')
+    t.match(d.malformed, /^undecodable/)
+    t.equal(d.attempt, 1)
+    await d.ack()
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 }, 'acked like any delivery')
+  })
+
+  t.test('a Sluice message is not malformed', async (t) => {
+    const queueUrl = await plainQueue('sluice')
+    const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
+    t.teardown(() => broker.close())
+    await broker.start()
+    await broker.publish([makeEvent()])
+    const d = await (await new Inbox(broker).subscribe(1)).nth(1)
+    t.equal(d.malformed, undefined)
+    await d.ack()
   })
 
   t.test('visibility is extended while a delivery is unacked', async (t) => {
@@ -236,14 +344,6 @@ t.test('against fauxqs', async (t) => {
     t.same(await broker.publish([makeEvent()]), [true])
     t.equal(broker.state(), 'up')
   })
-
-  t.test('start fails without any DLQ', async (t) => {
-    const { CreateQueueCommand } = await import('@aws-sdk/client-sqs')
-    const q = await sqs.client.send(new CreateQueueCommand({ QueueName: `no-dlq-${process.pid}` }))
-    const broker = new SqsBroker({ queueUrl: q.QueueUrl!, client: sqs.client })
-    t.teardown(() => broker.close())
-    await t.rejects(broker.start(), /RedrivePolicy/)
-  })
 })
 
 t.test('options are checked', async (t) => {
@@ -255,6 +355,10 @@ t.test('options are checked', async (t) => {
   t.throws(
     () => new SqsBroker({ queueUrl: 'http://localhost/1/q', visibilityTimeoutSeconds: 0 }),
     /options.visibilityTimeoutSeconds/,
+  )
+  t.throws(
+    () => new SqsBroker({ queueUrl: 'http://localhost/1/q', dlqUrl: 'nope' }),
+    /options.dlqUrl/,
   )
 })
 
