@@ -13,8 +13,9 @@ import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { Maintenance } from '../src/db/maintenance.js'
 import { migrate } from '../src/db/migrate.js'
-import { createPool } from '../src/db/worker-pool.js'
-import { storeBatch, type StorableEvent } from '../workers/insert.js'
+import { createPool } from '../workers/pool.js'
+import type { StorableEvent } from '../src/event.js'
+import { storeBatch } from '../workers/insert.js'
 
 export interface PgUpsertBenchOptions {
   /** Database to write to (migrated here if needed). */

@@ -3,7 +3,7 @@ import type { Config } from './config.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import { createLogger, type Logger } from './log.js'
 import { journalCommits, journalCommitSeconds, reportBacklogFrom } from './metrics.js'
-import { Pipeline, type PipelineOptions } from './pipeline.js'
+import { Pipeline, type PipelineOptions } from './pipeline/pipeline.js'
 import { HttpServer, type ReadinessFn } from './server/index.js'
 import { buildSources } from './sources/index.js'
 

@@ -15,3 +15,40 @@ export interface WebhookEvent {
   /** Signature scheme that verified the event (`github`, `stripe`, ...), null when unsigned. */
   verifiedBy: string | null
 }
+
+/** A WebhookEvent as it arrives in a worker thread: structured clone turns Buffers into Uint8Arrays. */
+export type StorableEvent = Omit<WebhookEvent, 'body'> & { body: Uint8Array }
+
+/** What processing did with one event: stored (or found stored already), or failed. */
+export type EventOutcome =
+  | { ok: true; inserted: boolean }
+  | {
+      ok: false
+      error: string
+      /** True when retrying cannot help (the event's own data): dead-letter it at once. */
+      permanent: boolean
+    }
+
+/** An outcome with the time its commit finished (ms since the epoch). */
+export type EventResult = EventOutcome & { processedAt: number }
+
+/** The key of an event everywhere it is stored: one row per (source, id). */
+export interface EventKey {
+  source: string
+  id: string
+}
+
+const json = (s: string) => Buffer.byteLength(JSON.stringify(s))
+
+/**
+ * The size of an event as the brokers' `features.maxEventBytes` measures it: body bytes plus
+ * every string of metadata counted as its JSON encoding (quotes and escapes included), because
+ * that is what the SQS envelope carries. The HTTP server answers 413 event_too_large above
+ * maxEventBytes, so a journaled event always fits the broker.
+ */
+export function eventBytes(event: Omit<WebhookEvent, 'receivedAt'>): number {
+  let n = event.body.length + json(event.id) + json(event.source) + json(event.contentType)
+  n += event.verifiedBy === null ? 4 : json(event.verifiedBy)
+  for (const [k, v] of Object.entries(event.headers)) n += json(k) + json(v) + 2
+  return n
+}

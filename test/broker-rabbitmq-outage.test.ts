@@ -5,7 +5,7 @@ import { TcpProxy } from './helpers/tcp-proxy.js'
 import { AMQP_URL, Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
-import { sleep } from '../src/brokers/backoff.js'
+import { sleep } from '../src/util/backoff.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 /** Poll a condition; the timeout is only a safety net against a hung test. */

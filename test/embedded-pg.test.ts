@@ -8,8 +8,9 @@ import { openDatabase } from '../src/db/database.js'
 import { migrate, readMigrations } from '../src/db/migrate.js'
 import { Maintenance } from '../src/db/maintenance.js'
 import { ping } from '../src/db/ping.js'
-import { createPool } from '../src/db/worker-pool.js'
-import { storeBatch, type StorableEvent } from '../workers/insert.js'
+import { createPool } from '../workers/pool.js'
+import type { StorableEvent } from '../src/event.js'
+import { storeBatch } from '../workers/insert.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 function events(prefix: string, n: number): StorableEvent[] {

@@ -9,7 +9,8 @@ import {
   partitionName,
   utcDay,
 } from '../src/db/partitions.js'
-import { storeBatch, type StorableEvent } from '../workers/insert.js'
+import type { StorableEvent } from '../src/event.js'
+import { storeBatch } from '../workers/insert.js'
 import { freshDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 

@@ -1,16 +1,7 @@
 import type pg from 'pg'
 import { isConnectionError } from '../src/db/errors.js'
-import type { WebhookEvent } from '../src/event.js'
+import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
 import { detectType, parseBody } from './parse.js'
-
-/** A WebhookEvent as it arrives in a worker thread: structured clone turns Buffers into Uint8Arrays. */
-export type StorableEvent = Omit<WebhookEvent, 'body'> & { body: Uint8Array }
-
-/** What happened to one event of a batch; `processedAt` is ms since the epoch after the commit. */
-export type EventResult = EventOutcome & { processedAt: number }
-
-export type EventOutcome =
-  { ok: true; inserted: boolean } | { ok: false; error: string; permanent: boolean }
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {

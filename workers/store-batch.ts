@@ -5,7 +5,8 @@
  */
 import pg from 'pg'
 import { workerData } from 'piscina'
-import { BatchUnavailable, storeBatch, type EventResult, type StorableEvent } from './insert.js'
+import type { EventResult, StorableEvent } from '../src/event.js'
+import { BatchUnavailable, storeBatch } from './insert.js'
 
 export interface StoreBatchTask {
   events: StorableEvent[]
@@ -38,7 +39,7 @@ function threadPool(): pg.Pool {
 }
 
 // Results cross the thread boundary by structured clone, which drops custom error classes,
-// so "unavailable" travels as data and src/db/worker-pool.ts turns it back into an error.
+// so "unavailable" travels as data and workers/pool.ts turns it back into an error.
 export default async function storeBatchTask(task: StoreBatchTask): Promise<StoreBatchResult> {
   try {
     return { ok: true, results: await storeBatch(threadPool(), task.events) }

@@ -1,15 +1,15 @@
 import type { WebhookEvent } from '../event.js'
 
 /**
- * Broker adapters: a Publisher, a Subscriber and, as a separate optional interface, a
- * DeadLetterQueue. Semantics are at-least-once everywhere: duplicates are allowed, loss is not.
+ * Broker adapters: a Publisher and a Subscriber (after Watermill's two-method interfaces).
+ * Semantics are at-least-once everywhere: duplicates are allowed, loss is not. Adapters carry
+ * messages and count deliveries; how often to retry and when to give up is the consumer's
+ * decision (src/consumer/), and dead letters live in Postgres, not in the broker.
  */
 
 export interface BrokerFeatures {
   /** Largest event (body + headers + metadata) the broker carries, in bytes. */
   maxEventBytes: number
-  /** True when the broker itself dead-letters after too many deliveries (quorum delivery-limit, SQS redrive). */
-  nativeRedrive: boolean
 }
 
 export interface Publisher {
@@ -23,14 +23,21 @@ export interface Publisher {
 
 export interface Delivery {
   readonly event: WebhookEvent
-  /** 1 on first delivery. */
+  /**
+   * 1 on first delivery; counts every delivery of the event, including those whose consumer
+   * died before settling them, so the consumer can stop a crash loop. Classic RabbitMQ queues
+   * only flag a redelivery: there it is at most one more than the retries.
+   */
   readonly attempt: number
+  /**
+   * Set when the message was not written by Sluice and cannot be decoded: `event` then holds
+   * the raw body under source `unknown` and an id derived from the message.
+   */
+  readonly malformed?: string
   /** Remove the message: call only after its effects are committed. */
   ack(): Promise<void>
   /** Deliver again, not before delayMs, with attempt + 1. */
-  retry(delayMs: number, error: string): Promise<void>
-  /** Move to the dead-letter queue with the error that put it there. */
-  deadLetter(error: string): Promise<void>
+  retry(delayMs: number): Promise<void>
 }
 
 export interface SubscribeOptions {
@@ -39,21 +46,8 @@ export interface SubscribeOptions {
 }
 
 export interface Subscriber {
-  /** Start delivering; the handler must eventually ack, retry or dead-letter each delivery. */
+  /** Start delivering; the handler must eventually ack or retry each delivery. */
   subscribe(handler: (delivery: Delivery) => void, options: SubscribeOptions): Promise<void>
-}
-
-export interface DeadLetter {
-  event: WebhookEvent
-  attempts: number
-  lastError: string | null
-  deadAt: number | null
-}
-
-export interface DeadLetterQueue {
-  list(limit?: number): Promise<DeadLetter[]>
-  /** Send dead letters (all, or the one with this event id) back to the main queue; returns how many. */
-  redrive(id?: string): Promise<number>
 }
 
 export type BrokerState = 'connecting' | 'up' | 'down' | 'closed'
@@ -61,10 +55,29 @@ export type BrokerState = 'connecting' | 'up' | 'down' | 'closed'
 export interface Broker extends Publisher, Subscriber {
   readonly name: 'local' | 'rabbitmq' | 'sqs'
   readonly features: BrokerFeatures
-  readonly deadLetters: DeadLetterQueue
   /** Connect and declare queues. Resolves once usable or rejects; reconnection after that is the adapter's job. */
   start(): Promise<void>
   state(): BrokerState
   /** Stop consuming and publishing; unacked deliveries return to the queue. Idempotent. */
   close(): Promise<void>
 }
+
+/**
+ * Optional: an adapter whose earlier versions kept dead letters in the broker (Sluice 0.1: the
+ * local `dead` table, RabbitMQ `<queue>.dlq`, an SQS DLQ) hands them over once, so they move
+ * into Postgres. `take` must commit them before the adapter removes them from the broker.
+ */
+export interface LegacyDeadLetterSource {
+  drainLegacyDeadLetters(take: (letters: LegacyDeadLetter[]) => Promise<void>): Promise<number>
+}
+
+export interface LegacyDeadLetter {
+  event: WebhookEvent
+  attempts: number
+  error: string
+  /** True for a message that was dead-lettered because it could not be decoded. */
+  malformed: boolean
+}
+
+export const hasLegacyDeadLetters = (b: Broker): b is Broker & LegacyDeadLetterSource =>
+  typeof (b as Partial<LegacyDeadLetterSource>).drainLegacyDeadLetters === 'function'

@@ -1,75 +1,92 @@
-import type { Broker, DeadLetter } from '../brokers/types.js'
-import type { FailureRecord } from '../db/failures.js'
+import { redriveDeadLetters } from '../consumer/redrive.js'
+import { listDeadLetters, type DeadLetter } from '../db/dead-letters.js'
+import type { EventKey } from '../event.js'
+import { ExitCode, parseCommand, usageError, type CommandSpec } from './args.js'
+import { commandConfig } from './config.js'
+import { withCommandDatabase } from './database.js'
+import { inProcessStore } from './in-process-store.js'
 
-/** Failed attempts recorded in Postgres by the consumer, looked up by (source, id). */
-export type FailureLookup = (keys: { source: string; id: string }[]) => Promise<FailureRecord[]>
+const select = {
+  id: { type: 'string', help: 'only the dead letters of this event id' },
+  source: { type: 'string', help: 'only the dead letters of this source' },
+} as const
 
-export interface DlqIo {
-  out: (line: string) => void
+export const dlqListSpec: CommandSpec = {
+  name: 'sluice dlq list',
+  synopsis: '[--limit N] [--id ID] [--source NAME]',
+  description:
+    'Print the dead-lettered events (the Postgres table dead_letters), most recently failed\n' +
+    'first, one JSON object per line: source, id, reason, attempts, lastError, firstFailedAt,\n' +
+    'lastFailedAt, receivedAt, contentType, bytes. Nothing is printed when there are none.',
+  options: { limit: { type: 'string', help: 'at most this many (default 100)' }, ...select },
 }
 
-/**
- * `sluice dlq list`: one JSON line per dead letter (event id, source, attempts, last error).
- * With a database, the errors the consumer recorded are shown too: they explain letters that
- * the broker moved by itself (SQS redrive policy), which carry no error of their own.
- */
-export async function dlqList(
-  broker: Broker,
-  io: DlqIo,
-  limit = 100,
-  lookup?: FailureLookup,
-): Promise<number> {
-  const letters = await broker.deadLetters.list(limit)
-  const records = lookup ? await lookup(letters.map((l) => l.event)) : []
-  const byKey = new Map(records.map((r) => [`${r.source}\u0000${r.id}`, r]))
-  for (const letter of letters) {
-    const record = byKey.get(`${letter.event.source}\u0000${letter.event.id}`)
-    io.out(
-      JSON.stringify({
-        ...describe(letter),
-        ...(record ? { recordedFailures: record.attempts, recordedError: record.lastError } : {}),
-      }),
-    )
-  }
-  if (letters.length === 0) io.out('no dead-lettered events')
-  return 0
+export const dlqRedriveSpec: CommandSpec = {
+  name: 'sluice dlq redrive',
+  synopsis: '[--id ID] [--source NAME]',
+  description:
+    'Process dead letters again (all, or those selected) and remove each one that is stored;\n' +
+    'one that fails again stays, with one more attempt. Prints one JSON line\n' +
+    '{"redriven":N,"failed":M}. Exit code 1 when any failed again or nothing matched --id.',
+  options: select,
 }
 
-/** `sluice dlq redrive [--id ID]`: send dead letters back to the main queue. */
-export async function dlqRedrive(broker: Broker, io: DlqIo, id?: string): Promise<number> {
-  const moved = await broker.deadLetters.redrive(id)
-  io.out(`redrove ${moved} event${moved === 1 ? '' : 's'}${id ? ` with id ${id}` : ''}`)
-  return id && moved === 0 ? 1 : 0
-}
+const DLQ = { name: 'sluice dlq', synopsis: 'list|redrive [options]' }
 
-function describe(letter: DeadLetter) {
-  const { event } = letter
-  return {
-    id: event.id,
-    source: event.source,
-    receivedAt: new Date(event.receivedAt).toISOString(),
-    attempts: letter.attempts,
-    lastError: letter.lastError,
-    deadAt: letter.deadAt === null ? null : new Date(letter.deadAt).toISOString(),
-    contentType: event.contentType,
-    bytes: event.body.length,
-  }
-}
-
-/** Parse `[--id ID]` / `--id=ID`; throws on anything else. */
-export function parseRedriveArgs(args: string[]): { id?: string } {
-  const result: { id?: string } = {}
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string
-    if (arg === '--id') {
-      const value = args[++i]
-      if (!value) throw new TypeError('--id needs an event id')
-      result.id = value
-    } else if (arg.startsWith('--id=')) {
-      result.id = arg.slice(5)
-    } else {
-      throw new TypeError(`unknown argument ${arg}; usage: sluice dlq redrive [--id ID]`)
+/** `sluice dlq list|redrive`: resolves with the exit code. */
+export async function dlqCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args
+  if (action !== 'list' && action !== 'redrive') {
+    if (action === '--help' || action === '-h') {
+      process.stdout.write(`Usage: sluice dlq list|redrive [options]; see sluice dlq list --help\n`)
+      return ExitCode.ok
     }
+    return usageError(DLQ, new Error(action ? `unknown action '${action}'` : 'missing action'))
   }
-  return result
+  const spec = action === 'list' ? dlqListSpec : dlqRedriveSpec
+  const parsed = parseCommand(spec, rest)
+  if (!parsed.ok) return parsed.exitCode
+  const { id, source, limit } = parsed.values as Record<string, string | undefined>
+  const max = limit === undefined ? 100 : Number(limit)
+  if (!Number.isInteger(max) || max < 1 || max > 100_000) {
+    return usageError(spec, new Error('--limit must be an integer from 1 to 100000'))
+  }
+  const config = commandConfig()
+  if (!config) return ExitCode.usage
+  const keys: Partial<EventKey>[] | undefined =
+    id !== undefined || source !== undefined
+      ? [{ ...(id !== undefined ? { id } : {}), ...(source !== undefined ? { source } : {}) }]
+      : undefined
+  const out = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
+  try {
+    return await withCommandDatabase(config, spec.name, async (pool) => {
+      if (action === 'list') {
+        const letters = await listDeadLetters(pool, { limit: max, ...(keys ? { keys } : {}) })
+        letters.forEach((l) => out(describe(l)))
+        return ExitCode.ok
+      }
+      const result = await redriveDeadLetters(pool, inProcessStore(pool), keys)
+      out(result)
+      const nothing = id !== undefined && result.redriven + result.failed === 0
+      return nothing || result.failed > 0 ? ExitCode.failure : ExitCode.ok
+    })
+  } catch (err) {
+    process.stderr.write(`${spec.name}: ${(err as Error).message}\n`)
+    return ExitCode.failure
+  }
+}
+
+function describe(l: DeadLetter) {
+  return {
+    source: l.event.source,
+    id: l.event.id,
+    reason: l.reason,
+    attempts: l.attempts,
+    lastError: l.lastError,
+    firstFailedAt: l.firstFailedAt.toISOString(),
+    lastFailedAt: l.lastFailedAt.toISOString(),
+    receivedAt: new Date(l.event.receivedAt).toISOString(),
+    contentType: l.event.contentType,
+    bytes: l.event.body.length,
+  }
 }

@@ -1,22 +1,41 @@
 import type { Delivery, Subscriber } from '../brokers/types.js'
+import type { Component } from '../component.js'
+import type { DeadLetterInput } from '../db/dead-letters.js'
+import type { EventKey, EventResult } from '../event.js'
 import type { Logger } from '../log.js'
 import { endToEndSeconds, eventsProcessed } from '../metrics.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
-import { resolveConsumerOptions, retryDelay, type ConsumerOptions } from './options.js'
-import type { BatchProcessor, EventResult } from './types.js'
+import { resolveConsumerOptions, type ConsumerOptions } from './options.js'
+import { judge, screen, type Verdict } from './policy.js'
+import type { BatchProcessor } from './types.js'
 
-export interface FailedAttempt {
-  source: string
-  id: string
+export interface FailedAttempt extends EventKey {
   error: string
 }
 
-/** Where failed attempts are kept (Postgres) so `sluice dlq list` can explain dead letters. */
+/** Where failed attempts are kept (Postgres), so a dead letter can say when it first failed. */
 export interface FailureLog {
   record(failures: FailedAttempt[]): Promise<void>
   /** Forget the failures of events that were finally stored. */
-  clear(keys: { source: string; id: string }[]): Promise<void>
+  clear(keys: EventKey[]): Promise<void>
+}
+
+/** Where dead letters go (the Postgres table `dead_letters`); must commit before resolving. */
+export interface DeadLetterSink {
+  write(letters: DeadLetterInput[]): Promise<void>
+}
+
+export interface ConsumerDeps {
+  subscriber: Subscriber
+  /** Processes and commits a batch (the worker pool). */
+  processor: BatchProcessor
+  deadLetters: DeadLetterSink
+  /** Cheap liveness check of the database, to tell an outage from a bad batch. */
+  databaseUp: () => Promise<boolean>
+  logger: Logger
+  /** Told of failed attempts and of later successes (best effort). */
+  failureLog?: FailureLog
 }
 
 export interface ConsumerStatus {
@@ -28,11 +47,11 @@ export interface ConsumerStatus {
 
 /**
  * Takes deliveries from the broker, hands them in batches to the processor (the worker pool),
- * and settles each delivery only after the processor's commit: ack when stored, retry later
- * with a growing delay, or dead-letter after the last attempt. While the database is down,
- * batches are held (not acked, not counted as attempts) and retried with back-off.
+ * and settles each one only after its effects are committed, as the policy says (policy.ts):
+ * ack when stored; dead-letter into Postgres and then ack; or retry later. While the database
+ * is down, batches are held (not acked, not counted as attempts) and retried with back-off.
  */
-export class Consumer {
+export class Consumer implements Component {
   private readonly options: Required<ConsumerOptions>
   private readonly stop = new AbortController()
   private readonly running = new Set<Promise<void>>()
@@ -42,14 +61,8 @@ export class Consumer {
   private readonly current: ConsumerStatus = { database: 'up', inFlightBatches: 0, lastError: null }
 
   constructor(
-    private readonly subscriber: Subscriber,
-    private readonly processor: BatchProcessor,
-    /** Cheap liveness check of the database, to tell an outage from a bad batch. */
-    private readonly databaseUp: () => Promise<boolean>,
-    private readonly logger: Logger,
+    private readonly deps: ConsumerDeps,
     options?: ConsumerOptions,
-    /** Told of every failed attempt and of later successes (best effort). */
-    private readonly failureLog?: FailureLog,
   ) {
     this.options = resolveConsumerOptions(options)
   }
@@ -60,7 +73,7 @@ export class Consumer {
   }
 
   async start(): Promise<void> {
-    await this.subscriber.subscribe((d) => this.onDelivery(d), { prefetch: this.prefetch })
+    await this.deps.subscriber.subscribe((d) => this.onDelivery(d), { prefetch: this.prefetch })
   }
 
   status(): Readonly<ConsumerStatus> {
@@ -108,102 +121,126 @@ export class Consumer {
   }
 
   private async handle(batch: Delivery[]): Promise<void> {
+    const verdicts = new Map<Delivery, Verdict>()
+    const work: Delivery[] = []
+    for (const d of batch) {
+      const early = screen(d, this.options)
+      if (early) verdicts.set(d, early)
+      else work.push(d)
+    }
+    const results = await this.process(work)
+    if (!results) return // closing during a database outage: leave them to the broker
+    work.forEach((d, i) => verdicts.set(d, judge(d, results[i], this.options)))
+    const dead = batch.filter((d) => verdicts.get(d)?.action === 'dead-letter')
+    // Dead letters are committed before their messages are acked: a crash in between only
+    // writes the same rows again when the broker redelivers.
+    if (!(await this.untilDone(() => this.writeDeadLetters(dead, verdicts)))) return
+    const resultOf = new Map(work.map((d, i) => [d, results[i]]))
+    await Promise.all([
+      this.report(work, results),
+      ...batch.map((d) => this.settle(d, verdicts.get(d)!, resultOf.get(d))),
+    ])
+  }
+
+  /** Results of one processor run, held and retried while the database is unreachable. */
+  private async process(work: Delivery[]): Promise<EventResult[] | null> {
+    if (work.length === 0) return []
+    let results: EventResult[] | null = null
+    const done = await this.untilDone(async () => {
+      try {
+        results = await this.deps.processor.run(work.map((d) => d.event))
+      } catch (err) {
+        // The database answers, so the batch itself failed (e.g. a worker crashed on it):
+        // count an attempt against every event in it.
+        if (!(await this.deps.databaseUp().catch(() => false))) throw err
+        const error = (err as Error).message ?? String(err)
+        results = work.map(() => ({ ok: false, error, permanent: false, processedAt: Date.now() }))
+      }
+    })
+    return done ? results : null
+  }
+
+  /**
+   * Run `fn` until it succeeds, backing off while the database is unreachable. False when the
+   * consumer closed first (nothing may be acked then).
+   */
+  private async untilDone(fn: () => Promise<void>): Promise<boolean> {
     for (let outage = 0; ; outage++) {
       try {
-        const results = await this.processor.run(batch.map((d) => d.event))
+        await fn()
         this.current.database = 'up'
-        await this.finish(batch, results)
-        return
+        return true
       } catch (err) {
         const message = (err as Error).message ?? String(err)
         this.current.lastError = message
-        if (await this.databaseUp().catch(() => false)) {
-          // The database is fine, so the batch itself failed (e.g. a worker crashed on it):
-          // count an attempt against every event in it.
-          const failed: EventResult = {
-            ok: false,
-            error: message,
-            permanent: false,
-            processedAt: Date.now(),
-          }
-          await this.finish(
-            batch,
-            batch.map(() => failed),
-          )
-          return
-        }
-        if (this.current.database === 'up') {
-          this.logger.warn({ error: message }, 'database unreachable; holding deliveries unacked')
+        if (await this.deps.databaseUp().catch(() => false)) {
+          // Not an outage, yet the write keeps failing: say so loudly, keep holding.
+          this.deps.logger.error({ err }, 'could not write to the database; holding deliveries')
+        } else if (this.current.database === 'up') {
+          this.deps.logger.warn({ error: message }, 'database unreachable; holding deliveries')
         }
         this.current.database = 'down'
-        // Shutting down during an outage: leave them unacked; the broker redelivers them.
-        if (this.stop.signal.aborted) return
-        const delay = backoffDelay(outage, this.options.outageBaseMs, this.options.outageCapMs)
-        await sleep(delay, this.stop.signal)
-        if (this.stop.signal.aborted) return
+        if (this.stop.signal.aborted) return false
+        const { outageBaseMs, outageCapMs } = this.options
+        await sleep(backoffDelay(outage, outageBaseMs, outageCapMs), this.stop.signal)
+        if (this.stop.signal.aborted) return false
       }
     }
   }
 
-  /** Settle every delivery; the failure log is updated alongside, never on the ack path. */
-  private async finish(batch: Delivery[], results: (EventResult | undefined)[]): Promise<void> {
-    await Promise.all([
-      this.report(batch, results),
-      ...batch.map((d, i) => this.settle(d, results[i])),
-    ])
+  private async writeDeadLetters(dead: Delivery[], verdicts: Map<Delivery, Verdict>) {
+    const letters = dead.map((d): DeadLetterInput => {
+      const v = verdicts.get(d) as Extract<Verdict, { action: 'dead-letter' }>
+      return { event: d.event, reason: v.reason, attempts: d.attempt, error: v.error }
+    })
+    await this.deps.deadLetters.write(letters)
   }
 
-  private async report(batch: Delivery[], results: (EventResult | undefined)[]): Promise<void> {
-    const log = this.failureLog
+  /** Failed attempts that will be retried go to the failure log, off the ack path. */
+  private async report(work: Delivery[], results: EventResult[]): Promise<void> {
+    const log = this.deps.failureLog
     if (!log) return
     const failures: FailedAttempt[] = []
-    const recovered: { source: string; id: string }[] = []
+    const recovered: EventKey[] = []
     results.forEach((r, i) => {
-      const { event } = batch[i]!
-      if (r && !r.ok) failures.push({ source: event.source, id: event.id, error: r.error })
-      // Any newly stored event may have failures on record (a redriven one starts again at
-      // attempt 1, possibly on another node): one small DELETE per batch clears them.
-      else if (r?.ok && r.inserted) recovered.push({ source: event.source, id: event.id })
+      const d = work[i]!
+      const { source, id } = d.event
+      if (!r.ok && judge(d, r, this.options).action === 'retry') {
+        failures.push({ source, id, error: r.error })
+      } else if (r.ok && r.inserted && d.attempt > 1) recovered.push({ source, id })
     })
     await Promise.all([
       failures.length > 0 ? log.record(failures) : null,
       recovered.length > 0 ? log.clear(recovered) : null,
-    ]).catch((err: unknown) => this.logger.warn({ err }, 'could not update the failure log'))
+    ]).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not update the failure log'))
   }
 
-  private async settle(delivery: Delivery, result: EventResult | undefined): Promise<void> {
+  private async settle(delivery: Delivery, verdict: Verdict, result?: EventResult): Promise<void> {
+    const { event } = delivery
     try {
-      if (result?.ok) {
-        await delivery.ack()
-        eventsProcessed.inc({ outcome: result.inserted ? 'stored' : 'duplicate' })
-        if (result.inserted)
-          endToEndSeconds.observe(
-            Math.max(0, result.processedAt - delivery.event.receivedAt) / 1000,
-          )
+      if (verdict.action === 'retry') {
+        await delivery.retry(verdict.delayMs)
+        eventsProcessed.inc({ outcome: 'retried' })
         return
       }
-      const error = result?.error ?? 'processor returned no result for this event'
-      if (result?.permanent || delivery.attempt >= this.options.maxAttempts) {
-        await delivery.deadLetter(error)
+      await delivery.ack()
+      if (verdict.action === 'dead-letter') {
         eventsProcessed.inc({ outcome: 'dead_lettered' })
-        this.logger.warn(
-          {
-            id: delivery.event.id,
-            source: delivery.event.source,
-            attempt: delivery.attempt,
-            error,
-          },
+        this.deps.logger.warn(
+          { id: event.id, source: event.source, attempt: delivery.attempt, ...verdict },
           'event dead-lettered',
         )
-      } else {
-        await delivery.retry(retryDelay(delivery.attempt, this.options), error)
-        eventsProcessed.inc({ outcome: 'retried' })
+      } else if (result?.ok) {
+        eventsProcessed.inc({ outcome: result.inserted ? 'stored' : 'duplicate' })
+        if (result.inserted) {
+          endToEndSeconds.observe(Math.max(0, result.processedAt - event.receivedAt) / 1000)
+        }
       }
     } catch (err) {
       // The broker link dropped: the delivery is redelivered later, and the idempotent upsert
-      // absorbs the repeat.
-      this.logger.warn(
-        { err, id: delivery.event.id },
+      // (or the dead-letter row keyed by the event) absorbs the repeat.
+      this.deps.logger.warn(
+        { err, id: event.id },
         'could not settle delivery; broker will redeliver',
       )
     }

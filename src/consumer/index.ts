@@ -1,3 +1,12 @@
-export { Consumer, type ConsumerStatus, type FailedAttempt, type FailureLog } from './consumer.js'
+export {
+  Consumer,
+  type ConsumerDeps,
+  type ConsumerStatus,
+  type DeadLetterSink,
+  type FailedAttempt,
+  type FailureLog,
+} from './consumer.js'
 export { consumerDefaults, type ConsumerOptions } from './options.js'
-export type { BatchProcessor, EventResult } from './types.js'
+export { judge, retryDelay, screen, type RetryPolicy, type Verdict } from './policy.js'
+export { redriveDeadLetters, type RedriveResult } from './redrive.js'
+export type { BatchProcessor } from './types.js'

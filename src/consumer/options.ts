@@ -8,7 +8,7 @@ export interface ConsumerOptions {
   concurrency?: number
   /** Processing attempts before an event is dead-lettered (SLUICE_MAX_ATTEMPTS). @defaultValue 5 */
   maxAttempts?: number
-  /** Delay before the second attempt; each later attempt waits 4x longer. @defaultValue 1000 */
+  /** Delay before the second attempt; each later attempt waits about 4x longer (jittered). @defaultValue 1000 */
   retryBaseMs?: number
   /** Longest delay between two attempts. @defaultValue 300000 */
   retryCapMs?: number
@@ -39,9 +39,4 @@ export function resolveConsumerOptions(options: ConsumerOptions = {}): Required<
     }
   }
   return resolved
-}
-
-/** Delay before attempt `attempt + 1`: base, 4·base, 16·base, ... capped. */
-export function retryDelay(attempt: number, options: Required<ConsumerOptions>): number {
-  return Math.min(options.retryCapMs, options.retryBaseMs * 4 ** Math.max(0, attempt - 1))
 }

@@ -1,7 +1,4 @@
-import type { WebhookEvent } from '../event.js'
-import type { EventResult } from '../../workers/insert.js'
-
-export type { EventResult }
+import type { EventResult, StorableEvent } from '../event.js'
 
 /**
  * Processes a batch and commits its effects. Resolves with one result per event, in input order
@@ -9,5 +6,5 @@ export type { EventResult }
  * unreachable, worker died): then nothing in the batch may be acked.
  */
 export interface BatchProcessor {
-  run(events: WebhookEvent[]): Promise<EventResult[]>
+  run(events: StorableEvent[]): Promise<EventResult[]>
 }

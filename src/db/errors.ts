@@ -1,3 +1,5 @@
+import { PermanentError } from '../permanent-error.js'
+
 /**
  * The database could not be reached or lost the connection mid-batch. Nothing in the batch is
  * known to be committed as a failure of the event itself: the consumer retries the whole batch
@@ -42,4 +44,39 @@ export function isConnectionError(err: unknown): boolean {
   if (NODE_CONNECTION_CODES.has(code)) return true
   if (/^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_CLASSES.has(code.slice(0, 2))
   return true
+}
+
+/**
+ * A database error that retrying cannot fix, as a PermanentError (walking the `cause` chain);
+ * null for anything else. SchemaTooNewError is not retryable: only another Sluice version fixes it.
+ */
+export function permanentDatabaseError(err: unknown): PermanentError | null {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof SchemaTooNewError) {
+      return new PermanentError(
+        'schema_too_new',
+        e.message,
+        'upgrade this node to the Sluice version that migrated the database',
+        { cause: err, retryable: false },
+      )
+    }
+    const code = (e as { code?: unknown }).code
+    if (code === '28P01' || code === '28000' || code === '42501') {
+      return new PermanentError(
+        'database_access_denied',
+        `PostgreSQL refused access: ${e.message}`,
+        'check the user and password in DATABASE_URL and that the user may create tables in its schema (search_path)',
+        { cause: err },
+      )
+    }
+    if (code === '3D000') {
+      return new PermanentError(
+        'database_missing',
+        `the database in DATABASE_URL does not exist: ${e.message}`,
+        'create the database (CREATE DATABASE ...) or fix DATABASE_URL',
+        { cause: err },
+      )
+    }
+  }
+  return null
 }

@@ -104,6 +104,7 @@ export async function dropPartitionsBefore(db: pg.ClientBase, cutoff: Date): Pro
     await db.query('DELETE FROM events_default WHERE received_at < $1', [c])
     await db.query('DELETE FROM event_keys WHERE received_at < $1', [c])
     await db.query('DELETE FROM event_failures WHERE last_failed_at < $1', [c])
+    await db.query('DELETE FROM dead_letters WHERE last_failed_at < $1', [c])
     await db.query('COMMIT')
   } catch (err) {
     await db.query('ROLLBACK').catch(() => {})

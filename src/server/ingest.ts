@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js'
+import { eventBytes } from '../event.js'
 import type { Journal, NewEvent } from '../../journal/types.js'
 import type { IngestSource } from '../sources/types.js'
 import { readBody } from './body.js'
@@ -119,10 +120,10 @@ function accept(
     verifiedBy: verdict.verifiedBy,
   }
   if (Number.isFinite(ctx.maxEventBytes)) {
-    const size = body.byteLength + Buffer.byteLength(JSON.stringify(headers))
+    const size = eventBytes(event)
     if (size > ctx.maxEventBytes) {
       return reply.error('event_too_large', {
-        message: `event of ${size} bytes (body and headers) is over the broker limit of ${ctx.maxEventBytes}`,
+        message: `event of ${size} bytes (body and metadata) is over the broker limit of ${ctx.maxEventBytes}`,
       })
     }
   }

@@ -3,7 +3,11 @@ import { registry } from '../metrics.js'
 import { Reply } from './respond.js'
 import type { HttpResponse } from './uws.js'
 
-/** One readiness check; `ok: false` makes /readyz answer 503. Extra fields are shown as is. */
+/**
+ * One readiness check. Extra fields are shown as is. Only `accepting` and `journal` decide the
+ * status code: the pipeline's checks (broker, database) are informative, because ingest works
+ * without them (the journal holds the events).
+ */
 export type ReadinessCheck = { ok: boolean; [k: string]: unknown }
 export type ReadinessFn = () => Promise<Record<string, ReadinessCheck>>
 
@@ -28,7 +32,7 @@ async function journalCheck(journal: Journal): Promise<ReadinessCheck> {
   }
 }
 
-/** GET /readyz: 200 when the engine accepts events (journal open, every extra check ok), else 503. */
+/** GET /readyz: 200 when the engine accepts events (accepting, journal open), else 503. */
 export function handleReady(
   res: HttpResponse,
   journal: Journal,
@@ -37,20 +41,18 @@ export function handleReady(
 ): void {
   const reply = new Reply(res, 'readyz')
   void (async () => {
-    const checks: Record<string, ReadinessCheck> = {
-      accepting: { ok: accepting() },
-    }
-    try {
-      checks.journal = await journalCheck(journal)
-    } catch (err) {
-      checks.journal = { ok: false, error: (err as Error).message }
-    }
+    const open: ReadinessCheck = { ok: accepting() }
+    const stored = await journalCheck(journal).catch((err: unknown): ReadinessCheck => ({
+      ok: false,
+      error: (err as Error).message,
+    }))
+    const checks: Record<string, ReadinessCheck> = { accepting: open, journal: stored }
     try {
       Object.assign(checks, await extra())
     } catch (err) {
       checks.readiness = { ok: false, error: (err as Error).message }
     }
-    const ok = Object.values(checks).every((c) => c.ok)
+    const ok = open.ok && stored.ok
     const headers: Record<string, string> = ok ? {} : { 'retry-after': '1' }
     reply.json(ok ? 200 : 503, { status: ok ? 'ready' : 'not_ready', checks }, headers)
   })()

@@ -3,8 +3,9 @@ import type {
   Broker,
   BrokerFeatures,
   BrokerState,
-  DeadLetterQueue,
   Delivery,
+  LegacyDeadLetter,
+  LegacyDeadLetterSource,
   SubscribeOptions,
 } from '../types.js'
 import type { WebhookEvent } from '../../event.js'
@@ -18,10 +19,9 @@ import { QueueStore, type Leased } from './store.js'
  * delivered again) if the process dies. A poll loop is the source of truth; publishes and
  * settlements in this process only wake it early.
  */
-export class LocalBroker implements Broker {
+export class LocalBroker implements Broker, LegacyDeadLetterSource {
   readonly name = 'local'
   readonly features: BrokerFeatures
-  readonly deadLetters: DeadLetterQueue
   private readonly options: Required<LocalBrokerOptions>
   private store: QueueStore | null = null
   private status: BrokerState = 'connecting'
@@ -40,18 +40,7 @@ export class LocalBroker implements Broker {
     private readonly logger?: Logger,
   ) {
     this.options = resolveLocalOptions(options)
-    this.features = Object.freeze({
-      maxEventBytes: this.options.maxEventBytes,
-      nativeRedrive: false,
-    })
-    this.deadLetters = Object.freeze({
-      list: async (limit = 100) => this.open().listDead(limit),
-      redrive: async (id?: string) => {
-        const n = this.open().redrive(id, Date.now())
-        this.wake()
-        return n
-      },
-    })
+    this.features = Object.freeze({ maxEventBytes: this.options.maxEventBytes })
   }
 
   async start(): Promise<void> {
@@ -117,12 +106,7 @@ export class LocalBroker implements Broker {
     try {
       while (this.inflight.size < this.prefetch) {
         const want = this.prefetch - this.inflight.size
-        const leased = this.store.lease(
-          want,
-          Date.now(),
-          this.options.leaseMs,
-          this.options.maxAttempts,
-        )
+        const leased = this.store.lease(want, Date.now(), this.options.leaseMs)
         for (const l of leased) this.deliver(l)
         if (leased.length < want) break
       }
@@ -156,8 +140,6 @@ export class LocalBroker implements Broker {
     const lost = () => {
       throw new DeliveryGoneError('lease expired and the message went to another consumer')
     }
-    const deadLetter = (error: string) =>
-      settle((s) => s.bury(l.seq, l.lease, error, Date.now()) || lost())
     const delivery: Delivery = {
       event: l.event,
       attempt: l.attempt,
@@ -169,13 +151,8 @@ export class LocalBroker implements Broker {
         settled = true
         return this.queueAck(l)
       },
-      retry: (delayMs, error) =>
-        l.attempt >= this.options.maxAttempts
-          ? deadLetter(error)
-          : settle(
-              (s) => s.retry(l.seq, l.lease, Date.now() + Math.max(0, delayMs), error) || lost(),
-            ),
-      deadLetter,
+      retry: (delayMs) =>
+        settle((s) => s.retry(l.seq, l.lease, Date.now() + Math.max(0, delayMs)) || lost()),
     }
     try {
       this.handler?.(delivery)
@@ -216,6 +193,23 @@ export class LocalBroker implements Broker {
     } catch (err) {
       this.logger?.error({ err }, 'extending leases failed')
     }
+  }
+
+  /** Move what a 0.1 queue file kept in its `dead` table into Postgres (see LegacyDeadLetterSource). */
+  async drainLegacyDeadLetters(
+    take: (letters: LegacyDeadLetter[]) => Promise<void>,
+  ): Promise<number> {
+    let moved = 0
+    for (
+      let batch = this.open().legacyDead(100);
+      batch.length;
+      batch = this.open().legacyDead(100)
+    ) {
+      await take(batch)
+      this.open().removeLegacyDead(batch.map((l) => l.seq))
+      moved += batch.length
+    }
+    return moved
   }
 
   close(): Promise<void> {

@@ -10,8 +10,6 @@ export interface LocalBrokerOptions {
   leaseMs?: number
   /** Poll interval when the queue is idle; publishes and acks in-process wake the loop at once. @defaultValue 50 */
   pollIntervalMs?: number
-  /** Deliveries before a message is dead-lettered (SLUICE_MAX_ATTEMPTS). @defaultValue 5 */
-  maxAttempts?: number
   /** SQLite `synchronous` for the queue file: `full` survives power loss, `normal` a process crash. @defaultValue 'full' */
   synchronous?: 'full' | 'normal'
   /** Largest event accepted (SQLite blobs go to 1 GB; this bounds memory). @defaultValue 67108864 */
@@ -22,7 +20,6 @@ export const localBrokerDefaults: Readonly<Required<Omit<LocalBrokerOptions, 'da
   Object.freeze({
     leaseMs: 30_000,
     pollIntervalMs: 50,
-    maxAttempts: 5,
     synchronous: 'full',
     maxEventBytes: 64 * 1024 * 1024,
   })
@@ -37,7 +34,7 @@ export function resolveLocalOptions(options: LocalBrokerOptions): Required<Local
   if (typeof o.dataDir !== 'string' || o.dataDir === '') {
     throw new TypeError('options.dataDir must be a non-empty string')
   }
-  for (const k of ['leaseMs', 'pollIntervalMs', 'maxAttempts', 'maxEventBytes'] as const) {
+  for (const k of ['leaseMs', 'pollIntervalMs', 'maxEventBytes'] as const) {
     if (!positiveInt(o[k])) throw new TypeError(`options.${k} must be a positive integer`)
   }
   if (o.synchronous !== 'full' && o.synchronous !== 'normal') {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { WebhookEvent } from '../../event.js'
-import type { DeadLetter } from '../types.js'
+import type { LegacyDeadLetter } from '../types.js'
 
 /**
  * The local queue's SQLite file. Every method is one statement or one IMMEDIATE transaction, so
@@ -19,16 +19,9 @@ CREATE TABLE IF NOT EXISTS messages (
   id TEXT NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL,
   content_type TEXT NOT NULL, headers TEXT NOT NULL, verified_by TEXT, body BLOB NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0, available_at INTEGER NOT NULL,
-  lease TEXT, last_error TEXT
+  lease TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (available_at, seq);
-CREATE TABLE IF NOT EXISTS dead (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL,
-  content_type TEXT NOT NULL, headers TEXT NOT NULL, verified_by TEXT, body BLOB NOT NULL,
-  attempts INTEGER NOT NULL, last_error TEXT, dead_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_id ON dead (id);
 `
 
 const COLS = 'id, source, received_at, content_type, headers, verified_by, body'
@@ -43,7 +36,6 @@ interface EventRow {
   verified_by: string | null
   body: Buffer
   attempts: number
-  last_error: string | null
 }
 
 export interface Leased {
@@ -98,32 +90,25 @@ export class QueueStore {
   }
 
   /**
-   * Lease up to `limit` ready messages. A message already delivered maxAttempts times (its
-   * holders kept dying before settling it) goes to the dead table instead of out again.
+   * Lease up to `limit` ready messages; each lease counts as a delivery (attempts + 1), so a
+   * message whose holders keep dying shows a growing attempt count to the consumer.
    */
-  lease(limit: number, now: number, leaseMs: number, maxAttempts: number): Leased[] {
+  lease(limit: number, now: number, leaseMs: number): Leased[] {
     const select = this.db.prepare<[number, number], EventRow>(
-      `SELECT seq, ${COLS}, attempts, last_error FROM messages
+      `SELECT seq, ${COLS}, attempts FROM messages
        WHERE available_at <= ? ORDER BY available_at, seq LIMIT ?`,
     )
     const take = this.db.prepare(
       'UPDATE messages SET attempts = attempts + 1, available_at = ?, lease = ? WHERE seq = ?',
     )
     return this.db
-      .transaction(() => {
-        const out: Leased[] = []
-        for (const row of select.all(now, limit)) {
-          if (row.attempts >= maxAttempts) {
-            const why = row.last_error ?? `delivered ${row.attempts} times without being settled`
-            this.bury(row.seq, null, why, now)
-            continue
-          }
+      .transaction(() =>
+        select.all(now, limit).map((row) => {
           const lease = randomUUID()
           take.run(now + leaseMs, lease, row.seq)
-          out.push({ seq: row.seq, lease, attempt: row.attempts + 1, event: toEvent(row) })
-        }
-        return out
-      })
+          return { seq: row.seq, lease, attempt: row.attempts + 1, event: toEvent(row) }
+        }),
+      )
       .immediate()
   }
 
@@ -140,62 +125,41 @@ export class QueueStore {
   }
 
   /** Returns false when the lease was lost (expired and taken by another consumer). */
-  retry(seq: number, lease: string, availableAt: number, error: string | null): boolean {
+  retry(seq: number, lease: string, availableAt: number): boolean {
     return (
       this.db
-        .prepare(
-          'UPDATE messages SET available_at = ?, lease = NULL, last_error = coalesce(?, last_error) WHERE seq = ? AND lease = ?',
-        )
-        .run(availableAt, error, seq, lease).changes === 1
+        .prepare('UPDATE messages SET available_at = ?, lease = NULL WHERE seq = ? AND lease = ?')
+        .run(availableAt, seq, lease).changes === 1
     )
   }
 
-  /** Move to the dead table; with a lease, only if still held. Returns false when not moved. */
-  bury(seq: number, lease: string | null, error: string, now: number): boolean {
-    return this.db
-      .transaction(() => {
-        const moved = this.db
-          .prepare(
-            `INSERT INTO dead (${COLS}, attempts, last_error, dead_at)
-           SELECT ${COLS}, attempts, ?, ? FROM messages WHERE seq = ? AND (? IS NULL OR lease = ?)`,
-          )
-          .run(error, now, seq, lease, lease).changes
-        if (moved) this.db.prepare('DELETE FROM messages WHERE seq = ?').run(seq)
-        return moved === 1
-      })
-      .immediate()
-  }
-
-  listDead(limit: number): DeadLetter[] {
+  /**
+   * Dead letters a 0.1 queue file kept in its `dead` table, oldest first; `remove` deletes the
+   * ones handed over. The table is dropped once empty, so later starts skip this at once.
+   */
+  legacyDead(limit: number): (LegacyDeadLetter & { seq: number })[] {
+    const exists = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dead'")
+      .get()
+    if (!exists) return []
     const rows = this.db
-      .prepare<[number], EventRow & { dead_at: number }>(
-        `SELECT seq, ${COLS}, attempts, last_error, dead_at FROM dead ORDER BY seq LIMIT ?`,
+      .prepare<[number], EventRow & { last_error: string | null }>(
+        `SELECT seq, ${COLS}, attempts, last_error FROM dead ORDER BY seq LIMIT ?`,
       )
       .all(limit)
+    if (rows.length === 0) this.db.exec('DROP TABLE dead')
     return rows.map((r) => ({
+      seq: r.seq,
       event: toEvent(r),
       attempts: r.attempts,
-      lastError: r.last_error,
-      deadAt: r.dead_at,
+      error: r.last_error ?? 'dead-lettered by Sluice 0.1',
+      malformed: false,
     }))
   }
 
-  /** Dead letters back to the queue with a fresh attempt count. */
-  redrive(id: string | undefined, now: number): number {
-    const where = id === undefined ? '' : 'WHERE id = ?'
-    const args = id === undefined ? [] : [id]
-    return this.db
-      .transaction(() => {
-        const n = this.db
-          .prepare(
-            `INSERT INTO messages (${COLS}, available_at)
-           SELECT ${COLS}, ${Number(now)} FROM dead ${where} ORDER BY seq`,
-          )
-          .run(...args).changes
-        this.db.prepare(`DELETE FROM dead ${where}`).run(...args)
-        return n
-      })
-      .immediate()
+  removeLegacyDead(seqs: readonly number[]): void {
+    const stmt = this.db.prepare('DELETE FROM dead WHERE seq = ?')
+    this.db.transaction(() => seqs.forEach((seq) => stmt.run(seq)))()
   }
 
   /** Make leases ready again now (a closing consumer hands its deliveries back). */

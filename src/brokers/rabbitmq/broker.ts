@@ -1,24 +1,31 @@
 import type { Logger } from '../../log.js'
 import type { WebhookEvent } from '../../event.js'
-import type { Broker, BrokerFeatures, BrokerState, Delivery, SubscribeOptions } from '../types.js'
+import type {
+  Broker,
+  BrokerFeatures,
+  BrokerState,
+  Delivery,
+  LegacyDeadLetter,
+  LegacyDeadLetterSource,
+  SubscribeOptions,
+} from '../types.js'
 import { BrokerUnavailableError } from '../errors.js'
 import { encode } from './codec.js'
 import { RabbitConnection } from './connection.js'
 import { RabbitConsumer } from './consumer.js'
-import { RabbitDeadLetters } from './dead-letters.js'
+import { drainLegacyDlq } from './legacy-dead-letters.js'
 import { resolveRabbitOptions, type RabbitBrokerOptions } from './options.js'
 import { ConfirmPublisher } from './publisher.js'
 import { queueNames, type QueueNames } from './topology.js'
 
 /**
  * RabbitMQ through amqplib: a durable (quorum by default) queue, persistent messages published
- * on a confirm channel, delayed retry through `<queue>.retry`, dead letters in `<queue>.dlq`.
+ * on a confirm channel, delayed retry through `<queue>.retry`.
  * The connection reconnects by itself; publish rejects while it is down.
  */
-export class RabbitBroker implements Broker {
+export class RabbitBroker implements Broker, LegacyDeadLetterSource {
   readonly name = 'rabbitmq'
   readonly features: BrokerFeatures
-  readonly deadLetters: RabbitDeadLetters
   readonly names: QueueNames
   private readonly options: Required<RabbitBrokerOptions>
   private readonly connection: RabbitConnection
@@ -33,10 +40,9 @@ export class RabbitBroker implements Broker {
     this.options = resolveRabbitOptions(options)
     const o = this.options
     this.names = queueNames(o.queue)
-    this.features = Object.freeze({ maxEventBytes: o.maxEventBytes, nativeRedrive: false })
+    this.features = Object.freeze({ maxEventBytes: o.maxEventBytes })
     this.connection = new RabbitConnection({ ...o, names: this.names }, logger)
     this.publisher = new ConfirmPublisher(this.connection, o.confirmWindow, o.publishTimeoutMs)
-    this.deadLetters = new RabbitDeadLetters(this.connection, this.publisher, this.names)
   }
 
   /** Resolves once connected and declared; on failure rejects and keeps reconnecting behind it. */
@@ -65,11 +71,16 @@ export class RabbitBroker implements Broker {
     this.consumer = new RabbitConsumer(
       this.connection,
       this.publisher,
-      { names: this.names, prefetch: options.prefetch, maxAttempts: this.options.maxAttempts },
+      { names: this.names, prefetch: options.prefetch },
       handler,
       this.logger,
     )
     await this.consumer.start()
+  }
+
+  /** Sluice 0.1 dead letters in `<queue>.dlq` move into Postgres (see LegacyDeadLetterSource). */
+  drainLegacyDeadLetters(take: (letters: LegacyDeadLetter[]) => Promise<void>): Promise<number> {
+    return drainLegacyDlq(this.connection, this.names, take)
   }
 
   close(): Promise<void> {

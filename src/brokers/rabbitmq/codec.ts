@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Options, MessageProperties } from 'amqplib'
 import type { WebhookEvent } from '../../event.js'
 
@@ -14,7 +15,7 @@ export const H = Object.freeze({
   headers: 'sluice-headers',
   /** Attempt number the next delivery of this copy is (retry copies carry it). */
   attempt: 'sluice-attempt',
-  /** Error that caused the last retry or the dead-lettering. */
+  /** Sluice 0.1 wrote these on dead letters (read when importing them). */
   error: 'sluice-error',
   deadAt: 'sluice-dead-at',
 })
@@ -58,6 +59,20 @@ export function decode(body: Buffer, props: MessageProperties): WebhookEvent {
     headers: JSON.parse(headersJson) as Record<string, string>,
     body,
     verifiedBy: str(h[H.verifiedBy]) ?? null,
+  }
+}
+
+/** A message decode() refuses, kept as it came: its body, and an id from messageId or a hash. */
+export function rawEvent(body: Buffer, props: MessageProperties): WebhookEvent {
+  const id = str(props.messageId) || `sha256:${createHash('sha256').update(body).digest('hex')}`
+  return {
+    id,
+    source: 'unknown',
+    receivedAt: typeof props.timestamp === 'number' ? props.timestamp * 1000 : Date.now(),
+    contentType: str(props.contentType) ?? 'application/octet-stream',
+    headers: {},
+    body,
+    verifiedBy: null,
   }
 }
 

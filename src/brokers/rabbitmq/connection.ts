@@ -3,7 +3,9 @@ import amqp from 'amqplib'
 import type { ChannelModel, ConfirmChannel } from 'amqplib'
 import type { Logger } from '../../log.js'
 import type { BrokerState } from '../types.js'
-import { backoffDelay } from '../backoff.js'
+import { backoffDelay } from '../../util/backoff.js'
+import type { PermanentError } from '../../permanent-error.js'
+import { permanentRabbitError } from './errors.js'
 import { declareTopology, type QueueNames } from './topology.js'
 
 export interface Link {
@@ -20,6 +22,8 @@ export interface ConnectionSettings {
   reconnectMaxMs: number
   connectTimeoutMs: number
   heartbeatSeconds: number
+  /** Reconnect delay while the last failure was permanent (bad credentials, a queue conflict). */
+  permanentRetryMs: number
 }
 
 /**
@@ -36,6 +40,7 @@ export class RabbitConnection extends EventEmitter {
   blocked = false
   private status: BrokerState = 'connecting'
   private failures = 0
+  private permanent: PermanentError | null = null
   private timer: NodeJS.Timeout | null = null
   private closed = false
   private connecting: Promise<void> | null = null
@@ -60,9 +65,15 @@ export class RabbitConnection extends EventEmitter {
     this.connecting ??= this.connectOnce()
       .catch((err: unknown) => {
         this.status = this.closed ? 'closed' : 'down'
-        this.logger?.warn({ err, failures: this.failures }, 'RabbitMQ connection attempt failed')
+        this.permanent = permanentRabbitError(err, this.settings.names.main)
+        // A permanent error is logged at `error` by whoever started the broker (the pipeline).
+        if (!this.permanent) {
+          this.logger?.warn({ err, failures: this.failures }, 'RabbitMQ connection attempt failed')
+        }
         this.scheduleReconnect()
-        if (rethrow) throw new Error('cannot connect to RabbitMQ', { cause: err })
+        if (rethrow) {
+          throw this.permanent ?? new Error('cannot connect to RabbitMQ', { cause: err })
+        }
       })
       .finally(() => {
         this.connecting = null
@@ -102,7 +113,7 @@ export class RabbitConnection extends EventEmitter {
       const pub = await model.createConfirmChannel()
       pub.on('error', (err: Error) => this.logger?.warn({ err }, 'RabbitMQ publish channel error'))
       pub.on('close', () => void this.dropIfCurrent(model))
-      await declareTopology(pub, this.settings.names, this.settings.queueType)
+      await declareTopology(model, pub, this.settings.names, this.settings.queueType)
       link = { model, pub }
     } catch (err) {
       await model.close().catch(() => {})
@@ -115,6 +126,7 @@ export class RabbitConnection extends EventEmitter {
     this.link = link
     this.blocked = false
     this.failures = 0
+    this.permanent = null
     this.status = 'up'
     this.logger?.info('RabbitMQ connection up')
     this.emit('up', link)
@@ -137,11 +149,9 @@ export class RabbitConnection extends EventEmitter {
 
   private scheduleReconnect(): void {
     if (this.closed || this.timer) return
-    const delay = backoffDelay(
-      this.failures++,
-      this.settings.reconnectBaseMs,
-      this.settings.reconnectMaxMs,
-    )
+    const delay = this.permanent
+      ? this.settings.permanentRetryMs
+      : backoffDelay(this.failures++, this.settings.reconnectBaseMs, this.settings.reconnectMaxMs)
     this.timer = setTimeout(() => {
       this.timer = null
       void this.attempt(false)

@@ -2,7 +2,8 @@ import type { Channel, ConsumeMessage } from 'amqplib'
 import type { Logger } from '../../log.js'
 import type { Delivery } from '../types.js'
 import { DeliveryGoneError } from '../errors.js'
-import { H, cleanHeaders, decode, republishOptions } from './codec.js'
+import type { WebhookEvent } from '../../event.js'
+import { H, cleanHeaders, decode, rawEvent, republishOptions } from './codec.js'
 import type { Link, RabbitConnection } from './connection.js'
 import type { ConfirmPublisher } from './publisher.js'
 import type { QueueNames } from './topology.js'
@@ -10,13 +11,12 @@ import type { QueueNames } from './topology.js'
 export interface ConsumerSettings {
   names: QueueNames
   prefetch: number
-  maxAttempts: number
 }
 
 /**
- * Consumes the main queue on its own channel and re-subscribes on every new connection. Retry
- * and dead-letter publish a copy (through the confirm channel) and ack the original only once
- * the copy is confirmed: a crash in between leaves a duplicate, never a loss.
+ * Consumes the main queue on its own channel and re-subscribes on every new connection. A retry
+ * publishes a copy to `<queue>.retry` (through the confirm channel) and acks the original only
+ * once the copy is confirmed: a crash in between leaves a duplicate, never a loss.
  *
  * attempt = the `sluice-attempt` header (set on retry copies, 1 when absent) + the times this
  * copy was already delivered (`x-delivery-count` on quorum queues; classic queues only say
@@ -94,52 +94,27 @@ export class RabbitConsumer {
       if (!ok) throw new Error(`RabbitMQ refused the copy to ${queue}`)
       ackOn()
     }
-    const deadLetter = (error: string) =>
-      settle(() =>
-        copyTo(this.settings.names.dlq, {
-          ...cleanHeaders(msg.properties),
-          [H.attempt]: String(attempt),
-          [H.error]: error,
-          [H.deadAt]: String(Date.now()),
-        }),
-      )
-    let event
+    let event: WebhookEvent
+    let malformed: string | undefined
     try {
       event = decode(msg.content, msg.properties)
     } catch (err) {
-      void deadLetter(`undecodable: ${(err as Error).message}`).catch((e: unknown) =>
-        this.logger?.error({ err: e }, 'could not dead-letter an undecodable message'),
-      )
-      return
-    }
-    if (attempt > this.settings.maxAttempts) {
-      // Its consumers kept dying before settling it: stop the crash loop here.
-      const why =
-        (h[H.error] as string | undefined) ?? `delivered ${attempt - 1} times without being settled`
-      void deadLetter(String(why)).catch((e: unknown) =>
-        this.logger?.error({ err: e }, 'dead-letter failed'),
-      )
-      return
+      malformed = `undecodable: ${(err as Error).message}`
+      event = rawEvent(msg.content, msg.properties)
     }
     const delivery: Delivery = {
       event,
       attempt,
+      ...(malformed ? { malformed } : {}),
       ack: () => settle(ackOn),
-      retry: (delayMs, error) =>
-        attempt >= this.settings.maxAttempts
-          ? deadLetter(error)
-          : settle(() =>
-              copyTo(
-                this.settings.names.retry,
-                {
-                  ...cleanHeaders(msg.properties),
-                  [H.attempt]: String(attempt + 1),
-                  [H.error]: error,
-                },
-                String(Math.max(0, Math.round(delayMs))),
-              ),
-            ),
-      deadLetter,
+      retry: (delayMs) =>
+        settle(() =>
+          copyTo(
+            this.settings.names.retry,
+            { ...cleanHeaders(msg.properties, [H.error]), [H.attempt]: String(attempt + 1) },
+            String(Math.max(0, Math.round(delayMs))),
+          ),
+        ),
     }
     try {
       this.handler(delivery)

@@ -1,14 +1,12 @@
 export interface RabbitBrokerOptions {
   /** amqp:// or amqps:// URL (AMQP_URL). Required. */
   url: string
-  /** Main queue (SLUICE_QUEUE); `<queue>.dlq`, `<queue>.dlx` and `<queue>.retry` are derived. Required. */
+  /** Main queue (SLUICE_QUEUE); `<queue>.retry` is derived. Required. */
   queue: string
-  /** Queue type of the main, retry and dead-letter queues (SLUICE_QUEUE_TYPE). @defaultValue 'quorum' */
+  /** Queue type of the main and retry queues, when Sluice creates them (SLUICE_QUEUE_TYPE). @defaultValue 'quorum' */
   queueType?: 'quorum' | 'classic'
   /** Published messages awaiting the broker's confirm, at most (the confirm window). @defaultValue 256 */
   confirmWindow?: number
-  /** Deliveries before a message is dead-lettered (SLUICE_MAX_ATTEMPTS). @defaultValue 5 */
-  maxAttempts?: number
   /** First reconnect delay; doubles per failed attempt, with jitter. @defaultValue 250 */
   reconnectBaseMs?: number
   /**
@@ -22,6 +20,8 @@ export interface RabbitBrokerOptions {
   connectTimeoutMs?: number
   /** AMQP heartbeat in seconds, unless the URL sets one; detects a silently dead link. @defaultValue 10 */
   heartbeatSeconds?: number
+  /** Reconnect delay while the last failure was one retrying cannot fix (bad credentials, a queue declared with other arguments). @defaultValue 30000 */
+  permanentRetryMs?: number
   /** Largest event accepted; RabbitMQ 4 refuses messages over 16 MiB by default (max_message_size). @defaultValue 16711680 */
   maxEventBytes?: number
 }
@@ -30,12 +30,12 @@ export const rabbitBrokerDefaults: Readonly<Required<Omit<RabbitBrokerOptions, '
   Object.freeze({
     queueType: 'quorum',
     confirmWindow: 256,
-    maxAttempts: 5,
     reconnectBaseMs: 250,
     reconnectMaxMs: 5_000,
     publishTimeoutMs: 30_000,
     connectTimeoutMs: 10_000,
     heartbeatSeconds: 10,
+    permanentRetryMs: 30_000,
     maxEventBytes: 16 * 1024 * 1024 - 64 * 1024,
   })
 
@@ -57,12 +57,12 @@ export function resolveRabbitOptions(options: RabbitBrokerOptions): Required<Rab
   }
   for (const k of [
     'confirmWindow',
-    'maxAttempts',
     'reconnectBaseMs',
     'reconnectMaxMs',
     'publishTimeoutMs',
     'connectTimeoutMs',
     'heartbeatSeconds',
+    'permanentRetryMs',
     'maxEventBytes',
   ] as const) {
     if (!positiveInt(o[k])) throw new TypeError(`options.${k} must be a positive integer`)

@@ -1,28 +1,36 @@
-import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { Logger } from '../../log.js'
 import type { WebhookEvent } from '../../event.js'
-import type { Broker, BrokerFeatures, BrokerState, Delivery, SubscribeOptions } from '../types.js'
-import { BrokerUnavailableError } from '../errors.js'
-import { createSqsClient, dlqNameFromPolicy } from './client.js'
+import type {
+  Broker,
+  BrokerFeatures,
+  BrokerState,
+  Delivery,
+  LegacyDeadLetter,
+  LegacyDeadLetterSource,
+  SubscribeOptions,
+} from '../types.js'
+import { BrokerUnavailableError, EventTooLargeError } from '../errors.js'
+import { createSqsClient } from './client.js'
 import { SqsConsumer } from './consumer.js'
-import { SqsDeadLetters } from './dead-letters.js'
 import { SQS_MAX_EVENT_BYTES } from './envelope.js'
+import { permanentSqsError } from './errors.js'
+import { drainLegacySqsDlq } from './legacy-dead-letters.js'
 import { resolveSqsOptions, type ResolvedSqsOptions, type SqsBrokerOptions } from './options.js'
 import { sendEvents } from './publish.js'
 
 /**
  * Amazon SQS (standard queues). SQS is an HTTP API, so there is no connection to lose: state()
  * reflects the outcome of the latest call, and each call fails on its own when SQS is away.
- * The queue's RedrivePolicy (maxReceiveCount) is the native backstop for poison messages;
- * deadLetter() sends to the DLQ itself so the error travels with the message.
+ * Any queue works, with or without a RedrivePolicy: Sluice keeps its dead letters in Postgres.
+ * A RedrivePolicy is the broker's own crash-loop guard; its maxReceiveCount should then be
+ * above SLUICE_MAX_ATTEMPTS, or SQS moves a message before Sluice has given up on it.
  */
-export class SqsBroker implements Broker {
+export class SqsBroker implements Broker, LegacyDeadLetterSource {
   readonly name = 'sqs'
-  readonly deadLetters: SqsDeadLetters
+  readonly features: BrokerFeatures = Object.freeze({ maxEventBytes: SQS_MAX_EVENT_BYTES })
   private readonly options: ResolvedSqsOptions
   private readonly client: SQSClient
-  private dlqUrl: string | null = null
-  private redrivePolicy = false
   private status: BrokerState = 'connecting'
   private consumer: SqsConsumer | null = null
   private closing: Promise<void> | null = null
@@ -33,57 +41,28 @@ export class SqsBroker implements Broker {
   ) {
     this.options = resolveSqsOptions(options)
     this.client = this.options.client ?? createSqsClient(this.options)
-    this.deadLetters = new SqsDeadLetters(
-      () => this.client,
-      () => this.options.queueUrl,
-      () => this.requireDlq(),
-    )
   }
 
-  get features(): BrokerFeatures {
-    return { maxEventBytes: SQS_MAX_EVENT_BYTES, nativeRedrive: this.redrivePolicy }
-  }
-
-  /** Check the queue exists and find its DLQ (SQS_DLQ_URL, else the RedrivePolicy target). */
+  /** Check that the queue exists and that these credentials may use it. */
   async start(): Promise<void> {
     if (this.closing) throw new BrokerUnavailableError('broker is closed')
     try {
-      const out = await this.client.send(
+      await this.client.send(
         new GetQueueAttributesCommand({
           QueueUrl: this.options.queueUrl,
-          AttributeNames: ['RedrivePolicy'],
+          AttributeNames: ['QueueArn'],
         }),
       )
-      const target = dlqNameFromPolicy(out.Attributes?.RedrivePolicy)
-      this.redrivePolicy = target !== null
-      if (this.options.dlqUrl) this.dlqUrl = this.options.dlqUrl
-      else if (target) {
-        const url = await this.client.send(
-          new GetQueueUrlCommand({
-            QueueName: target.name,
-            QueueOwnerAWSAccountId: target.account,
-          }),
-        )
-        this.dlqUrl = url.QueueUrl ?? null
-      }
     } catch (err) {
       this.status = 'down'
-      throw new BrokerUnavailableError(`cannot reach SQS queue ${this.options.queueUrl}`, {
-        cause: err,
-      })
-    }
-    if (!this.dlqUrl) {
-      this.status = 'down'
-      throw new Error(
-        'the SQS queue has no RedrivePolicy and SQS_DLQ_URL is not set: dead letters would have nowhere to go',
+      throw (
+        permanentSqsError(err, this.options.queueUrl) ??
+        new BrokerUnavailableError(`cannot reach SQS queue ${this.options.queueUrl}`, {
+          cause: err,
+        })
       )
     }
     this.status = 'up'
-  }
-
-  private requireDlq(): string {
-    if (!this.dlqUrl) throw new BrokerUnavailableError('SQS broker not started')
-    return this.dlqUrl
   }
 
   state(): BrokerState {
@@ -108,9 +87,12 @@ export class SqsBroker implements Broker {
       this.health(true)
       return out
     } catch (err) {
-      if ((err as { code?: string }).code === 'event_too_large') throw err
+      if (err instanceof EventTooLargeError) throw err
       this.health(false)
-      throw new BrokerUnavailableError('SQS SendMessageBatch failed', { cause: err })
+      throw (
+        permanentSqsError(err, this.options.queueUrl) ??
+        new BrokerUnavailableError('SQS SendMessageBatch failed', { cause: err })
+      )
     }
   }
 
@@ -124,7 +106,6 @@ export class SqsBroker implements Broker {
       {
         client: this.client,
         options: this.options,
-        dlqUrl: this.requireDlq(),
         prefetch: options.prefetch,
         onHealth: this.health,
       },
@@ -132,6 +113,18 @@ export class SqsBroker implements Broker {
       this.logger,
     )
     this.consumer.start()
+  }
+
+  /**
+   * Sluice 0.1 dead letters in the queue named by SQS_DLQ_URL move into Postgres. Only that
+   * queue, and only when it is set: a RedrivePolicy's DLQ is the operator's (set SQS_DLQ_URL to
+   * it once to import what 0.1 put there).
+   */
+  async drainLegacyDeadLetters(
+    take: (letters: LegacyDeadLetter[]) => Promise<void>,
+  ): Promise<number> {
+    if (!this.options.dlqUrl) return 0
+    return drainLegacySqsDlq(this.client, this.options.dlqUrl, take)
   }
 
   close(): Promise<void> {

@@ -21,15 +21,3 @@ export function createSqsClient(o: ResolvedSqsOptions): SQSClient {
 function regionOf(queueUrl: string): string | undefined {
   return /^sqs\.([a-z0-9-]+)\./.exec(new URL(queueUrl).hostname)?.[1]
 }
-
-/** Resolve the queue URL of the RedrivePolicy's deadLetterTargetArn (arn:aws:sqs:region:account:name). */
-export function dlqNameFromPolicy(
-  policy: string | undefined,
-): { name: string; account: string } | null {
-  if (!policy) return null
-  const arn = String(
-    (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn ?? '',
-  )
-  const parts = arn.split(':')
-  return parts.length >= 6 ? { name: parts[5]!, account: parts[4]! } : null
-}

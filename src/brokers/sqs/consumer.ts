@@ -1,33 +1,24 @@
 import {
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
   ReceiveMessageCommand,
-  SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
 import type { Logger } from '../../log.js'
 import type { Delivery } from '../types.js'
-import { backoffDelay, sleep } from '../backoff.js'
+import { backoffDelay, sleep } from '../../util/backoff.js'
 import { DeliveryGoneError } from '../errors.js'
-import { decodeEnvelope, truncateError } from './envelope.js'
+import type { WebhookEvent } from '../../event.js'
+import { decodeEnvelope, rawSqsEvent } from './envelope.js'
 import type { ResolvedSqsOptions } from './options.js'
 import { DeleteBatcher, setVisibility } from './settle.js'
 
 export interface SqsConsumerContext {
   client: SQSClient
   options: ResolvedSqsOptions
-  dlqUrl: string
   prefetch: number
   onHealth: (up: boolean) => void
 }
-
-/** Message attributes of a dead-letter copy. */
-export const A = Object.freeze({
-  error: 'sluice-error',
-  attempts: 'sluice-attempts',
-  deadAt: 'sluice-dead-at',
-})
 
 /**
  * Long-poll receive loop. While a delivery is unacked its visibility timeout is extended every
@@ -113,49 +104,31 @@ export class SqsConsumer {
         throw err
       }
     }
-    const deadLetter = (error: string) =>
-      settle(async () => {
-        await client.send(
-          new SendMessageCommand({
-            QueueUrl: this.ctx.dlqUrl,
-            MessageBody: m.Body ?? '',
-            MessageAttributes: {
-              [A.error]: { DataType: 'String', StringValue: truncateError(error) || '-' },
-              [A.attempts]: { DataType: 'Number', StringValue: String(attempt) },
-              [A.deadAt]: { DataType: 'Number', StringValue: String(Date.now()) },
-            },
-          }),
-        )
-        await client.send(new DeleteMessageCommand({ QueueUrl: o.queueUrl, ReceiptHandle: handle }))
-      })
-    let event
+    let event: WebhookEvent
+    let malformed: string | undefined
     try {
       event = decodeEnvelope(m.Body ?? '')
     } catch (err) {
-      void deadLetter(`undecodable: ${(err as Error).message}`).catch((e: unknown) =>
-        this.logger?.error({ err: e }, 'could not dead-letter an undecodable message'),
-      )
-      return
+      malformed = `undecodable: ${(err as Error).message}`
+      event = rawSqsEvent(m)
     }
     const delivery: Delivery = {
       event,
       attempt,
+      ...(malformed ? { malformed } : {}),
       ack: () => settle(() => this.deletes.delete(handle)),
-      retry: (delayMs, error) =>
-        attempt >= o.maxAttempts
-          ? deadLetter(error)
-          : settle(async () => {
-              // SQS cannot change a message's attributes, so the error of a retry is not kept.
-              const seconds = Math.min(43_200, Math.max(0, Math.ceil(delayMs / 1000)))
-              await client.send(
-                new ChangeMessageVisibilityCommand({
-                  QueueUrl: o.queueUrl,
-                  ReceiptHandle: handle,
-                  VisibilityTimeout: seconds,
-                }),
-              )
+      // Visibility is the delay: the message reappears, with a receive count one higher.
+      retry: (delayMs) =>
+        settle(async () => {
+          const seconds = Math.min(43_200, Math.max(0, Math.ceil(delayMs / 1000)))
+          await client.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: o.queueUrl,
+              ReceiptHandle: handle,
+              VisibilityTimeout: seconds,
             }),
-      deadLetter,
+          )
+        }),
     }
     try {
       this.handler(delivery)

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import type { Message } from '@aws-sdk/client-sqs'
 import type { WebhookEvent } from '../../event.js'
 
 /**
@@ -9,28 +11,14 @@ import type { WebhookEvent } from '../../event.js'
  * differ between test and production). Cost: 4/3 of the body.
  */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576
-/** Room kept for the message attributes a dead-letter copy carries (error, attempts, time). */
-export const ATTRIBUTE_RESERVE = 8192
 /** Upper bound of the metadata JSON beyond what eventBytes() counts (keys, braces, the time). */
 const FIXED_META = 128
-/**
- * Room for metadata that a cruder measure of the event leaves out: the HTTP server counts
- * body + JSON(headers) only, while the envelope also carries the id (at most 256 characters,
- * 1.5 KiB JSON-escaped), source, content type (a header, so at most the server's header limit)
- * and verifiedBy.
- */
-const METADATA_RESERVE = 16 * 1024
-const MAX_ERROR_CHARS = 1024
 
 /**
- * Largest event (body + JSON of its headers, or eventBytes()) whose envelope plus a
- * dead-letter's attributes still fit one SQS message.
+ * Largest event, as eventBytes() measures it (the HTTP server refuses larger ones with 413
+ * event_too_large), whose envelope still fits one SQS message.
  */
-export const SQS_MAX_EVENT_BYTES =
-  Math.floor((SQS_MAX_MESSAGE_BYTES - ATTRIBUTE_RESERVE) / 4) * 3 -
-  4 -
-  FIXED_META -
-  METADATA_RESERVE
+export const SQS_MAX_EVENT_BYTES = Math.floor(SQS_MAX_MESSAGE_BYTES / 4) * 3 - 4 - FIXED_META
 
 export function encodeEnvelope(e: WebhookEvent): string {
   const meta = Buffer.from(
@@ -70,18 +58,16 @@ export function decodeEnvelope(text: string): WebhookEvent {
   }
 }
 
-export const truncateError = (error: string) =>
-  error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS - 1)}…` : error
-
-/** Size as SQS counts it: body plus each attribute's name, type and value. */
-export function messageBytes(
-  body: string,
-  attributes: Record<string, { DataType: string; StringValue?: string }> = {},
-): number {
-  let n = Buffer.byteLength(body)
-  for (const [k, a] of Object.entries(attributes)) {
-    n +=
-      Buffer.byteLength(k) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue ?? '')
+/** A message decodeEnvelope() refuses, kept as it came: its body text, id from the MessageId. */
+export function rawSqsEvent(m: Message): WebhookEvent {
+  const body = Buffer.from(m.Body ?? '')
+  return {
+    id: m.MessageId || `sha256:${createHash('sha256').update(body).digest('hex')}`,
+    source: 'unknown',
+    receivedAt: Date.now(),
+    contentType: 'text/plain',
+    headers: {},
+    body,
+    verifiedBy: null,
   }
-  return n
 }

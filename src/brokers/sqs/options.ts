@@ -3,7 +3,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs'
 export interface SqsBrokerOptions {
   /** The queue (SQS_QUEUE_URL). Required. */
   queueUrl: string
-  /** Dead-letter queue (SQS_DLQ_URL); when unset, the target of the queue's RedrivePolicy. */
+  /**
+   * Where Sluice 0.1 kept dead letters (SQS_DLQ_URL): when set, what it holds is moved into
+   * Postgres at start. Nothing is sent to it any more.
+   */
   dlqUrl?: string
   /**
    * Endpoint every call goes to (AWS_ENDPOINT_URL_SQS), whatever host the queue URL names: an
@@ -18,8 +21,6 @@ export interface SqsBrokerOptions {
   waitTimeSeconds?: number
   /** Visibility timeout of received messages, in seconds; extended every third of it while unacked. @defaultValue 30 */
   visibilityTimeoutSeconds?: number
-  /** Deliveries before a message is dead-lettered (SLUICE_MAX_ATTEMPTS). @defaultValue 5 */
-  maxAttempts?: number
   /** SendMessageBatch calls in flight per publish. @defaultValue 4 */
   sendConcurrency?: number
   /** Times the entries listed in a batch's `Failed` are sent again before they count as unconfirmed. @defaultValue 3 */
@@ -37,7 +38,6 @@ type Defaults = Required<
 export const sqsBrokerDefaults: Readonly<Defaults> = Object.freeze({
   waitTimeSeconds: 20,
   visibilityTimeoutSeconds: 30,
-  maxAttempts: 5,
   sendConcurrency: 4,
   publishRetries: 3,
   reconnectBaseMs: 250,
@@ -80,12 +80,7 @@ export function resolveSqsOptions(options: SqsBrokerOptions): ResolvedSqsOptions
   if (!intIn(o.publishRetries, 0, 100)) {
     throw new TypeError('options.publishRetries must be an integer from 0 to 100')
   }
-  for (const k of [
-    'maxAttempts',
-    'sendConcurrency',
-    'reconnectBaseMs',
-    'reconnectMaxMs',
-  ] as const) {
+  for (const k of ['sendConcurrency', 'reconnectBaseMs', 'reconnectMaxMs'] as const) {
     if (!intIn(o[k], 1, Number.MAX_SAFE_INTEGER)) {
       throw new TypeError(`options.${k} must be a positive integer`)
     }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { backoffDelay, sleep } from '../src/brokers/backoff.js'
+import { backoffDelay, sleep } from '../src/util/backoff.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 t.test('back-off doubles, is capped, and never drops under half the base', async (t) => {
@@ -14,6 +14,14 @@ t.test('back-off doubles, is capped, and never drops under half the base', async
   const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(4, 100, 10_000)))
   t.ok(spread.size > 1, 'jittered')
   for (const d of spread) t.ok(d >= 800 && d <= 1600, `${d} within [800, 1600]`)
+})
+
+t.test('a steeper factor gives a longer schedule from the same formula', async (t) => {
+  const high = () => 1
+  t.equal(backoffDelay(0, 1000, 300_000, high, 4), 1000)
+  t.equal(backoffDelay(2, 1000, 300_000, high, 4), 16_000)
+  t.equal(backoffDelay(2, 1000, 300_000, () => 0, 4), 8000, 'never under half the ceiling')
+  t.equal(backoffDelay(9, 1000, 300_000, high, 4), 300_000, 'capped')
 })
 
 t.test('sleep is cut short by an abort', async (t) => {

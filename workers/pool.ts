@@ -1,11 +1,10 @@
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
-import type { EventResult, StorableEvent } from '../../workers/insert.js'
-import type { StoreBatchResult, StoreBatchTask, WorkerData } from '../../workers/store-batch.js'
-import { DatabaseUnavailableError } from './errors.js'
-import { runningFromSources } from './paths.js'
-
-export type { EventResult, StorableEvent }
+import type { Component } from '../src/component.js'
+import { DatabaseUnavailableError } from '../src/db/errors.js'
+import { runningFromSources } from '../src/db/paths.js'
+import type { EventResult, StorableEvent } from '../src/event.js'
+import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
 
 export interface WorkerPoolOptions {
   /** PostgreSQL connection string every worker thread connects to. */
@@ -29,10 +28,8 @@ const defaults = Object.freeze({
 
 // Under tap the sources run through its TypeScript loader, which worker threads inherit via
 // execArgv, so the .ts task module loads; the build runs dist/workers/store-batch.js.
-const workerFile = new URL(
-  `../../workers/store-batch.${runningFromSources ? 'ts' : 'js'}`,
-  import.meta.url,
-).href
+const workerFile = new URL(`./store-batch.${runningFromSources ? 'ts' : 'js'}`, import.meta.url)
+  .href
 
 /**
  * The Piscina pool that writes batches to Postgres from worker threads (`workers/`).
@@ -40,7 +37,7 @@ const workerFile = new URL(
  * done (ack those with ok), or rejects with DatabaseUnavailableError when the database could
  * not be reached (ack nothing, retry later; no attempt is counted against the events).
  */
-export class WorkerPool {
+export class WorkerPool implements Component {
   readonly threads: number
   private readonly piscina: Piscina<StoreBatchTask, StoreBatchResult>
   private closing: Promise<void> | null = null
@@ -94,6 +91,9 @@ export class WorkerPool {
   get pending(): number {
     return this.inFlight
   }
+
+  /** The threads start with the pool (minThreads); nothing to wait for. */
+  async start(): Promise<void> {}
 
   /** Wait for running batches, then stop the threads (their pg sockets close with them). */
   close(): Promise<void> {

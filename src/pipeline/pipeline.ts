@@ -1,16 +1,29 @@
-import { createBroker, type Broker, type BrokerOverrides } from './brokers/index.js'
-import type { Config } from './config.js'
-import { Consumer, type ConsumerOptions } from './consumer/index.js'
-import { openDatabase, type Database } from './db/database.js'
-import { clearFailures, recordFailure } from './db/failures.js'
-import { Maintenance } from './db/maintenance.js'
-import { migrate } from './db/migrate.js'
-import { ping } from './db/ping.js'
-import { createPool, type WorkerPool } from './db/worker-pool.js'
-import { Forwarder, type ForwarderJournal, type ForwarderOptions } from './forwarder/index.js'
-import type { Logger } from './log.js'
-import { backoffDelay, sleep } from './util/backoff.js'
-import { onceAsync, runAll } from './util/once.js'
+import {
+  createBroker,
+  hasLegacyDeadLetters,
+  type Broker,
+  type BrokerOverrides,
+  type Publisher,
+} from '../brokers/index.js'
+import type { Component } from '../component.js'
+import type { Config } from '../config.js'
+import { Consumer, type ConsumerOptions } from '../consumer/index.js'
+import { openDatabase, type Database } from '../db/database.js'
+import { writeDeadLetters } from '../db/dead-letters.js'
+import { permanentDatabaseError } from '../db/errors.js'
+import { clearFailures, recordFailure } from '../db/failures.js'
+import { Maintenance } from '../db/maintenance.js'
+import { migrate } from '../db/migrate.js'
+import { ping } from '../db/ping.js'
+import { Forwarder, type ForwarderJournal, type ForwarderOptions } from '../forwarder/index.js'
+import type { Logger } from '../log.js'
+import { PermanentError } from '../permanent-error.js'
+import { onceAsync, runAll } from '../util/once.js'
+import { createPool, type WorkerPool } from '../../workers/pool.js'
+import { brokerChoice } from './broker-choice.js'
+import { HealthTracker, retryUntilUp } from './bring-up.js'
+import { importLegacyDeadLetters } from './legacy-dead-letters.js'
+import { brokerCheck, databaseCheck, type Check } from './readiness.js'
 
 export interface PipelineOptions {
   brokers?: BrokerOverrides
@@ -18,16 +31,16 @@ export interface PipelineOptions {
   consumer?: ConsumerOptions
   /** Database pool connections on the main thread (migrations, maintenance, ping). @defaultValue 2 */
   mainPoolSize?: number
+  /** Delay between attempts while a permanent error lasts. @defaultValue 30000 */
+  permanentRetryMs?: number
 }
-
-type Check = { ok: boolean; [k: string]: unknown }
 
 /**
  * Everything behind the journal: forwarder -> broker -> consumer -> worker pool -> Postgres.
  * It comes up in the background and keeps retrying what is not reachable yet, because ingest
  * must not depend on it: a broker or database that is down at start only grows the backlog.
  */
-export class Pipeline {
+export class Pipeline implements Component {
   readonly broker: Broker
   readonly forwarder: Forwarder
   private database: Database | null = null
@@ -38,24 +51,28 @@ export class Pipeline {
   private bringUp: Promise<void> | null = null
   private brokerStarted: Promise<void> | null = null
   private databaseState: 'starting' | 'migrating' | 'up' | 'down' = 'starting'
+  private readonly brokerHealth: HealthTracker
+  private readonly databaseHealth: HealthTracker
 
   constructor(
     private readonly config: Config,
-    private readonly journal: ForwarderJournal,
+    journal: ForwarderJournal,
     private readonly logger: Logger,
     private readonly options: PipelineOptions = {},
   ) {
-    this.broker = createBroker(config, logger, options.brokers)
+    this.broker = createBroker(brokerChoice(config, options.brokers), logger)
+    this.brokerHealth = new HealthTracker('broker', logger.child({ component: 'broker' }))
+    this.databaseHealth = new HealthTracker('database', logger.child({ component: 'db' }))
     this.forwarder = new Forwarder(
       journal,
-      this.broker,
+      this.watchPermanent(this.broker),
       logger.child({ component: 'forwarder' }),
       options.forwarder,
     )
   }
 
   /** Start bringing the pipeline up; returns at once. `ready()` resolves when all of it runs. */
-  start(): void {
+  async start(): Promise<void> {
     this.brokerStarted ??= this.retry('broker', () => this.broker.start()).then(() => {
       if (!this.stop.signal.aborted) this.forwarder.start()
     })
@@ -72,6 +89,22 @@ export class Pipeline {
   /** Resolves once the broker, database, workers and consumer all run (for tests and tools). */
   async ready(): Promise<void> {
     await this.bringUp
+  }
+
+  /** Publishes through the broker, noting permanent errors (queue deleted, access revoked). */
+  private watchPermanent(broker: Broker): Publisher {
+    return {
+      publish: async (events) => {
+        try {
+          const results = await broker.publish(events)
+          this.brokerHealth.recovered()
+          return results
+        } catch (err) {
+          if (err instanceof PermanentError) this.brokerHealth.failed(err)
+          throw err
+        }
+      },
+    }
   }
 
   private async startDatabaseSide(): Promise<void> {
@@ -94,24 +127,30 @@ export class Pipeline {
       retentionDays: this.config.SLUICE_RETENTION_DAYS,
       logger: this.logger.child({ component: 'maintenance' }),
     })
-    await this.retry('maintenance', () => this.maintenance!.start())
+    await this.retry('maintenance', () => this.maintenance!.start().then(() => undefined))
     this.databaseState = 'up'
     this.workers = createPool({ connectionString: db.url, threads: this.config.SLUICE_WORKERS })
     await this.brokerStarted
     if (this.stop.signal.aborted) return
+    if (hasLegacyDeadLetters(this.broker)) {
+      await importLegacyDeadLetters(this.broker, db.pool, this.logger)
+    }
     this.consumer = new Consumer(
-      this.broker,
-      this.workers,
-      async () => (await ping(db.pool, 2000)).ok,
-      this.logger.child({ component: 'consumer' }),
+      {
+        subscriber: this.broker,
+        processor: this.workers,
+        deadLetters: { write: (letters) => writeDeadLetters(db.pool, letters) },
+        databaseUp: async () => (await ping(db.pool, 2000)).ok,
+        logger: this.logger.child({ component: 'consumer' }),
+        failureLog: {
+          record: (failures) => recordFailure(db.pool, failures),
+          clear: (keys) => clearFailures(db.pool, keys),
+        },
+      },
       {
         concurrency: this.config.SLUICE_WORKERS,
         maxAttempts: this.config.SLUICE_MAX_ATTEMPTS,
         ...this.options.consumer,
-      },
-      {
-        record: (failures) => recordFailure(db.pool, failures),
-        clear: (keys) => clearFailures(db.pool, keys),
       },
     )
     await this.consumer.start()
@@ -125,42 +164,44 @@ export class Pipeline {
     )
   }
 
-  /** Run `fn` until it succeeds, backing off with jitter; gives up only when closing. */
-  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.stop.signal.aborted) throw new Error(`${what}: not started, pipeline closing`)
-      try {
-        return await fn()
-      } catch (err) {
-        if (what === 'database' || what === 'migrations') this.databaseState = 'down'
-        const delay = backoffDelay(attempt, 500, 15000)
-        this.logger.warn({ err, retryInMs: delay }, `${what} not available yet; retrying`)
-        await sleep(delay, this.stop.signal)
-      }
-    }
+  private retry<T>(
+    what: 'broker' | 'database' | 'migrations' | 'maintenance',
+    fn: () => Promise<T>,
+  ) {
+    const isBroker = what === 'broker'
+    return retryUntilUp(
+      what,
+      async () => {
+        try {
+          return await fn()
+        } catch (err) {
+          if (!isBroker) this.databaseState = 'down'
+          throw err
+        }
+      },
+      {
+        signal: this.stop.signal,
+        logger: this.logger,
+        health: isBroker ? this.brokerHealth : this.databaseHealth,
+        classify: isBroker ? () => null : permanentDatabaseError,
+        permanentRetryMs: this.options.permanentRetryMs ?? 30_000,
+      },
+    )
   }
 
-  /** /readyz checks: informative only (ok stays true) because ingest works without them. */
+  /** /readyz checks; informative (they never turn /readyz into a 503: the journal holds events). */
   async readiness(): Promise<Record<string, Check>> {
-    const forwarder = this.forwarder.status()
-    const consumer = this.consumer?.status()
     const db = this.database ? await ping(this.database.pool, 1000) : null
+    const consumer = this.consumer?.status()
     return {
-      broker: {
-        ok: true,
-        name: this.broker.name,
-        state: this.broker.state(),
-        forwarder: forwarder.state,
-        consecutiveFailures: forwarder.consecutiveFailures,
-        lastError: forwarder.lastError,
-      },
-      database: {
-        ok: true,
-        state: db ? (db.ok && consumer?.database !== 'down' ? 'up' : 'down') : this.databaseState,
+      broker: brokerCheck(this.broker, this.forwarder.status(), this.brokerHealth.health()),
+      database: databaseCheck({
+        ping: db,
+        consumer,
+        state: this.databaseState,
         embedded: this.database?.embedded ?? !this.config.DATABASE_URL,
-        ...(db?.error ? { error: db.error } : {}),
-        consuming: consumer !== undefined,
-      },
+        health: this.databaseHealth.health(),
+      }),
     }
   }
 
