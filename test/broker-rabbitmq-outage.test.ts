@@ -5,17 +5,8 @@ import { TcpProxy } from './helpers/tcp-proxy.js'
 import { AMQP_URL, Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
-import { sleep } from '../src/util/backoff.js'
 import { failOnLeaks } from './helpers/leaks.js'
-
-/** Poll a condition; the timeout is only a safety net against a hung test. */
-async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await sleep(25)
-  }
-}
+import { until } from './helpers/wait.js'
 
 t.test('RabbitMQ outage through a TCP proxy', async (t) => {
   const queue = `sluice.outage-${process.pid}-${Date.now().toString(36)}`
@@ -56,11 +47,15 @@ t.test('RabbitMQ outage through a TCP proxy', async (t) => {
     'publish while down rejects',
   )
 
+  // It keeps trying, with a growing back-off rather than a tight loop: with reconnectBaseMs 200
+  // the n-th retry waits at least 200·2^(n-1)/2 ms (equal jitter), so the gaps have lower bounds.
   const attemptsAtCut = proxy.attempts
-  await sleep(3000)
-  const attempts = proxy.attempts - attemptsAtCut
-  t.ok(attempts >= 1, `it keeps trying to reconnect (${attempts} attempts in 3 s)`)
-  t.ok(attempts <= 15, `with back-off, not a tight loop (${attempts} attempts in 3 s)`)
+  await until('four reconnect attempts', () => proxy.attempts >= attemptsAtCut + 4)
+  const at = proxy.connectionsAttempted.slice(attemptsAtCut, attemptsAtCut + 4)
+  const gaps = at.slice(1).map((v, i) => v - at[i]!)
+  t.ok(gaps[0]! >= 195, `second retry not before 200 ms (${gaps[0]} ms)`)
+  t.ok(gaps[1]! >= 395, `third retry not before 400 ms (${gaps[1]} ms)`)
+  t.ok(gaps[2]! >= 795, `fourth retry not before 800 ms (${gaps[2]} ms)`)
   t.equal(broker.state(), 'down', 'still down while cut')
 
   proxy.restore()
