@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LocalBroker } from '../src/brokers/local/broker.js'
-import { Inbox } from './helpers/broker-fixtures.js'
+import Database from 'better-sqlite3'
+import { Inbox, makeEvent } from './helpers/broker-fixtures.js'
+import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 const crashScript = fileURLToPath(new URL('./helpers/local-broker-crash.ts', import.meta.url))
@@ -64,13 +66,54 @@ t.test('a held lease is extended while the handler works', async (t) => {
     },
   ])
   const held = await (await new Inbox(a).subscribe(1)).nth(1)
+  const leasedAt = Date.now()
   t.equal(held.event.id, 'slow')
-  // b only sees what a does not hold; hold 'slow' for several lease periods first.
-  await new Promise((r) => setTimeout(r, 1000))
+  // b only sees what a does not hold; hold 'slow' until its lease was pushed several periods on.
+  await until('the lease was extended past three lease periods', () => {
+    const db = new Database(join(dataDir, 'queue.db'), { readonly: true })
+    try {
+      const row = db.prepare("SELECT available_at FROM messages WHERE id = 'slow'").get() as
+        { available_at: number } | undefined
+      return (row?.available_at ?? 0) > leasedAt + 3 * 150
+    } finally {
+      db.close()
+    }
+  })
   const other = await (await new Inbox(b).subscribe(1)).nth(1)
   t.equal(other.event.id, 'marker', 'the held message was not handed to another consumer')
   await held.ack()
   await other.ack()
+})
+
+t.test('retry never dead-letters: the attempt keeps counting and the message stays', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-retry-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const broker = new LocalBroker({ dataDir, pollIntervalMs: 10 })
+  t.teardown(() => broker.close())
+  await broker.start()
+  const e = makeEvent()
+  await broker.publish([e])
+  const inbox = await new Inbox(broker).subscribe(1)
+  const first = await inbox.nth(1)
+  const retriedAt = Date.now()
+  await first.retry(300)
+  const second = await inbox.nth(2)
+  t.ok(Date.now() - retriedAt >= 300, 'not before the delay')
+  t.equal(second.attempt, 2)
+  for (let i = 2; i < 20; i++) await (await inbox.nth(i)).retry(0)
+  const last = await inbox.nth(20)
+  t.equal(last.attempt, 20)
+  t.same(last.event, e)
+  await last.ack()
+  await broker.close()
+  const db = new Database(join(dataDir, 'queue.db'), { readonly: true })
+  t.equal((db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 0)
+  t.equal(
+    db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'dead'").get(),
+    undefined,
+    'a new queue file has no dead table',
+  )
+  db.close()
 })
 
 t.test('options are checked', async (t) => {
