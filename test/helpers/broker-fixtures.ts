@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import amqp from 'amqplib'
+import type { BrokerChoice } from '../../src/brokers/index.js'
 import type { Broker, Delivery } from '../../src/brokers/types.js'
 import type { WebhookEvent } from '../../src/event.js'
 import { LocalBroker } from '../../src/brokers/local/broker.js'
@@ -12,12 +13,22 @@ import { deleteTopology, queueNames } from '../../src/brokers/rabbitmq/topology.
 import { startFakeSqs } from './fauxqs.js'
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-export const MAX_ATTEMPTS = 3
+/** Credentials fauxqs accepts, for a child process that builds its own SQS client. */
+export const FAKE_AWS_ENV = Object.freeze({
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'us-east-1',
+})
 
 /** One adapter under test: a fresh queue, brokers on it, and a way to count what is in it. */
 export interface Harness {
   /** A new broker instance on the same queue (a "new process"). Not started. */
   make(): Broker
+  /**
+   * The same broker as a plain BrokerChoice, for a child process (createBroker(choice)); it
+   * redelivers what a killed holder had within a few seconds.
+   */
+  choice(): BrokerChoice
   /** Messages in the main queue, counted outside the adapter; call with no consumer attached. */
   depth(): Promise<number>
   cleanup(): Promise<void>
@@ -26,10 +37,10 @@ export interface Harness {
 export interface Fixture {
   name: string
   /**
-   * The adapter itself dead-letters a message whose consumers keep dying before settling it
-   * (classic RabbitMQ queues only flag a redelivery; SQS leaves it to the redrive policy).
+   * Every delivery counts in `attempt`, including those whose consumer died before settling
+   * (classic RabbitMQ queues only flag a redelivery, so there it stops at one more).
    */
-  stopsCrashLoops: boolean
+  countsDeliveries: boolean
   setup(): Promise<Harness>
 }
 
@@ -38,11 +49,12 @@ const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toStri
 
 export const localFixture: Fixture = {
   name: 'local',
-  stopsCrashLoops: true,
+  countsDeliveries: true,
   async setup() {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-broker-'))
     return {
-      make: () => new LocalBroker({ dataDir, maxAttempts: MAX_ATTEMPTS, pollIntervalMs: 20 }),
+      make: () => new LocalBroker({ dataDir, pollIntervalMs: 20 }),
+      choice: () => ({ kind: 'local', options: { dataDir, pollIntervalMs: 20, leaseMs: 1500 } }),
       async depth() {
         const db = new Database(join(dataDir, 'queue.db'), { readonly: true })
         try {
@@ -60,20 +72,17 @@ export const localFixture: Fixture = {
 
 const rabbit = (queueType: 'quorum' | 'classic'): Fixture => ({
   name: queueType === 'quorum' ? 'rabbitmq' : 'rabbitmq (classic queues)',
-  stopsCrashLoops: queueType === 'quorum',
+  countsDeliveries: queueType === 'quorum',
   async setup() {
     const queue = unique(`sluice.test.${queueType}`)
     const names = queueNames(queue)
     const admin = await amqp.connect(AMQP_URL)
     return {
-      make: () =>
-        new RabbitBroker({
-          url: AMQP_URL,
-          queue,
-          queueType,
-          maxAttempts: MAX_ATTEMPTS,
-          reconnectBaseMs: 100,
-        }),
+      make: () => new RabbitBroker({ url: AMQP_URL, queue, queueType, reconnectBaseMs: 100 }),
+      choice: () => ({
+        kind: 'rabbitmq',
+        options: { url: AMQP_URL, queue, queueType, reconnectBaseMs: 100 },
+      }),
       async depth() {
         const ch = await admin.createChannel()
         try {
@@ -98,20 +107,23 @@ export const rabbitClassicFixture = rabbit('classic')
 
 export const sqsFixture: Fixture = {
   name: 'sqs',
-  stopsCrashLoops: false,
+  countsDeliveries: true,
   async setup() {
     const sqs = await startFakeSqs()
-    // A high maxReceiveCount: the adapter's own attempt limit is what the suite checks.
-    const { queueUrl } = await sqs.createQueue('sluice-test', 100)
+    // A plain queue, no RedrivePolicy: any queue must work.
+    const queueUrl = await sqs.createPlainQueue('sluice-test')
     return {
       make: () =>
-        new SqsBroker({
+        new SqsBroker({ queueUrl, endpoint: sqs.endpoint, client: sqs.client, waitTimeSeconds: 1 }),
+      choice: () => ({
+        kind: 'sqs',
+        options: {
           queueUrl,
           endpoint: sqs.endpoint,
-          client: sqs.client,
-          maxAttempts: MAX_ATTEMPTS,
           waitTimeSeconds: 1,
-        }),
+          visibilityTimeoutSeconds: 3,
+        },
+      }),
       async depth() {
         const d = await sqs.depth(queueUrl)
         return d.visible + d.inFlight

@@ -17,6 +17,8 @@ export interface FakeSqs {
   client: SQSClient
   /** A queue with a DLQ wired through RedrivePolicy; names are made unique. */
   createQueue(name: string, maxReceiveCount?: number): Promise<{ queueUrl: string; dlqUrl: string }>
+  /** A queue with no RedrivePolicy (what a new user creates); the name is made unique. */
+  createPlainQueue(name: string): Promise<string>
   /** ApproximateNumberOfMessages (+NotVisible) of a queue. */
   depth(queueUrl: string): Promise<{ visible: number; inFlight: number }>
   close(): Promise<void>
@@ -59,6 +61,13 @@ export async function startFakeSqs(): Promise<FakeSqs> {
       )
       created.push(main.QueueUrl!, dlq.QueueUrl!)
       return { queueUrl: main.QueueUrl!, dlqUrl: dlq.QueueUrl! }
+    },
+    async createPlainQueue(name) {
+      const out = await client.send(
+        new CreateQueueCommand({ QueueName: `${name}-${process.pid}-${++counter}` }),
+      )
+      created.push(out.QueueUrl!)
+      return out.QueueUrl!
     },
     async depth(queueUrl) {
       const out = await client.send(
