@@ -66,7 +66,11 @@ t.test('event id rules', async (t) => {
   t.equal(await idOf({ 'X-GitHub-Delivery': 'gh-1', 'X-Shopify-Webhook-Id': 'sh-1' }), 'gh-1')
   t.equal(await idOf({ 'X-Shopify-Webhook-Id': 'sh-1' }), 'sh-1')
   t.equal(await idOf({}, '/webhook/stripe'), 'evt_from_body', 'provider id from verify')
-  t.equal(await idOf({ 'Idempotency-Key': 'idem-2' }, '/webhook/stripe'), 'idem-2', 'header first')
+  t.equal(
+    await idOf({ 'Idempotency-Key': 'idem-2', 'webhook-id': 'wh-2' }, '/webhook/stripe'),
+    'evt_from_body',
+    'the signed id outranks the unsigned headers',
+  )
   t.equal(await idOf({ 'Idempotency-Key': 'k'.repeat(256) }), 'k'.repeat(256), '256 chars ok')
   const long = await post(`${url}/webhook`, '{}', { 'Idempotency-Key': 'k'.repeat(257) })
   t.equal(long.status, 400)

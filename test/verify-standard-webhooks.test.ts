@@ -34,16 +34,15 @@ const vectorHeaders = {
 t.test('the spec test vector verifies, with webhook-* and with svix-* headers', async (t) => {
   const acme = source({ type: 'standard-webhooks', secret: VECTOR.secret }, VECTOR_NOW)
   const body = Buffer.from(VECTOR.body)
-  t.same(acme.verify({ headers: vectorHeaders, body }), {
-    ok: true,
-    verifiedBy: 'standard-webhooks',
-  })
+  // The signed id is reported: it is the event id (README "Event id").
+  const verified = { ok: true, verifiedBy: 'standard-webhooks', providerId: VECTOR.id }
+  t.same(acme.verify({ headers: vectorHeaders, body }), verified)
   const svix = {
     'svix-id': VECTOR.id,
     'svix-timestamp': VECTOR.timestamp,
     'svix-signature': VECTOR.signature,
   }
-  t.same(acme.verify({ headers: svix, body }), { ok: true, verifiedBy: 'standard-webhooks' })
+  t.same(acme.verify({ headers: svix, body }), verified)
   // The bare base64 secret (no whsec_) is the same key.
   const bare = source({ type: 'standard-webhooks', secret: VECTOR.secret.slice(6) }, VECTOR_NOW)
   t.match(bare.verify({ headers: vectorHeaders, body }), { ok: true })
@@ -66,7 +65,11 @@ t.test(
   'signed by the standardwebhooks library: verifies; several signatures, one good',
   async (t) => {
     const acme = source({ type: 'standard-webhooks', secret: SECRET }, NOW)
-    t.same(acme.verify({ headers: signed(), body }), { ok: true, verifiedBy: 'standard-webhooks' })
+    t.same(acme.verify({ headers: signed(), body }), {
+      ok: true,
+      verifiedBy: 'standard-webhooks',
+      providerId: 'msg_2b8sLq',
+    })
     const good = signed()['webhook-signature']
     const other = signed('whsec_' + Buffer.from('another key').toString('base64'))[
       'webhook-signature'

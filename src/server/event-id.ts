@@ -1,11 +1,12 @@
 import { uuidv7 } from 'uuidv7'
 
-/** Longest event id accepted (CONTRACT.md "Event id"); longer ids get 400 invalid_event_id. */
+/** Longest event id accepted (README "Event id"); longer ids get 400 invalid_event_id. */
 export const MAX_EVENT_ID_LENGTH = 256
 
 /**
- * Headers carrying an id chosen by the sender, in contract order: the generic Idempotency-Key
- * first, then each provider's own delivery id. Names are lower-case (uWS lower-cases them).
+ * Headers carrying an id chosen by the sender, in the README's order: the generic
+ * Idempotency-Key first, then each provider's own delivery id. Names are lower-case (uWS
+ * lower-cases them).
  */
 export const ID_HEADERS = Object.freeze([
   'idempotency-key',
@@ -18,22 +19,24 @@ export const ID_HEADERS = Object.freeze([
 export type EventIdResult = { ok: true; id: string } | { ok: false; length: number }
 
 /**
- * The event id of a request: the first non-empty id header, else the id the source's
- * verifier took from the body (Stripe's event id), else a new UUIDv7 (time-ordered).
+ * The event id of a request. `signedId` is the id the source's signature covers (Stripe's body
+ * `id`, Standard Webhooks' `webhook-id`/`svix-id`, from the verifier) and wins: the headers
+ * are not signed, so a captured request replayed within the timestamp tolerance with a new
+ * Idempotency-Key must still be the same event, i.e. the same (source, id) row. Otherwise
+ * the first non-empty id header, else a new UUIDv7 (time-ordered).
  */
-export function resolveEventId(
-  headers: Record<string, string>,
-  providerId?: string,
-): EventIdResult {
-  let id: string | undefined
-  for (const name of ID_HEADERS) {
-    const value = headers[name]?.trim()
-    if (value) {
-      id = value
-      break
+export function resolveEventId(headers: Record<string, string>, signedId?: string): EventIdResult {
+  let id = signedId || undefined
+  if (id === undefined) {
+    for (const name of ID_HEADERS) {
+      const value = headers[name]?.trim()
+      if (value) {
+        id = value
+        break
+      }
     }
   }
-  id ??= providerId || uuidv7()
+  id ??= uuidv7()
   if (id.length > MAX_EVENT_ID_LENGTH) return { ok: false, length: id.length }
   return { ok: true, id }
 }

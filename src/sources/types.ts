@@ -19,7 +19,11 @@ export type Verified = {
   ok: true
   /** Scheme that verified the request, null when the source is unsigned. */
   verifiedBy: string | null
-  /** Event id taken from the body by the provider (Stripe's `id`), when the contract says so. */
+  /**
+   * The sender's event id as covered by the signature (Stripe's body `id`, Standard Webhooks'
+   * `webhook-id`/`svix-id`). It outranks every id header, Idempotency-Key included: those are
+   * not signed, so a replay could change them (README "Event id").
+   */
   providerId?: string
   /** Event type the provider stated in the body (Stripe's `type`), when it was parsed anyway. */
   eventType?: string

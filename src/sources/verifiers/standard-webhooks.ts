@@ -3,7 +3,6 @@ import { unauthorized } from '../reject.js'
 import type { Verified } from '../types.js'
 import { DEFAULT_TOLERANCE_SECONDS, type Verifier, type VerifierClock } from './types.js'
 
-const VERIFIED: Verified = Object.freeze({ ok: true, verifiedBy: 'standard-webhooks' })
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 /** The two header families: Standard Webhooks' own and Svix's (same scheme, older names). */
@@ -45,10 +44,15 @@ export function standardWebhooksVerifier(
     if (stale) return unauthorized('timestamp_out_of_tolerance', `${names.timestamp}: ${stale}`)
     for (const key of keys) {
       const digest = hmac('sha256', key, [id, '.', ts, '.', body]).toString('base64')
-      if (anyEqual(Buffer.from(digest, 'latin1'), candidates)) return VERIFIED
+      // The id is part of the signed content, so it is the event id (README "Event id").
+      if (anyEqual(Buffer.from(digest, 'latin1'), candidates)) return verified(id)
     }
     return unauthorized('signature_mismatch', `no v1 in ${names.signature} matches the body`)
   }
+}
+
+function verified(id: string): Verified {
+  return { ok: true, verifiedBy: 'standard-webhooks', providerId: id }
 }
 
 /** `whsec_<base64>` (or bare base64) to key bytes; the error names where, never the secret. */
