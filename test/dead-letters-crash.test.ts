@@ -1,0 +1,103 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import pg from 'pg'
+import { migrate } from '../src/db/migrate.js'
+import { Maintenance } from '../src/db/maintenance.js'
+import { listDeadLetters } from '../src/db/dead-letters.js'
+import { onJsonLines } from '../bench/proc.js'
+import { FAKE_AWS_ENV, fixtures, makeEvent } from './helpers/broker-fixtures.js'
+import { freshDatabase } from './helpers/pg.js'
+import { until } from './helpers/wait.js'
+import { failOnLeaks } from './helpers/leaks.js'
+
+const child = new URL('./helpers/dead-letter-child.ts', import.meta.url).pathname
+const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+
+/** Run the consumer child until it logged `until`, or until it died (crash mode). */
+function runChild(args: string[], stop: 'crash' | 'drain') {
+  const p = spawn(process.execPath, [...loaderArgs, child, ...args, stop], {
+    env: { ...process.env, ...FAKE_AWS_ENV },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const lines: Record<string, unknown>[] = []
+  onJsonLines(p.stdout, (l) => lines.push(l))
+  const exited = new Promise<NodeJS.Signals | number | null>((r) =>
+    p.once('exit', (code, signal) => r(signal ?? code)),
+  )
+  return { p, lines, exited }
+}
+
+/**
+ * The broker conformance suite's last guarantee, with the consumer that owns the policy: the
+ * dead-letter table receives exactly the events that exhausted their attempts, once each, even
+ * when the process is killed (-9) between the dead-letter commit and the broker ack.
+ */
+for (const fixture of fixtures) {
+  t.test(`${fixture.name}: dead letters once each across a kill -9 before the ack`, async (t) => {
+    const db = await freshDatabase('sluice_dl_crash')
+    const h = await fixture.setup()
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+    t.teardown(async () => {
+      await pool.end()
+      await h.cleanup()
+      await db.drop()
+    })
+    await migrate(pool)
+    await new Maintenance({ pool }).runOnce()
+    // The operator's bug: a trigger refusing some events, so they exhaust their attempts.
+    await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id LIKE 'poison-%' THEN RAISE EXCEPTION 'refused by trigger'; END IF;
+      RETURN NEW; END $$`)
+    await pool.query(
+      'CREATE TRIGGER refuse BEFORE INSERT ON event_keys FOR EACH ROW EXECUTE FUNCTION refuse()',
+    )
+    const good = Array.from({ length: 20 }, (_, i) => makeEvent({ id: `good-${i}` }))
+    const poison = Array.from({ length: 10 }, (_, i) => makeEvent({ id: `poison-${i}` }))
+    const publisher = h.make()
+    await publisher.start()
+    await publisher.publish([...good, ...poison])
+    await publisher.close()
+
+    const args = [JSON.stringify(h.choice()), db.url]
+    const first = runChild(args, 'crash')
+    t.equal(await first.exited, 'SIGKILL', 'killed itself right after a dead-letter commit')
+    const committed = await listDeadLetters(pool)
+    t.ok(committed.length > 0, `${committed.length} dead letters committed before the kill`)
+
+    const second = runChild(args, 'drain')
+    t.teardown(() => {
+      if (second.p.exitCode === null && second.p.signalCode === null) second.p.kill('SIGKILL')
+    })
+    await until('every poison event is a dead letter', async () => {
+      return (await listDeadLetters(pool)).length === poison.length
+    })
+    await until('every good event is a row', async () => {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')
+      return rows[0]!.n === good.length
+    })
+    second.p.kill('SIGTERM')
+    t.equal(await second.exited, 0, 'the second consumer stopped cleanly')
+
+    const letters = await listDeadLetters(pool, { limit: 1000 })
+    t.same(
+      letters.map((l) => l.event.id).sort(),
+      poison.map((e) => e.id).sort(),
+      'exactly the poison events, once each',
+    )
+    t.ok(
+      letters.every(
+        (l) =>
+          l.reason === 'attempts_exhausted' &&
+          /refused by trigger|without being settled/.test(l.lastError),
+      ),
+      'each with why it was given up',
+    )
+    const { rows } = await pool.query<{ n: number; d: number }>(
+      'SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM events',
+    )
+    t.same(rows[0], { n: good.length, d: good.length }, 'good events stored once, none lost')
+    t.equal(await h.depth(), 0, 'nothing is left in the broker: every message was acked')
+  })
+}
+
+failOnLeaks(t)
