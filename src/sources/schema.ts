@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-/** Schema of the SLUICE_CONFIG file (see CONTRACT.md "Sources"). Secrets are resolved here. */
+/** Schema of the SLUICE_CONFIG file (README "Sources"). Secrets are resolved here. */
 export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
   const secretShape = 'a secret is a non-empty string or { "env": "NAME" }'
   const secretRef = z.union(
