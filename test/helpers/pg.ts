@@ -21,8 +21,9 @@ export async function freshDatabase(
       await c.connect()
       try {
         // Let clients the test closed finish disconnecting: FORCE would terminate a client that is
-        // still ending, and its late 'terminating connection' error would fail the test.
-        for (let i = 0; i < 50; i++) {
+        // still ending, and its late 'terminating connection' error would fail the test. The
+        // bound is time, not tries, and generous: on a busy machine disconnects take a while.
+        for (const end = Date.now() + 30_000; Date.now() < end;) {
           try {
             await c.query(`DROP DATABASE IF EXISTS ${name}`)
             return
