@@ -4,7 +4,6 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
-  type SendMessageBatchCommandOutput,
 } from '@aws-sdk/client-sqs'
 import { startFakeSqs } from './helpers/fauxqs.js'
 import { Inbox, makeEvent } from './helpers/broker-fixtures.js'
@@ -170,9 +169,9 @@ t.test('against fauxqs', async (t) => {
       send: async (cmd: unknown, ...rest: unknown[]) => {
         if (cmd instanceof SendMessageBatchCommand && calls++ === 0) {
           const [dropped, ...kept] = cmd.input.Entries!
-          const out = (await sqs.client.send(
+          const out = await sqs.client.send(
             new SendMessageBatchCommand({ ...cmd.input, Entries: kept }),
-          )) as SendMessageBatchCommandOutput
+          )
           return {
             ...out,
             Failed: [{ Id: dropped!.Id, SenderFault: false, Code: 'InternalError' }],
