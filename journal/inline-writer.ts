@@ -23,8 +23,8 @@ export class InlineWriter implements JournalWriter {
     return this.open().commit(events)
   }
 
-  async markForwarded(seqs: readonly number[]): Promise<void> {
-    this.open().markForwarded(seqs)
+  async markForwarded(seqs: readonly number[]): Promise<number> {
+    return this.open().markForwarded(seqs)
   }
 
   async compact(): Promise<void> {

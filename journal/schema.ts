@@ -5,8 +5,9 @@ export type SyncMode = 'full' | 'normal'
 /** Name of the journal file inside SLUICE_DATA_DIR. */
 export const JOURNAL_FILE = 'journal.db'
 
-// auto_vacuum must be set before the first table exists: it lets compact() hand freed pages
-// back to the file system instead of keeping them in the file forever.
+// auto_vacuum must be set before the first table exists: it lets compaction hand freed pages
+// back to the file system instead of keeping them in the file forever. Every row is pending:
+// marking an entry forwarded deletes it.
 const DDL = `
 CREATE TABLE IF NOT EXISTS entries (
   seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -16,11 +17,23 @@ CREATE TABLE IF NOT EXISTS entries (
   content_type TEXT    NOT NULL,
   headers      TEXT    NOT NULL,
   body         BLOB    NOT NULL,
-  verified_by  TEXT,
-  forwarded    INTEGER NOT NULL DEFAULT 0
+  verified_by  TEXT
 );
-CREATE INDEX IF NOT EXISTS entries_pending ON entries (seq) WHERE forwarded = 0;
 `
+
+/**
+ * Journals written before marks became deletes have a `forwarded` column that stayed 0 and a
+ * partial index on it that every insert and delete kept up to date for nothing. The index must
+ * go before the column can (SQLite refuses to drop an indexed column); both steps are
+ * idempotent, so a crash between them is finished by the next open.
+ */
+function dropForwardedColumn(db: Database.Database): void {
+  db.exec('DROP INDEX IF EXISTS entries_pending')
+  const columns = db.pragma('table_info(entries)') as Array<{ name: string }>
+  if (columns.some((c) => c.name === 'forwarded')) {
+    db.exec('ALTER TABLE entries DROP COLUMN forwarded')
+  }
+}
 
 /**
  * Open the single write connection. Only the writer (inline or the worker thread) holds one;
@@ -39,6 +52,7 @@ export function openWriteConnection(path: string, sync: SyncMode): Database.Data
     // stalls it) is only a backstop should the checkpointer fall behind.
     db.pragma('wal_autocheckpoint = 5000') // pages: 80 MiB
     db.exec(DDL)
+    dropForwardedColumn(db)
     return db
   } catch (err) {
     db.close()
@@ -46,7 +60,7 @@ export function openWriteConnection(path: string, sync: SyncMode): Database.Data
   }
 }
 
-/** Open a read-only connection for the forwarder; WAL lets it read while the writer commits. */
+/** Open the read-only connection (pending reads, stats); WAL lets it read while the writer commits. */
 export function openReadConnection(path: string): Database.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true })
   db.pragma('query_only = ON')

@@ -32,15 +32,15 @@ export interface SqliteJournalOptions {
   onCommit?: (events: number, seconds: number) => void
 }
 
-const defaults = Object.freeze({
-  sync: 'full' as SyncMode,
-  writer: 'inline' as WriterMode,
-  maxBytes: null as number | null,
+const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Object.freeze({
+  sync: 'full',
+  writer: 'inline',
+  maxBytes: null,
   minFreeDiskBytes: 64 * 1024 * 1024,
   diskCheckIntervalMs: 1000,
   checkpointIntervalMs: 200,
   maxBatch: 1000,
-  onCommit: (() => {}) as (events: number, seconds: number) => void,
+  onCommit: () => {},
 })
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
@@ -59,6 +59,8 @@ export class SqliteJournal implements Journal {
   private measuredBytes = 0
   private bytesSinceMeasure = 0
   private freeBytes = Infinity
+  /** Rows in `entries`: counted once at start, then kept by commits and marks (count(*) scans the table). */
+  private pending = 0
   private timer: NodeJS.Timeout | null = null
   private measuring: Promise<void> | null = null
   private closing: Promise<void> | null = null
@@ -85,7 +87,12 @@ export class SqliteJournal implements Journal {
     this.path = join(opts.dataDir, JOURNAL_FILE)
     const spec = { path: this.path, sync: opts.sync }
     this.writer = opts.writer === 'inline' ? new InlineWriter(spec) : new WorkerWriter(spec)
-    this.committer = new GroupCommitter((e) => this.writer.commit(e), opts.onCommit, opts.maxBatch)
+    const commit = async (events: readonly NewEvent[]) => {
+      const r = await this.writer.commit(events)
+      this.pending += r.seqs.length
+      return r
+    }
+    this.committer = new GroupCommitter(commit, opts.onCommit, opts.maxBatch)
   }
 
   async start(): Promise<void> {
@@ -93,6 +100,8 @@ export class SqliteJournal implements Journal {
     try {
       await this.writer.start()
       this.reader = openReadConnection(this.path)
+      const counted = this.reader.prepare('SELECT count(*) AS n FROM entries').get()
+      this.pending = (counted as { n: number }).n
       if (this.opts.checkpointIntervalMs > 0) {
         this.checkpointer = new Checkpointer(this.path, this.opts.checkpointIntervalMs)
         this.checkpointer.start()
@@ -140,7 +149,11 @@ export class SqliteJournal implements Journal {
   }
 
   async markForwarded(seqs: readonly number[]): Promise<void> {
-    if (seqs.length > 0) await this.writer.markForwarded(seqs)
+    if (seqs.length === 0) return
+    // Not `this.pending -= await ...`: that reads pending before the await and loses the
+    // updates of commits and marks that complete meanwhile.
+    const deleted = await this.writer.markForwarded(seqs)
+    this.pending -= deleted
   }
 
   async compact(): Promise<void> {
@@ -150,14 +163,16 @@ export class SqliteJournal implements Journal {
   }
 
   stats(): JournalStats {
-    const row = this.statement(
-      'stats',
-      'SELECT count(*) AS n, min(received_at) AS oldest FROM entries WHERE forwarded = 0',
-    ).get() as { n: number; oldest: number | null }
+    // The lowest seq is the entry waiting longest: one B-tree descent, where min(received_at)
+    // read every row (~50 ms for 50k pending 5 KB entries, on the HTTP thread).
+    const oldest = this.statement(
+      'oldest',
+      'SELECT received_at FROM entries ORDER BY seq LIMIT 1',
+    ).get() as { received_at: number } | undefined
     return {
-      pending: row.n,
+      pending: this.pending,
       bytes: this.measuredBytes + this.bytesSinceMeasure,
-      oldestPendingAt: row.oldest,
+      oldestPendingAt: oldest?.received_at ?? null,
       state: this.currentState(),
       maxBytes: this.maxBytes,
       freeDiskBytes: this.freeBytes,

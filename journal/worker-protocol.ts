@@ -10,5 +10,5 @@ export type WriterRequest =
 
 /** Replies writer worker -> main thread. */
 export type WriterReply =
-  | { n: number; ok: true; result?: CommitResult }
+  | { n: number; ok: true; result?: CommitResult; deleted?: number }
   | { n: number; ok: false; message: string; code?: string }

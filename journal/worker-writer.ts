@@ -59,8 +59,9 @@ export class WorkerWriter implements JournalWriter {
     return r.result
   }
 
-  async markForwarded(seqs: readonly number[]): Promise<void> {
-    await this.request({ n: 0, op: 'mark', seqs: [...seqs] })
+  async markForwarded(seqs: readonly number[]): Promise<number> {
+    const r = await this.request({ n: 0, op: 'mark', seqs: [...seqs] })
+    return r.deleted ?? 0
   }
 
   async compact(): Promise<void> {

@@ -21,7 +21,7 @@ export class WriterCore {
   private readonly insert: Database.Statement
   private readonly mark: Database.Statement
   private readonly commitTx: (events: readonly NewEvent[]) => CommitResult
-  private readonly markTx: (seqs: readonly number[]) => void
+  private readonly markTx: (seqs: readonly number[]) => number
 
   private readonly fullSync: boolean
 
@@ -54,7 +54,9 @@ export class WriterCore {
       return { seqs, receivedAt }
     })
     this.markTx = this.db.transaction((seqs: readonly number[]) => {
-      for (const s of seqs) this.mark.run(s)
+      let deleted = 0
+      for (const s of seqs) deleted += this.mark.run(s).changes
+      return deleted
     })
   }
 
@@ -62,13 +64,14 @@ export class WriterCore {
     return this.commitTx(events)
   }
 
-  markForwarded(seqs: readonly number[]): void {
+  /** Deletes the entries and returns how many it deleted, for the journal's pending count. */
+  markForwarded(seqs: readonly number[]): number {
     // A mark lost to a power cut only means the entry is published again (a duplicate, never a
     // loss), so it need not wait for an fsync of its own: the next event commit syncs it.
     if (!this.fullSync) return this.markTx(seqs)
     this.db.pragma('synchronous = NORMAL')
     try {
-      this.markTx(seqs)
+      return this.markTx(seqs)
     } finally {
       this.db.pragma('synchronous = FULL')
     }

@@ -27,8 +27,7 @@ port.on('message', (req: WriterRequest) => {
         reply = { n: req.n, ok: true, result: core.commit(unpackBatch(req.batch)) }
         break
       case 'mark':
-        core.markForwarded(req.seqs)
-        reply = { n: req.n, ok: true }
+        reply = { n: req.n, ok: true, deleted: core.markForwarded(req.seqs) }
         break
       case 'compact':
         core.compact()

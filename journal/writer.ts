@@ -11,7 +11,8 @@ export type { CommitResult } from './writer-core.js'
 export interface JournalWriter {
   start(): Promise<void>
   commit(events: readonly NewEvent[]): Promise<CommitResult>
-  markForwarded(seqs: readonly number[]): Promise<void>
+  /** Resolves with the number of entries deleted (seqs already gone do not count). */
+  markForwarded(seqs: readonly number[]): Promise<number>
   compact(): Promise<void>
   close(): Promise<void>
   /** True once the writer can no longer commit (its thread died); the journal reports `failed`. */

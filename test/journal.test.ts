@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import Database from 'better-sqlite3'
 import {
   SqliteJournal,
   JournalFullError,
@@ -27,6 +28,26 @@ function event(i: number, body: Buffer = Buffer.from(`{"n":${i}}`)): NewEvent {
     body,
     verifiedBy: null,
   }
+}
+
+// The schema of journals written before marking forwarded became a delete.
+const OLD_DDL = `
+CREATE TABLE entries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, id TEXT NOT NULL,
+  received_at INTEGER NOT NULL, content_type TEXT NOT NULL, headers TEXT NOT NULL,
+  body BLOB NOT NULL, verified_by TEXT, forwarded INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX entries_pending ON entries (seq) WHERE forwarded = 0;
+`
+
+function filesSize(dir: string): number {
+  return ['journal.db', 'journal.db-wal'].reduce((n, f) => {
+    try {
+      return n + statSync(join(dir, f)).size
+    } catch {
+      return n
+    }
+  }, 0)
 }
 
 async function open(t: Test, dir: string, writer: WriterMode, extra = {}) {
@@ -104,6 +125,20 @@ for (const writer of ['inline', 'worker'] as const) {
       t.ok(next.seq > entries[9]!.seq, 'seq keeps increasing across reopen')
     })
 
+    t.test('the pending count stays exact under concurrent marks and appends', async (t) => {
+      const { j } = await open(t, tempDir(t), writer)
+      const entries = await Promise.all(Array.from({ length: 300 }, (_, i) => j.append(event(i))))
+      const batches = Array.from({ length: 10 }, (_, b) => entries.slice(b * 20, b * 20 + 20))
+      await Promise.all([
+        ...batches.map((batch) => j.markForwarded(batch.map((e) => e.seq))),
+        ...Array.from({ length: 50 }, (_, i) => j.append(event(300 + i))),
+        // Already gone: marking it again must not count twice.
+        j.markForwarded([entries[0]!.seq]),
+      ])
+      t.equal(j.stats().pending, 150)
+      t.equal(j.readPending(0, 1000).length, 150)
+    })
+
     t.test('compaction shrinks the files', async (t) => {
       const dir = tempDir(t)
       const { j } = await open(t, dir, writer)
@@ -111,22 +146,57 @@ for (const writer of ['inline', 'worker'] as const) {
         Array.from({ length: 1500 }, (_, i) => j.append(event(i, randomBytes(4096)))),
       )
       await j.markForwarded(entries.map((e) => e.seq))
-      const size = () =>
-        ['journal.db', 'journal.db-wal'].reduce((n, f) => {
-          try {
-            return n + statSync(join(dir, f)).size
-          } catch {
-            return n
-          }
-        }, 0)
-      const before = size()
+      const before = filesSize(dir)
       await j.compact()
-      const after = size()
+      const after = filesSize(dir)
       t.ok(after < before / 4, `files went from ${before} to ${after} bytes`)
       t.equal(statSync(join(dir, 'journal.db-wal')).size, 0, 'WAL truncated')
       t.equal(j.stats().pending, 0)
       t.ok(j.stats().bytes < before / 4, 'stats bytes follow')
     })
+
+    t.test(
+      'a journal from the previous version opens and loses its forwarded column',
+      async (t) => {
+        const dir = tempDir(t)
+        const old = new Database(join(dir, 'journal.db'))
+        old.pragma('auto_vacuum = INCREMENTAL')
+        old.pragma('journal_mode = WAL')
+        old.exec(OLD_DDL)
+        const insert = old.prepare(
+          `INSERT INTO entries (source, id, received_at, content_type, headers, body, verified_by)
+         VALUES ('default', ?, ?, 'application/json', '{"x-n":"1"}', ?, NULL)`,
+        )
+        for (let i = 0; i < 3; i++) insert.run(`old-${i}`, 1000 + i, Buffer.from(`{"n":${i}}`))
+        old.close()
+
+        const { j } = await open(t, dir, writer)
+        const pending = j.readPending(0, 10)
+        t.same(
+          pending.map((e) => [e.id, e.body.toString(), e.headers]),
+          [0, 1, 2].map((i) => [`old-${i}`, `{"n":${i}}`, { 'x-n': '1' }]),
+          'old entries are pending, byte for byte',
+        )
+        t.same(j.stats(), { ...j.stats(), pending: 3, oldestPendingAt: 1000 })
+        const inspect = new Database(join(dir, 'journal.db'), { readonly: true })
+        t.teardown(() => inspect.close())
+        const columns = inspect.pragma('table_info(entries)') as Array<{ name: string }>
+        t.notOk(
+          columns.some((c) => c.name === 'forwarded'),
+          'forwarded column dropped',
+        )
+        t.same(inspect.pragma('index_list(entries)'), [], 'partial index dropped')
+
+        await j.markForwarded([pending[0]!.seq])
+        const next = await j.append(event(3))
+        t.ok(next.seq > pending[2]!.seq, 'seq continues after the old entries')
+        t.same(
+          j.readPending(0, 10).map((e) => e.id),
+          ['old-1', 'old-2', 'evt-3'],
+        )
+        t.equal(j.stats().pending, 3)
+      },
+    )
 
     t.test(
       'quota: appends are refused past maxBytes, accepted again after compaction',
