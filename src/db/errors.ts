@@ -1,3 +1,4 @@
+import { SluiceError } from '../errors.js'
 import { PermanentError } from '../permanent-error.js'
 
 /**
@@ -5,13 +6,19 @@ import { PermanentError } from '../permanent-error.js'
  * known to be committed as a failure of the event itself: the consumer retries the whole batch
  * later without counting an attempt against the events, and acks nothing.
  */
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends SluiceError<'database_unavailable'> {
   override name = 'DatabaseUnavailableError'
+  constructor(message?: string, options?: ErrorOptions) {
+    super('database_unavailable', message, options)
+  }
 }
 
 /** Thrown by migrate() when the database was migrated by a newer Sluice than this one. */
-export class SchemaTooNewError extends Error {
+export class SchemaTooNewError extends SluiceError<'schema_too_new'> {
   override name = 'SchemaTooNewError'
+  constructor(message?: string, options?: ErrorOptions) {
+    super('schema_too_new', message, options)
+  }
 }
 
 // SQLSTATE classes that say "the server or the link is the problem, not this data":
