@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { JOURNAL_ONLY_ENV, collect, spawnSluice, waitForLog } from './helpers/spawn.js'
@@ -21,10 +21,53 @@ t.test('--help lists the subcommands', async (t) => {
   t.match(r.stdout, /start/)
 })
 
-t.test('unknown command exits 1', async (t) => {
+t.test('unknown command exits 2 (usage error)', async (t) => {
   const r = await run(spawnSluice(['frobnicate'], {}))
-  t.equal(r.code, 1)
+  t.equal(r.code, 2)
   t.match(r.stderr, /unknown command 'frobnicate'/)
+  t.match(r.stderr, /Usage: sluice <command>/)
+})
+
+t.test('--version prints the package version', async (t) => {
+  const pkg = readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+  const { version } = JSON.parse(pkg) as { version: string }
+  const r = await run(spawnSluice(['--version'], {}))
+  t.equal(r.code, 0, r.stderr)
+  t.equal(r.stdout, `${version}\n`)
+})
+
+t.test('every subcommand answers --help and -h without acting', async (t) => {
+  for (const [name, flag] of [
+    ['start', '--help'],
+    ['start', '-h'],
+    ['migrate', '--help'],
+    ['migrate', '-h'],
+  ] as const) {
+    const dir = tempDir(t)
+    // A port and a database that cannot work: acting would show as an error or a log line.
+    const r = await run(
+      spawnSluice([name, flag], { ...JOURNAL_ONLY_ENV, PORT: '0', SLUICE_DATA_DIR: dir }),
+    )
+    t.equal(r.code, 0, `${name} ${flag}: exit 0 (${r.stderr})`)
+    t.match(r.stdout, new RegExp(`^Usage: sluice ${name}`), `${name} ${flag}: its usage`)
+    t.notMatch(r.stdout, /"msg"/, `${name} ${flag}: no log line, nothing ran`)
+    t.same(readdirSync(dir), [], `${name} ${flag}: the data directory is untouched`)
+  }
+  const help = await run(spawnSluice(['help', 'migrate'], {}))
+  t.equal(help.code, 0)
+  t.match(help.stdout, /^Usage: sluice migrate/)
+})
+
+t.test('unknown options and stray arguments exit 2 with one line and the usage', async (t) => {
+  for (const args of [['--bogus'], ['start', '--port=1'], ['migrate', '--frob'], ['start', 'x']]) {
+    const dir = tempDir(t)
+    const r = await run(spawnSluice(args, { SLUICE_DATA_DIR: dir }))
+    t.equal(r.code, 2, `${args.join(' ')}: exit 2`)
+    const [first, second] = r.stderr.split('\n')
+    t.match(first, /^sluice( \w+)?: (unknown option|unexpected argument) '[^']+'$/, `${first}`)
+    t.match(second, /^usage: sluice/, `${args.join(' ')}: the usage`)
+    t.same(readdirSync(dir), [], 'nothing ran')
+  }
 })
 
 t.test('bad configuration exits 2 naming the variable', async (t) => {
@@ -54,14 +97,19 @@ t.test('start logs where it listens; SIGTERM answers what is in flight and exits
   t.equal(first.status, 200)
 
   // Requests racing the signal: each gets a 200 (and is then journaled), a 503 or a closed socket.
+  type Answer = { i: number; status: number; body: { error?: string } }
   const racing = Array.from({ length: 100 }, (_, i) =>
     fetch(url, {
       method: 'POST',
       body: `{"i":${i}}`,
       headers: { 'idempotency-key': `race-${i}` },
     }).then(
-      async (r) => ({ i, status: r.status, body: (await r.json()) as { error?: string } }),
-      () => ({ i, status: 0, body: {} as { error?: string } }),
+      async (r): Promise<Answer> => ({
+        i,
+        status: r.status,
+        body: (await r.json()) as Answer['body'],
+      }),
+      (): Answer => ({ i, status: 0, body: {} }),
     ),
   )
   child.kill('SIGTERM')
