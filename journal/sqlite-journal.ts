@@ -28,8 +28,12 @@ export interface SqliteJournalOptions {
   checkpointIntervalMs?: number
   /** Most events in one commit. @defaultValue 1000 */
   maxBatch?: number
+  /** Interval of compact() runs (each bounded), so the files shrink after a backlog drained; 0 disables. @defaultValue 2000 */
+  compactIntervalMs?: number
   /** Called after each commit with its size and duration, for metrics. @defaultValue no-op */
   onCommit?: (events: number, seconds: number) => void
+  /** Called when a timed compaction failed; the next interval tries again. @defaultValue no-op */
+  onCompactError?: (err: unknown) => void
 }
 
 const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Object.freeze({
@@ -40,7 +44,9 @@ const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Obje
   diskCheckIntervalMs: 1000,
   checkpointIntervalMs: 200,
   maxBatch: 1000,
+  compactIntervalMs: 2000,
   onCommit: () => {},
+  onCompactError: () => {},
 })
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
@@ -62,7 +68,9 @@ export class SqliteJournal implements Journal {
   /** Rows in `entries`: counted once at start, then kept by commits and marks (count(*) scans the table). */
   private pending = 0
   private timer: NodeJS.Timeout | null = null
+  private compactTimer: NodeJS.Timeout | null = null
   private measuring: Promise<void> | null = null
+  private compacting: Promise<void> | null = null
   private closing: Promise<void> | null = null
 
   constructor(options: SqliteJournalOptions) {
@@ -83,6 +91,8 @@ export class SqliteJournal implements Journal {
       throw new TypeError('options.checkpointIntervalMs must be a non-negative integer')
     if (!positiveInt(opts.maxBatch))
       throw new TypeError('options.maxBatch must be a positive integer')
+    if (!Number.isInteger(opts.compactIntervalMs) || opts.compactIntervalMs < 0)
+      throw new TypeError('options.compactIntervalMs must be a non-negative integer')
     this.opts = opts
     this.path = join(opts.dataDir, JOURNAL_FILE)
     const spec = { path: this.path, sync: opts.sync }
@@ -118,6 +128,10 @@ export class SqliteJournal implements Journal {
     this.state = 'open'
     this.timer = setInterval(() => void this.measure(), this.opts.diskCheckIntervalMs)
     this.timer.unref()
+    if (this.opts.compactIntervalMs > 0) {
+      this.compactTimer = setInterval(() => this.compactInBackground(), this.opts.compactIntervalMs)
+      this.compactTimer.unref()
+    }
   }
 
   /** Resolves after the commit holding the event returned. Rejects with a Journal*Error. */
@@ -156,6 +170,10 @@ export class SqliteJournal implements Journal {
     this.pending -= deleted
   }
 
+  /**
+   * Return up to 8 MiB of the space of forwarded entries to the file system and truncate the
+   * WAL. The journal runs this every `compactIntervalMs` by itself; call it to compact now.
+   */
   async compact(): Promise<void> {
     await this.writer.compact()
     this.bytesSinceMeasure = 0
@@ -187,7 +205,9 @@ export class SqliteJournal implements Journal {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.timer) clearInterval(this.timer)
+      if (this.compactTimer) clearInterval(this.compactTimer)
       await this.committer.idle()
+      await this.compacting
       await this.measuring
       const errors: unknown[] = []
       await this.checkpointer?.close().catch((e: unknown) => errors.push(e))
@@ -215,6 +235,16 @@ export class SqliteJournal implements Journal {
       this.measuredBytes + this.bytesSinceMeasure >= this.maxBytes ||
       this.freeBytes < this.opts.minFreeDiskBytes
     )
+  }
+
+  /** One timed compaction at a time; none once the writer is gone (it would only fail). */
+  private compactInBackground(): void {
+    if (this.compacting || this.state !== 'open' || this.closing || this.writer.failed) return
+    this.compacting = this.compact()
+      .catch((err: unknown) => this.opts.onCompactError(err))
+      .finally(() => {
+        this.compacting = null
+      })
   }
 
   private measure(): Promise<void> {

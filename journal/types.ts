@@ -28,7 +28,8 @@ export type JournalState = 'starting' | 'open' | 'full' | 'failed' | 'closed'
 /**
  * The journal as the rest of the engine sees it. Contract: `append` resolves only after the
  * SQLite transaction holding the events committed (fsync'd when sync is `full`); events
- * appended concurrently share one commit (group commit).
+ * appended concurrently share one commit (group commit). The journal gives the space of
+ * forwarded entries back to the file system on its own; callers only append, read and mark.
  */
 export interface Journal {
   start(): Promise<void>
@@ -37,11 +38,6 @@ export interface Journal {
   readPending(afterSeq: number, limit: number): JournalEntry[] | Promise<JournalEntry[]>
   /** The broker confirmed these entries: they leave the journal (readPending no longer returns them). */
   markForwarded(seqs: readonly number[]): Promise<void>
-  /**
-   * Return the space of forwarded entries to the file system (bounded work per call; call again
-   * to continue) and truncate the WAL, so the files shrink after a backlog drained.
-   */
-  compact(): Promise<void>
   stats(): JournalStats | Promise<JournalStats>
   close(): Promise<void>
 }

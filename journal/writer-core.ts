@@ -80,7 +80,7 @@ export class WriterCore {
   /** Give the pages of forwarded (deleted) entries back, and truncate the WAL to zero bytes. */
   compact(): void {
     // Bounded, so one compaction never stalls its thread for long (the inline writer runs on the
-    // HTTP thread); the forwarder compacts again every few seconds until the file is small.
+    // HTTP thread); the journal's timer compacts again every few seconds until the file is small.
     this.db.pragma(`incremental_vacuum(${VACUUM_PAGES_PER_COMPACT})`)
     // The checkpointer thread may hold the checkpoint lock for a moment: retry until done.
     for (let i = 0; i < 100; i++) {

@@ -68,6 +68,7 @@ export class Engine {
         journalCommitSeconds.observe(seconds)
         this.pipeline.forwarder.notify()
       },
+      onCompactError: (err) => this.logger.warn({ err }, 'journal compaction failed'),
     })
     this.pipeline = new Pipeline(config, this.journal, this.logger, options.pipeline)
     reportBacklogFrom(() => this.journal.stats().pending)

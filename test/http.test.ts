@@ -257,7 +257,6 @@ t.test('503 journal_unavailable when the commit fails', async (t) => {
     },
     readPending: () => [],
     markForwarded: async () => {},
-    compact: async () => {},
     stats: () => ({ pending: 0, bytes: 0, oldestPendingAt: null }),
     close: async () => {},
   }

@@ -155,6 +155,22 @@ for (const writer of ['inline', 'worker'] as const) {
       t.ok(j.stats().bytes < before / 4, 'stats bytes follow')
     })
 
+    t.test('the journal compacts itself on its timer', async (t) => {
+      const dir = tempDir(t)
+      const { j } = await open(t, dir, writer, { compactIntervalMs: 20 })
+      const entries = await Promise.all(
+        Array.from({ length: 1500 }, (_, i) => j.append(event(i, randomBytes(4096)))),
+      )
+      const before = filesSize(dir)
+      await j.markForwarded(entries.map((e) => e.seq))
+      // Nobody calls compact(): the journal's own timer must shrink the files.
+      for (let i = 0; i < 600 && filesSize(dir) >= before / 4; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      t.ok(filesSize(dir) < before / 4, `files went from ${before} to ${filesSize(dir)} bytes`)
+      t.equal(j.stats().pending, 0)
+    })
+
     t.test(
       'a journal from the previous version opens and loses its forwarded column',
       async (t) => {
@@ -242,6 +258,10 @@ t.test('options are checked', async (t) => {
   t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', sync: 'off' as never }), /options.sync/)
   t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', maxBytes: -1 }), /options.maxBytes/)
   t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', writer: 'x' as never }), /options.writer/)
+  t.throws(
+    () => new SqliteJournal({ dataDir: '/tmp/x', compactIntervalMs: -1 }),
+    /options.compactIntervalMs/,
+  )
 })
 
 failOnLeaks(t)

@@ -6,7 +6,8 @@ import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
 import { resolveForwarderOptions, type ForwarderOptions } from './options.js'
 
-export type ForwarderJournal = Pick<Journal, 'readPending' | 'markForwarded' | 'compact'>
+/** All the forwarder needs from the journal: it compacts its files on its own. */
+export type ForwarderJournal = Pick<Journal, 'readPending' | 'markForwarded'>
 
 export interface ForwarderStatus {
   state: 'starting' | 'forwarding' | 'idle' | 'retrying' | 'closed'
@@ -28,7 +29,6 @@ export class Forwarder {
   private readonly inFlight = new Set<Promise<void>>()
   private loop: Promise<void> | null = null
   private rewind = false
-  private lastCompactAt = 0
   private readonly current: ForwarderStatus = {
     state: 'starting',
     consecutiveFailures: 0,
@@ -146,16 +146,6 @@ export class Forwarder {
 
   private async idle(): Promise<void> {
     this.current.state = 'idle'
-    const now = Date.now()
-    // Each compaction returns a bounded number of free pages, so keep compacting while idle:
-    // after a large backlog drained, the file shrinks over a few rounds.
-    if (now - this.lastCompactAt >= this.options.compactIntervalMs) {
-      this.lastCompactAt = now
-      await this.journal
-        .compact()
-        .catch((err: unknown) => this.logger.warn({ err }, 'journal compaction failed'))
-      return
-    }
     await sleep(this.options.idlePollMs, AbortSignal.any([this.wake.signal, this.stop.signal]))
   }
 }

@@ -10,8 +10,6 @@ export interface ForwarderOptions {
   retryBaseMs?: number
   /** Longest retry delay while the broker stays down. @defaultValue 5000 */
   retryCapMs?: number
-  /** Minimum time between two journal compactions. @defaultValue 2000 */
-  compactIntervalMs?: number
 }
 
 export const forwarderDefaults: Readonly<Required<ForwarderOptions>> = Object.freeze({
@@ -20,7 +18,6 @@ export const forwarderDefaults: Readonly<Required<ForwarderOptions>> = Object.fr
   idlePollMs: 100,
   retryBaseMs: 100,
   retryCapMs: 5000,
-  compactIntervalMs: 2000,
 })
 
 export function resolveForwarderOptions(
