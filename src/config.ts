@@ -2,10 +2,14 @@ import { availableParallelism } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
+import { SluiceError } from './errors.js'
 
 /** Thrown when configuration is invalid; the message names the variable and what it accepts. */
-export class ConfigError extends Error {
+export class ConfigError extends SluiceError<'config_invalid'> {
   override name = 'ConfigError'
+  constructor(message?: string, options?: ErrorOptions) {
+    super('config_invalid', message, options)
+  }
 }
 
 const intIn = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
