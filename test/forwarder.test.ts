@@ -6,6 +6,7 @@ import { pino } from 'pino'
 import { SqliteJournal } from '../journal/index.js'
 import { Forwarder } from '../src/forwarder/index.js'
 import { fixtures, Inbox } from './helpers/broker-fixtures.js'
+import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 const logger = pino({ level: 'silent' })
@@ -72,7 +73,7 @@ for (const fixture of fixtures) {
 
     // Confirmed entries are marked forwarded, which removes them from the journal.
     const settled = () => journal.stats().pending === 0 && forwarder.status().forwarded >= count
-    for (let i = 0; i < 400 && !settled(); i++) await new Promise((r) => setTimeout(r, 50))
+    await until('every entry is confirmed and marked forwarded', settled)
     t.equal(journal.stats().pending, 0, 'nothing left pending once the broker confirmed')
     t.equal(forwarder.status().forwarded, count, 'forwarded count matches')
     t.equal(forwarder.status().consecutiveFailures, 0)
