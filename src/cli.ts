@@ -8,7 +8,7 @@ type Run = (args: string[]) => Promise<number>
 
 interface Subcommand {
   summary: string
-  /** Loaded on use, so `--help` and `--version` stay fast and one command's deps never load another's. */
+  /** Loaded on use: `--help` and `--version` stay fast, and no command loads another's deps. */
   load(): Promise<Run>
 }
 

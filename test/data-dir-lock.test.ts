@@ -30,9 +30,11 @@ t.test('a second lock in the same process fails naming the holder; release frees
   t.equal(err.code, 'data_dir_locked')
   t.match(err.message, `pid ${process.pid} (sluice test, since `)
   t.match(err.message, 'stop that one first')
+  // The failed attempt closed its own handle; SQLite keeps the holder's lock through that.
+  t.throws(() => lockDataDir(dir, 'third'), DataDirLockedError, 'still held after it')
   lock.release()
   lock.release() // idempotent
-  const again = lockDataDir(dir, 'third')
+  const again = lockDataDir(dir, 'fourth')
   t.pass('taken again after release')
   again.release()
   t.end()
