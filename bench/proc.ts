@@ -13,7 +13,7 @@ export function startNode(
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {
-    const detach = onJsonLines(child.stdout!, (line) => {
+    const detach = onJsonLines(child.stdout, (line) => {
       if (!pred(line)) return
       detach()
       child.stdout?.resume()

@@ -11,7 +11,7 @@ export interface JournalEntry extends WebhookEvent {
 export interface JournalStats {
   /** Entries not yet marked forwarded. */
   pending: number
-  /** Bytes used by the journal files (main + WAL). */
+  /** Bytes of the journal files (main, WAL, shm) at the last measurement, plus appends since. */
   bytes: number
   /** receivedAt of the oldest pending entry, null when none. */
   oldestPendingAt: number | null

@@ -20,6 +20,6 @@ const app = uWS.App().post('/*', (res) => {
 })
 app.listen('127.0.0.1', 0, (socket) => {
   if (!socket) process.exit(1)
-  console.log(JSON.stringify({ msg: 'listening', port: uWS.us_socket_local_port(socket as never) }))
+  console.log(JSON.stringify({ msg: 'listening', port: uWS.us_socket_local_port(socket) }))
 })
 process.on('SIGTERM', () => process.exit(0))

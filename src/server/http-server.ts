@@ -17,9 +17,9 @@ export interface HttpServerOptions {
   port?: number
   /** Largest accepted body (SLUICE_MAX_BODY). @defaultValue 1048576 */
   maxBodyBytes?: number
-  /** Largest event (body + JSON headers) the broker can carry; larger gets 413 event_too_large. @defaultValue Infinity */
+  /** Largest event (body and metadata, as eventBytes() counts it) the broker can carry; larger gets 413 event_too_large. @defaultValue Infinity */
   maxEventBytes?: number
-  /** Extra readiness checks (broker, database) shown and required by GET /readyz. @defaultValue none */
+  /** Extra readiness checks (broker, database) shown by GET /readyz; informative, they do not make it 503. @defaultValue none */
   readiness?: ReadinessFn
   /** Retry-After on 503 answers, in seconds. @defaultValue 5 */
   retryAfterSeconds?: number
@@ -27,12 +27,14 @@ export interface HttpServerOptions {
   logger?: Logger
 }
 
-const defaults = Object.freeze({
+type Defaulted = Omit<Required<HttpServerOptions>, 'journal' | 'sources' | 'logger'>
+
+const defaults: Readonly<Defaulted> = Object.freeze({
   host: '0.0.0.0',
   port: 8080,
   maxBodyBytes: 1048576,
   maxEventBytes: Infinity,
-  readiness: (async () => ({})) as ReadinessFn,
+  readiness: async () => ({}),
   retryAfterSeconds: 5,
 })
 
@@ -49,7 +51,11 @@ export class HttpServer {
   constructor(options: HttpServerOptions) {
     if (!options?.journal) throw new TypeError('options.journal is required')
     if (!(options.sources instanceof Map)) throw new TypeError('options.sources must be a Map')
-    const opts = { logger: options.logger ?? createLogger(), ...defaults, ...options }
+    const opts: Required<HttpServerOptions> = {
+      ...defaults,
+      ...options,
+      logger: options.logger ?? createLogger(),
+    }
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
       throw new TypeError('options.port must be an integer from 0 to 65535')
     if (!Number.isInteger(opts.maxBodyBytes) || opts.maxBodyBytes < 1)
@@ -58,7 +64,7 @@ export class HttpServer {
       throw new TypeError('options.maxEventBytes must be a positive number')
     if (!(opts.retryAfterSeconds >= 0))
       throw new TypeError('options.retryAfterSeconds must be >= 0')
-    this.opts = opts as Required<HttpServerOptions>
+    this.opts = opts
     this.app = this.routes()
   }
 
@@ -80,7 +86,7 @@ export class HttpServer {
           return
         }
         this.listenSocket = socket
-        this.boundPort = uWS.us_socket_local_port(socket as never)
+        this.boundPort = uWS.us_socket_local_port(socket)
         resolve()
       })
     })

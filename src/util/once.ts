@@ -16,6 +16,7 @@ export async function runAll(steps: Array<[string, () => unknown]>): Promise<voi
       )
     }
   }
-  if (errors.length === 1) throw errors[0]
   if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('; '))
+  const [only] = errors
+  if (only) throw only
 }
