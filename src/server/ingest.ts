@@ -20,7 +20,8 @@ export interface IngestContext {
   inflight: Set<Promise<unknown>>
 }
 
-const JOURNAL_ERRORS = new Set(['journal_full', 'shutting_down'])
+/** Journal refusals answered with their own code; any other failure is logged, then journal_unavailable. */
+const JOURNAL_ERRORS = ['journal_full', 'shutting_down'] as const
 
 /**
  * POST /webhook[/:source]. Order: headers (synchronously: uWS's req dies with this call),
@@ -130,10 +131,8 @@ function accept(
   const p = ctx.journal.append(event).then(
     () => reply.json(200, { status: 'success', id: event.id }),
     (err: unknown) => {
-      const code = (err as { code?: unknown }).code
-      if (typeof code === 'string' && JOURNAL_ERRORS.has(code)) {
-        return reply.error(code, { retryAfterSeconds: ctx.retryAfterSeconds })
-      }
+      const code = JOURNAL_ERRORS.find((c) => c === (err as { code?: unknown }).code)
+      if (code) return reply.error(code, { retryAfterSeconds: ctx.retryAfterSeconds })
       ctx.logger.error({ err, source: sourceName, id: event.id }, 'journal append failed')
       reply.error('journal_unavailable', { retryAfterSeconds: ctx.retryAfterSeconds })
     },

@@ -1,4 +1,4 @@
-import { errorSpec, type ErrorCode } from '../errors.js'
+import { ErrorCodes, type HttpErrorCode } from '../errors.js'
 import { httpResponses } from '../metrics.js'
 import type { HttpResponse } from './uws.js'
 
@@ -68,18 +68,18 @@ export class Reply {
    * request body was read, so its unread bytes are never parsed as a next request.
    */
   error(
-    code: ErrorCode | string,
+    code: HttpErrorCode,
     opts: { status?: number; message?: string; retryAfterSeconds?: number; close?: boolean } = {},
   ): void {
-    const known = errorSpec(code)
-    const status = opts.status ?? (known && 'status' in known ? known.status : 500)
+    const known = ErrorCodes[code]
+    const status = opts.status ?? known.status
     const headers: Record<string, string> = {}
     // The contract promises Retry-After on every 429 and 503.
     const retryAfter = opts.retryAfterSeconds ?? (status === 429 || status === 503 ? 1 : undefined)
     if (retryAfter !== undefined)
       headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)))
     if (status === 405) headers['allow'] = 'POST'
-    const message = opts.message ?? known?.message ?? code
+    const message = opts.message ?? known.message
     this.json(status, { status: 'error', error: code, message }, headers, opts.close ?? false)
   }
 }

@@ -1,3 +1,5 @@
+import type { HttpErrorCode } from '../errors.js'
+
 /** What the HTTP server asks of a source, in request order: admit (before reading), then verify. */
 
 export interface RequestView {
@@ -10,7 +12,7 @@ export type Rejection = {
   ok: false
   status: 400 | 401 | 429
   /** Stable error code, see src/errors.ts. */
-  code: string
+  code: HttpErrorCode
   message: string
   retryAfterSeconds?: number
 }
