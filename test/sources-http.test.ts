@@ -305,10 +305,10 @@ function postFrom(
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', localAddress }, (res) => {
       res.resume()
-      res.on('end', () => {
-        const h = res.headers['retry-after']
-        resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(h) ? h[0] : h })
-      })
+      // Node keeps only the first of repeated Retry-After headers: a string, never an array.
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }),
+      )
     })
     req.on('error', reject)
     req.end('{}')
