@@ -19,6 +19,8 @@ export interface FakeSqs {
   createQueue(name: string, maxReceiveCount?: number): Promise<{ queueUrl: string; dlqUrl: string }>
   /** A queue with no RedrivePolicy (what a new user creates); the name is made unique. */
   createPlainQueue(name: string): Promise<string>
+  /** A plain queue with exactly this name (to create a queue an engine already points at). */
+  createPlainQueueNamed(name: string): Promise<string>
   /** ApproximateNumberOfMessages (+NotVisible) of a queue. */
   depth(queueUrl: string): Promise<{ visible: number; inFlight: number }>
   close(): Promise<void>
@@ -39,6 +41,11 @@ export async function startFakeSqs(): Promise<FakeSqs> {
     credentials: dummyCredentials(),
   })
   const created: string[] = []
+  const createPlain = async (name: string) => {
+    const out = await client.send(new CreateQueueCommand({ QueueName: name }))
+    created.push(out.QueueUrl!)
+    return out.QueueUrl!
+  }
   return {
     endpoint,
     client,
@@ -62,13 +69,8 @@ export async function startFakeSqs(): Promise<FakeSqs> {
       created.push(main.QueueUrl!, dlq.QueueUrl!)
       return { queueUrl: main.QueueUrl!, dlqUrl: dlq.QueueUrl! }
     },
-    async createPlainQueue(name) {
-      const out = await client.send(
-        new CreateQueueCommand({ QueueName: `${name}-${process.pid}-${++counter}` }),
-      )
-      created.push(out.QueueUrl!)
-      return out.QueueUrl!
-    },
+    createPlainQueue: (name) => createPlain(`${name}-${process.pid}-${++counter}`),
+    createPlainQueueNamed: createPlain,
     async depth(queueUrl) {
       const out = await client.send(
         new GetQueueAttributesCommand({
