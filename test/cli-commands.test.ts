@@ -3,15 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { pino } from 'pino'
-import { LocalBroker } from '../src/brokers/index.js'
 import { migrate, readMigrations } from '../src/db/migrate.js'
-import { recordFailure } from '../src/db/failures.js'
+import { writeDeadLetters } from '../src/db/dead-letters.js'
+import { lockDataDir } from '../src/data-dir-lock.js'
 import { freshDatabase } from './helpers/pg.js'
 import { collect, spawnSluice } from './helpers/spawn.js'
 import { failOnLeaks } from './helpers/leaks.js'
-
-const logger = pino({ level: 'silent' })
 
 const run = collect
 
@@ -39,7 +36,7 @@ t.test(
   },
 )
 
-t.test('sluice dlq list and redrive on the local broker', async (t) => {
+t.test('sluice dlq list and redrive read the Postgres dead-letter table', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-dlq-'))
   const db = await freshDatabase('sluice_cli_dlq')
   t.teardown(async () => {
@@ -49,28 +46,20 @@ t.test('sluice dlq list and redrive on the local broker', async (t) => {
   await migrate(db.url)
   const pool = new pg.Pool({ connectionString: db.url, max: 1 })
   t.teardown(() => pool.end())
-  await recordFailure(pool, [{ source: 'default', id: 'dead-1', error: 'boom from the worker' }])
-
-  // Dead-letter one event the way the consumer does.
-  const broker = new LocalBroker({ dataDir: dir, pollIntervalMs: 20 }, logger)
-  await broker.start()
-  await broker.publish([
-    {
-      id: 'dead-1',
-      source: 'default',
-      receivedAt: Date.now(),
-      contentType: 'text/plain',
-      headers: {},
-      body: Buffer.from('payload'),
-      verifiedBy: null,
-    },
-  ])
-  await new Promise<void>((resolve) => {
-    void broker.subscribe((d) => void d.deadLetter('gave up: boom').then(() => resolve()), {
-      prefetch: 1,
-    })
+  const event = (id: string, source = 'default') => ({
+    id,
+    source,
+    receivedAt: Date.now(),
+    contentType: 'text/plain',
+    headers: { 'x-a': 'b' },
+    body: Buffer.from('payload'),
+    verifiedBy: null,
   })
-  await broker.close()
+  await writeDeadLetters(pool, [
+    { event: event('dead-1'), reason: 'attempts_exhausted', attempts: 5, error: 'boom' },
+    { event: event('dead-1', 'github'), reason: 'invalid_event', attempts: 1, error: '22P02' },
+    { event: event('dead-2'), reason: 'undecodable_message', attempts: 1, error: 'not Sluice' },
+  ])
 
   const env = { SLUICE_DATA_DIR: dir, DATABASE_URL: db.url }
   const list = await run(spawnSluice(['dlq', 'list'], env))
@@ -78,29 +67,68 @@ t.test('sluice dlq list and redrive on the local broker', async (t) => {
   const lines = list.stdout
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l))
-  t.equal(lines.length, 1)
-  t.match(lines[0], {
-    id: 'dead-1',
-    source: 'default',
-    lastError: 'gave up: boom',
-    recordedFailures: 1,
-    recordedError: 'boom from the worker',
-    bytes: 7,
-  })
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  t.equal(lines.length, 3, 'one JSON line per dead letter, nothing else')
+  t.match(
+    lines.find((l) => l.id === 'dead-1' && l.source === 'default'),
+    { reason: 'attempts_exhausted', attempts: 5, lastError: 'boom', bytes: 7 },
+  )
+  const bySource = await run(spawnSluice(['dlq', 'list', '--source', 'github'], env))
+  t.same(
+    bySource.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id),
+    ['dead-1'],
+    '--source filters',
+  )
+  const limited = await run(spawnSluice(['dlq', 'list', '--limit', '1'], env))
+  t.equal(limited.stdout.trim().split('\n').length, 1, '--limit')
 
   const wrong = await run(spawnSluice(['dlq', 'redrive', '--id', 'nope'], env))
   t.equal(wrong.code, 1, 'redrive of an unknown id exits 1')
-  t.match(wrong.stdout, /redrove 0 events/)
+  t.same(JSON.parse(wrong.stdout), { redriven: 0, failed: 0 })
   const redrive = await run(spawnSluice(['dlq', 'redrive', '--id', 'dead-1'], env))
   t.equal(redrive.code, 0, redrive.stderr)
-  t.match(redrive.stdout, /redrove 1 event with id dead-1/)
+  t.same(JSON.parse(redrive.stdout), { redriven: 2, failed: 0 }, 'the id in both sources')
+  const { rows } = await pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM events WHERE id = 'dead-1'",
+  )
+  t.equal(rows[0]!.n, 2, 'both are rows now')
   const after = await run(spawnSluice(['dlq', 'list'], env))
-  t.match(after.stdout, /no dead-lettered events/)
+  t.same(
+    after.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id),
+    ['dead-2'],
+    'only the other one is left',
+  )
 
+  const help = await run(spawnSluice(['dlq', 'redrive', '--help'], env))
+  t.equal(help.code, 0)
+  t.match(help.stdout, /Usage: sluice dlq redrive/)
+  const stillThere = await run(spawnSluice(['dlq', 'list'], env))
+  t.equal(stillThere.stdout.trim().split('\n').length, 1, '--help redrove nothing')
   const usage = await run(spawnSluice(['dlq', 'frob'], env))
-  t.equal(usage.code, 1)
-  t.match(usage.stderr, /usage: sluice dlq list/)
+  t.equal(usage.code, 2)
+  t.match(usage.stderr, /usage: sluice dlq list\|redrive/)
+  const badLimit = await run(spawnSluice(['dlq', 'list', '--limit', 'x'], env))
+  t.equal(badLimit.code, 2)
+  t.match(badLimit.stderr, /--limit must be an integer/)
+})
+
+t.test('sluice dlq on the embedded database of a data directory', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-dlq-embedded-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const list = await run(spawnSluice(['dlq', 'list'], { SLUICE_DATA_DIR: dir }))
+  t.equal(list.code, 0, list.stderr)
+  t.equal(list.stdout, '', 'migrated the embedded database and found no dead letters')
+  const held = lockDataDir(dir, 'a test standing in for sluice start')
+  t.teardown(() => held.release())
+  const locked = await run(spawnSluice(['dlq', 'list'], { SLUICE_DATA_DIR: dir }))
+  t.equal(locked.code, 1, 'refused while another process holds the data directory')
+  t.match(locked.stderr, new RegExp(`pid ${process.pid}`))
 })
 
 failOnLeaks(t)
