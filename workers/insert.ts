@@ -144,10 +144,8 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
   // A within-batch duplicate is reported like a redelivery: stored, not inserted again.
   return slot.map((s, i) => {
     const o = s < 0 ? invalid.get(i)! : outcome[s]!
-    return {
-      ...(o.ok && repeat[i] ? { ok: true, inserted: false } : o),
-      processedAt,
-    } as EventResult
+    const result: EventOutcome = o.ok && repeat[i] ? { ok: true, inserted: false } : o
+    return { ...result, processedAt }
   })
 }
 

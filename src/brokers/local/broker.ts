@@ -130,7 +130,7 @@ export class LocalBroker implements Broker, LegacyDeadLetterSource {
         fn(this.store)
       } catch (err) {
         settled = false
-        return Promise.reject(err)
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)))
       } finally {
         if (settled) this.inflight.delete(l.lease)
         this.wake()

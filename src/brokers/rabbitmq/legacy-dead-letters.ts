@@ -35,9 +35,8 @@ export async function drainLegacyDlq(
       await take(
         round.map((m) => {
           const h = (m.properties.headers ?? {}) as Record<string, unknown>
-          const reason = h['x-first-death-reason']
-          const error =
-            h[H.error] ?? (reason ? `dead-lettered by RabbitMQ: ${String(reason)}` : null)
+          const reason = text(h['x-first-death-reason'])
+          const error = text(h[H.error]) ?? (reason ? `dead-lettered by RabbitMQ: ${reason}` : null)
           let event
           let malformed = false
           try {
@@ -49,7 +48,7 @@ export async function drainLegacyDlq(
           return {
             event,
             attempts: Number(h[H.attempt] ?? 0) || 0,
-            error: error === null ? 'dead-lettered by Sluice 0.1' : String(error),
+            error: error ?? 'dead-lettered by Sluice 0.1',
             malformed,
           }
         }),
@@ -61,3 +60,7 @@ export async function drainLegacyDlq(
     await ch.close().catch(() => {})
   }
 }
+
+/** A header value as text: amqplib hands strings over as strings or Buffers. */
+const text = (v: unknown): string | null =>
+  typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : null

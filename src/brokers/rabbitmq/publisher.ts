@@ -30,13 +30,14 @@ export class ConfirmPublisher {
     const ch = this.channel()
     const results = messages.map(() => false)
     if (!messages.length) return results
-    let failure: BrokerUnavailableError | null = null
+    // A box, not a local: it is set from callbacks, which TypeScript's narrowing cannot see.
+    const state: { failure: BrokerUnavailableError | null } = { failure: null }
     let fail: (err: BrokerUnavailableError) => void = () => {}
     // Settles only by failing: raced against every wait of this call.
     const aborted = new Promise<never>((_, reject) => {
       fail = (err) => {
-        failure ??= err
-        reject(failure)
+        state.failure ??= err
+        reject(state.failure)
       }
     })
     aborted.catch(() => {})
@@ -53,7 +54,7 @@ export class ConfirmPublisher {
     const until = <T>(p: Promise<T>) => Promise.race([p, aborted])
     try {
       for (const [i, m] of messages.entries()) {
-        if (failure) throw failure
+        if (state.failure) throw state.failure
         if (this.connection.blocked) await until(this.waitUnblocked())
         while (this.unconfirmed >= this.window) await until(this.nextSlot())
         if (this.connection.link?.pub !== ch) {
@@ -74,7 +75,7 @@ export class ConfirmPublisher {
       ch.off('close', onClose)
     }
     // A channel close fails the pending confirms; then none of the batch may count as confirmed.
-    if (failure) throw failure
+    if (state.failure) throw state.failure
     return results
   }
 

@@ -55,7 +55,7 @@ export class SqsConsumer {
         await new Promise<void>((r) => (this.slotFreed = r))
         continue
       }
-      let messages: Message[] = []
+      let messages: Message[]
       try {
         const out = await client.send(
           new ReceiveMessageCommand({

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { LegacyDeadLetter } from '../types.js'
 import { decodeEnvelope, rawSqsEvent } from './envelope.js'
+import { setVisibility } from './settle.js'
 
 /** Attributes Sluice 0.1 put on the dead letters it sent. */
 const ERROR = 'sluice-error'
@@ -27,7 +28,8 @@ export async function drainLegacySqsDlq(
       new ReceiveMessageCommand({
         QueueUrl: dlqUrl,
         MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
+        // A short poll may answer empty while messages exist (it samples servers): wait a bit.
+        WaitTimeSeconds: 1,
         VisibilityTimeout: 60,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
         MessageAttributeNames: ['All'],
@@ -35,11 +37,18 @@ export async function drainLegacySqsDlq(
     )
     const messages = out.Messages ?? []
     if (messages.length === 0) return moved
-    await take(messages.map(toLetter))
+    const handles = messages.map((m) => m.ReceiptHandle!)
+    try {
+      await take(messages.map(toLetter))
+    } catch (err) {
+      // Not taken: make them visible again at once, so a retry sees them instead of 0.
+      await setVisibility(client, dlqUrl, handles, 0).catch(() => {})
+      throw err
+    }
     await client.send(
       new DeleteMessageBatchCommand({
         QueueUrl: dlqUrl,
-        Entries: messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
+        Entries: handles.map((h, i) => ({ Id: `d${i}`, ReceiptHandle: h })),
       }),
     )
     moved += messages.length
