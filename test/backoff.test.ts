@@ -20,7 +20,11 @@ t.test('a steeper factor gives a longer schedule from the same formula', async (
   const high = () => 1
   t.equal(backoffDelay(0, 1000, 300_000, high, 4), 1000)
   t.equal(backoffDelay(2, 1000, 300_000, high, 4), 16_000)
-  t.equal(backoffDelay(2, 1000, 300_000, () => 0, 4), 8000, 'never under half the ceiling')
+  t.equal(
+    backoffDelay(2, 1000, 300_000, () => 0, 4),
+    8000,
+    'never under half the ceiling',
+  )
   t.equal(backoffDelay(9, 1000, 300_000, high, 4), 300_000, 'capped')
 })
 

@@ -26,13 +26,15 @@ t.test(
     t.equal(b.code, 0, b.stderr)
     const pool = new pg.Pool({ connectionString: db.url, max: 1 })
     t.teardown(() => pool.end())
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<{ n: number; d: number }>(
       'SELECT count(*)::int AS n, count(DISTINCT version)::int AS d FROM sluice_migrations',
     )
-    t.equal(rows[0].n, readMigrations().length, 'one ledger row per migration')
-    t.equal(rows[0].d, rows[0].n)
-    const events = await pool.query("SELECT to_regclass('events') IS NOT NULL AS ok")
-    t.equal(events.rows[0].ok, true, 'the events table exists')
+    t.equal(rows[0]!.n, readMigrations().length, 'one ledger row per migration')
+    t.equal(rows[0]!.d, rows[0]!.n)
+    const events = await pool.query<{ ok: boolean }>(
+      "SELECT to_regclass('events') IS NOT NULL AS ok",
+    )
+    t.equal(events.rows[0]!.ok, true, 'the events table exists')
   },
 )
 

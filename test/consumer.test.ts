@@ -82,8 +82,12 @@ async function pipeline(t: Test, options: { viaProxy?: boolean; maxAttempts?: nu
     rmSync(dir, { recursive: true, force: true })
   })
   const rows = async (where = 'true', params: unknown[] = []) =>
-    (await direct.query(`SELECT count(*)::int AS n FROM events WHERE ${where}`, params)).rows[0]
-      .n as number
+    (
+      await direct.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events WHERE ${where}`,
+        params,
+      )
+    ).rows[0]!.n
   const dead = () => listDeadLetters(direct)
   const queued = () => {
     const q = new Database(join(dir, 'queue.db'), { readonly: true })

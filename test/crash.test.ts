@@ -29,7 +29,8 @@ function post(agent: http.Agent, port: number, id: string, body: Buffer): Promis
         res.on('data', (d: Buffer) => chunks.push(d))
         res.on('end', () => {
           const ok =
-            res.statusCode === 200 && JSON.parse(Buffer.concat(chunks).toString()).id === id
+            res.statusCode === 200 &&
+            (JSON.parse(Buffer.concat(chunks).toString()) as { id?: unknown }).id === id
           resolve(ok ? 200 : (res.statusCode ?? 0))
         })
         res.on('error', () => resolve(0))

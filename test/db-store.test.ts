@@ -9,6 +9,20 @@ import { detectType, parseBody } from '../workers/parse.js'
 import { freshDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
+// A row of `events` as pg returns it: timestamptz as Date, bytea as Buffer, jsonb parsed.
+interface EventRow {
+  id: string
+  source: string
+  type: string | null
+  received_at: Date
+  processed_at: Date
+  content_type: string | null
+  headers: unknown
+  body: Buffer
+  payload: unknown
+  verified_by: string | null
+}
+
 let seq = 0
 function event(over: Partial<StorableEvent> & { json?: unknown }): StorableEvent {
   const { json, ...rest } = over
@@ -76,8 +90,12 @@ t.test('stored rows', async (t) => {
   await migrate(pool)
   await new Maintenance({ pool }).runOnce()
   const row = async (e: StorableEvent) =>
-    (await pool.query('SELECT * FROM events WHERE source = $1 AND id = $2', [e.source, e.id]))
-      .rows[0]
+    (
+      await pool.query<EventRow>('SELECT * FROM events WHERE source = $1 AND id = $2', [
+        e.source,
+        e.id,
+      ])
+    ).rows[0]!
 
   t.test('type column for each provider', async (t) => {
     const cases: [StorableEvent, string | null][] = [
@@ -167,10 +185,10 @@ t.test('stored rows', async (t) => {
       const r = await storeBatch(pool, big)
       t.equal(r.filter((x) => x.ok && x.inserted).length, 7500)
       t.equal(r.filter((x) => x.ok && !x.inserted).length, 500)
-      const { rows } = await pool.query(
+      const { rows } = await pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM events WHERE id LIKE 'big-%'`,
       )
-      t.equal(rows[0].n, 7500)
+      t.equal(rows[0]!.n, 7500)
     },
   )
 })

@@ -125,11 +125,11 @@ async function endToEnd(t: Test, name: string) {
   const { n, d } = await rows()
   t.equal(d, EVENTS, 'every acknowledged (source, id) is in Postgres')
   t.equal(n, d, 'exactly one row each: no duplicates')
-  const missing = await pool.query(
+  const missing = await pool.query<{ m: number }>(
     `SELECT count(*)::int AS m FROM unnest($1::text[]) AS a(id) WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.source = 'default' AND e.id = a.id)`,
     [[...acked]],
   )
-  t.equal(missing.rows[0].m, 0, 'no acknowledged id is missing')
+  t.equal(missing.rows[0]!.m, 0, 'no acknowledged id is missing')
   t.equal(await engine.stop(), 0, 'graceful shutdown exits 0')
 }
 

@@ -59,10 +59,10 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
       batch.slice(20).map((_, i) => i >= 5),
       'overlap with the first batch is reported as duplicates',
     )
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM events WHERE type = 'embedded.test'`,
     )
-    t.equal(rows[0].n, 50)
+    t.equal(rows[0]!.n, 50)
     t.match(await ping(pool), { ok: true })
     await workers.close()
     await pool.end()
@@ -76,8 +76,8 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
     t.teardown(() => db.close())
     t.equal(db.embedded, true)
     t.same((await migrate(db.pool)).applied, [], 'schema already current')
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM events`)
-    t.equal(rows[0].n, 50)
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM events`)
+    t.equal(rows[0]!.n, 50)
     const again = await storeBatch(db.pool, events('emb', 3))
     t.ok(
       again.every((r) => r.ok && !r.inserted),

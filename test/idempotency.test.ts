@@ -34,11 +34,11 @@ t.test('idempotent upserts keyed by (source, id)', async (t) => {
   await new Maintenance({ pool }).runOnce()
   const count = async (source: string, id: string) =>
     (
-      await pool.query('SELECT count(*)::int AS n FROM events WHERE source = $1 AND id = $2', [
-        source,
-        id,
-      ])
-    ).rows[0].n as number
+      await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM events WHERE source = $1 AND id = $2',
+        [source, id],
+      )
+    ).rows[0]!.n
 
   t.test('the same event three times concurrently is one row', async (t) => {
     const results = await Promise.all(pools.map((p) => storeBatch(p, [event('evt-1')])))
@@ -68,11 +68,11 @@ t.test('idempotent upserts keyed by (source, id)', async (t) => {
     const again = await storeBatch(pool, [event('evt-3', 'default', today)])
     t.same(first[0], { ok: true, inserted: true, processedAt: first[0]!.processedAt })
     t.same(again[0], { ok: true, inserted: false, processedAt: again[0]!.processedAt })
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<{ part: string; received_at: Date }>(
       `SELECT tableoid::regclass::text AS part, received_at FROM events WHERE id = 'evt-3'`,
     )
     t.equal(rows.length, 1)
-    t.equal(new Date(rows[0].received_at).getTime(), yesterday, 'the first delivery is kept')
+    t.equal(new Date(rows[0]!.received_at).getTime(), yesterday, 'the first delivery is kept')
   })
 
   t.test('duplicates within one batch are one row, each reported ok', async (t) => {

@@ -24,12 +24,14 @@ t.test('migrations', async (t) => {
       [...a.applied, ...b.applied].sort(),
       readMigrations().map((m) => m.version),
     )
-    const { rows } = await pool.query('SELECT version FROM sluice_migrations ORDER BY version')
+    const { rows } = await pool.query<{ version: number }>(
+      'SELECT version FROM sluice_migrations ORDER BY version',
+    )
     t.same(
       rows.map((r) => r.version),
       readMigrations().map((m) => m.version),
     )
-    const tables = await pool.query(
+    const tables = await pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()
        AND table_name IN ('events', 'event_keys', 'event_failures') ORDER BY 1`,
     )
@@ -80,10 +82,10 @@ t.test('migrations', async (t) => {
       r.applied,
       readMigrations().map((m) => m.version),
     )
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'tenant_a'`,
     )
-    t.ok(rows[0].n >= 4, 'events, event_keys, event_failures, sluice_migrations in tenant_a')
+    t.ok(rows[0]!.n >= 4, 'events, event_keys, event_failures, sluice_migrations in tenant_a')
   })
 })
 

@@ -42,7 +42,7 @@ t.test('Postgres outage through a TCP proxy', async (t) => {
   await new Maintenance({ pool: direct }).runOnce()
   const count = async (prefix: string) =>
     (
-      await direct.query(
+      await direct.query<{ n: number; d: number }>(
         'SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM events WHERE id LIKE $1',
         [`${prefix}-%`],
       )
@@ -77,7 +77,7 @@ t.test('Postgres outage through a TCP proxy', async (t) => {
   )
   proxy.cutLink()
   const outcome = await inFlight
-  t.ok(outcome === 'committed' || outcome === 'unavailable', `in-flight batch: ${outcome}`)
+  t.ok(outcome === 'committed' || outcome === 'unavailable', `in-flight batch: ${String(outcome)}`)
   proxy.restore()
   const retried = await workers.run(racing)
   t.ok(retried.every((r) => r.ok))

@@ -65,8 +65,11 @@ t.test('partitions and retention', async (t) => {
     const e = event('parked', lateDay.getTime() + 3_600_000)
     t.match(await storeBatch(pool, [e]), [{ ok: true, inserted: true }])
     const where = async () =>
-      (await pool.query(`SELECT tableoid::regclass::text AS p FROM events WHERE id = 'parked'`))
-        .rows[0].p
+      (
+        await pool.query<{ p: string }>(
+          `SELECT tableoid::regclass::text AS p FROM events WHERE id = 'parked'`,
+        )
+      ).rows[0]!.p
     t.equal(await where(), 'events_default')
     const client = await pool.connect()
     try {
@@ -97,14 +100,18 @@ t.test('partitions and retention', async (t) => {
     t.notOk(names.includes(partitionName(oldDay)), 'expired partition gone')
     t.ok(names.includes(partitionName(today)), 'today kept')
     t.ok(names.includes(partitionName(addDays(today, -5))), 'recent kept')
-    const ids = (await pool.query('SELECT id FROM events ORDER BY id')).rows.map((x) => x.id)
+    const ids = (await pool.query<{ id: string }>('SELECT id FROM events ORDER BY id')).rows.map(
+      (x) => x.id,
+    )
     t.same(ids, ['kept', 'parked'])
-    const keys = (await pool.query('SELECT id FROM event_keys ORDER BY id')).rows.map((x) => x.id)
+    const keys = (
+      await pool.query<{ id: string }>('SELECT id FROM event_keys ORDER BY id')
+    ).rows.map((x) => x.id)
     t.same(keys, ['kept', 'parked'], 'keys of dropped events deleted, others kept')
   })
 
   t.test('partitions use lz4 compression for body, payload and headers', async (t) => {
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<{ attname: string; attcompression: string }>(
       `SELECT a.attname, a.attcompression FROM pg_attribute a
        WHERE a.attrelid = $1::regclass AND a.attname IN ('body', 'payload', 'headers')
        ORDER BY 1`,
@@ -114,11 +121,11 @@ t.test('partitions and retention', async (t) => {
       rows.map((r) => `${r.attname}:${r.attcompression}`),
       ['body:l', 'headers:l', 'payload:l'],
     )
-    const def = await pool.query(
+    const def = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'events_default'::regclass
        AND attname IN ('body', 'payload', 'headers') AND attcompression = 'l'`,
     )
-    t.equal(def.rows[0].n, 3, 'the default partition too')
+    t.equal(def.rows[0]!.n, 3, 'the default partition too')
   })
 
   t.test('start() runs at once and close() is idempotent', async (t) => {

@@ -55,8 +55,8 @@ t.test('worker pool stores batches end to end', async (t) => {
             count(*) FILTER (WHERE type = 'charge.succeeded')::int AS stripe FROM events`,
   )
   t.same(rows[0], { n: 500, push: 250, stripe: 250 })
-  const one = await pool.query(`SELECT body FROM events WHERE id = 'wp-7'`)
-  t.ok(Buffer.compare(one.rows[0].body, events[7]!.body) === 0, 'body bytes crossed the thread')
+  const one = await pool.query<{ body: Buffer }>(`SELECT body FROM events WHERE id = 'wp-7'`)
+  t.ok(Buffer.compare(one.rows[0]!.body, events[7]!.body) === 0, 'body bytes crossed the thread')
 
   t.same(await workers.run([]), [])
   t.equal(workers.pending, 0)
