@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { loadConfig } from '../src/config.js'
+import { brokerChoice } from '../src/pipeline/broker-choice.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 /**
@@ -96,23 +97,63 @@ t.test('AMQP_URL points at the rabbitmq service', async (t) => {
   t.equal(url.hostname, 'rabbitmq')
   t.equal(Number(url.port || 5672), 5672)
   t.ok(containerPorts(compose.services.rabbitmq).includes(5672))
+  // RabbitMQ 4 drops a quorum-queue message after 20 deliveries when it has no dead-letter
+  // exchange; crash loops count deliveries, so Sluice must give up on them before that.
+  t.ok(Number(env.SLUICE_MAX_ATTEMPTS) < 20, 'SLUICE_MAX_ATTEMPTS below the default delivery limit')
 })
 
-t.test('SQS variables point at ElasticMQ and queues it declares', async (t) => {
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** The body of `name { ... }` in ElasticMQ's `queues` block (braces counted), or null. */
+function queueBlock(conf: string, name: string): string | null {
+  const start = new RegExp(`^\\s+${escape(name)} \\{`, 'm').exec(conf)
+  if (!start) return null
+  let depth = 0
+  for (let i = start.index + start[0].length - 1; i < conf.length; i++) {
+    if (conf[i] === '{') depth++
+    else if (conf[i] === '}' && --depth === 0) {
+      return conf.slice(start.index + start[0].length, i)
+    }
+  }
+  return null
+}
+
+t.test('SQS: the queue is on ElasticMQ and declared there; Sluice is given no DLQ', async (t) => {
   const endpoint = new URL(env.AWS_ENDPOINT_URL_SQS!)
   t.equal(endpoint.hostname, 'sqs')
   t.ok(containerPorts(compose.services.sqs).includes(Number(endpoint.port)))
   const conf = compose.configs?.[compose.services.sqs?.configs?.[0]?.source ?? '']?.content ?? ''
   t.equal(compose.services.sqs?.configs?.[0]?.target, '/opt/elasticmq.conf')
-  for (const name of ['SQS_QUEUE_URL', 'SQS_DLQ_URL']) {
-    const url = new URL(env[name]!)
-    t.equal(url.host, endpoint.host, `${name} is on the emulator`)
-    const queue = url.pathname.split('/').pop()!
-    t.match(conf, new RegExp(`^\\s+${queue} \\{`, 'm'), `ElasticMQ declares ${queue}`)
-  }
-  const dlq = new URL(env.SQS_DLQ_URL!).pathname.split('/').pop()
-  t.match(conf, new RegExp(`deadLettersQueue \\{ name = "${dlq}"`), 'the main queue redrives to it')
   t.match(conf, /host = sqs, port = 9324/, 'queue URLs name the service host')
+
+  const url = new URL(env.SQS_QUEUE_URL!)
+  t.equal(url.host, endpoint.host, 'SQS_QUEUE_URL is on the emulator')
+  const queue = url.pathname.split('/').pop()!
+  const block = queueBlock(conf, queue)
+  t.ok(block !== null, `ElasticMQ declares ${queue}`)
+
+  // Dead letters live in Postgres: SQS_DLQ_URL only imports what Sluice 0.1 left in a DLQ.
+  t.notOk('SQS_DLQ_URL' in env, 'SQS_DLQ_URL is not set')
+  const choice = brokerChoice(loadConfig({ ...env, SLUICE_BROKER: 'sqs' }))
+  t.same(
+    choice,
+    {
+      kind: 'sqs',
+      options: { queueUrl: env.SQS_QUEUE_URL, endpoint: env.AWS_ENDPOINT_URL_SQS },
+    },
+    'the SQS adapter gets the queue and the endpoint, and no DLQ to drain',
+  )
+
+  // A DLQ on the emulator's queue may stay as the broker's own crash-loop guard: then it must
+  // exist, and SQS must not move a message before Sluice gave up on it (each retry is a receive).
+  const dlq = /deadLettersQueue \{ name = "([^"]+)", maxReceiveCount = (\d+) \}/.exec(block ?? '')
+  if (dlq) {
+    t.ok(queueBlock(conf, dlq[1]!) !== null, `ElasticMQ declares the redrive target ${dlq[1]}`)
+    t.ok(
+      Number(dlq[2]) > Number(env.SLUICE_MAX_ATTEMPTS),
+      `maxReceiveCount ${dlq[2]} is above SLUICE_MAX_ATTEMPTS ${env.SLUICE_MAX_ATTEMPTS}`,
+    )
+  }
 })
 
 failOnLeaks(t)
