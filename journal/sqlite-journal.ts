@@ -1,3 +1,4 @@
+import type { Component } from '../src/component.js'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
@@ -52,7 +53,7 @@ const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Obje
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
 
 /** The SQLite journal: group-committed appends through one writer, reads on a read-only connection. */
-export class SqliteJournal implements Journal {
+export class SqliteJournal implements Journal, Component {
   readonly path: string
   private readonly opts: Required<SqliteJournalOptions>
   private readonly writer: JournalWriter

@@ -1,10 +1,12 @@
 import { SqliteJournal, type WriterMode } from '../journal/index.js'
+import type { Component } from './component.js'
 import type { Config } from './config.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import { createLogger, type Logger } from './log.js'
 import { journalCommits, journalCommitSeconds, reportBacklogFrom } from './metrics.js'
 import { Pipeline, type PipelineOptions } from './pipeline/pipeline.js'
 import { HttpServer, type ReadinessFn } from './server/index.js'
+import { onceAsync, runAll } from './util/once.js'
 import { buildSources } from './sources/index.js'
 
 export interface EngineOptions {
@@ -16,8 +18,8 @@ export interface EngineOptions {
   pipeline?: PipelineOptions
 }
 
-/** A long-lived part of the engine. */
-interface Component {
+/** One step of the start-up, run in order. */
+interface StartStep {
   name: string
   start(): Promise<void>
 }
@@ -42,15 +44,14 @@ interface ShutdownStep {
  *  5. close the journal
  *  6. release the data directory lock (taken first in start())
  */
-export class Engine {
+export class Engine implements Component {
   readonly logger: Logger
   readonly journal: SqliteJournal
   readonly server: HttpServer
   readonly pipeline: Pipeline
-  private readonly components: Component[]
+  private readonly components: StartStep[]
   private readonly shutdown: ShutdownStep[]
-  private started: Component[] = []
-  private closing: Promise<void> | null = null
+  private started: StartStep[] = []
   private dataDirLock: DataDirLock | null = null
 
   constructor(
@@ -126,19 +127,17 @@ export class Engine {
     }
   }
 
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      const errors: unknown[] = []
-      for (const step of this.shutdown) {
-        try {
-          await step.run()
-        } catch (err) {
-          this.logger.error({ err, step: step.name }, 'shutdown step failed')
-          errors.push(err)
-        }
-      }
-      if (errors.length > 0) throw new AggregateError(errors, 'engine shutdown had errors')
-    })()
-    return this.closing
-  }
+  /** Every shutdown step runs, in order, even when an earlier one failed; each failure is logged. */
+  close = onceAsync(() =>
+    runAll(
+      this.shutdown.map((step): [string, () => Promise<void>] => [
+        step.name,
+        () =>
+          step.run().catch((err: unknown) => {
+            this.logger.error({ err, step: step.name }, 'shutdown step failed')
+            throw err
+          }),
+      ]),
+    ),
+  )
 }

@@ -58,7 +58,7 @@ t.test(
       },
       { prefetch: 200 },
     )
-    forwarder.start()
+    void forwarder.start()
     let n = 0
     const append = async (count: number) => {
       const results = await Promise.allSettled(

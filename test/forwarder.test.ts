@@ -62,7 +62,7 @@ for (const fixture of fixtures) {
         }),
       ),
     )
-    forwarder.start()
+    void forwarder.start()
     const inbox = await new Inbox(consumer).subscribe(500)
     await inbox.nth(count)
     const got = new Map(inbox.received.map((d) => [d.event.id, d.event.body]))

@@ -50,7 +50,7 @@ export async function benchForwarder(o: {
     await broker.start()
     forwarder = new Forwarder(journal, broker, logger)
     const started = performance.now()
-    forwarder.start()
+    void forwarder.start()
     const deadline = started + 300_000
     while (forwarder.status().forwarded < o.events) {
       if (performance.now() > deadline) throw new Error('forwarder did not drain in 300 s')

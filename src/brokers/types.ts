@@ -1,3 +1,4 @@
+import type { Component } from '../component.js'
 import type { WebhookEvent } from '../event.js'
 
 /**
@@ -52,7 +53,7 @@ export interface Subscriber {
 
 export type BrokerState = 'connecting' | 'up' | 'down' | 'closed'
 
-export interface Broker extends Publisher, Subscriber {
+export interface Broker extends Publisher, Subscriber, Component {
   readonly name: 'local' | 'rabbitmq' | 'sqs'
   readonly features: BrokerFeatures
   /** Connect and declare queues. Resolves once usable or rejects; reconnection after that is the adapter's job. */

@@ -1,3 +1,4 @@
+import type { Component } from '../component.js'
 import type { Journal, JournalEntry } from '../../journal/types.js'
 import type { Publisher } from '../brokers/types.js'
 import type { Logger } from '../log.js'
@@ -22,7 +23,7 @@ export interface ForwarderStatus {
  * only after the broker confirmed it; anything unconfirmed stays pending and is sent again
  * (at-least-once: duplicates are possible, loss is not).
  */
-export class Forwarder {
+export class Forwarder implements Component {
   private readonly options: Required<ForwarderOptions>
   private readonly stop = new AbortController()
   private wake: AbortController = new AbortController()
@@ -45,7 +46,8 @@ export class Forwarder {
     this.options = resolveForwarderOptions(options)
   }
 
-  start(): void {
+  /** Starts the drain loop and returns at once. */
+  async start(): Promise<void> {
     this.loop ??= this.run().catch((err: unknown) => {
       this.logger.fatal({ err }, 'forwarder loop crashed')
       throw err

@@ -74,7 +74,7 @@ export class Pipeline implements Component {
   /** Start bringing the pipeline up; returns at once. `ready()` resolves when all of it runs. */
   async start(): Promise<void> {
     this.brokerStarted ??= this.retry('broker', () => this.broker.start()).then(() => {
-      if (!this.stop.signal.aborted) this.forwarder.start()
+      if (!this.stop.signal.aborted) void this.forwarder.start()
     })
     this.bringUp ??= Promise.all([this.brokerStarted, this.startDatabaseSide()]).then(
       () => undefined,

@@ -1,3 +1,4 @@
+import type { Component } from '../component.js'
 import type { Journal } from '../../journal/types.js'
 import { createLogger, type Logger } from '../log.js'
 import type { IngestSource } from '../sources/types.js'
@@ -39,7 +40,7 @@ const defaults: Readonly<Defaulted> = Object.freeze({
 })
 
 /** The HTTP front: uWebSockets.js routes for ingest, probes and metrics. */
-export class HttpServer {
+export class HttpServer implements Component {
   private readonly opts: Required<HttpServerOptions>
   private readonly app: TemplatedApp
   private readonly inflight = new Set<Promise<unknown>>()
