@@ -36,8 +36,11 @@ const consumer = new Consumer(
   { maxAttempts: 2, retryBaseMs: 20, retryCapMs: 100, batchSize: 16, concurrency: 1 },
 )
 await consumer.start()
+// The adapters' timers are unref'd (the engine's HTTP server keeps it alive); this child has none.
+const keepAlive = setInterval(() => {}, 60_000)
 process.stdout.write(`${JSON.stringify({ consuming: true })}\n`)
 process.on('SIGTERM', () => {
+  clearInterval(keepAlive)
   void consumer
     .close()
     .then(() => broker.close())
