@@ -66,6 +66,11 @@ export const ErrorCodes = {
   database_unavailable: { kind: 'transient', message: 'the database cannot be reached' },
   database_access_denied: { kind: 'permanent', message: 'the database refused these credentials' },
   database_missing: { kind: 'permanent', message: 'the database in DATABASE_URL does not exist' },
+  database_schema_missing: {
+    kind: 'permanent',
+    message: 'a table or schema Sluice needs is missing from the search_path',
+  },
+  database_read_only: { kind: 'permanent', message: 'the database only accepts reads' },
   schema_too_new: {
     kind: 'permanent',
     message: 'the database was migrated by a newer Sluice; upgrade this node',

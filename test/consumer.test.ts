@@ -51,6 +51,8 @@ async function pipeline(t: Test, options: { viaProxy?: boolean; maxAttempts?: nu
   await broker.start()
   const workers = createPool({ connectionString: url, threads: 2 })
   let processorRuns = 0
+  const problems: string[] = []
+  let recoveries = 0
   const consumer = new Consumer(
     {
       subscriber: broker,
@@ -66,6 +68,10 @@ async function pipeline(t: Test, options: { viaProxy?: boolean; maxAttempts?: nu
       failureLog: {
         record: (failures) => recordFailure(direct, failures),
         clear: (keys) => clearFailures(direct, keys),
+      },
+      health: {
+        failed: (err) => void problems.push(err.code),
+        recovered: () => void recoveries++,
       },
     },
     { maxAttempts, retryBaseMs: 50, outageBaseMs: 50, outageCapMs: 500 },
@@ -98,7 +104,8 @@ async function pipeline(t: Test, options: { viaProxy?: boolean; maxAttempts?: nu
     }
   }
   const runs = () => processorRuns
-  return { broker, consumer, direct, proxy, rows, dead, workers, queued, runs }
+  const health = { problems, recoveries: () => recoveries }
+  return { broker, consumer, direct, proxy, rows, dead, workers, queued, runs, health }
 }
 
 t.test(
@@ -193,6 +200,30 @@ t.test(
     t.equal(consumer.status().database, 'up')
     t.same(await dead(), [], 'no event was dead-lettered by the outage')
     t.equal(await rows(), 201, 'no duplicates')
+  },
+)
+
+t.test(
+  'a table gone from the search_path holds batches as a permanent problem; no event spends an attempt',
+  async (t) => {
+    const { broker, direct, rows, dead, runs, health } = await pipeline(t, { maxAttempts: 2 })
+    await broker.publish([event('before')])
+    await until('warm-up stored', async () => (await rows()) === 1)
+    // An operator's mistake every event would hit alike: the key table is not where it was.
+    await direct.query('ALTER TABLE event_keys RENAME TO event_keys_moved')
+    await broker.publish(Array.from({ length: 30 }, (_, i) => event(`held-${i}`)))
+    await until('reported as a permanent database problem', () =>
+      health.problems.includes('database_schema_missing'),
+    )
+    const before = runs()
+    // With maxAttempts 2, counting these rounds as attempts would dead-letter every event.
+    await until('three more rounds were held', () => runs() >= before + 3)
+    t.same(await dead(), [], 'nothing dead-lettered for it')
+    const recovered = health.recoveries()
+    await direct.query('ALTER TABLE event_keys_moved RENAME TO event_keys')
+    await until('all held events stored once fixed', async () => (await rows()) === 31)
+    t.ok(health.recoveries() > recovered, 'and the problem is cleared')
+    t.same(await dead(), [])
   },
 )
 

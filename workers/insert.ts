@@ -1,11 +1,16 @@
 import type pg from 'pg'
-import { isConnectionError } from '../src/db/errors.js'
+import { isConnectionError, permanentSqlState } from '../src/db/errors.js'
 import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
 import { detectType, parseBody } from './parse.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {
   override name = 'BatchUnavailable'
+  /** The SQLSTATE when it is one an operator must fix (permanentSqlState), else undefined. */
+  get sqlstate(): string | undefined {
+    const code = (this.cause as { code?: unknown } | undefined)?.code
+    return typeof code === 'string' && permanentSqlState(code, '') ? code : undefined
+  }
 }
 
 const COLUMNS = 9
@@ -133,7 +138,7 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
     }
     rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
   } catch (err) {
-    if (isConnectionError(err)) throw unavailable(err)
+    if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
     // Row by row; rows of chunks already committed above are simply found as duplicates.
     for (const [i, row] of rows.entries()) {
       const alone = await insertAlone(pool, row)
@@ -156,7 +161,7 @@ async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
       const inserted = await withRetry(() => insertRows(pool, [variant]))
       return { ok: true, inserted: inserted.has(row.key) }
     } catch (err) {
-      if (isConnectionError(err)) throw unavailable(err)
+      if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
       last = err
     }
   }
@@ -174,6 +179,12 @@ function withoutPayload(row: Row): Row {
   const params = row.params.slice()
   params[7] = null
   return { ...row, params, hasPayload: false }
+}
+
+// A missing privilege or table fails every event alike: no event should spend an attempt on it.
+const isSetupError = (err: unknown) => {
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && permanentSqlState(code, '') !== null
 }
 
 function unavailable(err: unknown): BatchUnavailable {

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import type { Component } from '../src/component.js'
-import { DatabaseUnavailableError } from '../src/db/errors.js'
+import { DatabaseUnavailableError, permanentSqlState } from '../src/db/errors.js'
+import { PermanentError } from '../src/permanent-error.js'
 import { runningFromSources } from '../src/db/paths.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
@@ -35,7 +36,9 @@ const workerFile = new URL(`./store-batch.${runningFromSources ? 'ts' : 'js'}`, 
  * The Piscina pool that writes batches to Postgres from worker threads (`workers/`).
  * Contract: run() resolves with one EventResult per event, in order, once the batch's commit is
  * done (ack those with ok), or rejects with DatabaseUnavailableError when the database could
- * not be reached (ack nothing, retry later; no attempt is counted against the events).
+ * not be reached, or with PermanentError when it refuses Sluice's writes as configured (a
+ * missing privilege or table, a read-only standby). Either way: ack nothing, retry later, no
+ * attempt is counted against the events.
  */
 export class WorkerPool implements Component {
   readonly threads: number
@@ -83,7 +86,13 @@ export class WorkerPool implements Component {
     } finally {
       this.inFlight--
     }
-    if (!res.ok) throw new DatabaseUnavailableError(res.unavailable)
+    if (!res.ok) {
+      const permanent = res.sqlstate ? permanentSqlState(res.sqlstate, res.unavailable) : null
+      if (permanent) {
+        throw new PermanentError(permanent.code, permanent.message, permanent.hint)
+      }
+      throw new DatabaseUnavailableError(res.unavailable)
+    }
     return res.results
   }
 

@@ -14,7 +14,7 @@ export interface StoreBatchTask {
 
 /** Either every event's outcome, or "the database is unavailable, retry the whole batch". */
 export type StoreBatchResult =
-  { ok: true; results: EventResult[] } | { ok: false; unavailable: string }
+  { ok: true; results: EventResult[] } | { ok: false; unavailable: string; sqlstate?: string }
 
 export interface WorkerData {
   connectionString: string
@@ -44,7 +44,10 @@ export default async function storeBatchTask(task: StoreBatchTask): Promise<Stor
   try {
     return { ok: true, results: await storeBatch(threadPool(), task.events) }
   } catch (err) {
-    if (err instanceof BatchUnavailable) return { ok: false, unavailable: err.message }
+    if (err instanceof BatchUnavailable) {
+      const { sqlstate } = err
+      return { ok: false, unavailable: err.message, ...(sqlstate ? { sqlstate } : {}) }
+    }
     throw err
   }
 }

@@ -1,9 +1,11 @@
 import type { Delivery, Subscriber } from '../brokers/types.js'
 import type { Component } from '../component.js'
 import type { DeadLetterInput } from '../db/dead-letters.js'
+import { DatabaseUnavailableError } from '../db/errors.js'
 import type { EventKey, EventResult } from '../event.js'
 import type { Logger } from '../log.js'
 import { endToEndSeconds, eventsProcessed } from '../metrics.js'
+import { PermanentError } from '../permanent-error.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
 import { resolveConsumerOptions, type ConsumerOptions } from './options.js'
@@ -36,6 +38,8 @@ export interface ConsumerDeps {
   logger: Logger
   /** Told of failed attempts and of later successes (best effort). */
   failureLog?: FailureLog
+  /** Told when the database refuses writes as configured (shown in /readyz), and when it is over. */
+  health?: { failed(err: PermanentError): void; recovered(): void }
 }
 
 export interface ConsumerStatus {
@@ -150,6 +154,8 @@ export class Consumer implements Component {
       try {
         results = await this.deps.processor.run(work.map((d) => d.event))
       } catch (err) {
+        // Not the events' fault: hold the batch, count nothing.
+        if (err instanceof DatabaseUnavailableError || err instanceof PermanentError) throw err
         // The database answers, so the batch itself failed (e.g. a worker crashed on it):
         // count an attempt against every event in it.
         if (!(await this.deps.databaseUp().catch(() => false))) throw err
@@ -169,11 +175,14 @@ export class Consumer implements Component {
       try {
         await fn()
         this.current.database = 'up'
+        this.deps.health?.recovered()
         return true
       } catch (err) {
         const message = (err as Error).message ?? String(err)
         this.current.lastError = message
-        if (await this.deps.databaseUp().catch(() => false)) {
+        if (err instanceof PermanentError) {
+          this.deps.health?.failed(err) // logs it at error, once
+        } else if (await this.deps.databaseUp().catch(() => false)) {
           // Not an outage, yet the write keeps failing: say so loudly, keep holding.
           this.deps.logger.error({ err }, 'could not write to the database; holding deliveries')
         } else if (this.current.database === 'up') {

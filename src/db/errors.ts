@@ -1,5 +1,5 @@
 import { SluiceError } from '../errors.js'
-import { PermanentError } from '../permanent-error.js'
+import { PermanentError, type PermanentCode } from '../permanent-error.js'
 
 /**
  * The database could not be reached or lost the connection mid-batch. Nothing in the batch is
@@ -67,22 +67,48 @@ export function permanentDatabaseError(err: unknown): PermanentError | null {
         { cause: err, retryable: false },
       )
     }
-    const code = (e as { code?: unknown }).code
-    if (code === '28P01' || code === '28000' || code === '42501') {
-      return new PermanentError(
-        'database_access_denied',
-        `PostgreSQL refused access: ${e.message}`,
-        'check the user and password in DATABASE_URL and that the user may create tables in its schema (search_path)',
-        { cause: err },
-      )
+    const sqlstate = (e as { code?: unknown }).code
+    const found = typeof sqlstate === 'string' ? permanentSqlState(sqlstate, e.message) : null
+    if (found) return new PermanentError(found.code, found.message, found.hint, { cause: err })
+  }
+  return null
+}
+
+/**
+ * SQLSTATEs that say "this database, as configured, cannot take Sluice's writes" rather than
+ * "this event is bad" or "the link is down": an operator must act, and no event should spend an
+ * attempt on it. Plain data, so a worker thread can send it across (errors lose their class).
+ */
+export function permanentSqlState(
+  sqlstate: string,
+  detail: string,
+): { code: PermanentCode; message: string; hint: string } | null {
+  if (sqlstate === '28P01' || sqlstate === '28000' || sqlstate === '42501') {
+    return {
+      code: 'database_access_denied',
+      message: `PostgreSQL refused access: ${detail}`,
+      hint: 'check the user and password in DATABASE_URL and that the user may create and write the tables in its schema (search_path)',
     }
-    if (code === '3D000') {
-      return new PermanentError(
-        'database_missing',
-        `the database in DATABASE_URL does not exist: ${e.message}`,
-        'create the database (CREATE DATABASE ...) or fix DATABASE_URL',
-        { cause: err },
-      )
+  }
+  if (sqlstate === '3D000') {
+    return {
+      code: 'database_missing',
+      message: `the database in DATABASE_URL does not exist: ${detail}`,
+      hint: 'create the database (CREATE DATABASE ...) or fix DATABASE_URL',
+    }
+  }
+  if (sqlstate === '42P01' || sqlstate === '42703' || sqlstate === '3F000') {
+    return {
+      code: 'database_schema_missing',
+      message: `a table Sluice needs is missing: ${detail}`,
+      hint: "check the search_path of DATABASE_URL's user, or run sluice migrate if tables were dropped",
+    }
+  }
+  if (sqlstate === '25006') {
+    return {
+      code: 'database_read_only',
+      message: `the database only accepts reads: ${detail}`,
+      hint: 'point DATABASE_URL at the primary, not a standby',
     }
   }
   return null

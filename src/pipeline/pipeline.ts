@@ -146,6 +146,7 @@ export class Pipeline implements Component {
           record: (failures) => recordFailure(db.pool, failures),
           clear: (keys) => clearFailures(db.pool, keys),
         },
+        health: this.databaseHealth,
       },
       {
         concurrency: this.config.SLUICE_WORKERS,
