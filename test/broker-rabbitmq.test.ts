@@ -151,9 +151,15 @@ t.test(
       'bounded by the deadline',
     )
 
+    // A publish parks on the connection's 'unblocked' event (the rejected one above left its
+    // listener behind, so count from here).
+    const parked = connection.listenerCount('unblocked')
     let settled = false
     const waiting = broker.publish([makeEvent()]).finally(() => (settled = true))
-    await new Promise((r) => setTimeout(r, 200))
+    await until(
+      'the publish waits for unblocked',
+      () => settled || connection.listenerCount('unblocked') > parked,
+    )
     t.equal(settled, false, 'still waiting while blocked')
     connection.link!.model.emit('unblocked')
     t.same(await waiting, [true], 'published once unblocked')

@@ -5,7 +5,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
-import { startFakeSqs } from './helpers/fauxqs.js'
+import { dummyCredentials, startFakeSqs } from './helpers/fauxqs.js'
 import { Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { SqsBroker } from '../src/brokers/sqs/broker.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
@@ -21,6 +21,7 @@ import { createBroker } from '../src/brokers/index.js'
 import { brokerChoice } from '../src/pipeline/broker-choice.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/log.js'
+import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 /** The engine reads AWS credentials from the environment; give it dummy ones for one test. */
@@ -294,23 +295,71 @@ t.test('against fauxqs', async (t) => {
   })
 
   t.test('visibility is extended while a delivery is unacked', async (t) => {
+    const { SQSClient } = await import('@aws-sdk/client-sqs')
     const { queueUrl } = await sqs.createQueue('heartbeat')
-    const opts = { queueUrl, client: sqs.client, waitTimeSeconds: 1, visibilityTimeoutSeconds: 3 }
-    const holder = new SqsBroker(opts)
-    const other = new SqsBroker(opts)
+    // Each broker on its own client, so the test can watch what each one sends.
+    const clientFor = () =>
+      new SQSClient({
+        endpoint: sqs.endpoint,
+        useQueueUrlAsEndpoint: false,
+        region: 'us-east-1',
+        credentials: dummyCredentials(),
+      })
+    const holderClient = clientFor()
+    const otherClient = clientFor()
+    /** Heartbeats: ChangeMessageVisibilityBatch calls by the holder that extended a visibility. */
+    let heartbeats = 0
+    holderClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args)
+        const input = args.input as { Entries?: { VisibilityTimeout?: number }[] }
+        const output = out.output as { Successful?: unknown[] }
+        if (
+          context.commandName === 'ChangeMessageVisibilityBatchCommand' &&
+          input.Entries?.every((entry) => (entry.VisibilityTimeout ?? 0) > 0) &&
+          output.Successful?.length
+        )
+          heartbeats++
+        return out
+      },
+      { step: 'initialize', name: 'countHeartbeats' },
+    )
+    /** The other consumer's receive polls that started after `deadline` and completed. */
+    let deadline = Infinity
+    let latePolls = 0
+    otherClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const started = Date.now()
+        const out = await next(args)
+        if (context.commandName === 'ReceiveMessageCommand' && started > deadline) latePolls++
+        return out
+      },
+      { step: 'initialize', name: 'countLatePolls' },
+    )
+    const opts = { queueUrl, waitTimeSeconds: 1, visibilityTimeoutSeconds: 3 }
+    const holder = new SqsBroker({ ...opts, client: holderClient })
+    const other = new SqsBroker({ ...opts, client: otherClient })
     t.teardown(async () => {
       await holder.close()
       await other.close()
+      holderClient.destroy()
+      otherClient.destroy()
     })
     await holder.start()
     await other.start()
     const e = makeEvent()
     await holder.publish([e])
     const held = await (await new Inbox(holder).subscribe(1)).nth(1)
+    // Received before now with a 3 s visibility timeout: without the heartbeat it reappears by then.
+    deadline = Date.now() + opts.visibilityTimeoutSeconds * 1000
     const seen: string[] = []
     await other.subscribe((d) => seen.push(d.event.id), { prefetch: 1 })
-    // Hold it for three visibility timeouts: without the heartbeat it would reappear.
-    await new Promise((r) => setTimeout(r, 9000))
+    // Held across three heartbeats, while the other consumer keeps polling past the original
+    // deadline (two whole long polls, so the last one's outcome has reached the handler).
+    await until(
+      'three heartbeats and two receive polls after the original deadline',
+      () => seen.length > 0 || (heartbeats >= 3 && latePolls >= 2),
+    )
     t.same(seen, [], 'no other consumer got the held message')
     await held.ack()
     t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 }, 'acked: gone')

@@ -84,7 +84,22 @@ async function endToEnd(t: Test, name: string) {
   })
   await engine.start()
 
+  /** Whether /readyz shows the engine noticed the outage: broker not up, or publishes failing. */
+  const outageSeen = async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${engine.port}/readyz`)
+      const body = (await res.json()) as {
+        checks: { broker?: { state?: string; consecutiveFailures?: number } }
+      }
+      const b = body.checks.broker
+      return b !== undefined && (b.state !== 'up' || (b.consecutiveFailures ?? 0) > 0)
+    } catch {
+      return false // engine restarting
+    }
+  }
   let cut = false
+  let restored = false
+  let ackedSoFar = 0
   let killed = false
   const faults: Promise<void>[] = []
   const acked = await postMany({
@@ -93,10 +108,25 @@ async function endToEnd(t: Test, name: string) {
     concurrency: 16,
     idPrefix: `e2e-${name}`,
     onProgress: (n) => {
+      ackedSoFar = n
       if (broker.proxy && !cut && n >= EVENTS * 0.25) {
         cut = true
         broker.proxy.cutLink()
-        faults.push(new Promise((r) => setTimeout(r, 3000)).then(() => broker.proxy!.restore()))
+        // Restore once the engine saw the broker go away and kept acknowledging a further
+        // tenth of the events meanwhile (they wait in the journal).
+        const more = n + Math.ceil(EVENTS * 0.1)
+        const restore = until(
+          'the engine reports the outage and acknowledged more events during it',
+          async () => ackedSoFar >= more && (await outageSeen()),
+          180000,
+          100,
+        )
+          .then(() => {
+            restored = true
+          })
+          .finally(() => broker.proxy!.restore())
+        restore.catch(() => {}) // reported by Promise.all(faults) below
+        faults.push(restore)
       }
       if (!killed && n >= EVENTS * 0.6) {
         killed = true
@@ -107,7 +137,12 @@ async function endToEnd(t: Test, name: string) {
   await Promise.all(faults)
   t.equal(acked.size, EVENTS, 'every event was eventually acknowledged (senders retry)')
   t.ok(killed, 'the engine was killed with SIGKILL mid-run and restarted')
-  if (broker.proxy) t.ok(cut, 'the broker link was cut for 3 s while events kept arriving')
+  if (broker.proxy) {
+    t.ok(
+      cut && restored,
+      'the broker link was cut until the engine reported the outage and acknowledged a further tenth of the events',
+    )
+  }
 
   const rows = async () =>
     (
