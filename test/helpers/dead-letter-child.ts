@@ -35,10 +35,7 @@ const consumer = new Consumer(
   },
   { maxAttempts: 2, retryBaseMs: 20, retryCapMs: 100, batchSize: 16, concurrency: 1 },
 )
-await consumer.start()
-// The adapters' timers are unref'd (the engine's HTTP server keeps it alive); this child has none.
-const keepAlive = setInterval(() => {}, 60_000)
-process.stdout.write(`${JSON.stringify({ consuming: true })}\n`)
+// Before consuming, so a stop asked for at any point after that is a graceful one.
 process.on('SIGTERM', () => {
   clearInterval(keepAlive)
   void consumer
@@ -47,3 +44,12 @@ process.on('SIGTERM', () => {
     .then(() => pool.end())
     .then(() => process.exit(0))
 })
+// The adapters' timers are unref'd (the engine's HTTP server keeps it alive); this child has
+// none. It also says when it has nothing in hand, so the parent can stop it between batches.
+const keepAlive = setInterval(() => {
+  if (consumer.status().inFlightBatches === 0) {
+    process.stdout.write(`${JSON.stringify({ idle: true })}\n`)
+  }
+}, 100)
+await consumer.start()
+process.stdout.write(`${JSON.stringify({ consuming: true })}\n`)
