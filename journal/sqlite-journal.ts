@@ -9,7 +9,7 @@ import { GroupCommitter } from './group-commit.js'
 import { InlineWriter } from './inline-writer.js'
 import { JOURNAL_FILE, openReadConnection, type SyncMode } from './schema.js'
 import { WorkerWriter } from './worker-writer.js'
-import type { JournalWriter, WriterMode } from './writer.js'
+import type { JournalWriter, WriterMode, WriterRestart } from './writer.js'
 import type { Journal, JournalEntry, JournalState, JournalStats, NewEvent } from './types.js'
 
 export interface SqliteJournalOptions {
@@ -35,6 +35,19 @@ export interface SqliteJournalOptions {
   onCommit?: (events: number, seconds: number) => void
   /** Called when a timed compaction failed; the next interval tries again. @defaultValue no-op */
   onCompactError?: (err: unknown) => void
+  /**
+   * With `writer: 'worker'`, how many restarts of a dead writer thread may fail in a row (the
+   * new thread cannot open the journal, or dies before it answered a request) before the
+   * journal gives up and reports `failed`; 0 gives up when the thread first dies. The inline
+   * writer has no thread to lose. @defaultValue 10
+   */
+  writerRestartAttempts?: number
+  /**
+   * Called, to be logged at error level, when the writer thread died and a restart is scheduled
+   * (the journal is `restarting` meanwhile, refusing appends), and once more with
+   * `delayMs: null` when the attempts are used up (the journal is `failed`). @defaultValue no-op
+   */
+  onWriterRestart?: (r: WriterRestart) => void
 }
 
 const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Object.freeze({
@@ -48,6 +61,8 @@ const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Obje
   compactIntervalMs: 2000,
   onCommit: () => {},
   onCompactError: () => {},
+  writerRestartAttempts: 10,
+  onWriterRestart: () => {},
 })
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
@@ -94,10 +109,19 @@ export class SqliteJournal implements Journal, Component {
       throw new TypeError('options.maxBatch must be a positive integer')
     if (!Number.isInteger(opts.compactIntervalMs) || opts.compactIntervalMs < 0)
       throw new TypeError('options.compactIntervalMs must be a non-negative integer')
+    if (!Number.isInteger(opts.writerRestartAttempts) || opts.writerRestartAttempts < 0)
+      throw new TypeError('options.writerRestartAttempts must be a non-negative integer')
     this.opts = opts
     this.path = join(opts.dataDir, JOURNAL_FILE)
     const spec = { path: this.path, sync: opts.sync }
-    this.writer = opts.writer === 'inline' ? new InlineWriter(spec) : new WorkerWriter(spec)
+    this.writer =
+      opts.writer === 'inline'
+        ? new InlineWriter(spec)
+        : new WorkerWriter(spec, {
+            attempts: opts.writerRestartAttempts,
+            onRestart: (r) => opts.onWriterRestart(r),
+            onRestarted: () => this.recount(),
+          })
     const commit = async (events: readonly NewEvent[]) => {
       const r = await this.writer.commit(events)
       this.pending += r.seqs.length
@@ -111,8 +135,7 @@ export class SqliteJournal implements Journal, Component {
     try {
       await this.writer.start()
       this.reader = openReadConnection(this.path)
-      const counted = this.reader.prepare('SELECT count(*) AS n FROM entries').get()
-      this.pending = (counted as { n: number }).n
+      this.recount()
       if (this.opts.checkpointIntervalMs > 0) {
         this.checkpointer = new Checkpointer(this.path, this.opts.checkpointIntervalMs)
         this.checkpointer.start()
@@ -137,10 +160,10 @@ export class SqliteJournal implements Journal, Component {
 
   /** Resolves after the commit holding the event returned. Rejects with a Journal*Error. */
   async append(event: NewEvent): Promise<JournalEntry> {
-    if (this.state === 'open' && this.writer.failed) this.state = 'failed'
-    if (this.state !== 'open') {
-      if (this.state === 'closed' || this.closing) throw new JournalClosedError('journal is closed')
-      throw new JournalUnavailableError(`journal is ${this.state}`)
+    const state = this.writerState()
+    if (state !== 'open') {
+      if (state === 'closed' || this.closing) throw new JournalClosedError('journal is closed')
+      throw new JournalUnavailableError(`journal is ${state}`)
     }
     if (this.isFull()) throw new JournalFullError('journal is over its disk quota')
     // Counted before the commit so a burst cannot overshoot the quota between measurements.
@@ -227,8 +250,26 @@ export class SqliteJournal implements Journal, Component {
   }
 
   private currentState(): JournalState {
-    if (this.state === 'open' && this.writer.failed) this.state = 'failed'
-    return this.state === 'open' && this.isFull() ? 'full' : this.state
+    const state = this.writerState()
+    return state === 'open' && this.isFull() ? 'full' : state
+  }
+
+  /** The state with the writer's health folded in: `restarting` passes, `failed` stays. */
+  private writerState(): JournalState {
+    if (this.state !== 'open') return this.state
+    const health = this.writer.health
+    if (health === 'failed') this.state = 'failed'
+    return health === 'restarting' ? 'restarting' : this.state
+  }
+
+  /**
+   * Count the rows afresh: at start, and when a new writer thread took over (the dead one may
+   * have committed a batch or a mark whose answer was lost, so the running count is off).
+   */
+  private recount(): void {
+    if (!this.reader) return
+    const counted = this.reader.prepare('SELECT count(*) AS n FROM entries').get()
+    this.pending = (counted as { n: number }).n
   }
 
   private isFull(): boolean {
@@ -238,9 +279,9 @@ export class SqliteJournal implements Journal, Component {
     )
   }
 
-  /** One timed compaction at a time; none once the writer is gone (it would only fail). */
+  /** One timed compaction at a time; none while the writer is down (it would only fail). */
   private compactInBackground(): void {
-    if (this.compacting || this.state !== 'open' || this.closing || this.writer.failed) return
+    if (this.compacting || this.writerState() !== 'open' || this.closing) return
     this.compacting = this.compact()
       .catch((err: unknown) => this.opts.onCompactError(err))
       .finally(() => {

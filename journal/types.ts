@@ -15,7 +15,10 @@ export interface JournalStats {
   bytes: number
   /** receivedAt of the oldest pending entry, null when none. */
   oldestPendingAt: number | null
-  /** Whether the journal accepts appends: `full` = over its quota or the disk is low. */
+  /**
+   * Whether the journal accepts appends: `full` = over its quota or the disk is low;
+   * `restarting` = the writer thread died and a new one is being started; `failed` = for good.
+   */
   state?: JournalState
   /** Size past which appends are refused (SLUICE_JOURNAL_MAX_BYTES). */
   maxBytes?: number
@@ -23,7 +26,7 @@ export interface JournalStats {
   freeDiskBytes?: number
 }
 
-export type JournalState = 'starting' | 'open' | 'full' | 'failed' | 'closed'
+export type JournalState = 'starting' | 'open' | 'full' | 'restarting' | 'failed' | 'closed'
 
 /**
  * The journal as the rest of the engine sees it. Contract: `append` resolves only after the

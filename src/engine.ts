@@ -3,7 +3,12 @@ import type { Component } from './component.js'
 import type { Config } from './config.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import { createLogger, type Logger } from './log.js'
-import { journalCommits, journalCommitSeconds, reportBacklogFrom } from './metrics.js'
+import {
+  journalCommits,
+  journalCommitSeconds,
+  journalWriterRestarts,
+  reportBacklogFrom,
+} from './metrics.js'
 import { Pipeline, type PipelineOptions } from './pipeline/pipeline.js'
 import { HttpServer, type ReadinessFn } from './server/index.js'
 import { onceAsync, runAll } from './util/once.js'
@@ -70,6 +75,14 @@ export class Engine implements Component {
         this.pipeline.forwarder.notify()
       },
       onCompactError: (err) => this.logger.warn({ err }, 'journal compaction failed'),
+      onWriterRestart: ({ cause: err, attempt, delayMs }) => {
+        if (delayMs !== null) journalWriterRestarts.inc()
+        const gaveUp = 'journal writer restarts used up; the journal failed'
+        this.logger.error(
+          { err, attempt, delayMs },
+          delayMs === null ? gaveUp : 'journal writer thread died; restarting',
+        )
+      },
     })
     this.pipeline = new Pipeline(config, this.journal, this.logger, options.pipeline)
     reportBacklogFrom(() => this.journal.stats().pending)

@@ -25,6 +25,12 @@ export const journalCommitSeconds = new Histogram({
   registers: [registry],
 })
 
+export const journalWriterRestarts = new Counter({
+  name: 'sluice_journal_writer_restarts_total',
+  help: 'Restart attempts of a dead journal writer thread',
+  registers: [registry],
+})
+
 export const eventsForwarded = new Counter({
   name: 'sluice_events_forwarded_total',
   help: 'Journal entries confirmed by the broker',

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -10,8 +10,9 @@ import {
   JournalClosedError,
   JournalUnavailableError,
 } from '../journal/index.js'
-import type { NewEvent, WriterMode } from '../journal/index.js'
+import type { NewEvent, WriterMode, WriterRestart } from '../journal/index.js'
 import { failOnLeaks } from './helpers/leaks.js'
+import { until } from './helpers/wait.js'
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-journal-'))
@@ -242,14 +243,38 @@ for (const writer of ['inline', 'worker'] as const) {
   })
 }
 
-t.test('a dead writer thread makes appends fail and the journal report failed', async (t) => {
-  const { j } = await open(t, tempDir(t), 'worker')
+t.test('a dead writer thread that cannot be restarted leaves the journal failed', async (t) => {
+  const dir = tempDir(t)
+  const restarts: Array<{ attempt: number; delayMs: number | null; state: unknown }> = []
+  const { j } = await open(t, dir, 'worker', {
+    writerRestartAttempts: 2,
+    checkpointIntervalMs: 0,
+    compactIntervalMs: 0,
+    onWriterRestart: (r: WriterRestart) =>
+      restarts.push({ attempt: r.attempt, delayMs: r.delayMs, state: j.stats().state }),
+  })
   await j.append(event(1))
-  // Reach the private worker to kill it the way a native crash in the thread would.
+  // A new writer thread cannot open what is now at the journal's path (a directory): every
+  // restart fails. The read connection keeps the moved files open, so reads still work.
+  for (const f of ['journal.db', 'journal.db-wal', 'journal.db-shm']) {
+    renameSync(join(dir, f), join(dir, `${f}.moved`))
+  }
+  mkdirSync(join(dir, 'journal.db'))
+  // Reach the private worker to kill it the way a fatal error in the thread would.
   const internals = j as unknown as { writer: { worker: { terminate(): Promise<number> } } }
   await internals.writer.worker.terminate()
+  await until('the journal gave up', () => j.stats().state === 'failed')
+  t.same(
+    restarts.map((r) => [r.attempt, r.delayMs === null, r.state]),
+    [
+      [1, false, 'restarting'],
+      [2, false, 'restarting'],
+      [2, true, 'failed'],
+    ],
+    'two restarts failed in a row, then it gave up',
+  )
   await t.rejects(j.append(event(2)), JournalUnavailableError)
-  t.equal(j.stats().state, 'failed')
+  t.equal(j.stats().state, 'failed', 'failed stays')
   t.equal(j.stats().pending, 1, 'reads still work')
 })
 
@@ -262,6 +287,12 @@ t.test('options are checked', async (t) => {
     () => new SqliteJournal({ dataDir: '/tmp/x', compactIntervalMs: -1 }),
     /options.compactIntervalMs/,
   )
+  for (const bad of [-1, 1.5, '3']) {
+    t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', writerRestartAttempts: bad as never }), {
+      name: 'TypeError',
+      message: /options.writerRestartAttempts/,
+    })
+  }
 })
 
 failOnLeaks(t)
