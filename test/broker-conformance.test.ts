@@ -69,7 +69,11 @@ for (const fixture of fixtures) {
         'every event confirmed',
       )
       await b.close()
-      t.equal(await h.depth(), 25, 'all 25 are in the queue')
+      t.equal(
+        await h.depth(),
+        Math.ceil(25 / fixture.eventsPerMessage),
+        `all 25 are in the queue, ${fixture.eventsPerMessage} per message at most`,
+      )
     })
 
     t.test('a consumer that dies without acking: the message is delivered again', async (t) => {
@@ -123,6 +127,46 @@ for (const fixture of fixtures) {
       t.ok(Date.now() - asked >= delayMs - 50, `redelivered after ${Date.now() - asked} ms`)
       t.equal(again.attempt, 2)
       await again.ack()
+    })
+
+    t.test('events settle one by one; a retried subset comes back alone', async (t) => {
+      const { h, open } = await fresh(t)
+      const b = await open()
+      const events = Array.from({ length: 10 }, () => makeEvent())
+      t.same(
+        await b.publish(events),
+        events.map(() => true),
+      )
+      const inbox = await new Inbox(b).subscribe(20)
+      for (let i = 1; i <= 10; i++) await inbox.nth(i)
+      t.same(
+        inbox.received.map((d) => d.event.id).sort(),
+        events.map((e) => e.id).sort(),
+        'every event is its own delivery',
+      )
+      // Seven are acked (stored, or dead-lettered by the consumer), three retried: the message
+      // is settled once all ten are.
+      const [retried, stored] = [inbox.received.slice(0, 3), inbox.received.slice(3)]
+      await Promise.all([...stored.map((d) => d.ack()), ...retried.map((d) => d.retry(0))])
+      for (let i = 11; i <= 13; i++) await inbox.nth(i)
+      const again = inbox.received.slice(10)
+      t.same(
+        again.map((d) => d.event.id).sort(),
+        retried.map((d) => d.event.id).sort(),
+        'only the retried events come back',
+      )
+      t.ok(
+        again.every((d) => d.attempt === 2),
+        'as attempt 2',
+      )
+      t.same(
+        again.map((d) => d.event),
+        retried.map((d) => d.event),
+        'byte for byte',
+      )
+      await Promise.all(again.map((d) => d.ack()))
+      await b.close()
+      t.equal(await h.depth(), 0, 'nothing left')
     })
 
     if (fixture.countsDeliveries) {

@@ -23,6 +23,9 @@ const logger = createLogger('silent')
 const fromEnv = (env: NodeJS.ProcessEnv, overrides?: BrokerOverrides) =>
   createBroker(brokerChoice(loadConfig(env), overrides), logger)
 
+/** What SLUICE_ENVELOPE_EVENTS and SLUICE_ENVELOPE_BYTES default to. */
+const ENVELOPE_DEFAULTS = { envelopeEvents: 50, envelopeBytes: 1_048_576 }
+
 t.test('SLUICE_BROKER unset: the local adapter, in SLUICE_DATA_DIR', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-factory-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -48,8 +51,15 @@ t.test('SLUICE_BROKER=rabbitmq: AMQP_URL, SLUICE_QUEUE and SLUICE_QUEUE_TYPE', a
   }
   t.same(brokerChoice(loadConfig(env)), {
     kind: 'rabbitmq',
-    options: { url: AMQP_URL, queue, queueType: 'classic' },
+    options: { url: AMQP_URL, queue, queueType: 'classic', ...ENVELOPE_DEFAULTS },
   })
+  t.match(
+    brokerChoice(
+      loadConfig({ ...env, SLUICE_ENVELOPE_EVENTS: '10', SLUICE_ENVELOPE_BYTES: '65536' }),
+    ),
+    { options: { envelopeEvents: 10, envelopeBytes: 65536 } },
+    'SLUICE_ENVELOPE_EVENTS and SLUICE_ENVELOPE_BYTES reach the adapter',
+  )
   const rabbit = fromEnv(env)
   const admin = await amqp.connect(AMQP_URL)
   t.teardown(async () => {
@@ -74,7 +84,7 @@ t.test('SLUICE_BROKER=sqs: SQS_QUEUE_URL, SQS_DLQ_URL and AWS_ENDPOINT_URL_SQS',
   const queueUrl = 'http://127.0.0.1:1/000000000000/q'
   t.same(brokerChoice(loadConfig({ SLUICE_BROKER: 'sqs', SQS_QUEUE_URL: queueUrl })), {
     kind: 'sqs',
-    options: { queueUrl },
+    options: { queueUrl, ...ENVELOPE_DEFAULTS },
   })
   const env = {
     SLUICE_BROKER: 'sqs',
@@ -86,6 +96,7 @@ t.test('SLUICE_BROKER=sqs: SQS_QUEUE_URL, SQS_DLQ_URL and AWS_ENDPOINT_URL_SQS',
     kind: 'sqs',
     options: {
       queueUrl,
+      ...ENVELOPE_DEFAULTS,
       dlqUrl: 'http://127.0.0.1:1/000000000000/q-dlq',
       endpoint: 'http://127.0.0.1:1',
     },
@@ -120,7 +131,7 @@ t.test('overrides reach the adapter options, for the chosen adapter only', async
     loadConfig({ SLUICE_BROKER: 'sqs', SQS_QUEUE_URL: 'http://h/1/q' }),
     overrides,
   )
-  t.same(s.options, { queueUrl: 'http://h/1/q', waitTimeSeconds: 1 })
+  t.same(s.options, { queueUrl: 'http://h/1/q', ...ENVELOPE_DEFAULTS, waitTimeSeconds: 1 })
   // An override wins over the environment.
   const q = brokerChoice(loadConfig({ SLUICE_BROKER: 'rabbitmq', SLUICE_QUEUE: 'from-env' }), {
     rabbitmq: { queue: 'from-override' },

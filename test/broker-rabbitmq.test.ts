@@ -5,7 +5,10 @@ import { RabbitBroker } from '../src/brokers/rabbitmq/broker.js'
 import { deleteTopology, queueNames } from '../src/brokers/rabbitmq/topology.js'
 import type { RabbitConnection } from '../src/brokers/rabbitmq/connection.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
-import { AMQP_URL, Inbox, makeEvent } from './helpers/broker-fixtures.js'
+import { ENVELOPE_CONTENT_TYPE, encode } from '../src/brokers/rabbitmq/codec.js'
+import { decodeEnvelope } from '../src/brokers/envelope/codec.js'
+import type { WebhookEvent } from '../src/event.js'
+import { AMQP_URL, ENVELOPE_EVENTS, Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { declareRabbitTopology01 } from './helpers/sluice-0.1.js'
 import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
@@ -39,7 +42,7 @@ async function withBroker(
 }
 
 t.test(
-  'messages carry the event id, metadata headers and the raw body, persistently',
+  'a message is a persistent envelope: its header, content type, and the exact events',
   async (t) => {
     const { broker, admin, queue } = await withBroker(t)
     const e = makeEvent({ body: Buffer.from([0, 1, 2, 3]), verifiedBy: 'stripe' })
@@ -48,19 +51,113 @@ t.test(
     const m = await ch.get(queue, { noAck: false })
     t.ok(m, 'the message is in the queue')
     if (!m) return
-    t.equal(m.properties.messageId, e.id)
     t.equal(m.properties.deliveryMode, 2, 'persistent')
-    t.equal(m.properties.contentType, e.contentType)
-    t.ok(m.content.equals(e.body), 'body is the raw bytes')
+    t.equal(m.properties.contentType, ENVELOPE_CONTENT_TYPE)
+    t.equal(m.properties.messageId, e.id, 'an envelope of one event has its id')
+    t.equal(m.properties.timestamp, Math.floor(e.receivedAt / 1000))
     const h = m.properties.headers ?? {}
-    t.equal(String(h['sluice-source']), e.source)
-    t.equal(String(h['sluice-id']), e.id)
-    t.equal(String(h['sluice-received-at']), String(e.receivedAt))
-    t.equal(String(h['sluice-verified-by']), 'stripe')
-    t.same(JSON.parse(String(h['sluice-headers'])), e.headers)
+    t.equal(String(h['sluice-envelope']), '2', 'marked as an envelope (format version 2)')
+    for (const k of ['sluice-id', 'sluice-source', 'sluice-received-at', 'sluice-headers']) {
+      t.equal(h[k], undefined, `no ${k} header: the metadata is in the envelope`)
+    }
+    const [decoded] = decodeEnvelope(m.content)
+    t.same(decodeEnvelope(m.content), [e], 'the body is an envelope of exactly that event')
+    t.ok(decoded?.body.equals(e.body), 'the raw bytes survive')
+    t.equal(decoded?.verifiedBy, 'stripe')
+
+    // Several events in one publish share one message, in order.
+    const events = [makeEvent(), makeEvent({ body: Buffer.from([255, 0]) }), makeEvent()]
+    t.same(await broker.publish(events), [true, true, true])
+    const many = await ch.get(queue, { noAck: false })
+    t.ok(many, 'one message')
+    if (!many) return
+    t.same(decodeEnvelope(many.content), events, 'every event, byte for byte, in order')
+    t.not(many.properties.messageId, events[0]!.id, 'an envelope of several has an id of its own')
+    t.equal(await ch.get(queue, { noAck: false }), false, 'and nothing else')
     await ch.close()
   },
 )
+
+t.test('N events make ceil(N / envelopeEvents) messages, within envelopeBytes', async (t) => {
+  const { broker, admin, queue } = await withBroker(t, { envelopeBytes: 64 * 1024 })
+  const events = Array.from({ length: 2 * ENVELOPE_EVENTS + 7 }, () => makeEvent())
+  // Five of 20 KiB: at most three fit 64 KiB, so they split by bytes, not by count.
+  const big = Array.from({ length: 5 }, () => makeEvent({ body: Buffer.alloc(20 * 1024, 7) }))
+  t.same(
+    await broker.publish(events),
+    events.map(() => true),
+    'every event confirmed',
+  )
+  t.same(
+    await broker.publish(big),
+    big.map(() => true),
+  )
+  const ch = await admin.createChannel()
+  const messages: WebhookEvent[][] = []
+  for (let m = await ch.get(queue); m; m = await ch.get(queue)) {
+    messages.push(decodeEnvelope(m.content))
+  }
+  t.same(
+    messages.map((m) => m.length),
+    [ENVELOPE_EVENTS, ENVELOPE_EVENTS, 7, 3, 2],
+    `${events.length} small events in ${Math.ceil(events.length / ENVELOPE_EVENTS)} messages, then the big ones by bytes`,
+  )
+  t.same(messages.flat(), [...events, ...big], 'every event once, in order')
+  await ch.close()
+})
+
+t.test('a message of Sluice 0.1 (one event, metadata in headers) is still consumed', async (t) => {
+  const { broker, admin, queue } = await withBroker(t)
+  const ch = await admin.createConfirmChannel()
+  const e = makeEvent({ body: Buffer.from([0, 0xff, 0x0a]) })
+  // A retry copy 0.1 left in <queue>.retry carries the attempt it is.
+  const retried = makeEvent({ verifiedBy: null })
+  ch.sendToQueue(queue, e.body, encode(e))
+  ch.sendToQueue(queue, retried.body, encode(retried, { 'sluice-attempt': '3' }))
+  await ch.waitForConfirms()
+  await ch.close()
+  const inbox = await new Inbox(broker).subscribe(2 * ENVELOPE_EVENTS)
+  const [a, b] = [await inbox.nth(1), await inbox.nth(2)]
+  t.same(a.event, e, 'the event as 0.1 published it')
+  t.equal(a.malformed, undefined, 'not malformed')
+  t.equal(a.attempt, 1)
+  t.same(b.event, retried)
+  t.equal(b.attempt, 3, 'attempt from the 0.1 sluice-attempt header')
+  await a.ack()
+  await b.ack()
+  await broker.close()
+  const check = await admin.createChannel()
+  await until(
+    'the acks removed them',
+    async () => (await check.checkQueue(queue)).messageCount === 0,
+  )
+  await check.close()
+})
+
+t.test('a retried subset goes to <queue>.retry as an envelope of just those events', async (t) => {
+  const { broker, admin, queue } = await withBroker(t)
+  const events = Array.from({ length: 5 }, () => makeEvent())
+  await broker.publish(events)
+  const inbox = await new Inbox(broker).subscribe(ENVELOPE_EVENTS)
+  for (let i = 1; i <= 5; i++) await inbox.nth(i)
+  const [x, y, ...rest] = inbox.received
+  // A long delay keeps the copy in <queue>.retry, where it can be looked at.
+  await Promise.all([x!.retry(60_000), y!.retry(30_000), ...rest.map((d) => d.ack())])
+  await broker.close()
+  const ch = await admin.createChannel()
+  await until('the original was acked', async () => (await ch.checkQueue(queue)).messageCount === 0)
+  const copy = await ch.get(`${queue}.retry`)
+  t.ok(copy, 'one copy in <queue>.retry')
+  if (!copy) return
+  t.same(decodeEnvelope(copy.content), [x!.event, y!.event], 'only the retried events')
+  const h = copy.properties.headers ?? {}
+  t.equal(String(h['sluice-envelope']), '2')
+  t.equal(String(h['sluice-attempt']), '2', 'the attempt their next delivery is')
+  t.equal(copy.properties.expiration, '60000', 'the longest of their delays')
+  t.equal(copy.properties.deliveryMode, 2, 'persistent')
+  t.equal(await ch.get(`${queue}.retry`), false, 'one copy, not one per event')
+  await ch.close()
+})
 
 t.test('a new topology: a durable quorum queue and its retry queue, no DLX or DLQ', async (t) => {
   const { admin, queue } = await withBroker(t)
@@ -175,10 +272,18 @@ t.test('a foreign message is delivered as malformed, with its raw body', async (
     contentType: 'text/plain',
   })
   ch.sendToQueue(queue, Buffer.from('no id either'), { persistent: true })
+  // Claims to be an envelope, but its body is not one.
+  ch.sendToQueue(queue, Buffer.from('SLv2 but truncated'), {
+    messageId: 'bad-envelope',
+    persistent: true,
+    headers: { 'sluice-envelope': '2' },
+  })
   await ch.waitForConfirms()
   await ch.close()
-  const inbox = await new Inbox(broker).subscribe(2)
-  const [a, b] = [await inbox.nth(1), await inbox.nth(2)]
+  // The channel prefetch counts messages, ceil(prefetch / envelopeEvents) of them: ask for
+  // enough events that all three messages are in flight at once.
+  const inbox = await new Inbox(broker).subscribe(3 * ENVELOPE_EVENTS)
+  const [a, b, c] = [await inbox.nth(1), await inbox.nth(2), await inbox.nth(3)]
   t.equal(a.event.id, 'foreign-1', 'id from messageId')
   t.equal(a.event.source, 'unknown')
   t.equal(a.event.contentType, 'text/plain')
@@ -191,8 +296,13 @@ t.test('a foreign message is delivered as malformed, with its raw body', async (
     'without a messageId, the id is a hash of the body',
   )
   t.match(b.malformed, /^undecodable/)
+  t.equal(c.event.id, 'bad-envelope')
+  t.ok(c.event.body.equals(Buffer.from('SLv2 but truncated')), 'raw body kept')
+  t.match(c.malformed, /^undecodable: .*envelope/, 'a broken envelope is malformed too')
+  t.equal(inbox.received.length, 3, 'one delivery per undecodable message')
   await a.ack()
   await b.ack()
+  await c.ack()
   await broker.close()
   const check = await admin.createChannel()
   await until(
@@ -205,10 +315,20 @@ t.test('a foreign message is delivered as malformed, with its raw body', async (
 
 t.test('a Sluice message is not malformed', async (t) => {
   const { broker } = await withBroker(t)
-  await broker.publish([makeEvent()])
-  const d = await (await new Inbox(broker).subscribe(1)).nth(1)
-  t.equal(d.malformed, undefined)
-  await d.ack()
+  const events = [makeEvent(), makeEvent()]
+  await broker.publish(events)
+  const inbox = await new Inbox(broker).subscribe(2)
+  const got = [await inbox.nth(1), await inbox.nth(2)]
+  t.same(
+    got.map((d) => d.malformed),
+    [undefined, undefined],
+  )
+  t.same(
+    got.map((d) => d.event),
+    events,
+    'each event of the envelope is its own delivery',
+  )
+  await Promise.all(got.map((d) => d.ack()))
 })
 
 t.test('options are checked', async (t) => {
@@ -226,6 +346,14 @@ t.test('options are checked', async (t) => {
     () =>
       new RabbitBroker({ url: AMQP_URL, queue: 'q', reconnectBaseMs: 5000, reconnectMaxMs: 10 }),
     /options.reconnectMaxMs/,
+  )
+  t.throws(
+    () => new RabbitBroker({ url: AMQP_URL, queue: 'q', envelopeEvents: 0 }),
+    /options.envelopeEvents/,
+  )
+  t.throws(
+    () => new RabbitBroker({ url: AMQP_URL, queue: 'q', envelopeBytes: 1.5 }),
+    /options.envelopeBytes/,
   )
 })
 

@@ -1,20 +1,22 @@
 import t, { type Test } from 'tap'
 import {
   CreateQueueCommand,
+  GetQueueAttributesCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
 import { dummyCredentials, startFakeSqs } from './helpers/fauxqs.js'
-import { Inbox, makeEvent } from './helpers/broker-fixtures.js'
+import { ENVELOPE_EVENTS, Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { SqsBroker } from '../src/brokers/sqs/broker.js'
 import { BrokerUnavailableError } from '../src/brokers/errors.js'
 import { planBatches } from '../src/brokers/sqs/publish.js'
 import {
   SQS_MAX_EVENT_BYTES,
   SQS_MAX_MESSAGE_BYTES,
-  decodeEnvelope,
+  decodeSqsBody,
   encodeEnvelope,
+  encodeSqsBody,
 } from '../src/brokers/sqs/envelope.js'
 import { eventBytes } from '../src/event.js'
 import { createBroker } from '../src/brokers/index.js'
@@ -55,14 +57,24 @@ t.test('batches hold at most 10 entries and 1 MiB', async (t) => {
   )
 })
 
-t.test('the envelope keeps exact bytes; the largest allowed event fits one message', async (t) => {
+t.test('the body keeps exact bytes; the largest allowed event fits one message', async (t) => {
   const e = makeEvent({ body: Buffer.from([0, 255, 10, 13, 0xd8, 0x00]) })
-  t.same(decodeEnvelope(encodeEnvelope(e)), e)
-  t.throws(() => decodeEnvelope('bm90IGEgZnJhbWU='), 'a foreign body is refused')
+  t.same(decodeSqsBody(encodeSqsBody([e])), [e], 'an envelope of one')
+  const events = [e, makeEvent({ verifiedBy: null, headers: {} }), makeEvent()]
+  t.same(decodeSqsBody(encodeSqsBody(events)), events, 'an envelope of several, in order')
+  t.same(decodeSqsBody(encodeEnvelope(e)), [e], "Sluice 0.1's frame (version 1) is still read")
+  t.throws(() => decodeSqsBody('bm90IGEgZnJhbWU='), 'a foreign body is refused')
+  t.throws(
+    () => decodeSqsBody(encodeSqsBody(events).slice(0, -8)),
+    /truncated envelope/,
+    'so is a truncated envelope',
+  )
+  // 1 MiB of base64 is 768 KiB of envelope; one event's envelope adds 144 bytes.
+  t.equal(SQS_MAX_EVENT_BYTES, 786_288, 'the limit the HTTP server enforces (413 above it)')
   const base = makeEvent({ body: Buffer.alloc(0) })
   const largest = { ...base, body: Buffer.alloc(SQS_MAX_EVENT_BYTES - eventBytes(base), 0xab) }
   t.equal(eventBytes(largest), SQS_MAX_EVENT_BYTES)
-  t.ok(Buffer.byteLength(encodeEnvelope(largest)) <= SQS_MAX_MESSAGE_BYTES, 'fits one message')
+  t.ok(Buffer.byteLength(encodeSqsBody([largest])) <= SQS_MAX_MESSAGE_BYTES, 'fits one message')
   // Worst case for the envelope: every metadata string doubles when JSON-escaped.
   const escaped = {
     ...makeEvent({
@@ -80,9 +92,10 @@ t.test('the envelope keeps exact bytes; the largest allowed event fits one messa
   }
   t.equal(eventBytes(worst), SQS_MAX_EVENT_BYTES)
   t.ok(
-    Buffer.byteLength(encodeEnvelope(worst)) <= SQS_MAX_MESSAGE_BYTES,
+    Buffer.byteLength(encodeSqsBody([worst])) <= SQS_MAX_MESSAGE_BYTES,
     'fits one message with worst-case metadata too',
   )
+  t.same(decodeSqsBody(encodeSqsBody([worst])), [worst])
 })
 
 t.test('against fauxqs', async (t) => {
@@ -96,6 +109,17 @@ t.test('against fauxqs', async (t) => {
         new CreateQueueCommand({ QueueName: `${name}-${process.pid}-plain-${++plain}` }),
       )
     ).QueueUrl!
+
+  /** ApproximateNumberOfMessagesDelayed: messages sent with DelaySeconds, not yet visible. */
+  const delayed = async (queueUrl: string) => {
+    const out = await sqs.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+      }),
+    )
+    return Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0)
+  }
 
   t.test(
     'the configured endpoint wins over the queue URL host (a queue with a RedrivePolicy)',
@@ -185,11 +209,59 @@ t.test('against fauxqs', async (t) => {
     const broker = new SqsBroker({ queueUrl, client: flaky, waitTimeSeconds: 1 })
     t.teardown(() => broker.close())
     await broker.start()
-    const events = [makeEvent(), makeEvent(), makeEvent()]
-    t.same(await broker.publish(events), [true, true, true])
+    // Three full envelopes: three entries of one SendMessageBatch call.
+    const events = Array.from({ length: 3 * ENVELOPE_EVENTS }, () => makeEvent())
+    t.same(
+      await broker.publish(events),
+      events.map(() => true),
+      'every event of every entry confirmed',
+    )
     t.equal(calls, 2, 'one retry call')
     const depth = await sqs.depth(queueUrl)
     t.equal(depth.visible, 3, 'no duplicates: the confirmed entries were not resent')
+    const inbox = await new Inbox(broker).subscribe(3 * ENVELOPE_EVENTS)
+    for (let i = 1; i <= events.length; i++) await inbox.nth(i)
+    t.same(
+      inbox.received.map((d) => d.event.id).sort(),
+      events.map((e) => e.id).sort(),
+      'each event once',
+    )
+    await Promise.all(inbox.received.map((d) => d.ack()))
+  })
+
+  t.test('an entry that stays failed: exactly its events are unconfirmed', async (t) => {
+    const { queueUrl } = await sqs.createQueue('failed-for-good')
+    // The second entry of every call fails.
+    const flaky = {
+      send: async (cmd: unknown, ...rest: unknown[]) => {
+        if (cmd instanceof SendMessageBatchCommand) {
+          const entries = cmd.input.Entries!
+          const out = await sqs.client.send(
+            new SendMessageBatchCommand({
+              ...cmd.input,
+              Entries: entries.filter((_, i) => i !== 1),
+            }),
+          )
+          const failed = entries[1]
+            ? [{ Id: entries[1].Id, SenderFault: false, Code: 'InternalError' }]
+            : []
+          return { ...out, Failed: failed }
+        }
+        return (sqs.client.send as (...a: unknown[]) => Promise<unknown>)(cmd, ...rest)
+      },
+      destroy() {},
+    } as unknown as SQSClient
+    const broker = new SqsBroker({ queueUrl, client: flaky, waitTimeSeconds: 1, publishRetries: 0 })
+    t.teardown(() => broker.close())
+    await broker.start()
+    const events = Array.from({ length: 2 * ENVELOPE_EVENTS + 5 }, () => makeEvent())
+    const confirmed = await broker.publish(events)
+    t.same(
+      confirmed,
+      events.map((_, i) => i < ENVELOPE_EVENTS || i >= 2 * ENVELOPE_EVENTS),
+      'the events of the second message are unconfirmed, all the others confirmed',
+    )
+    t.same(await sqs.depth(queueUrl), { visible: 2, inFlight: 0 })
   })
 
   t.test(
@@ -250,6 +322,43 @@ t.test('against fauxqs', async (t) => {
     t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 })
   })
 
+  t.test(
+    'retry(delay) of part of a message: those events come back alone, not before the delay',
+    async (t) => {
+      const queueUrl = await plainQueue('retry-subset')
+      const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
+      t.teardown(() => broker.close())
+      await broker.start()
+      const events = [makeEvent(), makeEvent(), makeEvent()]
+      await broker.publish(events)
+      t.same(await sqs.depth(queueUrl), { visible: 1, inFlight: 0 }, 'one message')
+      const inbox = await new Inbox(broker).subscribe(ENVELOPE_EVENTS)
+      const firsts = [await inbox.nth(1), await inbox.nth(2), await inbox.nth(3)]
+      t.same(
+        firsts.map((d) => d.attempt),
+        [1, 1, 1],
+      )
+      const [retried, ...acked] = firsts
+      const retriedAt = Date.now()
+      await Promise.all([retried!.retry(1000), ...acked.map((d) => d.ack())])
+      // The original is deleted; the retried event waits in a delayed message of its own.
+      t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 }, 'the original is gone')
+      t.equal(await delayed(queueUrl), 1, 'one delayed message: the retried subset')
+      const second = await inbox.nth(4)
+      t.ok(Date.now() - retriedAt >= 1000, 'not before the delay')
+      t.same(second.event, retried!.event, 'only the retried event, byte for byte')
+      t.equal(second.attempt, 2, 'attempt + 1, though SQS counts its first receive')
+      // Now the whole of its message: the receive count goes on from the attempt it carries.
+      await second.retry(0)
+      const third = await inbox.nth(5)
+      t.equal(third.attempt, 3)
+      t.same(third.event, retried!.event)
+      await third.ack()
+      t.equal(inbox.received.length, 5, 'the acked events did not come back')
+      t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 })
+    },
+  )
+
   t.test('a queue with a RedrivePolicy: the adapter never sends to its DLQ', async (t) => {
     // The RedrivePolicy is the operator's: the adapter neither reads it nor sends to its DLQ.
     const { queueUrl, dlqUrl } = await sqs.createQueue('redrive', 100)
@@ -283,15 +392,61 @@ t.test('against fauxqs', async (t) => {
     t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 }, 'acked like any delivery')
   })
 
+  t.test('a broken envelope is delivered as malformed, as one delivery', async (t) => {
+    const queueUrl = await plainQueue('broken')
+    const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
+    t.teardown(() => broker.close())
+    await broker.start()
+    const body = encodeSqsBody([makeEvent(), makeEvent()]).slice(0, -12)
+    const sent = await sqs.client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }),
+    )
+    const inbox = await new Inbox(broker).subscribe(ENVELOPE_EVENTS)
+    const d = await inbox.nth(1)
+    t.equal(d.event.id, sent.MessageId)
+    t.equal(d.event.body.toString(), body, 'raw body kept')
+    t.match(d.malformed, /^undecodable: truncated envelope/)
+    await d.ack()
+    t.equal(inbox.received.length, 1)
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 })
+  })
+
   t.test('a Sluice message is not malformed', async (t) => {
     const queueUrl = await plainQueue('sluice')
     const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
     t.teardown(() => broker.close())
     await broker.start()
-    await broker.publish([makeEvent()])
+    const events = [makeEvent(), makeEvent()]
+    await broker.publish(events)
+    const inbox = await new Inbox(broker).subscribe(2)
+    const got = [await inbox.nth(1), await inbox.nth(2)]
+    t.same(
+      got.map((d) => d.malformed),
+      [undefined, undefined],
+    )
+    t.same(
+      got.map((d) => d.event),
+      events,
+      'each event of the envelope is its own delivery',
+    )
+    await Promise.all(got.map((d) => d.ack()))
+  })
+
+  t.test('a message of Sluice 0.1 (the version 1 frame) is still consumed', async (t) => {
+    const queueUrl = await plainQueue('v1')
+    const broker = new SqsBroker({ queueUrl, client: sqs.client, waitTimeSeconds: 1 })
+    t.teardown(() => broker.close())
+    await broker.start()
+    const e = makeEvent({ body: Buffer.from([0, 0xff, 0x0a]) })
+    await sqs.client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeEnvelope(e) }),
+    )
     const d = await (await new Inbox(broker).subscribe(1)).nth(1)
+    t.same(d.event, e, 'the event as 0.1 sent it')
     t.equal(d.malformed, undefined)
+    t.equal(d.attempt, 1)
     await d.ack()
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 })
   })
 
   t.test('visibility is extended while a delivery is unacked', async (t) => {
@@ -347,9 +502,13 @@ t.test('against fauxqs', async (t) => {
     })
     await holder.start()
     await other.start()
-    const e = makeEvent()
-    await holder.publish([e])
-    const held = await (await new Inbox(holder).subscribe(1)).nth(1)
+    // One message of three events: two are acked at once, one is held. The message stays in
+    // flight until its last event is settled, and its visibility is extended meanwhile.
+    await holder.publish([makeEvent(), makeEvent(), makeEvent()])
+    const holding = await new Inbox(holder).subscribe(ENVELOPE_EVENTS)
+    const [held, ...done] = [await holding.nth(1), await holding.nth(2), await holding.nth(3)]
+    await Promise.all(done.map((d) => d.ack()))
+    t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 1 }, 'the message is still held')
     // Received before now with a 3 s visibility timeout: without the heartbeat it reappears by then.
     deadline = Date.now() + opts.visibilityTimeoutSeconds * 1000
     const seen: string[] = []
@@ -360,7 +519,7 @@ t.test('against fauxqs', async (t) => {
       'three heartbeats and two receive polls after the original deadline',
       () => seen.length > 0 || (heartbeats >= 3 && latePolls >= 2),
     )
-    t.same(seen, [], 'no other consumer got the held message')
+    t.same(seen, [], 'no other consumer got the held message, nor its acked events')
     await held.ack()
     t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 0 }, 'acked: gone')
   })
@@ -407,6 +566,17 @@ t.test('options are checked', async (t) => {
   t.throws(
     () => new SqsBroker({ queueUrl: 'http://localhost/1/q', dlqUrl: 'nope' }),
     /options.dlqUrl/,
+  )
+  for (const envelopeEvents of [0, -1, 1.5, Number.NaN]) {
+    t.throws(
+      () => new SqsBroker({ queueUrl: 'http://localhost/1/q', envelopeEvents }),
+      /options.envelopeEvents must be a positive integer/,
+      `envelopeEvents ${envelopeEvents}`,
+    )
+  }
+  t.throws(
+    () => new SqsBroker({ queueUrl: 'http://localhost/1/q', envelopeBytes: 0 }),
+    /options.envelopeBytes/,
   )
 })
 

@@ -10,6 +10,7 @@ const ROUNDS = Number(process.env.BENCH_FORWARDER_ROUNDS ?? 2)
 const OUTAGE_SECONDS = Number(process.env.BENCH_OUTAGE_SECONDS ?? 20)
 const OUTAGE_RATE = Number(process.env.BENCH_OUTAGE_RATE ?? 2000)
 const DRAIN_MAX = Number(process.env.BENCH_OUTAGE_DRAIN_MAX ?? 60)
+const ENVELOPES = (process.env.BENCH_ENVELOPE_EVENTS ?? '1,10,50').split(',').map(Number)
 
 /**
  * Issue 3: forwarder (journal -> RabbitMQ with confirms) against a bare amqplib confirm-channel
@@ -40,6 +41,19 @@ export const forwarderSection: BenchSection = {
         },
       ]
       for (const step of r % 2 ? steps.reverse() : steps) await step()
+    }
+    // The same drain at several envelope sizes (events per RabbitMQ message).
+    const sweep: { events: number; perSecond: number }[] = []
+    for (const size of ENVELOPES) {
+      ctx.log(`forwarder draining ${EVENTS} journal entries, ${size} per message`)
+      const q = uniqueName('sluice_bench_env')
+      const r = await benchForwarder({
+        queue: q,
+        events: EVENTS,
+        bodyBytes: BODY_BYTES,
+        envelopeEvents: size,
+      })
+      sweep.push({ events: size, perSecond: r.perSecond })
     }
     const bestBare = Math.max(...bare)
     const bestFwd = Math.max(...fwd)
@@ -82,6 +96,10 @@ export const forwarderSection: BenchSection = {
           ],
         },
         {
+          title: `forwarder: ${EVENTS} x 5 KB by events per message (SLUICE_ENVELOPE_EVENTS)`,
+          rows: sweep.map((r) => ({ 'events/message': r.events, 'events/s': r.perSecond })),
+        },
+        {
           title: 'forwarder targets',
           rows: [{ metric: 'forwarder / bare amqplib', target: '>= 0.8', reached: round(ratio) }],
         },
@@ -92,6 +110,7 @@ export const forwarderSection: BenchSection = {
         bareRuns: bare,
         forwarderRuns: fwd,
         ratio,
+        envelopeSweep: sweep,
         outage: outageSummary,
         outageSamples: samples,
       },

@@ -24,11 +24,20 @@ export async function benchForwarder(o: {
   queue: string
   events: number
   bodyBytes: number
+  /** Events per broker message (SLUICE_ENVELOPE_EVENTS). @defaultValue the adapter's */
+  envelopeEvents?: number
 }): Promise<ForwarderRate> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-fwd-'))
   const journal = new SqliteJournal({ dataDir: dir, sync: 'full' })
   const logger = createLogger('warn')
-  const broker = new RabbitBroker({ url: AMQP_URL, queue: o.queue }, logger)
+  const broker = new RabbitBroker(
+    {
+      url: AMQP_URL,
+      queue: o.queue,
+      ...(o.envelopeEvents ? { envelopeEvents: o.envelopeEvents } : {}),
+    },
+    logger,
+  )
   let forwarder: Forwarder | null = null
   try {
     await journal.start()

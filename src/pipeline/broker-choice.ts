@@ -20,6 +20,8 @@ export function brokerChoice(config: Config, overrides: BrokerOverrides = {}): B
           url: config.AMQP_URL,
           queue: config.SLUICE_QUEUE,
           queueType: config.SLUICE_QUEUE_TYPE,
+          envelopeEvents: config.SLUICE_ENVELOPE_EVENTS,
+          envelopeBytes: config.SLUICE_ENVELOPE_BYTES,
           ...overrides.rabbitmq,
         },
       }
@@ -29,6 +31,8 @@ export function brokerChoice(config: Config, overrides: BrokerOverrides = {}): B
         kind: 'sqs',
         options: {
           queueUrl: config.SQS_QUEUE_URL!,
+          envelopeEvents: config.SLUICE_ENVELOPE_EVENTS,
+          envelopeBytes: config.SLUICE_ENVELOPE_BYTES,
           ...(config.SQS_DLQ_URL ? { dlqUrl: config.SQS_DLQ_URL } : {}),
           ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}),
           ...overrides.sqs,

@@ -13,6 +13,9 @@ import { deleteTopology, queueNames } from '../../src/brokers/rabbitmq/topology.
 import { startFakeSqs } from './fauxqs.js'
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+/** The adapters' default envelope size (events per message). */
+export const ENVELOPE_EVENTS = 50
+
 /** Credentials fauxqs accepts, for a child process that builds its own SQS client. */
 export const FAKE_AWS_ENV = Object.freeze({
   AWS_ACCESS_KEY_ID: 'test',
@@ -41,6 +44,8 @@ export interface Fixture {
    * (classic RabbitMQ queues only flag a redelivery, so there it stops at one more).
    */
   countsDeliveries: boolean
+  /** Events one broker message carries at most (the envelope; the local queue keeps rows). */
+  eventsPerMessage: number
   setup(): Promise<Harness>
 }
 
@@ -50,6 +55,7 @@ const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toStri
 export const localFixture: Fixture = {
   name: 'local',
   countsDeliveries: true,
+  eventsPerMessage: 1,
   async setup() {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-broker-'))
     return {
@@ -73,6 +79,7 @@ export const localFixture: Fixture = {
 const rabbit = (queueType: 'quorum' | 'classic'): Fixture => ({
   name: queueType === 'quorum' ? 'rabbitmq' : 'rabbitmq (classic queues)',
   countsDeliveries: queueType === 'quorum',
+  eventsPerMessage: ENVELOPE_EVENTS,
   async setup() {
     const queue = unique(`sluice.test.${queueType}`)
     const names = queueNames(queue)
@@ -108,6 +115,7 @@ export const rabbitClassicFixture = rabbit('classic')
 export const sqsFixture: Fixture = {
   name: 'sqs',
   countsDeliveries: true,
+  eventsPerMessage: ENVELOPE_EVENTS,
   async setup() {
     const sqs = await startFakeSqs()
     // A plain queue, no RedrivePolicy: any queue must work.

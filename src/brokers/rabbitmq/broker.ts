@@ -10,7 +10,8 @@ import type {
   SubscribeOptions,
 } from '../types.js'
 import { BrokerUnavailableError } from '../errors.js'
-import { encode } from './codec.js'
+import { messagePrefetch, packEnvelopes, type EnvelopeLimits } from '../envelope/pack.js'
+import { encodeMessage } from './codec.js'
 import { RabbitConnection } from './connection.js'
 import { RabbitConsumer } from './consumer.js'
 import { drainLegacyDlq } from './legacy-dead-letters.js'
@@ -28,6 +29,7 @@ export class RabbitBroker implements Broker, LegacyDeadLetterSource {
   readonly features: BrokerFeatures
   readonly names: QueueNames
   private readonly options: Required<RabbitBrokerOptions>
+  private readonly limits: EnvelopeLimits
   private readonly connection: RabbitConnection
   private readonly publisher: ConfirmPublisher
   private consumer: RabbitConsumer | null = null
@@ -41,6 +43,7 @@ export class RabbitBroker implements Broker, LegacyDeadLetterSource {
     const o = this.options
     this.names = queueNames(o.queue)
     this.features = Object.freeze({ maxEventBytes: o.maxEventBytes })
+    this.limits = { maxEvents: o.envelopeEvents, maxBytes: o.envelopeBytes }
     this.connection = new RabbitConnection({ ...o, names: this.names }, logger)
     this.publisher = new ConfirmPublisher(this.connection, o.confirmWindow, o.publishTimeoutMs)
   }
@@ -55,11 +58,16 @@ export class RabbitBroker implements Broker, LegacyDeadLetterSource {
     return this.connection.state()
   }
 
+  /** Events go out as envelopes (SLUICE_ENVELOPE_EVENTS per message); one boolean per event. */
   async publish(events: readonly WebhookEvent[]): Promise<boolean[]> {
     if (this.closing) throw new BrokerUnavailableError('broker is closed')
-    return this.publisher.publish(
-      events.map((e) => ({ queue: this.names.main, body: e.body, options: encode(e) })),
+    const groups = packEnvelopes(events, this.limits)
+    const confirmed = await this.publisher.publish(
+      groups.map((g) => ({ queue: this.names.main, ...encodeMessage(g.map((i) => events[i]!)) })),
     )
+    const results = events.map(() => false)
+    groups.forEach((g, m) => g.forEach((i) => (results[i] = confirmed[m] === true)))
+    return results
   }
 
   async subscribe(handler: (d: Delivery) => void, options: SubscribeOptions): Promise<void> {
@@ -71,7 +79,8 @@ export class RabbitBroker implements Broker, LegacyDeadLetterSource {
     this.consumer = new RabbitConsumer(
       this.connection,
       this.publisher,
-      { names: this.names, prefetch: options.prefetch },
+      // Prefetch counts messages; the consumer asks for events.
+      { names: this.names, prefetch: messagePrefetch(options.prefetch, this.limits.maxEvents) },
       handler,
       this.logger,
     )

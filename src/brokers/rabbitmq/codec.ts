@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Options, MessageProperties } from 'amqplib'
 import type { WebhookEvent } from '../../event.js'
+import { decodeEnvelope, encodeEnvelope } from '../envelope/codec.js'
 
 /**
  * An event as an AMQP message: the body is the raw bytes received, the metadata rides in
@@ -18,8 +19,41 @@ export const H = Object.freeze({
   /** Sluice 0.1 wrote these on dead letters (read when importing them). */
   error: 'sluice-error',
   deadAt: 'sluice-dead-at',
+  /** `2` on an envelope (many events in the body; see ../envelope/codec.ts). */
+  envelope: 'sluice-envelope',
 })
 
+export const ENVELOPE_CONTENT_TYPE = 'application/vnd.sluice.envelope'
+
+/** One broker message carrying `events` as an envelope (format version 2). */
+export function encodeMessage(
+  events: readonly WebhookEvent[],
+  extra: Record<string, string> = {},
+): { body: Buffer; options: Options.Publish } {
+  const first = events[0]
+  return {
+    body: encodeEnvelope(events),
+    options: {
+      persistent: true,
+      messageId: events.length === 1 && first ? first.id : randomUUID(),
+      contentType: ENVELOPE_CONTENT_TYPE,
+      timestamp: Math.floor((first?.receivedAt ?? Date.now()) / 1000),
+      headers: { [H.envelope]: '2', ...extra },
+    },
+  }
+}
+
+/**
+ * The events of a message: an envelope (version 2), or one event in Sluice 0.1's format
+ * (version 1, metadata in headers). Throws when it is neither (a foreign publisher).
+ */
+export function decodeMessage(body: Buffer, props: MessageProperties): WebhookEvent[] {
+  const h = (props.headers ?? {}) as Record<string, unknown>
+  if (str(h[H.envelope]) === '2') return decodeEnvelope(body)
+  return [decode(body, props)]
+}
+
+/** Sluice 0.1's format, one event per message (still read; written by tests of the upgrade). */
 export function encode(event: WebhookEvent, extra: Record<string, string> = {}): Options.Publish {
   const headers: Record<string, string> = {
     [H.id]: event.id,
@@ -73,31 +107,5 @@ export function rawEvent(body: Buffer, props: MessageProperties): WebhookEvent {
     headers: {},
     body,
     verifiedBy: null,
-  }
-}
-
-/** Copy of the headers for a re-publish, without what RabbitMQ adds on delivery and dead-lettering. */
-export function cleanHeaders(
-  props: MessageProperties,
-  drop: readonly string[] = [],
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(props.headers ?? {})) {
-    if (k.startsWith('x-') || drop.includes(k)) continue
-    out[k] = v
-  }
-  return out
-}
-
-export function republishOptions(
-  props: MessageProperties,
-  headers: Record<string, unknown>,
-): Options.Publish {
-  return {
-    persistent: true,
-    messageId: str(props.messageId),
-    contentType: str(props.contentType),
-    timestamp: typeof props.timestamp === 'number' ? props.timestamp : undefined,
-    headers,
   }
 }

@@ -3,7 +3,8 @@ import type { Logger } from '../../log.js'
 import type { Delivery } from '../types.js'
 import { DeliveryGoneError } from '../errors.js'
 import type { WebhookEvent } from '../../event.js'
-import { H, cleanHeaders, decode, rawEvent, republishOptions } from './codec.js'
+import { envelopeDeliveries, type MessageSettlement } from '../envelope/settle.js'
+import { H, decodeMessage, encodeMessage, rawEvent } from './codec.js'
 import type { Link, RabbitConnection } from './connection.js'
 import type { ConfirmPublisher } from './publisher.js'
 import type { QueueNames } from './topology.js'
@@ -63,19 +64,6 @@ export class RabbitConsumer {
     const base = Number(h[H.attempt] ?? 1) || 1
     const count = h['x-delivery-count']
     const attempt = base + (typeof count === 'number' ? count : msg.fields.redelivered ? 1 : 0)
-    let settled = false
-    const settle = async (fn: () => Promise<void> | void): Promise<void> => {
-      if (settled) throw new DeliveryGoneError('delivery already settled')
-      if (this.channel !== ch)
-        throw new DeliveryGoneError('consumer channel is gone; the message will be redelivered')
-      settled = true
-      try {
-        await fn()
-      } catch (err) {
-        settled = false
-        throw err
-      }
-    }
     const ackOn = () => {
       if (this.channel !== ch)
         throw new DeliveryGoneError(
@@ -83,43 +71,45 @@ export class RabbitConsumer {
         )
       ch.ack(msg)
     }
-    const copyTo = async (queue: string, headers: Record<string, unknown>, expiration?: string) => {
-      const [ok] = await this.publisher.publish([
-        {
-          queue,
-          body: msg.content,
-          options: { ...republishOptions(msg.properties, headers), expiration },
-        },
-      ])
-      if (!ok) throw new Error(`RabbitMQ refused the copy to ${queue}`)
-      ackOn()
+    const message: MessageSettlement = {
+      alive: () => this.channel === ch,
+      ack: async () => ackOn(),
+      // A copy of the events to come back goes to <queue>.retry (confirmed) before the
+      // original is acked: a crash in between leaves a duplicate, never a loss.
+      retry: async (events, delayMs) => {
+        const copy = encodeMessage(events, { [H.attempt]: String(attempt + 1) })
+        const [ok] = await this.publisher.publish([
+          {
+            queue: this.settings.names.retry,
+            body: copy.body,
+            options: { ...copy.options, expiration: String(Math.max(0, Math.round(delayMs))) },
+          },
+        ])
+        if (!ok) throw new Error(`RabbitMQ refused the copy to ${this.settings.names.retry}`)
+        ackOn()
+      },
     }
-    let event: WebhookEvent
+    let events: WebhookEvent[]
     let malformed: string | undefined
     try {
-      event = decode(msg.content, msg.properties)
+      events = decodeMessage(msg.content, msg.properties)
     } catch (err) {
       malformed = `undecodable: ${(err as Error).message}`
-      event = rawEvent(msg.content, msg.properties)
+      events = [rawEvent(msg.content, msg.properties)]
     }
-    const delivery: Delivery = {
-      event,
-      attempt,
-      ...(malformed ? { malformed } : {}),
-      ack: () => settle(ackOn),
-      retry: (delayMs) =>
-        settle(() =>
-          copyTo(
-            this.settings.names.retry,
-            { ...cleanHeaders(msg.properties, [H.error]), [H.attempt]: String(attempt + 1) },
-            String(Math.max(0, Math.round(delayMs))),
-          ),
-        ),
+    for (const d of envelopeDeliveries(events, attempt, message)) {
+      this.hand(malformed ? { ...d, malformed } : d)
     }
+  }
+
+  private hand(delivery: Delivery): void {
     try {
       this.handler(delivery)
     } catch (err) {
-      this.logger?.error({ err, id: event.id }, 'subscriber threw; the message stays unacked')
+      this.logger?.error(
+        { err, id: delivery.event.id },
+        'subscriber threw; the message stays unacked',
+      )
     }
   }
 

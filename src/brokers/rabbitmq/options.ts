@@ -22,6 +22,10 @@ export interface RabbitBrokerOptions {
   heartbeatSeconds?: number
   /** Reconnect delay while the last failure was one retrying cannot fix (bad credentials, a queue declared with other arguments). @defaultValue 30000 */
   permanentRetryMs?: number
+  /** Events per message at most (SLUICE_ENVELOPE_EVENTS). @defaultValue 50 */
+  envelopeEvents?: number
+  /** Envelope bytes per message at most (SLUICE_ENVELOPE_BYTES); a larger event travels alone. @defaultValue 1048576 */
+  envelopeBytes?: number
   /** Largest event accepted; RabbitMQ 4 refuses messages over 16 MiB by default (max_message_size). @defaultValue 16711680 */
   maxEventBytes?: number
 }
@@ -36,6 +40,8 @@ export const rabbitBrokerDefaults: Readonly<Required<Omit<RabbitBrokerOptions, '
     connectTimeoutMs: 10_000,
     heartbeatSeconds: 10,
     permanentRetryMs: 30_000,
+    envelopeEvents: 50,
+    envelopeBytes: 1_048_576,
     maxEventBytes: 16 * 1024 * 1024 - 64 * 1024,
   })
 
@@ -63,6 +69,8 @@ export function resolveRabbitOptions(options: RabbitBrokerOptions): Required<Rab
     'connectTimeoutMs',
     'heartbeatSeconds',
     'permanentRetryMs',
+    'envelopeEvents',
+    'envelopeBytes',
     'maxEventBytes',
   ] as const) {
     if (!positiveInt(o[k])) throw new TypeError(`options.${k} must be a positive integer`)

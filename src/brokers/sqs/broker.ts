@@ -13,7 +13,8 @@ import type {
 import { BrokerUnavailableError, EventTooLargeError } from '../errors.js'
 import { createSqsClient } from './client.js'
 import { SqsConsumer } from './consumer.js'
-import { SQS_MAX_EVENT_BYTES } from './envelope.js'
+import { messagePrefetch, type EnvelopeLimits } from '../envelope/pack.js'
+import { SQS_MAX_EVENT_BYTES, sqsEnvelopeLimits } from './envelope.js'
 import { permanentSqsError } from './errors.js'
 import { drainLegacySqsDlq } from './legacy-dead-letters.js'
 import { resolveSqsOptions, type ResolvedSqsOptions, type SqsBrokerOptions } from './options.js'
@@ -31,6 +32,7 @@ export class SqsBroker implements Broker, LegacyDeadLetterSource {
   readonly features: BrokerFeatures = Object.freeze({ maxEventBytes: SQS_MAX_EVENT_BYTES })
   private readonly options: ResolvedSqsOptions
   private readonly client: SQSClient
+  private readonly limits: EnvelopeLimits
   private status: BrokerState = 'connecting'
   private consumer: SqsConsumer | null = null
   private closing: Promise<void> | null = null
@@ -41,6 +43,7 @@ export class SqsBroker implements Broker, LegacyDeadLetterSource {
   ) {
     this.options = resolveSqsOptions(options)
     this.client = this.options.client ?? createSqsClient(this.options)
+    this.limits = sqsEnvelopeLimits(this.options.envelopeEvents, this.options.envelopeBytes)
   }
 
   /** Check that the queue exists and that these credentials may use it. */
@@ -81,6 +84,7 @@ export class SqsBroker implements Broker, LegacyDeadLetterSource {
         this.client,
         this.options.queueUrl,
         events,
+        this.limits,
         this.options.sendConcurrency,
         this.options.publishRetries,
       )
@@ -106,7 +110,8 @@ export class SqsBroker implements Broker, LegacyDeadLetterSource {
       {
         client: this.client,
         options: this.options,
-        prefetch: options.prefetch,
+        // In-flight messages; the consumer counts events.
+        prefetch: messagePrefetch(options.prefetch, this.limits.maxEvents),
         onHealth: this.health,
       },
       handler,

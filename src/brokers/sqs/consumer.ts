@@ -1,15 +1,15 @@
 import {
-  ChangeMessageVisibilityCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
 import type { Logger } from '../../log.js'
 import type { Delivery } from '../types.js'
 import { backoffDelay, sleep } from '../../util/backoff.js'
-import { DeliveryGoneError } from '../errors.js'
 import type { WebhookEvent } from '../../event.js'
-import { decodeEnvelope, rawSqsEvent } from './envelope.js'
+import { envelopeDeliveries, type MessageSettlement } from '../envelope/settle.js'
+import { decodeSqsBody, encodeSqsBody, rawSqsEvent } from './envelope.js'
 import type { ResolvedSqsOptions } from './options.js'
 import { DeleteBatcher, setVisibility } from './settle.js'
 
@@ -25,6 +25,11 @@ export interface SqsConsumerContext {
  * third of it (a heartbeat), so slow processing is not redelivered; a crashed consumer stops
  * extending and SQS redelivers after the timeout. attempt = ApproximateReceiveCount.
  */
+/** Message attribute of a retried subset: the attempt its first receive is. */
+const ATTEMPT = 'sluice-attempt'
+
+const clampSeconds = (ms: number, max: number) => Math.min(max, Math.max(0, Math.ceil(ms / 1000)))
+
 export class SqsConsumer {
   private readonly abort = new AbortController()
   private readonly inflight = new Set<string>()
@@ -88,53 +93,53 @@ export class SqsConsumer {
   private deliver(m: Message): void {
     const { client, options: o } = this.ctx
     const handle = m.ReceiptHandle!
-    const attempt = Number(m.Attributes?.ApproximateReceiveCount ?? 1) || 1
+    // A subset sent back as a new message carries the attempt it will be (its receive count
+    // starts again at 1); a whole message retried keeps its count.
+    const base = Number(m.MessageAttributes?.[ATTEMPT]?.StringValue ?? 1) || 1
+    const attempt = base - 1 + (Number(m.Attributes?.ApproximateReceiveCount ?? 1) || 1)
     this.inflight.add(handle)
-    let settled = false
-    const settle = async (fn: () => Promise<void>): Promise<void> => {
-      if (settled) throw new DeliveryGoneError('delivery already settled')
-      if (this.abort.signal.aborted)
-        throw new DeliveryGoneError('consumer closed; the message will be redelivered')
-      settled = true
-      try {
-        await fn()
-        this.release(handle)
-      } catch (err) {
-        settled = false
-        throw err
-      }
-    }
-    let event: WebhookEvent
+    let events: WebhookEvent[]
     let malformed: string | undefined
     try {
-      event = decodeEnvelope(m.Body ?? '')
+      events = decodeSqsBody(m.Body ?? '')
     } catch (err) {
       malformed = `undecodable: ${(err as Error).message}`
-      event = rawSqsEvent(m)
+      events = [rawSqsEvent(m)]
     }
-    const delivery: Delivery = {
-      event,
-      attempt,
-      ...(malformed ? { malformed } : {}),
-      ack: () => settle(() => this.deletes.delete(handle)),
-      // Visibility is the delay: the message reappears, with a receive count one higher.
-      retry: (delayMs) =>
-        settle(async () => {
-          const seconds = Math.min(43_200, Math.max(0, Math.ceil(delayMs / 1000)))
-          await client.send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: o.queueUrl,
-              ReceiptHandle: handle,
-              VisibilityTimeout: seconds,
-            }),
-          )
-        }),
+    // Whatever happens to the settling call, this consumer stops holding the message: after a
+    // failure it reappears once its visibility times out.
+    const releasing = <T>(p: Promise<T>) => p.finally(() => this.release(handle))
+    const message: MessageSettlement = {
+      alive: () => !this.abort.signal.aborted && this.inflight.has(handle),
+      ack: () => releasing(this.deletes.delete(handle)),
+      retry: (retried, delayMs) =>
+        releasing(
+          retried.length === events.length
+            ? // All of it: the visibility is the delay, and the receive count goes up by one.
+              setVisibility(client, o.queueUrl, [handle], clampSeconds(delayMs, 43_200))
+            : this.sendBack(retried, attempt + 1, delayMs).then(() => this.deletes.delete(handle)),
+        ),
     }
-    try {
-      this.handler(delivery)
-    } catch (err) {
-      this.logger?.error({ err, id: event.id }, 'subscriber threw; the message stays in flight')
+    for (const d of envelopeDeliveries(events, attempt, message)) {
+      try {
+        this.handler(malformed ? { ...d, malformed } : d)
+      } catch (err) {
+        this.logger?.error({ err, id: d.event.id }, 'subscriber threw; the message stays in flight')
+      }
     }
+  }
+
+  /** A retried subset of an envelope as a message of its own, not visible before the delay. */
+  private async sendBack(events: WebhookEvent[], attempt: number, delayMs: number): Promise<void> {
+    await this.ctx.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.ctx.options.queueUrl,
+        MessageBody: encodeSqsBody(events),
+        // SQS delays a message 15 minutes at most; a longer retry comes back sooner.
+        DelaySeconds: clampSeconds(delayMs, 900),
+        MessageAttributes: { [ATTEMPT]: { DataType: 'Number', StringValue: String(attempt) } },
+      }),
+    )
   }
 
   private release(handle: string): void {

@@ -1,25 +1,49 @@
 import { createHash } from 'node:crypto'
 import type { Message } from '@aws-sdk/client-sqs'
 import type { WebhookEvent } from '../../event.js'
+import {
+  decodeEnvelope as decodeEnvelopeV2,
+  encodeEnvelope as encodeEnvelopeV2,
+  isEnvelope,
+} from '../envelope/codec.js'
+import { largestEventIn, type EnvelopeLimits } from '../envelope/pack.js'
 
 /**
- * The SQS envelope: the message body is base64 of a frame
- *   [4-byte big-endian length of M][M = metadata JSON][raw body bytes]
- * SQS bodies must be valid Unicode text, so raw bytes cannot go in as they are; base64 keeps the
- * exact bytes and is counted the same way by SQS, ElasticMQ and fauxqs (a Binary message
- * attribute would also work on AWS but emulators count its base64 form, so its limit would
- * differ between test and production). Cost: 4/3 of the body.
+ * SQS message bodies: base64 of an envelope (many events, ../envelope/codec.ts). SQS bodies
+ * must be valid Unicode text, so raw bytes cannot go in as they are; base64 keeps the exact
+ * bytes and is counted the same way by SQS, ElasticMQ and fauxqs (a Binary message attribute
+ * would also work on AWS but emulators count its base64 form, so its limit would differ between
+ * test and production). Cost: 4/3 of the bytes. Sluice 0.1 sent one event per message as
+ * base64 of [4-byte length of M][M = metadata JSON][raw body]; that is still read.
  */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576
-/** Upper bound of the metadata JSON beyond what eventBytes() counts (keys, braces, the time). */
-const FIXED_META = 128
+/** Bytes of envelope that fit one SQS message once base64-encoded. */
+const MAX_ENVELOPE_BYTES = Math.floor(SQS_MAX_MESSAGE_BYTES / 4) * 3
 
 /**
  * Largest event, as eventBytes() measures it (the HTTP server refuses larger ones with 413
- * event_too_large), whose envelope still fits one SQS message.
+ * event_too_large), whose envelope of one still fits one SQS message.
  */
-export const SQS_MAX_EVENT_BYTES = Math.floor(SQS_MAX_MESSAGE_BYTES / 4) * 3 - 4 - FIXED_META
+export const SQS_MAX_EVENT_BYTES = largestEventIn(MAX_ENVELOPE_BYTES)
 
+/** Envelope limits within one SQS message, tightened by the configured ones. */
+export const sqsEnvelopeLimits = (maxEvents: number, maxBytes: number): EnvelopeLimits => ({
+  maxEvents,
+  maxBytes: Math.min(maxBytes, MAX_ENVELOPE_BYTES),
+})
+
+/** The body of one SQS message carrying `events`: base64 of an envelope (format version 2). */
+export function encodeSqsBody(events: readonly WebhookEvent[]): string {
+  return encodeEnvelopeV2(events).toString('base64')
+}
+
+/** The events of a message body: an envelope (version 2) or Sluice 0.1's frame (version 1). */
+export function decodeSqsBody(text: string): WebhookEvent[] {
+  const data = Buffer.from(text, 'base64')
+  return isEnvelope(data) ? decodeEnvelopeV2(data) : [decodeEnvelope(text)]
+}
+
+/** Sluice 0.1's frame, one event per message (still read; written by tests of the upgrade). */
 export function encodeEnvelope(e: WebhookEvent): string {
   const meta = Buffer.from(
     JSON.stringify({

@@ -17,6 +17,10 @@ export interface SqsBrokerOptions {
   region?: string
   /** A client to use instead of creating one (it is not destroyed by close()). */
   client?: SQSClient
+  /** Events per message at most (SLUICE_ENVELOPE_EVENTS). @defaultValue 50 */
+  envelopeEvents?: number
+  /** Envelope bytes per message at most (SLUICE_ENVELOPE_BYTES); capped to what fits one SQS message. @defaultValue 1048576 */
+  envelopeBytes?: number
   /** Long-poll wait of each receive, in seconds (0-20). @defaultValue 20 */
   waitTimeSeconds?: number
   /** Visibility timeout of received messages, in seconds; extended every third of it while unacked. @defaultValue 30 */
@@ -36,6 +40,8 @@ type Defaults = Required<
 >
 
 export const sqsBrokerDefaults: Readonly<Defaults> = Object.freeze({
+  envelopeEvents: 50,
+  envelopeBytes: 1_048_576,
   waitTimeSeconds: 20,
   visibilityTimeoutSeconds: 30,
   sendConcurrency: 4,
@@ -80,7 +86,13 @@ export function resolveSqsOptions(options: SqsBrokerOptions): ResolvedSqsOptions
   if (!intIn(o.publishRetries, 0, 100)) {
     throw new TypeError('options.publishRetries must be an integer from 0 to 100')
   }
-  for (const k of ['sendConcurrency', 'reconnectBaseMs', 'reconnectMaxMs'] as const) {
+  for (const k of [
+    'envelopeEvents',
+    'envelopeBytes',
+    'sendConcurrency',
+    'reconnectBaseMs',
+    'reconnectMaxMs',
+  ] as const) {
     if (!intIn(o[k], 1, Number.MAX_SAFE_INTEGER)) {
       throw new TypeError(`options.${k} must be a positive integer`)
     }

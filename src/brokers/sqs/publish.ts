@@ -5,7 +5,8 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { WebhookEvent } from '../../event.js'
 import { EventTooLargeError } from '../errors.js'
-import { SQS_MAX_MESSAGE_BYTES, encodeEnvelope } from './envelope.js'
+import { packEnvelopes, type EnvelopeLimits } from '../envelope/pack.js'
+import { SQS_MAX_MESSAGE_BYTES, encodeSqsBody } from './envelope.js'
 
 const MAX_ENTRIES = 10
 
@@ -37,7 +38,7 @@ export function planBatches(bodies: readonly string[]): Entry[][] {
 }
 
 /**
- * Send events, one boolean per event. Only the entries SQS lists in `Failed` are sent again
+ * Send events as envelopes (up to `limits` per message), one boolean per event. Only the entries SQS lists in `Failed` are sent again
  * (up to `retries` times); an error of the call itself (network, throttling past the SDK's own
  * retries) rejects the whole publish.
  */
@@ -45,19 +46,21 @@ export async function sendEvents(
   client: SQSClient,
   queueUrl: string,
   events: readonly WebhookEvent[],
+  limits: EnvelopeLimits,
   concurrency: number,
   retries: number,
 ): Promise<boolean[]> {
-  const bodies = events.map((e) => {
-    const body = encodeEnvelope(e)
+  const groups = packEnvelopes(events, limits)
+  const bodies = groups.map((g) => {
+    const body = encodeSqsBody(g.map((i) => events[i]!))
     if (Buffer.byteLength(body) > SQS_MAX_MESSAGE_BYTES) {
       throw new EventTooLargeError(
-        `event ${e.id} does not fit an SQS message (${body.length} bytes encoded)`,
+        `event ${events[g[0]!]!.id} does not fit an SQS message (${body.length} bytes encoded)`,
       )
     }
     return body
   })
-  const results = events.map(() => false)
+  const sent = groups.map(() => false)
   const queue = planBatches(bodies)
   const worker = async () => {
     for (let batch = queue.shift(); batch; batch = queue.shift()) {
@@ -70,12 +73,14 @@ export async function sendEvents(
         const out = await client.send(
           new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
         )
-        for (const ok of out.Successful ?? []) results[Number(ok.Id?.slice(1))] = true
+        for (const ok of out.Successful ?? []) sent[Number(ok.Id?.slice(1))] = true
         const failed = new Set((out.Failed ?? []).filter((f) => !f.SenderFault).map((f) => f.Id))
         pending = pending.filter((p) => failed.has(`e${p.index}`))
       }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker))
+  const results = events.map(() => false)
+  groups.forEach((g, m) => g.forEach((i) => (results[i] = sent[m] === true)))
   return results
 }
