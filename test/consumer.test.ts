@@ -123,6 +123,18 @@ t.test(
   },
 )
 
+t.test('events handed over together are stored as one batch', async (t) => {
+  const { broker, rows, runs } = await pipeline(t)
+  await broker.publish([event('warm-up')])
+  await until('warm-up stored', async () => (await rows()) === 1)
+  const before = runs()
+  // One publish is one transaction of the local queue, leased and handed over in one go, as an
+  // envelope's events are by the RabbitMQ and SQS adapters.
+  await broker.publish(Array.from({ length: 40 }, (_, i) => event(`together-${i}`)))
+  await until('all 40 stored', async () => (await rows("id LIKE 'together-%'")) === 40)
+  t.equal(runs() - before, 1, 'in one processor run')
+})
+
 t.test(
   'a failing event is retried with delays, dead-lettered into Postgres after the attempt limit, and redriven',
   async (t) => {

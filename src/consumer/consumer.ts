@@ -62,6 +62,7 @@ export class Consumer implements Component {
   private pending: Delivery[] = []
   private linger: NodeJS.Timeout | null = null
   private lingered = false
+  private dispatchQueued = false
   private readonly current: ConsumerStatus = { database: 'up', inFlightBatches: 0, lastError: null }
 
   constructor(
@@ -98,7 +99,14 @@ export class Consumer implements Component {
   private onDelivery(delivery: Delivery): void {
     if (this.stop.signal.aborted) return
     this.pending.push(delivery)
-    this.dispatch()
+    // An adapter hands over all events of a message (an envelope) in one go: dispatch after
+    // it, so they are stored as one batch rather than a first event alone and then the rest.
+    if (this.dispatchQueued) return
+    this.dispatchQueued = true
+    queueMicrotask(() => {
+      this.dispatchQueued = false
+      this.dispatch()
+    })
   }
 
   private dispatch(): void {
