@@ -26,6 +26,10 @@ export const subcommands: Record<string, Subcommand> = {
     summary: 'dead-lettered events: `dlq list`, `dlq redrive [--id ID]`',
     load: async () => (await import('./commands/dlq.js')).dlqCommand,
   },
+  journal: {
+    summary: "forward a node's unforwarded journal to the broker: `journal drain`",
+    load: async () => (await import('./commands/journal.js')).journalCommand,
+  },
 }
 
 const GLOBAL = { name: 'sluice', synopsis: '<command> [options]' }
