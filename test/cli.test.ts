@@ -37,17 +37,20 @@ t.test('--version prints the package version', async (t) => {
 })
 
 t.test('every subcommand answers --help and -h without acting', async (t) => {
-  for (const [name, flag] of [
+  for (const args of [
     ['start', '--help'],
     ['start', '-h'],
     ['migrate', '--help'],
     ['migrate', '-h'],
-  ] as const) {
+    ['dlq', 'list', '--help'],
+    ['dlq', 'redrive', '-h'],
+    ['journal', 'drain', '--help'],
+  ]) {
     const dir = tempDir(t)
+    const name = args.slice(0, -1).join(' ')
+    const flag = args.at(-1)
     // A port and a database that cannot work: acting would show as an error or a log line.
-    const r = await run(
-      spawnSluice([name, flag], { ...JOURNAL_ONLY_ENV, PORT: '0', SLUICE_DATA_DIR: dir }),
-    )
+    const r = await run(spawnSluice(args, { ...JOURNAL_ONLY_ENV, PORT: '0', SLUICE_DATA_DIR: dir }))
     t.equal(r.code, 0, `${name} ${flag}: exit 0 (${r.stderr})`)
     t.match(r.stdout, new RegExp(`^Usage: sluice ${name}`), `${name} ${flag}: its usage`)
     t.notMatch(r.stdout, /"msg"/, `${name} ${flag}: no log line, nothing ran`)
