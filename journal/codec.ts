@@ -10,6 +10,10 @@ export interface PackedBatch {
   bodies: ArrayBuffer
 }
 
+/**
+ * Copies the bodies: the events' own Buffers are never transferred (which would detach them)
+ * nor written, because the journal keeps them in its window and hands them to the forwarder.
+ */
 export function packBatch(events: readonly NewEvent[]): PackedBatch {
   let total = 0
   for (const e of events) total += e.body.byteLength

@@ -8,8 +8,10 @@ import { JournalClosedError, JournalFullError, JournalUnavailableError } from '.
 import { GroupCommitter } from './group-commit.js'
 import { InlineWriter } from './inline-writer.js'
 import { JOURNAL_FILE, openReadConnection, type SyncMode } from './schema.js'
+import { committedEntries, toEntry, type Row } from './entries.js'
+import { EntryWindow } from './window.js'
 import { WorkerWriter } from './worker-writer.js'
-import type { JournalWriter, WriterMode, WriterRestart } from './writer.js'
+import type { CommitResult, JournalWriter, WriterMode, WriterRestart } from './writer.js'
 import type { Journal, JournalEntry, JournalState, JournalStats, NewEvent } from './types.js'
 
 export interface SqliteJournalOptions {
@@ -31,6 +33,14 @@ export interface SqliteJournalOptions {
   maxBatch?: number
   /** Interval of compact() runs (each bounded), so the files shrink after a backlog drained; 0 disables. @defaultValue 2000 */
   compactIntervalMs?: number
+  /**
+   * Bytes (bodies and metadata, estimated) of the most recently committed entries kept in
+   * memory, so that readPending answers them without reading their rows back from the file;
+   * the file is read only for what the window does not hold (a backlog after an outage or a
+   * restart). Entries leave it when marked forwarded, the oldest when it is full. 0 disables
+   * it. @defaultValue 64 MiB
+   */
+  windowBytes?: number
   /** Called after each commit with its size and duration, for metrics. @defaultValue no-op */
   onCommit?: (events: number, seconds: number) => void
   /** Called when a timed compaction failed; the next interval tries again. @defaultValue no-op */
@@ -59,6 +69,7 @@ const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Obje
   checkpointIntervalMs: 200,
   maxBatch: 1000,
   compactIntervalMs: 2000,
+  windowBytes: 64 * 1024 * 1024,
   onCommit: () => {},
   onCompactError: () => {},
   writerRestartAttempts: 10,
@@ -74,6 +85,8 @@ export class SqliteJournal implements Journal, Component {
   private readonly writer: JournalWriter
   private readonly committer: GroupCommitter
   private reader: Database.Database | null = null
+  /** Recently committed entries; null when `windowBytes` is 0. See journal/window.ts. */
+  private readonly window: EntryWindow | null
   private checkpointer: Checkpointer | null = null
   private readonly statements = new Map<string, Database.Statement>()
   private state: JournalState = 'starting'
@@ -109,6 +122,8 @@ export class SqliteJournal implements Journal, Component {
       throw new TypeError('options.maxBatch must be a positive integer')
     if (!Number.isInteger(opts.compactIntervalMs) || opts.compactIntervalMs < 0)
       throw new TypeError('options.compactIntervalMs must be a non-negative integer')
+    if (!Number.isInteger(opts.windowBytes) || opts.windowBytes < 0)
+      throw new TypeError('options.windowBytes must be a non-negative integer')
     if (!Number.isInteger(opts.writerRestartAttempts) || opts.writerRestartAttempts < 0)
       throw new TypeError('options.writerRestartAttempts must be a non-negative integer')
     this.opts = opts
@@ -120,11 +135,22 @@ export class SqliteJournal implements Journal, Component {
         : new WorkerWriter(spec, {
             attempts: opts.writerRestartAttempts,
             onRestart: (r) => opts.onWriterRestart(r),
-            onRestarted: () => this.recount(),
+            onRestarted: () => this.resync(),
           })
+    // `from` is set by start(), before the first commit.
+    this.window = opts.windowBytes > 0 ? new EntryWindow(opts.windowBytes, Infinity) : null
     const commit = async (events: readonly NewEvent[]) => {
-      const r = await this.writer.commit(events)
+      let r: CommitResult
+      try {
+        r = await this.writer.commit(events)
+      } catch (err) {
+        // The commit may have reached the file all the same (the writer thread died after it).
+        this.forgetWindow()
+        throw err
+      }
       this.pending += r.seqs.length
+      if (r.seqs.length === events.length) this.window?.add(committedEntries(events, r))
+      else this.forgetWindow()
       return r
     }
     this.committer = new GroupCommitter(commit, opts.onCommit, opts.maxBatch)
@@ -135,7 +161,7 @@ export class SqliteJournal implements Journal, Component {
     try {
       await this.writer.start()
       this.reader = openReadConnection(this.path)
-      this.recount()
+      this.resync()
       if (this.opts.checkpointIntervalMs > 0) {
         this.checkpointer = new Checkpointer(this.path, this.opts.checkpointIntervalMs)
         this.checkpointer.start()
@@ -177,21 +203,53 @@ export class SqliteJournal implements Journal, Component {
     return { ...event, seq: r.seq, receivedAt: r.receivedAt }
   }
 
+  /**
+   * From the window where it covers the range, from the file below it: the answer is the
+   * file's (the SQLite query's) either way. Entries from the window are the objects it holds,
+   * shared between answers: callers must not modify them.
+   */
   readPending(afterSeq: number, limit: number): JournalEntry[] {
-    const rows = this.statement(
-      'pending',
-      `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
-       FROM entries WHERE seq > ? ORDER BY seq LIMIT ?`,
-    ).all(afterSeq, limit) as Row[]
-    return rows.map(toEntry)
+    const window = this.window
+    if (!this.reader) throw new JournalClosedError('journal is not open')
+    // Arguments SQLite treats specially (a negative limit = none, NaN = NULL) go to SQLite.
+    if (!window || !Number.isInteger(limit) || limit <= 0 || Number.isNaN(afterSeq)) {
+      const rows = this.statement(
+        'pending',
+        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
+         FROM entries WHERE seq > ? ORDER BY seq LIMIT ?`,
+      ).all(afterSeq, limit) as Row[]
+      return rows.map(toEntry)
+    }
+    let out: JournalEntry[] = []
+    if (afterSeq < window.from) {
+      // The part the window may not hold: a backlog, or entries it evicted. With nothing
+      // pending below `from` this is one B-tree descent.
+      const rows = this.statement(
+        'pendingUpTo',
+        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
+         FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      ).all(afterSeq, window.from, limit) as Row[]
+      out = rows.map(toEntry)
+    }
+    if (out.length < limit) window.read(afterSeq, limit, out)
+    return out
   }
 
+  /** An entry leaves readPending's answers once its mark returned. */
   async markForwarded(seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return
     // Not `this.pending -= await ...`: that reads pending before the await and loses the
     // updates of commits and marks that complete meanwhile.
-    const deleted = await this.writer.markForwarded(seqs)
+    let deleted: number
+    try {
+      deleted = await this.writer.markForwarded(seqs)
+    } catch (err) {
+      // Some of them may be deleted: the window no longer knows which.
+      this.forgetWindow()
+      throw err
+    }
     this.pending -= deleted
+    this.window?.remove(seqs)
   }
 
   /**
@@ -243,6 +301,7 @@ export class SqliteJournal implements Journal, Component {
       }
       this.reader = null
       this.statements.clear()
+      this.window?.reset(Infinity)
       this.state = 'closed'
       if (errors.length > 0) throw new AggregateError(errors, 'journal close failed')
     })()
@@ -263,13 +322,33 @@ export class SqliteJournal implements Journal, Component {
   }
 
   /**
-   * Count the rows afresh: at start, and when a new writer thread took over (the dead one may
-   * have committed a batch or a mark whose answer was lost, so the running count is off).
+   * Count the rows afresh and restart the window: at start, and when a new writer thread took
+   * over (the dead one may have committed a batch or a mark whose answer was lost, so the
+   * running count is off and the window may miss rows or hold deleted ones).
    */
-  private recount(): void {
+  private resync(): void {
     if (!this.reader) return
     const counted = this.reader.prepare('SELECT count(*) AS n FROM entries').get()
     this.pending = (counted as { n: number }).n
+    this.forgetWindow()
+  }
+
+  /**
+   * Empty the window and let it cover only what is committed from now on: every row there is
+   * now has seq <= max(seq), so readPending reads them from the file. Called where no commit
+   * of this journal is between its write and its result, or (a failed mark) where one is: its
+   * rows are then either counted in max(seq) or above it and added when its result arrives.
+   */
+  private forgetWindow(): void {
+    if (!this.window) return
+    let from = Infinity // The file cannot be read: read nothing from the window either.
+    try {
+      const top = this.statement('maxSeq', 'SELECT max(seq) AS seq FROM entries').get()
+      from = (top as { seq: number | null }).seq ?? 0
+    } catch {
+      // Keep Infinity; a later resync (a new writer thread) tries again.
+    }
+    this.window.reset(from)
   }
 
   private isFull(): boolean {
@@ -317,29 +396,5 @@ export class SqliteJournal implements Journal, Component {
       this.statements.set(name, st)
     }
     return st
-  }
-}
-
-interface Row {
-  seq: number
-  source: string
-  id: string
-  received_at: number
-  content_type: string
-  headers: string
-  body: Buffer
-  verified_by: string | null
-}
-
-function toEntry(r: Row): JournalEntry {
-  return {
-    seq: r.seq,
-    source: r.source,
-    id: r.id,
-    receivedAt: r.received_at,
-    contentType: r.content_type,
-    headers: JSON.parse(r.headers) as Record<string, string>,
-    body: r.body,
-    verifiedBy: r.verified_by,
   }
 }

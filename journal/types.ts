@@ -37,7 +37,10 @@ export type JournalState = 'starting' | 'open' | 'full' | 'restarting' | 'failed
 export interface Journal {
   start(): Promise<void>
   append(event: NewEvent): Promise<JournalEntry>
-  /** Pending entries with seq > afterSeq, in seq order. */
+  /**
+   * Pending entries with seq > afterSeq, in seq order. The entries may be shared with the
+   * journal and with later answers: callers must not modify them (nor their bodies).
+   */
   readPending(afterSeq: number, limit: number): JournalEntry[] | Promise<JournalEntry[]>
   /** The broker confirmed these entries: they leave the journal (readPending no longer returns them). */
   markForwarded(seqs: readonly number[]): Promise<void>

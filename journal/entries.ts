@@ -1,0 +1,43 @@
+import type { CommitResult } from './writer-core.js'
+import type { JournalEntry, NewEvent } from './types.js'
+
+/** A row of the entries table as the read connection returns it. */
+export interface Row {
+  seq: number
+  source: string
+  id: string
+  received_at: number
+  content_type: string
+  headers: string
+  body: Buffer
+  verified_by: string | null
+}
+
+/** The entries of a commit as readPending returns them: the fields toEntry reads back. */
+export function committedEntries(events: readonly NewEvent[], r: CommitResult): JournalEntry[] {
+  return events.map((e, i) => ({
+    seq: r.seqs[i]!,
+    source: e.source,
+    id: e.id,
+    receivedAt: r.receivedAt,
+    contentType: e.contentType,
+    headers: e.headers,
+    // The caller's own Buffer: the writers copy it (better-sqlite3 binds a copy, packBatch
+    // copies it into the ArrayBuffer it transfers), they never keep, change or transfer it.
+    body: Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body),
+    verifiedBy: e.verifiedBy,
+  }))
+}
+
+export function toEntry(r: Row): JournalEntry {
+  return {
+    seq: r.seq,
+    source: r.source,
+    id: r.id,
+    receivedAt: r.received_at,
+    contentType: r.content_type,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    body: r.body,
+    verifiedBy: r.verified_by,
+  }
+}
