@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { eventBytes, type WebhookEvent } from '../../event.js'
 import { ENVELOPE_BYTES_PER_EVENT, ENVELOPE_HEADER_BYTES } from './codec.js'
 
@@ -47,3 +48,14 @@ export const largestEventIn = (maxMessageBytes: number) =>
  */
 export const messagePrefetch = (events: number, maxEvents: number) =>
   Math.max(32, Math.ceil(events / maxEvents))
+
+/** One boolean per event from one per message: an event is confirmed when its message is. */
+export function perEvent(groups: readonly number[][], perMessage: readonly boolean[]): boolean[] {
+  const results: boolean[] = []
+  groups.forEach((g, m) => g.forEach((i) => (results[i] = perMessage[m] === true)))
+  return Array.from(results, (r) => r === true)
+}
+
+/** The id of a message Sluice cannot decode: the broker's message id, else a hash of the body. */
+export const rawMessageId = (messageId: string | undefined, body: Buffer) =>
+  messageId || `sha256:${createHash('sha256').update(body).digest('hex')}`

@@ -10,7 +10,7 @@ import type {
   SubscribeOptions,
 } from '../types.js'
 import { BrokerUnavailableError } from '../errors.js'
-import { messagePrefetch, packEnvelopes, type EnvelopeLimits } from '../envelope/pack.js'
+import { messagePrefetch, packEnvelopes, perEvent, type EnvelopeLimits } from '../envelope/pack.js'
 import { encodeMessage } from './codec.js'
 import { RabbitConnection } from './connection.js'
 import { RabbitConsumer } from './consumer.js'
@@ -65,9 +65,7 @@ export class RabbitBroker implements Broker, LegacyDeadLetterSource {
     const confirmed = await this.publisher.publish(
       groups.map((g) => ({ queue: this.names.main, ...encodeMessage(g.map((i) => events[i]!)) })),
     )
-    const results = events.map(() => false)
-    groups.forEach((g, m) => g.forEach((i) => (results[i] = confirmed[m] === true)))
-    return results
+    return perEvent(groups, confirmed)
   }
 
   async subscribe(handler: (d: Delivery) => void, options: SubscribeOptions): Promise<void> {

@@ -1,7 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Options, MessageProperties } from 'amqplib'
 import type { WebhookEvent } from '../../event.js'
 import { decodeEnvelope, encodeEnvelope } from '../envelope/codec.js'
+import { rawMessageId } from '../envelope/pack.js'
 
 /**
  * An event as an AMQP message: the body is the raw bytes received, the metadata rides in
@@ -98,7 +99,7 @@ export function decode(body: Buffer, props: MessageProperties): WebhookEvent {
 
 /** A message decode() refuses, kept as it came: its body, and an id from messageId or a hash. */
 export function rawEvent(body: Buffer, props: MessageProperties): WebhookEvent {
-  const id = str(props.messageId) || `sha256:${createHash('sha256').update(body).digest('hex')}`
+  const id = rawMessageId(str(props.messageId), body)
   return {
     id,
     source: 'unknown',

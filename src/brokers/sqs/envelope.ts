@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { Message } from '@aws-sdk/client-sqs'
 import type { WebhookEvent } from '../../event.js'
 import {
@@ -6,7 +5,7 @@ import {
   encodeEnvelope as encodeEnvelopeV2,
   isEnvelope,
 } from '../envelope/codec.js'
-import { largestEventIn, type EnvelopeLimits } from '../envelope/pack.js'
+import { largestEventIn, rawMessageId, type EnvelopeLimits } from '../envelope/pack.js'
 
 /**
  * SQS message bodies: base64 of an envelope (many events, ../envelope/codec.ts). SQS bodies
@@ -86,7 +85,7 @@ export function decodeEnvelope(text: string): WebhookEvent {
 export function rawSqsEvent(m: Message): WebhookEvent {
   const body = Buffer.from(m.Body ?? '')
   return {
-    id: m.MessageId || `sha256:${createHash('sha256').update(body).digest('hex')}`,
+    id: rawMessageId(m.MessageId, body),
     source: 'unknown',
     receivedAt: Date.now(),
     contentType: 'text/plain',

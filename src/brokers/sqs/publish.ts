@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { WebhookEvent } from '../../event.js'
 import { EventTooLargeError } from '../errors.js'
-import { packEnvelopes, type EnvelopeLimits } from '../envelope/pack.js'
+import { packEnvelopes, perEvent, type EnvelopeLimits } from '../envelope/pack.js'
 import { SQS_MAX_MESSAGE_BYTES, encodeSqsBody } from './envelope.js'
 
 const MAX_ENTRIES = 10
@@ -80,7 +80,5 @@ export async function sendEvents(
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker))
-  const results = events.map(() => false)
-  groups.forEach((g, m) => g.forEach((i) => (results[i] = sent[m] === true)))
-  return results
+  return perEvent(groups, sent)
 }
