@@ -1,5 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
+import { nameThread } from '../src/actors/thread-self.js'
+
+nameThread('sluice-checkpt')
 
 // Checkpointer thread: copies committed WAL frames into the main database file with PASSIVE
 // checkpoints, which never block the writer. Without it the writer's own auto-checkpoint would

@@ -3,6 +3,9 @@ import { unpackBatch } from './codec.js'
 import { WriterCore } from './writer-core.js'
 import type { WriterRequest, WriterReply } from './worker-protocol.js'
 import type { WriterSpec } from './writer.js'
+import { nameThread } from '../src/actors/thread-self.js'
+
+nameThread('sluice-journal')
 
 // The journal writer actor: the only owner of the write connection. Requests are handled one
 // at a time in arrival order (a synchronous handler cannot interleave), so a reply to a commit

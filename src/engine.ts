@@ -9,7 +9,11 @@ import {
   journalWriterRestarts,
   reportBacklogFrom,
 } from './metrics.js'
-import { Pipeline, type PipelineOptions } from './pipeline/pipeline.js'
+import { maxEventBytesOf } from './brokers/index.js'
+import { brokerChoice } from './pipeline/broker-choice.js'
+import { Pipeline } from './pipeline/pipeline.js'
+import { PipelineThread, type PipelineThreadOptions } from './pipeline/pipeline-thread.js'
+import type { PipelineRunner } from './pipeline/runner.js'
 import { HttpServer, type ReadinessFn } from './server/index.js'
 import { onceAsync, runAll } from './util/once.js'
 import { buildSources } from './sources/index.js'
@@ -20,7 +24,13 @@ export interface EngineOptions {
   /** Journal writer placement; see docs/journal-writer.md. @defaultValue the journal's default */
   journalWriter?: WriterMode
   /** Tuning of the forwarder, consumer and broker adapters (tests, benchmarks). */
-  pipeline?: PipelineOptions
+  pipeline?: PipelineThreadOptions
+  /**
+   * Where the pipeline behind the journal runs: `thread` = an actor in a worker thread of its
+   * own, so the HTTP thread does HTTP and journal appends only; `inline` = on the engine's
+   * thread (measured against each other in docs/actors.md). @defaultValue 'thread'
+   */
+  pipelinePlacement?: 'thread' | 'inline'
 }
 
 /** One step of the start-up, run in order. */
@@ -53,7 +63,7 @@ export class Engine implements Component {
   readonly logger: Logger
   readonly journal: SqliteJournal
   readonly server: HttpServer
-  readonly pipeline: Pipeline
+  readonly pipeline: PipelineRunner
   private readonly components: StartStep[]
   private readonly shutdown: ShutdownStep[]
   private started: StartStep[] = []
@@ -72,7 +82,7 @@ export class Engine implements Component {
       onCommit: (events, seconds) => {
         journalCommits.observe(events)
         journalCommitSeconds.observe(seconds)
-        this.pipeline.forwarder.notify()
+        this.pipeline.notify()
       },
       onCompactError: (err) => this.logger.warn({ err }, 'journal compaction failed'),
       onWriterRestart: ({ cause: err, attempt, delayMs }) => {
@@ -84,7 +94,10 @@ export class Engine implements Component {
         )
       },
     })
-    this.pipeline = new Pipeline(config, this.journal, this.logger, options.pipeline)
+    this.pipeline =
+      options.pipelinePlacement === 'inline'
+        ? new Pipeline(config, this.journal, this.logger, options.pipeline)
+        : new PipelineThread(config, this.journal, this.logger, options.pipeline)
     reportBacklogFrom(() => this.journal.stats().pending)
     this.server = new HttpServer({
       journal: this.journal,
@@ -92,7 +105,7 @@ export class Engine implements Component {
       host: config.HOST,
       port: config.PORT,
       maxBodyBytes: config.SLUICE_MAX_BODY,
-      maxEventBytes: this.pipeline.broker.features.maxEventBytes,
+      maxEventBytes: maxEventBytesOf(brokerChoice(config, options.pipeline?.brokers)),
       readiness: this.readiness,
       logger: this.logger.child({ component: 'http' }),
     })

@@ -1,8 +1,39 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { isMainThread } from 'node:worker_threads'
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client'
 
-/** The process's Prometheus registry, served on GET /metrics. */
+/**
+ * This thread's Prometheus registry. GET /metrics serves the main thread's registry summed with
+ * those of the engine's other threads (metricsText); process metrics come from the main thread
+ * only, since they describe the whole process.
+ */
 export const registry = new Registry()
-collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' })
+if (isMainThread) collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' })
+
+export type ThreadMetrics = MetricObjectWithValues<MetricValue<string>>[]
+
+let otherThreads: (() => Promise<ThreadMetrics[]>) | null = null
+
+/** Where metricsText finds the registries of the engine's other threads (the pipeline actor). */
+export function reportThreadMetricsFrom(source: (() => Promise<ThreadMetrics[]>) | null): void {
+  otherThreads = source
+}
+
+/** The exposition text of every thread's metrics, summed by name and labels. */
+export async function metricsText(): Promise<string> {
+  const own = (await registry.getMetricsAsJSON()) as ThreadMetrics
+  const others = otherThreads ? await otherThreads().catch(() => []) : []
+  if (others.length === 0) return registry.metrics()
+  return AggregatorRegistry.aggregate([own, ...others]).metrics()
+}
 
 export const httpResponses = new Counter({
   name: 'sluice_http_responses_total',
@@ -28,6 +59,12 @@ export const journalCommitSeconds = new Histogram({
 export const journalWriterRestarts = new Counter({
   name: 'sluice_journal_writer_restarts_total',
   help: 'Restart attempts of a dead journal writer thread',
+  registers: [registry],
+})
+
+export const pipelineRestarts = new Counter({
+  name: 'sluice_pipeline_thread_restarts_total',
+  help: 'Restarts of the pipeline thread after it died',
   registers: [registry],
 })
 

@@ -7,6 +7,9 @@ import pg from 'pg'
 import { workerData } from 'piscina'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import { BatchUnavailable, storeBatch } from './insert.js'
+import { nameThread } from '../src/actors/thread-self.js'
+
+nameThread('sluice-worker')
 
 export interface StoreBatchTask {
   events: StorableEvent[]

@@ -1,10 +1,11 @@
 import type { Logger } from '../log.js'
 import type { Broker } from './types.js'
 import { LocalBroker } from './local/broker.js'
-import type { LocalBrokerOptions } from './local/options.js'
+import { resolveLocalOptions, type LocalBrokerOptions } from './local/options.js'
 import { RabbitBroker } from './rabbitmq/broker.js'
-import type { RabbitBrokerOptions } from './rabbitmq/options.js'
+import { resolveRabbitOptions, type RabbitBrokerOptions } from './rabbitmq/options.js'
 import { SqsBroker } from './sqs/broker.js'
+import { SQS_MAX_EVENT_BYTES } from './sqs/envelope.js'
 import type { SqsBrokerOptions } from './sqs/options.js'
 
 export type * from './types.js'
@@ -25,6 +26,18 @@ export interface BrokerOverrides {
   local?: Partial<LocalBrokerOptions>
   rabbitmq?: Partial<RabbitBrokerOptions>
   sqs?: Partial<SqsBrokerOptions>
+}
+
+/** The largest event the chosen adapter carries (for 413 at ingest), without creating it. */
+export function maxEventBytesOf(choice: BrokerChoice): number {
+  switch (choice.kind) {
+    case 'local':
+      return resolveLocalOptions(choice.options).maxEventBytes
+    case 'rabbitmq':
+      return resolveRabbitOptions(choice.options).maxEventBytes
+    case 'sqs':
+      return SQS_MAX_EVENT_BYTES
+  }
 }
 
 /** The adapter a choice names, not started yet. Call start() next. */

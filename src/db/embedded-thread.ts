@@ -8,6 +8,9 @@ import { mkdirSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { nameThread } from '../actors/thread-self.js'
+
+nameThread('sluice-pglite')
 
 export interface EmbeddedThreadData {
   dir: string

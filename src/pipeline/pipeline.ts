@@ -5,7 +5,6 @@ import {
   type BrokerOverrides,
   type Publisher,
 } from '../brokers/index.js'
-import type { Component } from '../component.js'
 import type { Config } from '../config.js'
 import { Consumer, type ConsumerOptions } from '../consumer/index.js'
 import { openDatabase, type Database } from '../db/database.js'
@@ -24,6 +23,7 @@ import { brokerChoice } from './broker-choice.js'
 import { HealthTracker, retryUntilUp } from './bring-up.js'
 import { importLegacyDeadLetters } from './legacy-dead-letters.js'
 import { brokerCheck, databaseCheck, type Check } from './readiness.js'
+import type { PipelineRunner } from './runner.js'
 
 export interface PipelineOptions {
   brokers?: BrokerOverrides
@@ -40,7 +40,7 @@ export interface PipelineOptions {
  * It comes up in the background and keeps retrying what is not reachable yet, because ingest
  * must not depend on it: a broker or database that is down at start only grows the backlog.
  */
-export class Pipeline implements Component {
+export class Pipeline implements PipelineRunner {
   readonly broker: Broker
   readonly forwarder: Forwarder
   private database: Database | null = null
@@ -89,6 +89,10 @@ export class Pipeline implements Component {
   /** Resolves once the broker, database, workers and consumer all run (for tests and tools). */
   async ready(): Promise<void> {
     await this.bringUp
+  }
+
+  notify(): void {
+    this.forwarder.notify()
   }
 
   /** Publishes through the broker, noting permanent errors (queue deleted, access revoked). */

@@ -1,5 +1,5 @@
 import type { Journal } from '../../journal/types.js'
-import { registry } from '../metrics.js'
+import { metricsText, registry } from '../metrics.js'
 import { Reply } from './respond.js'
 import type { HttpResponse } from './uws.js'
 
@@ -60,7 +60,7 @@ export function handleReady(
 
 export function handleMetrics(res: HttpResponse): void {
   const reply = new Reply(res, 'metrics')
-  registry.metrics().then(
+  metricsText().then(
     (text) => reply.send(200, registry.contentType, text),
     (err: unknown) => reply.send(500, 'text/plain', `metrics failed: ${(err as Error).message}`),
   )

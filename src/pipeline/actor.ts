@@ -1,0 +1,43 @@
+/**
+ * The pipeline actor: the body of the worker thread PipelineThread starts. It runs the whole
+ * pipeline behind the journal (forwarder, broker, consumer, worker pool, Postgres) so that the
+ * HTTP thread does HTTP and journal appends only. It reads and marks the journal through calls
+ * to the HTTP thread (ThreadJournal), and answers the calls listed in `handlers`.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { Rpc } from '../actors/rpc.js'
+import { lowerThreadPriority, nameThread } from '../actors/thread-self.js'
+import type { Config } from '../config.js'
+import { threadLogger } from '../log.js'
+import { registry } from '../metrics.js'
+import { Pipeline, type PipelineOptions } from './pipeline.js'
+import { ThreadJournal } from './thread-journal.js'
+
+export interface PipelineActorData {
+  config: Config
+  options: PipelineOptions
+  logLevel: string
+  /** Nice value this thread (and the worker threads it starts) runs at; 0 keeps the default. */
+  nice: number
+}
+
+const data = workerData as PipelineActorData
+nameThread('sluice-pipeline')
+lowerThreadPriority(data.nice)
+
+let pipeline: Pipeline | null = null
+const rpc = new Rpc(parentPort!, {
+  notify: () => pipeline?.notify(),
+  ready: () => pipeline?.ready(),
+  readiness: () => pipeline?.readiness() ?? {},
+  metrics: () => registry.getMetricsAsJSON(),
+  close: async () => {
+    await pipeline?.close()
+    // Nothing of ours is left on this thread's loop: let it end.
+    parentPort!.unref()
+  },
+})
+const logger = threadLogger(data.logLevel, (line) => rpc.cast('log', line))
+pipeline = new Pipeline(data.config, new ThreadJournal(rpc), logger, data.options)
+await pipeline.start()
+rpc.cast('started')

@@ -1,0 +1,15 @@
+import type { Component } from '../component.js'
+import type { Check } from './readiness.js'
+
+/**
+ * The pipeline behind the journal as the engine drives it, whether it runs on the engine's
+ * own thread (Pipeline) or as an actor in a worker thread of its own (PipelineThread).
+ */
+export interface PipelineRunner extends Component {
+  /** Resolves once the broker, database, workers and consumer all run (tests and tools). */
+  ready(): Promise<void>
+  /** Latency hint: the journal committed new entries. */
+  notify(): void
+  /** The /readyz checks of the broker and the database. */
+  readiness(): Promise<Record<string, Check>>
+}
