@@ -1,3 +1,4 @@
+import { burstSection } from './burst/section.js'
 import { e2eSection } from './e2e/section.js'
 import { forwarderSection } from './forwarder/section.js'
 import { ingestSection } from './ingest/section.js'
@@ -10,5 +11,11 @@ import { verifySection } from './verify/section.js'
  * journal-writer is opt-in (`npm run bench -- journal-writer`): it is the measurement behind
  * docs/journal-writer.md, not part of the default run.
  */
-export const sections: BenchSection[] = [ingestSection, verifySection, forwarderSection, e2eSection]
+export const sections: BenchSection[] = [
+  ingestSection,
+  verifySection,
+  forwarderSection,
+  e2eSection,
+  burstSection,
+]
 export const optionalSections: BenchSection[] = [journalWriterSection]

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { SqliteJournal } from '../../journal/index.js'
-import { RabbitBroker } from '../../src/brokers/index.js'
+import { RabbitBroker, type Broker } from '../../src/brokers/index.js'
 import { Forwarder } from '../../src/forwarder/index.js'
-import { createLogger } from '../../src/log.js'
+import { createLogger, type Logger } from '../../src/log.js'
 import { AMQP_URL, deleteRabbitTopology, sleep } from '../stages/services.js'
 
 export interface ForwarderRate {
@@ -15,29 +15,50 @@ export interface ForwarderRate {
   perSecond: number
 }
 
+/** A broker for one drain (not started yet) and how to remove what it created afterwards. */
+export interface BrokerUnderTest {
+  broker: Broker
+  /** Runs after the broker is closed (delete the queue). */
+  cleanup: () => Promise<void>
+}
+
 /**
  * Pre-fill a journal (synchronous=FULL) with `events` events of `bodyBytes`, then time the real
  * Forwarder (default options) draining it into a RabbitBroker (confirm channel, default window)
  * until every entry is marked forwarded. The fill is not timed.
  */
-export async function benchForwarder(o: {
+export function benchForwarder(o: {
   queue: string
   events: number
   bodyBytes: number
   /** Events per broker message (SLUICE_ENVELOPE_EVENTS). @defaultValue the adapter's */
   envelopeEvents?: number
 }): Promise<ForwarderRate> {
+  return benchForwarderInto(
+    (logger) => ({
+      broker: new RabbitBroker(
+        {
+          url: AMQP_URL,
+          queue: o.queue,
+          ...(o.envelopeEvents ? { envelopeEvents: o.envelopeEvents } : {}),
+        },
+        logger,
+      ),
+      cleanup: () => deleteRabbitTopology(o.queue),
+    }),
+    o,
+  )
+}
+
+/** The same drain into any adapter `make` builds (RabbitMQ above, SQS in bench/burst). */
+export async function benchForwarderInto(
+  make: (logger: Logger) => BrokerUnderTest,
+  o: { events: number; bodyBytes: number },
+): Promise<ForwarderRate> {
+  const logger = createLogger('warn')
+  const { broker, cleanup } = make(logger)
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-fwd-'))
   const journal = new SqliteJournal({ dataDir: dir, sync: 'full' })
-  const logger = createLogger('warn')
-  const broker = new RabbitBroker(
-    {
-      url: AMQP_URL,
-      queue: o.queue,
-      ...(o.envelopeEvents ? { envelopeEvents: o.envelopeEvents } : {}),
-    },
-    logger,
-  )
   let forwarder: Forwarder | null = null
   try {
     await journal.start()
@@ -72,6 +93,6 @@ export async function benchForwarder(o: {
     await broker.close()
     await journal.close()
     rmSync(dir, { recursive: true, force: true })
-    await deleteRabbitTopology(o.queue)
+    await cleanup()
   }
 }

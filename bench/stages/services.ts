@@ -77,11 +77,13 @@ export interface ReadyzBody {
 /**
  * Sluice's engine (bench/ingest/engine-server.ts, i.e. what `sluice start` runs) in its own
  * process, configured by `env` on top of bench defaults (sync full, a temp data dir, warn logs).
+ * `root` is the built checkout to start it from: this one by default, another (older) one to
+ * compare against (the burst section's baseline).
  */
-export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv) {
+export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv, root = ctx.root) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'))
   const { child, line } = await startNode(
-    join(ctx.root, 'dist', 'bench', 'ingest', 'engine-server.js'),
+    join(root, 'dist', 'bench', 'ingest', 'engine-server.js'),
     ['default'],
     {
       PORT: '0',
