@@ -51,6 +51,8 @@ const envSchema = z.object({
   SLUICE_ENVELOPE_EVENTS: intIn('SLUICE_ENVELOPE_EVENTS', 1, 1000).default(50),
   SLUICE_ENVELOPE_BYTES: intIn('SLUICE_ENVELOPE_BYTES', 1024, 16 * 1024 * 1024).default(1048576),
   SLUICE_RETENTION_DAYS: intIn('SLUICE_RETENTION_DAYS', 1, 3650).default(30),
+  SLUICE_PIPELINE_NICE: intIn('SLUICE_PIPELINE_NICE', 0, 19).default(10),
+  SLUICE_BURST_LAG_MS: intIn('SLUICE_BURST_LAG_MS', 0, 3_600_000).default(10000),
   SLUICE_CONFIG: z.string().min(1, 'SLUICE_CONFIG must be the path of a JSON file').optional(),
   SLUICE_LOG_LEVEL: oneOf('SLUICE_LOG_LEVEL', [
     'fatal',

@@ -13,6 +13,7 @@ import { maxEventBytesOf } from './brokers/index.js'
 import { brokerChoice } from './pipeline/broker-choice.js'
 import { Pipeline } from './pipeline/pipeline.js'
 import { PipelineThread, type PipelineThreadOptions } from './pipeline/pipeline-thread.js'
+import { IngestPressure } from './pipeline/pressure.js'
 import type { PipelineRunner } from './pipeline/runner.js'
 import { HttpServer, type ReadinessFn } from './server/index.js'
 import { onceAsync, runAll } from './util/once.js'
@@ -64,6 +65,8 @@ export class Engine implements Component {
   readonly journal: SqliteJournal
   readonly server: HttpServer
   readonly pipeline: PipelineRunner
+  /** Tells the pipeline when ingest keeps the HTTP thread busy (it defers forwarding then). */
+  private readonly pressure: IngestPressure
   private readonly components: StartStep[]
   private readonly shutdown: ShutdownStep[]
   private started: StartStep[] = []
@@ -98,6 +101,7 @@ export class Engine implements Component {
       options.pipelinePlacement === 'inline'
         ? new Pipeline(config, this.journal, this.logger, options.pipeline)
         : new PipelineThread(config, this.journal, this.logger, options.pipeline)
+    this.pressure = new IngestPressure({ onChange: (busy) => this.pipeline.ingestPressure(busy) })
     reportBacklogFrom(() => this.journal.stats().pending)
     this.server = new HttpServer({
       journal: this.journal,
@@ -121,9 +125,11 @@ export class Engine implements Component {
       // Returns at once: ingest never waits for the broker or the database.
       { name: 'pipeline', start: async () => this.pipeline.start() },
       { name: 'http', start: () => this.server.start() },
+      { name: 'ingest pressure', start: () => this.pressure.start() },
     ]
     this.shutdown = [
       { name: 'stop accepting', run: async () => this.server.stopAccepting() },
+      { name: 'ingest pressure', run: () => this.pressure.close() },
       { name: 'drain journal', run: () => this.server.drain().then(() => this.journal.flush()) },
       { name: 'close http', run: () => this.server.close() },
       { name: 'close pipeline', run: () => this.pipeline.close() },

@@ -8,10 +8,18 @@ import { Engine } from '../../src/engine.js'
 const mode = process.argv[2]
 const placement = process.env.BENCH_PIPELINE_PLACEMENT
 const nice = process.env.BENCH_PIPELINE_NICE
+const batch = process.env.BENCH_CONSUMER_BATCH
+const concurrency = process.env.BENCH_CONSUMER_CONCURRENCY
 const engine = new Engine(loadConfig(), {
   ...(mode === 'inline' || mode === 'worker' ? { journalWriter: mode } : {}),
   ...(placement === 'thread' || placement === 'inline' ? { pipelinePlacement: placement } : {}),
-  ...(nice ? { pipeline: { nice: Number(nice) } } : {}),
+  pipeline: {
+    ...(nice ? { nice: Number(nice) } : {}),
+    consumer: {
+      ...(batch ? { batchSize: Number(batch) } : {}),
+      ...(concurrency ? { concurrency: Number(concurrency) } : {}),
+    },
+  },
 })
 await engine.start()
 console.log(JSON.stringify({ msg: 'listening', port: engine.port }))

@@ -11,7 +11,8 @@ import { resolveForwarderOptions, type ForwarderOptions } from './options.js'
 export type ForwarderJournal = Pick<Journal, 'readPending' | 'markForwarded'>
 
 export interface ForwarderStatus {
-  state: 'starting' | 'forwarding' | 'idle' | 'retrying' | 'closed'
+  /** `deferring`: holding entries back while ingest is busy (burstLagMs). */
+  state: 'starting' | 'forwarding' | 'deferring' | 'idle' | 'retrying' | 'closed'
   /** Publish attempts that failed in a row; 0 once the broker confirms again. */
   consecutiveFailures: number
   lastError: string | null
@@ -30,6 +31,9 @@ export class Forwarder implements Component {
   private readonly inFlight = new Set<Promise<void>>()
   private loop: Promise<void> | null = null
   private rewind = false
+  private ingestBusy = false
+  /** Aborted when ingest is calm again: ends a hold at once. */
+  private calm = new AbortController()
   private readonly current: ForwarderStatus = {
     state: 'starting',
     consecutiveFailures: 0,
@@ -57,6 +61,17 @@ export class Forwarder implements Component {
   /** Latency hint that new entries were committed; the poll loop stays the source of truth. */
   notify(): void {
     this.wake.abort()
+  }
+
+  /**
+   * Whether ingest is using the HTTP thread to the full (src/pipeline/pressure.ts). While it
+   * is, entries younger than burstLagMs wait; the hold ends as soon as ingest is calm again.
+   */
+  setIngestBusy(busy: boolean): void {
+    if (busy === this.ingestBusy) return
+    this.ingestBusy = busy
+    if (busy) this.calm = new AbortController()
+    else this.calm.abort()
   }
 
   status(): Readonly<ForwarderStatus> {
@@ -100,11 +115,24 @@ export class Forwarder implements Component {
         else await this.idle()
         continue
       }
+      await this.holdDuringBurst(entries[0]!.receivedAt)
+      if (this.stop.signal.aborted) break
       cursor = last.seq
       this.current.state = 'forwarding'
       const publish = this.forward(entries).finally(() => this.inFlight.delete(publish))
       this.inFlight.add(publish)
       if (this.inFlight.size >= maxInFlight) await Promise.race(this.inFlight)
+    }
+  }
+
+  /** Bounded: an entry waits at most until it is burstLagMs old, however long ingest is busy. */
+  private async holdDuringBurst(oldestAt: number): Promise<void> {
+    const lag = this.options.burstLagMs
+    while (lag > 0 && this.ingestBusy && !this.stop.signal.aborted) {
+      const wait = oldestAt + lag - Date.now()
+      if (wait <= 0) return
+      this.current.state = 'deferring'
+      await sleep(wait, AbortSignal.any([this.stop.signal, this.calm.signal]))
     }
   }
 

@@ -10,6 +10,12 @@ export interface ForwarderOptions {
   retryBaseMs?: number
   /** Longest retry delay while the broker stays down. @defaultValue 5000 */
   retryCapMs?: number
+  /**
+   * While ingest keeps the HTTP thread busy (setIngestBusy), entries are held back until the
+   * oldest is this old, so a burst goes into the journal at ingest speed and is forwarded after
+   * it; 0 never holds back (SLUICE_BURST_LAG_MS). @defaultValue 0
+   */
+  burstLagMs?: number
 }
 
 export const forwarderDefaults: Readonly<Required<ForwarderOptions>> = Object.freeze({
@@ -18,6 +24,7 @@ export const forwarderDefaults: Readonly<Required<ForwarderOptions>> = Object.fr
   idlePollMs: 100,
   retryBaseMs: 100,
   retryCapMs: 5000,
+  burstLagMs: 0,
 })
 
 export function resolveForwarderOptions(
@@ -26,8 +33,11 @@ export function resolveForwarderOptions(
   const resolved = { ...forwarderDefaults, ...options }
   for (const key of Object.keys(forwarderDefaults) as Array<keyof ForwarderOptions>) {
     const value = resolved[key]
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new TypeError(`options.${key} must be a positive integer`)
+    const min = key === 'burstLagMs' ? 0 : 1
+    if (!Number.isInteger(value) || value < min) {
+      throw new TypeError(
+        `options.${key} must be a ${min === 0 ? 'non-negative' : 'positive'} integer`,
+      )
     }
   }
   if (resolved.retryCapMs < resolved.retryBaseMs) {

@@ -28,6 +28,7 @@ lowerThreadPriority(data.nice)
 let pipeline: Pipeline | null = null
 const rpc = new Rpc(parentPort!, {
   notify: () => pipeline?.notify(),
+  pressure: (busy) => pipeline?.ingestPressure(busy === true),
   ready: () => pipeline?.ready(),
   readiness: () => pipeline?.readiness() ?? {},
   metrics: () => registry.getMetricsAsJSON(),

@@ -18,7 +18,7 @@ import type { PipelineRunner } from './runner.js'
 const actorFile = new URL(`./actor.${runningFromSources ? 'ts' : 'js'}`, import.meta.url)
 
 export interface PipelineThreadOptions extends PipelineOptions {
-  /** Nice value of the pipeline thread and the threads it starts. @defaultValue 0 */
+  /** Nice value of the pipeline thread and the threads it starts. @defaultValue SLUICE_PIPELINE_NICE */
   nice?: number
   /** Longest wait between restarts of a thread that died. @defaultValue 30000 */
   restartCapMs?: number
@@ -47,6 +47,7 @@ export class PipelineThread implements PipelineRunner {
   private readonly stop = new AbortController()
   private restarts = 0
   private restarting: Promise<void> | null = null
+  private ingestBusy = false
 
   constructor(
     private readonly config: Config,
@@ -78,6 +79,11 @@ export class PipelineThread implements PipelineRunner {
 
   notify(): void {
     this.current?.rpc.cast('notify')
+  }
+
+  ingestPressure(busy: boolean): void {
+    this.ingestBusy = busy
+    this.current?.rpc.cast('pressure', busy)
   }
 
   async readiness(): Promise<Record<string, Check>> {
@@ -127,7 +133,7 @@ export class PipelineThread implements PipelineRunner {
       config: this.config,
       options: this.options,
       logLevel: this.logger.level,
-      nice: this.options.nice ?? 0,
+      nice: this.options.nice ?? this.config.SLUICE_PIPELINE_NICE,
     }
     const worker = new Worker(actorFile, { workerData: data })
     const rpc = new Rpc(worker, {
@@ -140,6 +146,7 @@ export class PipelineThread implements PipelineRunner {
       started: () => {
         this.restarts = 0
         incarnation.started = true
+        if (this.ingestBusy) rpc.cast('pressure', true)
       },
     })
     const exited = new Promise<void>((resolve) => {

@@ -67,7 +67,7 @@ export class Pipeline implements PipelineRunner {
       journal,
       this.watchPermanent(this.broker),
       logger.child({ component: 'forwarder' }),
-      options.forwarder,
+      { burstLagMs: config.SLUICE_BURST_LAG_MS, ...options.forwarder },
     )
   }
 
@@ -93,6 +93,10 @@ export class Pipeline implements PipelineRunner {
 
   notify(): void {
     this.forwarder.notify()
+  }
+
+  ingestPressure(busy: boolean): void {
+    this.forwarder.setIngestBusy(busy)
   }
 
   /** Publishes through the broker, noting permanent errors (queue deleted, access revoked). */

@@ -10,6 +10,8 @@ export interface PipelineRunner extends Component {
   ready(): Promise<void>
   /** Latency hint: the journal committed new entries. */
   notify(): void
+  /** Ingest keeps the HTTP thread busy (true) or is calm again: see src/pipeline/pressure.ts. */
+  ingestPressure(busy: boolean): void
   /** The /readyz checks of the broker and the database. */
   readiness(): Promise<Record<string, Check>>
 }
