@@ -53,6 +53,8 @@ export interface PipelineRun {
   load: LoadResult
   /** Rows stored per second while the load ran (after the first settleSeconds). */
   storedPerSecond: number
+  /** Every row over the whole time from load start to drain end: the end-to-end rate. */
+  storedOverallPerSecond: number
   /** Rows in Postgres when the load ended. */
   rowsAtLoadEnd: number
   /** Load end until every accepted event was a row (null: not within drainMaxSeconds). */
@@ -133,6 +135,7 @@ export async function pipelineRun(
     return {
       load,
       storedPerSecond,
+      storedOverallPerSecond: Math.round(rows / (Math.max(1, (last ?? to) - from) / 1000)),
       rowsAtLoadEnd,
       drainSeconds: drained ? Number(seconds.toFixed(2)) : null,
       drainPerSecond: seconds > 0 ? Math.round((rows - rowsAtLoadEnd) / seconds) : null,

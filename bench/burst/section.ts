@@ -72,7 +72,10 @@ export const burstSection: BenchSection = {
     const forwarders = await forwarderSweep(ctx, FORWARDER_EVENTS, ENVELOPES)
 
     const ingestRatio = t.ratio(current.load.rps, alone.rps)
-    const vsBaseline = old ? t.ratio(current.storedPerSecond, old.storedPerSecond) : null
+    // End to end over load and drain together: a burst absorbed and stored after counts.
+    const vsBaseline = old
+      ? t.ratio(current.storedOverallPerSecond, old.storedOverallPerSecond)
+      : null
     const p99 = slow.latency?.p99Ms ?? null
     const pipelineLabel = `pipeline (RabbitMQ + Postgres, ${WORKERS} workers)`
     const cpuRuns: [string, PipelineRun][] = [
@@ -110,7 +113,7 @@ export const burstSection: BenchSection = {
                 t.e2eRow(`baseline ${base?.rev}`, old),
                 {
                   run: 'current / baseline stored/s (target >= 3)',
-                  'stored/s during load': vsBaseline,
+                  'stored/s load+drain': vsBaseline,
                 },
               ]
             : [{ baseline: `not run: set BENCH_BASELINE_DIR; prepare one with ${PREPARE}` }],
@@ -129,7 +132,7 @@ export const burstSection: BenchSection = {
             t.targetRow('ingest pipeline / alone', '>= 0.7', ingestRatio),
             t.targetRow(`ingest p99 ms at ${HTTP_RATE}/s`, '<= 10', http.load.p99),
             t.targetRow(`receive -> row p99 ms at ${E2E_RATE}/s`, '<= 200 (stretch 50)', p99),
-            t.targetRow('stored/s current / baseline', '>= 3', vsBaseline),
+            t.targetRow('stored/s (load+drain) current / baseline', '>= 3', vsBaseline),
           ],
         },
       ],

@@ -31,6 +31,7 @@ export function e2eRow(run: string, r: PipelineRun): Row {
     'rows at load end': r.rowsAtLoadEnd,
     'drain s': r.drainSeconds ?? 'not drained',
     'drain rows/s': r.drainPerSecond,
+    'stored/s load+drain': r.storedOverallPerSecond,
     'not stored at end': r.notStoredAtEnd,
   }
 }
