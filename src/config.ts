@@ -64,6 +64,25 @@ const envSchema = z.object({
     'silent',
   ]).default('info'),
   SLUICE_SHUTDOWN_TIMEOUT_MS: intIn('SLUICE_SHUTDOWN_TIMEOUT_MS', 0).default(10000),
+  SLUICE_ADMIN_HOST: z
+    .string()
+    .min(1, 'SLUICE_ADMIN_HOST must be a bind address such as 127.0.0.1')
+    .default('127.0.0.1'),
+  SLUICE_ADMIN_PORT: intIn('SLUICE_ADMIN_PORT', 0, 65535).default(8081),
+  SLUICE_ADMIN_TOKEN: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (tokens) =>
+        tokens.length > 0 && tokens.every((t) => t.length >= 16 && /^[\x21-\x7e]+$/.test(t)),
+      'SLUICE_ADMIN_TOKEN must be one or more comma-separated tokens of at least 16 printable characters',
+    )
+    .optional(),
 })
 
 export type EnvConfig = z.infer<typeof envSchema>
