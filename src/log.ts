@@ -1,10 +1,24 @@
-import { pino, type Logger } from 'pino'
+import { pino, type DestinationStream, type Logger } from 'pino'
+import { processFields } from './version.js'
 
 export type { Logger }
 
-/** One JSON logger per process; components take a child with their name. */
-export function createLogger(level: string = process.env.SLUICE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: { pid: process.pid }, redact: ['*.secret', '*.secrets'] })
+/**
+ * One JSON logger per process; components take a child with their name. Every line carries an
+ * ISO 8601 `time`, `hostname`, `pid` and Sluice's `version`, lines relayed from worker threads
+ * included (relayLog writes them through this logger). `destination` is for tests.
+ */
+export function createLogger(
+  level: string = process.env.SLUICE_LOG_LEVEL ?? 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options = {
+    level,
+    base: processFields(),
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: ['*.secret', '*.secrets'],
+  }
+  return destination ? pino(options, destination) : pino(options)
 }
 
 /**
@@ -15,7 +29,11 @@ export function threadLogger(level: string, post: (line: string) => void): Logge
   return pino({ level, base: null, timestamp: false }, { write: (line: string) => post(line) })
 }
 
-/** Writes a line from threadLogger through this thread's logger, keeping its level and fields. */
+/**
+ * Writes a line from threadLogger through this thread's logger, keeping its level and fields;
+ * this logger adds its own time and base fields (hostname, pid, version), so relayed lines look
+ * like every other line (the thread's lines carry neither, so nothing is doubled).
+ */
 export function relayLog(logger: Logger, line: string): void {
   let record: Record<string, unknown>
   try {
