@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
 import { SluiceError } from './errors.js'
+import { parseCidr } from './util/cidr.js'
 
 /** Thrown when configuration is invalid; the message names the variable and what it accepts. */
 export class ConfigError extends SluiceError<'config_invalid'> {
@@ -64,6 +65,23 @@ const envSchema = z.object({
     'silent',
   ]).default('info'),
   SLUICE_SHUTDOWN_TIMEOUT_MS: intIn('SLUICE_SHUTDOWN_TIMEOUT_MS', 0).default(10000),
+  SLUICE_TRUSTED_PROXIES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .superRefine((list, ctx) => {
+      const bad = list.find((p) => parseCidr(p) === null)
+      if (bad === undefined) return
+      ctx.addIssue({
+        code: 'custom',
+        message: `SLUICE_TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs, IPv4 or IPv6 (e.g. 10.0.0.5,10.1.0.0/16,fd00::/8); '${bad}' is neither`,
+      })
+    })
+    .default([]),
   SLUICE_ADMIN_HOST: z
     .string()
     .min(1, 'SLUICE_ADMIN_HOST must be a bind address such as 127.0.0.1')

@@ -112,6 +112,7 @@ export class Engine implements Component {
       maxEventBytes: maxEventBytesOf(brokerChoice(config, options.pipeline?.brokers)),
       readiness: this.readiness,
       logger: this.logger.child({ component: 'http' }),
+      trustedProxies: config.SLUICE_TRUSTED_PROXIES,
     })
     this.components = [
       // First: nothing else may open SLUICE_DATA_DIR while this engine has it.

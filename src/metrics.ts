@@ -37,8 +37,16 @@ export async function metricsText(): Promise<string> {
 
 export const httpResponses = new Counter({
   name: 'sluice_http_responses_total',
-  help: 'HTTP responses by route and status',
-  labelNames: ['route', 'status'] as const,
+  help: 'HTTP responses by route, status, source (configured sources only) and error code',
+  labelNames: ['route', 'status', 'source', 'code'] as const,
+  registers: [registry],
+})
+
+export const ingestSeconds = new Histogram({
+  name: 'sluice_ingest_duration_seconds',
+  help: 'Webhook requests from their start to the answer (a 200 waits for its journal commit)',
+  labelNames: ['source'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [registry],
 })
 

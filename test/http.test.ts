@@ -108,7 +108,10 @@ t.test('routes, methods and unknown sources', async (t) => {
   await health.body?.cancel()
   const metrics = await fetch(`${url}/metrics`)
   t.equal(metrics.status, 200)
-  t.match(await metrics.text(), /sluice_http_responses_total\{route="webhook",status="405"\}/)
+  t.match(
+    await metrics.text(),
+    /sluice_http_responses_total\{route="webhook",status="405",source="",code="method_not_allowed"\}/,
+  )
 })
 
 t.test(

@@ -2,8 +2,10 @@ import type { Component } from '../component.js'
 import type { Journal } from '../../journal/types.js'
 import { createLogger, type Logger } from '../log.js'
 import type { IngestSource } from '../sources/types.js'
+import { ClientAddresses } from './client-address.js'
 import { handleIngest, type IngestContext } from './ingest.js'
 import { handleHealth, handleMetrics, handleReady, type ReadinessFn } from './probes.js'
+import { RefusalLog, type RefusalLogOptions } from './refusal-log.js'
 import { Reply } from './respond.js'
 import { isNativeUws, uWS, type TemplatedApp, type us_listen_socket } from './uws.js'
 
@@ -24,6 +26,10 @@ export interface HttpServerOptions {
   readiness?: ReadinessFn
   /** Retry-After on 503 answers, in seconds. @defaultValue 5 */
   retryAfterSeconds?: number
+  /** TCP peers whose X-Forwarded-For names the client (SLUICE_TRUSTED_PROXIES). @defaultValue [] */
+  trustedProxies?: readonly string[]
+  /** Sampling of the refused-request log (src/server/refusal-log.ts). @defaultValue its defaults */
+  refusalLog?: RefusalLogOptions
   /** @defaultValue a new pino logger */
   logger?: Logger
 }
@@ -37,6 +43,8 @@ const defaults: Readonly<Defaulted> = Object.freeze({
   maxEventBytes: Infinity,
   readiness: async () => ({}),
   retryAfterSeconds: 5,
+  trustedProxies: [],
+  refusalLog: {},
 })
 
 /** The HTTP front: uWebSockets.js routes for ingest, probes and metrics. */
@@ -48,6 +56,8 @@ export class HttpServer implements Component {
   private accepting = true
   private boundPort = 0
   private closing: Promise<void> | null = null
+  private readonly refusals: RefusalLog
+  private readonly clients: ClientAddresses
 
   constructor(options: HttpServerOptions) {
     if (!options?.journal) throw new TypeError('options.journal is required')
@@ -66,6 +76,8 @@ export class HttpServer implements Component {
     if (!(opts.retryAfterSeconds >= 0))
       throw new TypeError('options.retryAfterSeconds must be >= 0')
     this.opts = opts
+    this.refusals = new RefusalLog(opts.logger, opts.refusalLog)
+    this.clients = new ClientAddresses(opts.trustedProxies)
     this.app = this.routes()
   }
 
@@ -113,6 +125,7 @@ export class HttpServer implements Component {
       // Drops keep-alive and half-sent requests; none of them has been promised a 200.
       // App.close exists in this uWS build but is missing from its type declarations.
       ;(this.app as TemplatedApp & { close(): void }).close()
+      this.refusals.endInterval()
     })()
     return this.closing
   }
@@ -126,20 +139,35 @@ export class HttpServer implements Component {
       maxEventBytes: o.maxEventBytes,
       retryAfterSeconds: o.retryAfterSeconds,
       logger: o.logger,
+      refusals: this.refusals,
+      clients: this.clients,
       accepting: () => this.accepting,
       inflight: this.inflight,
     }
-    const notAllowed = (res: Parameters<Parameters<TemplatedApp['any']>[1]>[0]) =>
-      new Reply(res, 'webhook').error('method_not_allowed', { close: true })
+    type Handler = Parameters<TemplatedApp['any']>[1]
+    // Read while the handler runs: uWS's req is gone once it returns.
+    const refusedReply = (route: string, ...[res, req]: Parameters<Handler>) => {
+      const reply = new Reply(res, route, this.refusals)
+      const peer = Buffer.from(res.getRemoteAddressAsText()).toString()
+      reply.client = this.clients.resolve(peer, req.getHeader('x-forwarded-for') || undefined)
+      return reply
+    }
+    const notAllowed =
+      (named: boolean): Handler =>
+      (res, req) => {
+        const reply = refusedReply('webhook', res, req)
+        reply.source = named ? req.getParameter(0) : 'default'
+        reply.error('method_not_allowed', { close: true })
+      }
     return uWS
       .App()
       .post('/webhook', (res, req) => handleIngest(ctx, res, req, false))
       .post('/webhook/:source', (res, req) => handleIngest(ctx, res, req, true))
-      .any('/webhook', notAllowed)
-      .any('/webhook/:source', notAllowed)
+      .any('/webhook', notAllowed(false))
+      .any('/webhook/:source', notAllowed(true))
       .get('/healthz', (res) => handleHealth(res))
       .get('/readyz', (res) => handleReady(res, o.journal, o.readiness, () => this.accepting))
       .get('/metrics', (res) => handleMetrics(res))
-      .any('/*', (res) => new Reply(res, 'other').error('not_found', { close: true }))
+      .any('/*', (res, req) => refusedReply('other', res, req).error('not_found', { close: true }))
   }
 }

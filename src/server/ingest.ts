@@ -3,7 +3,9 @@ import { eventBytes } from '../event.js'
 import type { Journal, NewEvent } from '../../journal/types.js'
 import type { IngestSource } from '../sources/types.js'
 import { readBody } from './body.js'
+import type { ClientAddresses } from './client-address.js'
 import { resolveEventId, MAX_EVENT_ID_LENGTH } from './event-id.js'
+import type { RefusalLog } from './refusal-log.js'
 import { Reply } from './respond.js'
 import type { HttpRequest, HttpResponse } from './uws.js'
 
@@ -14,6 +16,10 @@ export interface IngestContext {
   maxEventBytes: number
   retryAfterSeconds: number
   logger: Logger
+  /** Where refused requests are logged (sampled). */
+  refusals: RefusalLog
+  /** Client address of a request: the TCP peer, or X-Forwarded-For from a trusted proxy. */
+  clients: ClientAddresses
   /** False once stopAccepting() was called. */
   accepting(): boolean
   /** Appends awaiting their commit, so close() can answer them before dropping sockets. */
@@ -34,13 +40,16 @@ export function handleIngest(
   req: HttpRequest,
   named: boolean,
 ): void {
-  const reply = new Reply(res, 'webhook')
+  const reply = new Reply(res, 'webhook', ctx.refusals)
   const sourceName = named ? req.getParameter(0) : 'default'
+  reply.source = sourceName
   const headers: Record<string, string> = {}
   req.forEach((k, v) => {
     headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`
   })
-  const clientAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+  const peer = Buffer.from(res.getRemoteAddressAsText()).toString()
+  const clientAddress = ctx.clients.resolve(peer, headers['x-forwarded-for'])
+  reply.client = clientAddress
   const hasBody =
     headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined
   const cl = headers['content-length']
@@ -57,6 +66,7 @@ export function handleIngest(
       message: `no source named '${sourceName}' in SLUICE_CONFIG`,
       close: hasBody,
     })
+  reply.sourceLabel = source.name
   const rejected = source.admit(clientAddress)
   if (rejected) {
     return reply.error(rejected.code, {

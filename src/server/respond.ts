@@ -1,5 +1,6 @@
 import { ErrorCodes, type HttpErrorCode } from '../errors.js'
-import { httpResponses } from '../metrics.js'
+import { httpResponses, ingestSeconds } from '../metrics.js'
+import type { RefusalLog } from './refusal-log.js'
 import type { HttpResponse } from './uws.js'
 
 const STATUS_LINES: Record<number, string> = {
@@ -20,15 +21,27 @@ const STATUS_LINES: Record<number, string> = {
 
 /**
  * Per-request guard for uWS's rules: a response may be written once, and never after
- * onAborted fired (the native object is gone). Every write goes through `send`.
+ * onAborted fired (the native object is gone). Every write goes through `send`, which counts
+ * the response (sluice_http_responses_total) and, on the webhook routes, its duration from the
+ * request's start (sluice_ingest_duration_seconds); `error` also logs the refusal.
  */
 export class Reply {
   aborted = false
   done = false
+  /** The source named by the request, for the refusal log (any string a client sent). */
+  source: string | undefined = undefined
+  /** The `source` metric label: set only for a configured source, so its values stay bounded. */
+  sourceLabel = ''
+  /** The client address, for the refusal log. */
+  client = ''
+  private readonly startedAt = performance.now()
+  /** The error code of the answer, '' for a success. */
+  private code = ''
 
   constructor(
     private readonly res: HttpResponse,
     private readonly route: string,
+    private readonly refusals: RefusalLog | null = null,
   ) {
     res.onAborted(() => {
       this.aborted = true
@@ -49,7 +62,16 @@ export class Reply {
   ): void {
     if (!this.open) return
     this.done = true
-    httpResponses.inc({ route: this.route, status: String(status) })
+    httpResponses.inc({
+      route: this.route,
+      status: String(status),
+      source: this.sourceLabel,
+      code: this.code,
+    })
+    if (this.route === 'webhook') {
+      const seconds = (performance.now() - this.startedAt) / 1000
+      ingestSeconds.observe({ source: this.sourceLabel }, seconds)
+    }
     // cork: one syscall for status, headers and body; required outside the handler's own tick.
     this.res.cork(() => {
       this.res.writeStatus(STATUS_LINES[status] ?? `${status} Status`)
@@ -80,6 +102,11 @@ export class Reply {
       headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)))
     if (status === 405) headers['allow'] = 'POST'
     const message = opts.message ?? known.message
+    if (this.open) {
+      this.code = code
+      const { route, source, client } = this
+      this.refusals?.refused({ code, status, route, source, client, message })
+    }
     this.json(status, { status: 'error', error: code, message }, headers, opts.close ?? false)
   }
 }
