@@ -9,6 +9,7 @@ import {
   journalWriterRestarts,
   reportBacklogFrom,
 } from './metrics.js'
+import { configSummary } from './config-summary.js'
 import { maxEventBytesOf } from './brokers/index.js'
 import { brokerChoice } from './pipeline/broker-choice.js'
 import { Pipeline } from './pipeline/pipeline.js'
@@ -149,6 +150,7 @@ export class Engine implements Component {
 
   /** Start every component in order; on failure, close what already started and rethrow. */
   async start(): Promise<void> {
+    this.logger.info({ config: configSummary(this.config) }, 'configuration')
     for (const c of this.components) {
       try {
         await c.start()

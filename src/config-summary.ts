@@ -1,0 +1,49 @@
+import type { Config } from './config.js'
+
+const HIDDEN = '[redacted]'
+/** Variables whose whole value is a secret, whatever else is added to the config later. */
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$/
+
+/**
+ * The effective configuration as the start-up log shows it: every variable with its value after
+ * defaults, and each source's verification and rate limit, with secrets replaced by
+ * `[redacted]`: source secrets, passwords inside URLs (DATABASE_URL, AMQP_URL, ...), and any
+ * variable whose name says it holds one (SLUICE_ADMIN_TOKEN).
+ */
+export function configSummary(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(config)) {
+    if (name === 'sources') continue
+    out[name] = SECRET_NAME.test(name) ? hide(value) : withoutUrlSecrets(value)
+  }
+  out.sources = Object.fromEntries(
+    Object.entries(config.sources).map(([name, source]) => {
+      const { verify, ...rest } = source
+      if (!verify) return [name, rest]
+      const secrets = Array.isArray(verify.secret) ? verify.secret.length : 1
+      return [name, { ...rest, verify: { ...verify, secret: `${HIDDEN} (${secrets})` } }]
+    }),
+  )
+  return out
+}
+
+function hide(value: unknown): unknown {
+  if (value === undefined) return undefined
+  return Array.isArray(value) ? value.map(() => HIDDEN) : HIDDEN
+}
+
+/** A URL's password (user:password@ or ?password=) replaced; other values as they are. */
+function withoutUrlSecrets(value: unknown): unknown {
+  if (typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return value
+  }
+  if (url.password) url.password = 'redacted'
+  for (const key of [...url.searchParams.keys()]) {
+    if (/pass|secret|token|key/i.test(key)) url.searchParams.set(key, 'redacted')
+  }
+  return url.toString()
+}
