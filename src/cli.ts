@@ -26,6 +26,14 @@ export const subcommands: Record<string, Subcommand> = {
     summary: 'dead-lettered events: `dlq list`, `dlq redrive [--id ID]`',
     load: async () => (await import('./commands/dlq.js')).dlqCommand,
   },
+  status: {
+    summary: "the running engine's state, backlog and rates (`--json` for scripts)",
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
+  events: {
+    summary: 'stored events: `events list [--source S ...]`, `events show --id ID`',
+    load: async () => (await import('./commands/events.js')).eventsCommand,
+  },
   journal: {
     summary: "forward a node's unforwarded journal to the broker: `journal drain`",
     load: async () => (await import('./commands/journal.js')).journalCommand,

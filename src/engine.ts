@@ -14,9 +14,10 @@ import { maxEventBytesOf } from './brokers/index.js'
 import { brokerChoice } from './pipeline/broker-choice.js'
 import { Pipeline } from './pipeline/pipeline.js'
 import { PipelineThread, type PipelineThreadOptions } from './pipeline/pipeline-thread.js'
+import { AdminListener } from './admin/index.js'
 import { IngestPressure } from './pipeline/pressure.js'
 import type { PipelineRunner } from './pipeline/runner.js'
-import { HttpServer, type ReadinessFn } from './server/index.js'
+import { HttpServer, readinessReport, type ReadinessFn } from './server/index.js'
 import { onceAsync, runAll } from './util/once.js'
 import { buildSources } from './sources/index.js'
 
@@ -68,6 +69,10 @@ export class Engine implements Component {
   readonly pipeline: PipelineRunner
   /** Tells the pipeline when ingest keeps the HTTP thread busy (it defers forwarding then). */
   private readonly pressure: IngestPressure
+  /** The operator's API and page on SLUICE_ADMIN_HOST:SLUICE_ADMIN_PORT. */
+  readonly admin: AdminListener
+  /** Events committed to the journal since start (GET /v1/status). */
+  private received = 0
   private readonly components: StartStep[]
   private readonly shutdown: ShutdownStep[]
   private started: StartStep[] = []
@@ -84,6 +89,7 @@ export class Engine implements Component {
       maxBytes: config.SLUICE_JOURNAL_MAX_BYTES ?? null,
       ...(options.journalWriter ? { writer: options.journalWriter } : {}),
       onCommit: (events, seconds) => {
+        this.received += events
         journalCommits.observe(events)
         journalCommitSeconds.observe(seconds)
         this.pipeline.notify()
@@ -115,6 +121,18 @@ export class Engine implements Component {
       logger: this.logger.child({ component: 'http' }),
       trustedProxies: config.SLUICE_TRUSTED_PROXIES,
     })
+    this.admin = new AdminListener({
+      host: config.SLUICE_ADMIN_HOST,
+      port: config.SLUICE_ADMIN_PORT,
+      tokens: config.SLUICE_ADMIN_TOKEN,
+      dataDir: config.SLUICE_DATA_DIR,
+      data: this.pipeline.admin,
+      readiness: () =>
+        readinessReport(this.journal, this.readiness, () => this.server.acceptingEvents),
+      received: () => this.received,
+      page: null,
+      logger: this.logger.child({ component: 'admin' }),
+    })
     this.components = [
       // First: nothing else may open SLUICE_DATA_DIR while this engine has it.
       {
@@ -128,12 +146,14 @@ export class Engine implements Component {
       { name: 'pipeline', start: async () => this.pipeline.start() },
       { name: 'http', start: () => this.server.start() },
       { name: 'ingest pressure', start: () => this.pressure.start() },
+      { name: 'admin listener', start: () => this.admin.start() },
     ]
     this.shutdown = [
       { name: 'stop accepting', run: async () => this.server.stopAccepting() },
       { name: 'ingest pressure', run: () => this.pressure.close() },
       { name: 'drain journal', run: () => this.server.drain().then(() => this.journal.flush()) },
       { name: 'close http', run: () => this.server.close() },
+      { name: 'close admin listener', run: () => this.admin.close() },
       { name: 'close pipeline', run: () => this.pipeline.close() },
       { name: 'close journal', run: () => this.journal.close() },
       { name: 'release data dir lock', run: async () => this.dataDirLock?.release() },
@@ -142,6 +162,11 @@ export class Engine implements Component {
 
   /** Extra /readyz checks: broker and database state (informative; ingest works without them). */
   private readonly readiness: ReadinessFn = () => this.pipeline.readiness()
+
+  /** The bound admin port (SLUICE_ADMIN_PORT=0 picks a free one). */
+  get adminPort(): number {
+    return this.admin.port
+  }
 
   /** The bound HTTP port (PORT=0 picks a free one). */
   get port(): number {

@@ -51,6 +51,13 @@ export const ErrorCodes = {
   journal_full: { status: 503, message: 'journal is over its disk quota; retry later' },
   shutting_down: { status: 503, message: 'engine is shutting down; retry later' },
   journal_unavailable: { status: 503, message: 'journal commit failed; retry later' },
+  invalid_request: { status: 400, message: 'the request does not validate' },
+  unauthorized: { status: 401, message: 'a valid admin bearer token is required' },
+  internal_error: { status: 500, message: 'the admin route failed unexpectedly; see the log' },
+  pipeline_unavailable: {
+    status: 503,
+    message: 'the database behind the pipeline is not up yet; retry later',
+  },
 
   // Broker.
   broker_unavailable: { kind: 'transient', message: 'the broker cannot be reached' },

@@ -110,6 +110,8 @@ const CODE_TYPE = /\btype\s+\w*(?:Code|Reason)\s*=\s*((?:\s*\|?\s*(['"])[^'"\n]*
 const FOREIGN: Record<string, string> = {
   // zod's issue code for a custom issue (ctx.addIssue in a superRefine).
   'src/sources/schema.ts custom': 'zod',
+  // zod's issue code for fields a strict object does not know (admin API query and body).
+  'src/admin/schemas.ts unrecognized_keys': 'zod',
 }
 
 interface Use {

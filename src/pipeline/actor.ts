@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Rpc } from '../actors/rpc.js'
+import type { AdminMethod } from '../admin/data.js'
 import { lowerThreadPriority, nameThread } from '../actors/thread-self.js'
 import type { Config } from '../config.js'
 import { threadLogger } from '../log.js'
@@ -32,6 +33,14 @@ const rpc = new Rpc(parentPort!, {
   ready: () => pipeline?.ready(),
   readiness: () => pipeline?.readiness() ?? {},
   metrics: () => registry.getMetricsAsJSON(),
+  admin: (call) => {
+    const { method, args } = call as { method: AdminMethod; args: unknown[] }
+    const admin = pipeline?.admin
+    if (!admin || typeof admin[method] !== 'function') {
+      throw new Error(`no admin method ${String(method)}`)
+    }
+    return (admin[method] as (...a: unknown[]) => Promise<unknown>).apply(admin, args)
+  },
   close: async () => {
     await pipeline?.close()
     // Nothing of ours is left on this thread's loop: let it end.

@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads'
 import type { JournalEntry } from '../../journal/types.js'
 import { Rpc } from '../actors/rpc.js'
+import type { AdminData, AdminMethod } from '../admin/data.js'
+import { SluiceError } from '../errors.js'
 import type { Config } from '../config.js'
 import { runningFromSources } from '../db/paths.js'
 import type { ForwarderJournal } from '../forwarder/index.js'
@@ -48,6 +50,11 @@ export class PipelineThread implements PipelineRunner {
   private restarts = 0
   private restarting: Promise<void> | null = null
   private ingestBusy = false
+  readonly admin: AdminData = adminProxy((method, args) => {
+    const incarnation = this.current
+    if (!incarnation?.started) throw new SluiceError('pipeline_unavailable')
+    return incarnation.rpc.call('admin', { method, args })
+  })
 
   constructor(
     private readonly config: Config,
@@ -175,6 +182,21 @@ export class PipelineThread implements PipelineRunner {
       if (!this.stop.signal.aborted) this.spawn()
     })
   }
+}
+
+/** AdminData whose every method is a call to the pipeline thread. */
+function adminProxy(call: (method: AdminMethod, args: unknown[]) => Promise<unknown>): AdminData {
+  const methods: AdminMethod[] = [
+    'listEvents',
+    'getEvent',
+    'listDeadLetters',
+    'countDeadLetters',
+    'redrive',
+    'counts',
+  ]
+  return Object.fromEntries(
+    methods.map((m) => [m, async (...args: unknown[]) => call(m, args)]),
+  ) as unknown as AdminData
 }
 
 /** The broker and database checks when the thread cannot be asked. */

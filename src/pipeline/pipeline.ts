@@ -24,6 +24,8 @@ import { HealthTracker, retryUntilUp } from './bring-up.js'
 import { importLegacyDeadLetters } from './legacy-dead-letters.js'
 import { brokerCheck, databaseCheck, type Check } from './readiness.js'
 import type { PipelineRunner } from './runner.js'
+import type { AdminData } from '../admin/data.js'
+import { pipelineAdminData } from './admin-data.js'
 
 export interface PipelineOptions {
   brokers?: BrokerOverrides
@@ -53,6 +55,10 @@ export class Pipeline implements PipelineRunner {
   private databaseState: 'starting' | 'migrating' | 'up' | 'down' = 'starting'
   private readonly brokerHealth: HealthTracker
   private readonly databaseHealth: HealthTracker
+  /** The admin API's reads and actions on Postgres, once the database side is up. */
+  readonly admin: AdminData = pipelineAdminData(() =>
+    this.database && this.workers ? { pool: this.database.pool, processor: this.workers } : null,
+  )
 
   constructor(
     private readonly config: Config,

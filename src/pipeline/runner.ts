@@ -1,3 +1,4 @@
+import type { AdminData } from '../admin/data.js'
 import type { Component } from '../component.js'
 import type { Check } from './readiness.js'
 
@@ -12,6 +13,8 @@ export interface PipelineRunner extends Component {
   notify(): void
   /** Ingest keeps the HTTP thread busy (true) or is calm again: see src/pipeline/pressure.ts. */
   ingestPressure(busy: boolean): void
+  /** The admin API's access to Postgres (which the pipeline owns). */
+  readonly admin: AdminData
   /** The /readyz checks of the broker and the database. */
   readiness(): Promise<Record<string, Check>>
 }

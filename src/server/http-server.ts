@@ -105,6 +105,11 @@ export class HttpServer implements Component {
     })
   }
 
+  /** False once stopAccepting() was called (shutdown). */
+  get acceptingEvents(): boolean {
+    return this.accepting
+  }
+
   /** New events get 503 shutting_down from now on; probes and metrics keep answering. */
   stopAccepting(): void {
     this.accepting = false

@@ -32,6 +32,27 @@ async function journalCheck(journal: Journal): Promise<ReadinessCheck> {
   }
 }
 
+/** What /readyz answers: `ok` decides its status code. Also the core of GET /v1/status. */
+export async function readinessReport(
+  journal: Journal,
+  extra: ReadinessFn,
+  accepting: () => boolean,
+): Promise<{ ok: boolean; status: 'ready' | 'not_ready'; checks: Record<string, ReadinessCheck> }> {
+  const open: ReadinessCheck = { ok: accepting() }
+  const stored = await journalCheck(journal).catch((err: unknown): ReadinessCheck => ({
+    ok: false,
+    error: (err as Error).message,
+  }))
+  const checks: Record<string, ReadinessCheck> = { accepting: open, journal: stored }
+  try {
+    Object.assign(checks, await extra())
+  } catch (err) {
+    checks.readiness = { ok: false, error: (err as Error).message }
+  }
+  const ok = open.ok && stored.ok
+  return { ok, status: ok ? 'ready' : 'not_ready', checks }
+}
+
 /** GET /readyz: 200 when the engine accepts events (accepting, journal open), else 503. */
 export function handleReady(
   res: HttpResponse,
@@ -40,22 +61,10 @@ export function handleReady(
   accepting: () => boolean,
 ): void {
   const reply = new Reply(res, 'readyz')
-  void (async () => {
-    const open: ReadinessCheck = { ok: accepting() }
-    const stored = await journalCheck(journal).catch((err: unknown): ReadinessCheck => ({
-      ok: false,
-      error: (err as Error).message,
-    }))
-    const checks: Record<string, ReadinessCheck> = { accepting: open, journal: stored }
-    try {
-      Object.assign(checks, await extra())
-    } catch (err) {
-      checks.readiness = { ok: false, error: (err as Error).message }
-    }
-    const ok = open.ok && stored.ok
+  void readinessReport(journal, extra, accepting).then(({ ok, status, checks }) => {
     const headers: Record<string, string> = ok ? {} : { 'retry-after': '1' }
-    reply.json(ok ? 200 : 503, { status: ok ? 'ready' : 'not_ready', checks }, headers)
-  })()
+    reply.json(ok ? 200 : 503, { status, checks }, headers)
+  })
 }
 
 export function handleMetrics(res: HttpResponse): void {

@@ -91,7 +91,13 @@ export class Reply {
    */
   error(
     code: HttpErrorCode,
-    opts: { status?: number; message?: string; retryAfterSeconds?: number; close?: boolean } = {},
+    opts: {
+      status?: number
+      message?: string
+      retryAfterSeconds?: number
+      close?: boolean
+      headers?: Record<string, string>
+    } = {},
   ): void {
     const known = ErrorCodes[code]
     const status = opts.status ?? known.status
@@ -101,6 +107,8 @@ export class Reply {
     if (retryAfter !== undefined)
       headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfter)))
     if (status === 405) headers['allow'] = 'POST'
+    if (code === 'unauthorized') headers['www-authenticate'] = 'Bearer'
+    Object.assign(headers, opts.headers)
     const message = opts.message ?? known.message
     if (this.open) {
       this.code = code

@@ -1,0 +1,45 @@
+import type { EventKey } from '../event.js'
+import type { EventDetail, EventQuery, EventSummary } from '../db/events.js'
+
+/** A dead letter as the admin API lists it. */
+export interface DeadLetterItem {
+  source: string
+  id: string
+  reason: string
+  attempts: number
+  lastError: string
+  firstFailedAt: string
+  lastFailedAt: string
+  receivedAt: string
+  contentType: string
+  bytes: number
+}
+
+export interface DeadLetterQuery {
+  source?: string
+  limit: number
+  after?: { lastFailedAt: string; source: string; id: string }
+}
+
+/** Events processed by the pipeline since this process started. */
+export interface PipelineCounts {
+  stored: number
+  failed: number
+}
+
+/**
+ * What the admin API reads from and does to Postgres. The pipeline owns the database (it runs
+ * in its own thread), so this is the pipeline's interface to the admin listener; calls reject
+ * with code `pipeline_unavailable` while the database is not up.
+ */
+export interface AdminData {
+  listEvents(q: EventQuery): Promise<EventSummary[]>
+  getEvent(key: EventKey): Promise<EventDetail | null>
+  listDeadLetters(q: DeadLetterQuery): Promise<DeadLetterItem[]>
+  countDeadLetters(): Promise<number>
+  /** Process again (all when `keys` is absent) and remove each letter stored. */
+  redrive(keys?: EventKey[]): Promise<{ count: number; failed: number }>
+  counts(): Promise<PipelineCounts>
+}
+
+export type AdminMethod = keyof AdminData

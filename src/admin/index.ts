@@ -1,0 +1,129 @@
+import { hostname } from 'node:os'
+import type { Component } from '../component.js'
+import type { Logger } from '../log.js'
+import type { ReadinessCheck } from '../server/index.js'
+import { onceAsync, runAll } from '../util/once.js'
+import { packageVersion } from '../version.js'
+import { BearerAuth, loadAdminTokens } from './auth.js'
+import type { AdminData } from './data.js'
+import { openApiDocument } from './openapi.js'
+import { RateHistory, type Totals } from './rates.js'
+import { adminRoutes } from './routes.js'
+import { AdminServer } from './server.js'
+
+export interface AdminListenerOptions {
+  host: string
+  port: number
+  /** SLUICE_ADMIN_TOKEN's tokens; absent = the token file in dataDir. */
+  tokens: string[] | undefined
+  dataDir: string
+  data: AdminData
+  /** What /readyz shows. */
+  readiness(): Promise<{ status: string; checks: Record<string, ReadinessCheck> }>
+  /** Events committed to the journal since start. */
+  received(): number
+  /** The operator page, when built. */
+  page: (() => string) | null
+  logger: Logger
+}
+
+/**
+ * The operator's side of a node: the admin API and page on their own listener, with the rate
+ * history behind GET /v1/status. See docs/admin-api.md.
+ */
+export class AdminListener implements Component {
+  private server: AdminServer | null = null
+  private readonly rates: RateHistory
+  private readonly startedAt = new Date()
+
+  constructor(private readonly o: AdminListenerOptions) {
+    this.rates = new RateHistory(() => this.totals())
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0
+  }
+
+  async start(): Promise<void> {
+    const { tokens, source } = loadAdminTokens(this.o.tokens, this.o.dataDir)
+    const routes = adminRoutes(
+      { data: this.o.data, status: () => this.status(), page: this.o.page },
+      () => openApiDocument,
+    )
+    this.server = new AdminServer({
+      host: this.o.host,
+      port: this.o.port,
+      auth: new BearerAuth(tokens),
+      routes,
+      logger: this.o.logger,
+    })
+    await this.server.start()
+    await this.rates.start()
+    this.o.logger.info(
+      {
+        url: `http://${this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host}:${this.port}/`,
+        host: this.o.host,
+        port: this.port,
+        ...(source.from === 'file'
+          ? { tokenFile: source.path, tokenCreated: source.created }
+          : { tokens: source.count, tokenFrom: 'SLUICE_ADMIN_TOKEN' }),
+      },
+      'admin listening',
+    )
+  }
+
+  close = onceAsync(() =>
+    runAll([
+      ['admin rates', () => this.rates.close()],
+      ['admin server', () => this.server?.close()],
+    ]),
+  )
+
+  private pipelineSeen = { stored: 0, failed: 0 }
+  private pipelineBase = { stored: 0, failed: 0 }
+
+  /** Totals since start; the pipeline's own counters restart with its thread, so they add up. */
+  private async totals(): Promise<Totals> {
+    const c = await this.o.data.counts()
+    if (c.stored < this.pipelineSeen.stored || c.failed < this.pipelineSeen.failed) {
+      this.pipelineBase.stored += this.pipelineSeen.stored
+      this.pipelineBase.failed += this.pipelineSeen.failed
+    }
+    this.pipelineSeen = c
+    return {
+      received: this.o.received(),
+      stored: this.pipelineBase.stored + c.stored,
+      failed: this.pipelineBase.failed + c.failed,
+      delivered: 0,
+    }
+  }
+
+  private async status() {
+    const [report, deadLetters] = await Promise.all([
+      this.o.readiness(),
+      this.o.data.countDeadLetters().catch(() => null),
+    ])
+    const r = this.rates.rates(60)
+    return {
+      status: report.status,
+      version: packageVersion(),
+      node: {
+        hostname: hostname(),
+        pid: process.pid,
+        startedAt: this.startedAt.toISOString(),
+        uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      },
+      checks: report.checks,
+      rates: {
+        windowSeconds: 60,
+        receivedPerSecond: r.received,
+        storedPerSecond: r.stored,
+        deliveredPerSecond: r.delivered,
+        failedPerSecond: r.failed,
+      },
+      totals: this.rates.totals(),
+      history: { intervalSeconds: 5, points: this.rates.history(5) },
+      deadLetters,
+    }
+  }
+}

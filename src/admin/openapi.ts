@@ -1,0 +1,209 @@
+/**
+ * The OpenAPI 3.1 document of the admin API, served at GET /v1/openapi.json. Written by hand
+ * next to the routes; test/admin-openapi.test.ts keeps the two in step (every route documented,
+ * every documented route answered, documented status codes returned).
+ */
+const str = { type: 'string' }
+const int = { type: 'integer' }
+const iso = { type: 'string', format: 'date-time' }
+const nullable = (s: object) => ({ oneOf: [s, { type: 'null' }] })
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+const json = (schema: object) => ({ content: { 'application/json': { schema } } })
+const error = (description: string) => ({ description, ...json(ref('Error')) })
+const q = (name: string, description: string, schema: object = str) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+})
+const limit = q('limit', 'page size, 1-1000', { ...int, minimum: 1, maximum: 1000, default: 100 })
+const cursor = q('cursor', 'nextCursor of the previous page')
+const list = (item: string) => ({
+  type: 'object',
+  required: ['data', 'nextCursor'],
+  properties: { data: { type: 'array', items: ref(item) }, nextCursor: nullable(str) },
+})
+const authed = {
+  security: [{ bearer: [] }],
+}
+const common = {
+  '400': error('invalid_request: a parameter or the body does not validate'),
+  '401': error('unauthorized: no or wrong bearer token'),
+  '503': error('pipeline_unavailable: the database is not up yet'),
+}
+
+const eventSummary = {
+  type: 'object',
+  required: ['source', 'id', 'receivedAt', 'processedAt', 'bytes'],
+  properties: {
+    source: str,
+    id: str,
+    type: nullable(str),
+    receivedAt: iso,
+    processedAt: iso,
+    verifiedBy: nullable(str),
+    contentType: nullable(str),
+    bytes: int,
+  },
+}
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Sluice admin API',
+    version: '1',
+    description: 'The operator API of one Sluice node (docs/admin-api.md).',
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['status', 'error', 'message'],
+        properties: { status: { const: 'error' }, error: str, message: str },
+      },
+      EventSummary: eventSummary,
+      EventDetail: {
+        allOf: [
+          eventSummary,
+          {
+            type: 'object',
+            required: ['headers', 'body', 'payload', 'deliveries'],
+            properties: {
+              headers: { type: 'object', additionalProperties: str },
+              body: { ...str, contentEncoding: 'base64' },
+              payload: {},
+              deliveries: { type: 'array', items: { type: 'object' } },
+            },
+          },
+        ],
+      },
+      DeadLetter: {
+        type: 'object',
+        required: ['source', 'id', 'reason', 'attempts', 'lastError', 'lastFailedAt'],
+        properties: {
+          source: str,
+          id: str,
+          reason: str,
+          attempts: int,
+          lastError: str,
+          firstFailedAt: iso,
+          lastFailedAt: iso,
+          receivedAt: iso,
+          contentType: str,
+          bytes: int,
+        },
+      },
+      Status: {
+        type: 'object',
+        required: ['status', 'version', 'checks', 'rates', 'totals', 'history'],
+        properties: {
+          status: { enum: ['ready', 'not_ready'] },
+          version: str,
+          node: { type: 'object' },
+          checks: { type: 'object', additionalProperties: { type: 'object' } },
+          rates: { type: 'object' },
+          totals: { type: 'object' },
+          history: { type: 'object' },
+          deadLetters: nullable(int),
+        },
+      },
+    },
+  },
+  paths: {
+    '/': {
+      get: {
+        summary: 'The operator web page',
+        responses: { '200': { description: 'HTML', content: { 'text/html': {} } } },
+      },
+    },
+    '/v1/openapi.json': {
+      get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+    },
+    '/v1/status': {
+      get: {
+        summary: 'Readiness, rates and totals',
+        ...authed,
+        responses: {
+          '200': { description: 'status', ...json(ref('Status')) },
+          '401': common['401'],
+        },
+      },
+    },
+    '/v1/events': {
+      get: {
+        summary: 'Stored events, newest first',
+        ...authed,
+        parameters: [
+          q('source', 'exact source name'),
+          q('type', 'exact event type'),
+          q('since', 'receivedAt >= (ISO 8601)', iso),
+          q('until', 'receivedAt < (ISO 8601)', iso),
+          limit,
+          cursor,
+        ],
+        responses: { '200': { description: 'a page', ...json(list('EventSummary')) }, ...common },
+      },
+    },
+    '/v1/events/{source}/{id}': {
+      get: {
+        summary: 'One event with headers, body and payload',
+        ...authed,
+        parameters: ['source', 'id'].map((name) => ({
+          name,
+          in: 'path',
+          required: true,
+          schema: str,
+        })),
+        responses: {
+          '200': { description: 'the event', ...json(ref('EventDetail')) },
+          '404': error('not_found: no such event'),
+          ...common,
+        },
+      },
+    },
+    '/v1/dead-letters': {
+      get: {
+        summary: 'Events that could not be stored, most recently failed first',
+        ...authed,
+        parameters: [q('source', 'exact source name'), limit, cursor],
+        responses: { '200': { description: 'a page', ...json(list('DeadLetter')) }, ...common },
+      },
+    },
+    '/v1/dead-letters/redrive': {
+      post: {
+        summary: 'Process dead letters again; each one stored leaves the table',
+        ...authed,
+        requestBody: json({
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ids: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1000,
+              items: {
+                type: 'object',
+                required: ['source', 'id'],
+                additionalProperties: false,
+                properties: { source: str, id: str },
+              },
+            },
+          },
+        }),
+        responses: {
+          '200': {
+            description: 'how many were stored, how many failed again',
+            ...json({
+              type: 'object',
+              required: ['count', 'failed'],
+              properties: { count: int, failed: int },
+            }),
+          },
+          ...common,
+        },
+      },
+    },
+  },
+} as const

@@ -1,0 +1,53 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { TOKEN_FILE } from '../admin/auth.js'
+import type { Config } from '../config.js'
+
+/** A failed call: the engine is not reachable, refused the token, or answered an error. */
+export class AdminCallError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message)
+    this.name = 'AdminCallError'
+  }
+}
+
+/**
+ * Calls the admin API of the engine this configuration describes (SLUICE_ADMIN_HOST/PORT),
+ * with the first SLUICE_ADMIN_TOKEN or the token file in SLUICE_DATA_DIR: the commands show
+ * what the running engine sees, exactly as GET /v1/... answers it.
+ */
+export function adminClient(config: Config) {
+  const host = config.SLUICE_ADMIN_HOST === '0.0.0.0' ? '127.0.0.1' : config.SLUICE_ADMIN_HOST
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${config.SLUICE_ADMIN_PORT}`
+  const file = join(config.SLUICE_DATA_DIR, TOKEN_FILE)
+  const token =
+    config.SLUICE_ADMIN_TOKEN?.[0] ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : '')
+  return async function get<T>(path: string): Promise<T> {
+    let res: Response
+    try {
+      res = await fetch(`${base}${path}`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      })
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+      throw new AdminCallError(
+        `the engine's admin API at ${base} is not reachable (${cause})`,
+        null,
+      )
+    }
+    const body = (await res.json().catch(() => null)) as { message?: string } | null
+    if (!res.ok) {
+      const why = body?.message ?? res.statusText
+      const hint =
+        res.status === 401
+          ? `; set SLUICE_ADMIN_TOKEN, or SLUICE_DATA_DIR to the engine's (token file ${file})`
+          : ''
+      throw new AdminCallError(`${path}: ${res.status} ${why}${hint}`, res.status)
+    }
+    return body as T
+  }
+}

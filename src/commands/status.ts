@@ -1,0 +1,82 @@
+import { AdminCallError, adminClient } from './admin-client.js'
+import { ExitCode, parseCommand, type CommandSpec } from './args.js'
+import { commandConfig } from './config.js'
+
+export const statusSpec: CommandSpec = {
+  name: 'sluice status',
+  synopsis: '[--json]',
+  description:
+    "What the running engine's GET /v1/status answers (the admin API on SLUICE_ADMIN_HOST:\n" +
+    'SLUICE_ADMIN_PORT, token from SLUICE_ADMIN_TOKEN or SLUICE_DATA_DIR/admin-token): readiness,\n' +
+    'journal backlog, broker and database state, rates over the last minute, dead letters.\n' +
+    'Exit code 0 when the engine is ready, 1 when it is not or cannot be reached.',
+  options: { json: { type: 'boolean', help: 'print the JSON document instead (for scripts)' } },
+}
+
+interface Check {
+  ok: boolean
+  state?: string
+  error?: string
+  lastError?: string | null
+  code?: string
+  hint?: string
+  [k: string]: unknown
+}
+interface Status {
+  status: string
+  version: string
+  node: { hostname: string; uptimeSeconds: number }
+  checks: Record<string, Check>
+  rates: Record<string, number>
+  deadLetters: number | null
+}
+
+/** `sluice status`: resolves with the exit code. */
+export async function statusCommand(args: string[]): Promise<number> {
+  const parsed = parseCommand(statusSpec, args)
+  if (!parsed.ok) return parsed.exitCode
+  const config = commandConfig()
+  if (!config) return ExitCode.usage
+  let s: Status
+  try {
+    s = await adminClient(config)<Status>('/v1/status')
+  } catch (err) {
+    if (!(err instanceof AdminCallError)) throw err
+    process.stderr.write(`sluice status: ${err.message}\n`)
+    return ExitCode.failure
+  }
+  process.stdout.write(parsed.values.json ? `${JSON.stringify(s)}\n` : humanStatus(s))
+  return s.status === 'ready' ? ExitCode.ok : ExitCode.failure
+}
+
+function humanStatus(s: Status): string {
+  const c = s.checks
+  const j = c.journal ?? { ok: false }
+  const line = (name: string, check: Check | undefined, detail: string) => {
+    const problem = check?.error ?? check?.lastError ?? ''
+    const mark = check?.ok ? 'ok  ' : 'FAIL'
+    return `  ${mark} ${name.padEnd(9)} ${detail}${problem ? `  (${check?.code ?? 'error'}: ${problem})` : ''}${check?.hint ? `\n                 hint: ${check.hint}` : ''}`
+  }
+  const age =
+    typeof j.oldestPendingAgeMs === 'number'
+      ? `${Math.round(j.oldestPendingAgeMs / 1000)} s`
+      : 'none'
+  const r = s.rates
+  return [
+    `${s.node.hostname}: ${s.status.toUpperCase()} (Sluice ${s.version}, up ${s.node.uptimeSeconds} s)`,
+    line('journal', j, `${String(j.state)}, backlog ${String(j.backlog)}, oldest ${age}`),
+    line(
+      'broker',
+      c.broker,
+      `${String((c.broker?.name as string | undefined) ?? '?')} ${String(c.broker?.state)}, forwarder ${String(c.broker?.forwarder)}`,
+    ),
+    line(
+      'database',
+      c.database,
+      `${String(c.database?.state)}${c.database?.consuming ? ', consuming' : ''}`,
+    ),
+    `  rates/s   received ${r.receivedPerSecond}, stored ${r.storedPerSecond}, failed ${r.failedPerSecond} (last minute)`,
+    `  dead letters ${s.deadLetters ?? 'unknown (database not up)'}`,
+    '',
+  ].join('\n')
+}
