@@ -15,6 +15,7 @@ import { brokerChoice } from './pipeline/broker-choice.js'
 import { Pipeline } from './pipeline/pipeline.js'
 import { PipelineThread, type PipelineThreadOptions } from './pipeline/pipeline-thread.js'
 import { AdminListener } from './admin/index.js'
+import { operatorPage } from './admin/page.js'
 import { IngestPressure } from './pipeline/pressure.js'
 import type { PipelineRunner } from './pipeline/runner.js'
 import { HttpServer, readinessReport, type ReadinessFn } from './server/index.js'
@@ -130,7 +131,7 @@ export class Engine implements Component {
       readiness: () =>
         readinessReport(this.journal, this.readiness, () => this.server.acceptingEvents),
       received: () => this.received,
-      page: null,
+      page: operatorPage,
       logger: this.logger.child({ component: 'admin' }),
     })
     this.components = [
