@@ -9,6 +9,7 @@ import {
   journalWriterRestarts,
   reportBacklogFrom,
 } from './metrics.js'
+import { reportJournalFrom } from './alert-metrics.js'
 import { configSummary } from './config-summary.js'
 import { maxEventBytesOf } from './brokers/index.js'
 import { brokerChoice } from './pipeline/broker-choice.js'
@@ -111,6 +112,7 @@ export class Engine implements Component {
         : new PipelineThread(config, this.journal, this.logger, options.pipeline)
     this.pressure = new IngestPressure({ onChange: (busy) => this.pipeline.ingestPressure(busy) })
     reportBacklogFrom(() => this.journal.stats().pending)
+    reportJournalFrom(() => this.journal.stats())
     this.server = new HttpServer({
       journal: this.journal,
       sources: buildSources(config.sources),

@@ -13,10 +13,12 @@ import {
 /**
  * This thread's Prometheus registry. GET /metrics serves the main thread's registry summed with
  * those of the engine's other threads (metricsText); process metrics come from the main thread
- * only, since they describe the whole process.
+ * only, since they describe the whole process. They keep prom-client's standard names
+ * (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...) so stock Node.js dashboards
+ * find them.
  */
 export const registry = new Registry()
-if (isMainThread) collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' })
+if (isMainThread) collectDefaultMetrics({ register: registry })
 
 export type ThreadMetrics = MetricObjectWithValues<MetricValue<string>>[]
 
@@ -32,7 +34,12 @@ export async function metricsText(): Promise<string> {
   const own = (await registry.getMetricsAsJSON()) as ThreadMetrics
   const others = otherThreads ? await otherThreads().catch(() => []) : []
   if (others.length === 0) return registry.metrics()
-  return AggregatorRegistry.aggregate([own, ...others]).metrics()
+  // The aggregator drops metrics marked 'omit' (process_start_time_seconds), meant for a
+  // cluster of processes; here only this thread has them, so its value is the process's.
+  const mine = own.map((m) =>
+    m.aggregator === 'omit' ? { ...m, aggregator: 'first' as const } : m,
+  )
+  return AggregatorRegistry.aggregate([mine, ...others]).metrics()
 }
 
 export const httpResponses = new Counter({

@@ -138,7 +138,7 @@ t.test('the pipeline runs in its own thread, survives its death, and loses nothi
   t.ok(Number(forwarded?.[1]) > 0, "the pipeline thread's counters are served by /metrics")
   const types = metrics.match(/^# TYPE \S+/gm) ?? []
   t.equal(new Set(types).size, types.length, 'each metric appears once, summed across threads')
-  t.match(metrics, /^sluice_process_\w*cpu_user_seconds_total /m, 'process metrics are there once')
+  t.match(metrics, /^process_cpu_user_seconds_total /m, 'process metrics are there once')
 })
 
 failOnLeaks(t)

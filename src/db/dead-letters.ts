@@ -104,6 +104,20 @@ export async function listDeadLetters(db: Db, options: ListOptions = {}): Promis
   return rows.map(fromRow)
 }
 
+/**
+ * How many dead letters there are: exact up to about 100,000 rows, past that the planner's
+ * estimate (pg_class.reltuples, kept by autovacuum), so a metric polling it every few seconds
+ * never scans a large table. The exact count is an InitPlan, evaluated only when needed.
+ */
+export async function countDeadLetters(db: Db): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT CASE WHEN c.reltuples > 100000 THEN c.reltuples::bigint
+       ELSE (SELECT count(*) FROM dead_letters) END AS n
+     FROM pg_class c WHERE c.oid = 'dead_letters'::regclass`,
+  )
+  return Number(rows[0]?.n ?? 0)
+}
+
 /** Remove the dead letters of events that were stored after all. */
 export async function deleteDeadLetters(db: Db, keys: readonly EventKey[]): Promise<void> {
   if (keys.length === 0) return

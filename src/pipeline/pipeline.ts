@@ -14,6 +14,7 @@ import { clearFailures, recordFailure } from '../db/failures.js'
 import { Maintenance } from '../db/maintenance.js'
 import { migrate } from '../db/migrate.js'
 import { ping } from '../db/ping.js'
+import { HealthGauges } from './health-gauges.js'
 import { Forwarder, type ForwarderJournal, type ForwarderOptions } from '../forwarder/index.js'
 import type { Logger } from '../log.js'
 import { PermanentError } from '../permanent-error.js'
@@ -35,6 +36,8 @@ export interface PipelineOptions {
   mainPoolSize?: number
   /** Delay between attempts while a permanent error lasts. @defaultValue 30000 */
   permanentRetryMs?: number
+  /** Between two counts of the dead letters for sluice_dead_letters. @defaultValue 15000 */
+  deadLetterCountMs?: number
 }
 
 /**
@@ -79,6 +82,7 @@ export class Pipeline implements PipelineRunner {
 
   /** Start bringing the pipeline up; returns at once. `ready()` resolves when all of it runs. */
   async start(): Promise<void> {
+    this.gauges ??= this.startGauges()
     this.brokerStarted ??= this.retry('broker', () => this.broker.start()).then(() => {
       if (!this.stop.signal.aborted) void this.forwarder.start()
     })
@@ -220,9 +224,29 @@ export class Pipeline implements PipelineRunner {
     }
   }
 
+  /** sluice_broker_up, sluice_database_up and sluice_dead_letters, from this pipeline's state. */
+  private gauges: HealthGauges | null = null
+  private startGauges(): HealthGauges {
+    const gauges = new HealthGauges(
+      {
+        brokerUp: () => this.broker.state() === 'up' && this.brokerHealth.health().ok,
+        databaseRunning: () =>
+          this.databaseState === 'up' &&
+          this.databaseHealth.health().ok &&
+          this.consumer?.status().database !== 'down',
+        pool: () => (this.databaseState === 'up' ? (this.database?.pool ?? null) : null),
+      },
+      this.logger.child({ component: 'metrics' }),
+      { intervalMs: this.options.deadLetterCountMs },
+    )
+    gauges.start()
+    return gauges
+  }
+
   /** Shutdown order: forwarder, consumer (finishes and acks in-flight batches), workers, broker, database. */
   close = onceAsync(async () => {
     this.stop.abort()
+    this.gauges?.close()
     // Let a bring-up step in progress finish (or give up), so whatever it opened gets closed.
     await this.bringUp?.catch(() => undefined)
     await runAll([
