@@ -1,0 +1,187 @@
+import { request, type Dispatcher } from 'undici'
+import { packageVersion } from '../version.js'
+import { parseRetryAfter } from './retry-after.js'
+import { signHeaders } from './sign.js'
+import { checkUrlShape } from './ssrf.js'
+import { errorClass, type AttemptErrorClass } from './attempt-errors.js'
+
+export type { AttemptErrorClass } from './attempt-errors.js'
+
+/** The contract's default for SLUICE_DELIVERY_TIMEOUT_MS. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000
+/** How much of a response body is read and kept; the rest is never read. */
+export const EXCERPT_BYTES = 64 * 1024
+
+export interface AttemptRequest {
+  readonly url: string
+  /** The exact bytes to send. */
+  readonly body: Buffer
+  readonly contentType: string
+  /** The subscription's headers; signing and framing headers are ours and override them. */
+  readonly headers?: Readonly<Record<string, string>>
+  /** `webhook-id`: the same on every attempt. */
+  readonly webhookId: string
+  /** Every secret valid now (two during a rotation). */
+  readonly secrets: readonly string[]
+}
+
+export interface AttemptOptions {
+  /** The outbound agent (createOutboundAgent), whose connector enforces the address policy. */
+  readonly dispatcher: Dispatcher
+  /**
+   * Deadline of the whole attempt: connect, request, headers and response body.
+   * @defaultValue DEFAULT_DELIVERY_TIMEOUT_MS
+   */
+  readonly timeoutMs?: number
+  /** @defaultValue Date.now */
+  readonly now?: () => number
+}
+
+interface Common {
+  readonly durationMs: number
+  /** The first EXCERPT_BYTES of the response body as UTF-8 (invalid bytes replaced). */
+  readonly excerpt: string
+  /** True when the body went on past the excerpt (and was not read further). */
+  readonly truncated: boolean
+}
+
+/**
+ * - `success`: a 2xx. `gone`: a 410 (the subscription is to be disabled).
+ * - `retry`: 429 or 503, the statuses that mean "come back later"; `retryAfterMs` when the
+ *   receiver said when (parseRetryAfter's bounds).
+ * - `failure`: anything else: another status (3xx included, never followed), a timeout, a
+ *   connection error, a refused destination. The contract retries both retry and failure.
+ */
+export type AttemptResult =
+  | (Common & { readonly outcome: 'success' | 'gone'; readonly status: number })
+  | (Common & {
+      readonly outcome: 'retry'
+      readonly status: number
+      readonly error: AttemptErrorClass
+      readonly message: string
+      readonly retryAfterMs?: number
+    })
+  | (Common & {
+      readonly outcome: 'failure'
+      readonly status?: number
+      readonly error: AttemptErrorClass
+      readonly message: string
+    })
+
+/** Names the subscription may not set: framing, hop-by-hop, and what signing owns. */
+const RESERVED = new Set(['host', 'content-length', 'content-type', 'transfer-encoding'])
+const HOP = new Set(['connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer'])
+
+/** One POST of one delivery. Never throws: every problem is a `failure` with its class. */
+export async function attemptDelivery(
+  req: AttemptRequest,
+  options: AttemptOptions,
+): Promise<AttemptResult> {
+  const now = options.now ?? Date.now
+  const started = performance.now()
+  const elapsed = () => Math.round(performance.now() - started)
+  const excerpt = new Excerpt()
+  let status: number | undefined
+  const fail = (error: AttemptErrorClass, message: string): AttemptResult => ({
+    outcome: 'failure',
+    ...(status === undefined ? {} : { status }),
+    error,
+    message,
+    durationMs: elapsed(),
+    ...excerpt.result(),
+  })
+
+  const shape = checkUrlShape(req.url)
+  if (!shape.ok) return fail('invalid_url', shape.message)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(new Error('deadline')), timeoutMs)
+  try {
+    const headers = outgoingHeaders(req, Math.floor(now() / 1000))
+    const res = await request(shape.url, {
+      dispatcher: options.dispatcher,
+      method: 'POST',
+      headers,
+      body: req.body,
+      signal: deadline.signal,
+    })
+    status = res.statusCode
+    // undici destroys the body when the signal aborts after the headers, ending this loop.
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      if (!excerpt.add(chunk)) break
+    }
+    // Closes the connection when the body was cut short; a no-op after a complete body.
+    res.body.destroy()
+    return classify(status, res.headers['retry-after'], now(), elapsed(), excerpt)
+  } catch (err) {
+    if (deadline.signal.aborted) return fail('timeout', `no complete answer within ${timeoutMs} ms`)
+    return fail(errorClass(err), err instanceof Error ? err.message : String(err))
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function outgoingHeaders(req: AttemptRequest, timestampSeconds: number): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': `Sluice/${packageVersion()}` }
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    const lower = name.toLowerCase()
+    if (RESERVED.has(lower) || HOP.has(lower) || lower.startsWith('webhook-')) continue
+    headers[lower] = value
+  }
+  headers['content-type'] = req.contentType
+  return { ...headers, ...signHeaders(req.webhookId, timestampSeconds, req.body, req.secrets) }
+}
+
+function classify(
+  status: number,
+  retryAfter: string | string[] | undefined,
+  nowMs: number,
+  durationMs: number,
+  excerpt: Excerpt,
+): AttemptResult {
+  const common = { status, durationMs, ...excerpt.result() }
+  if (status >= 200 && status < 300) return { outcome: 'success', ...common }
+  if (status === 410) return { outcome: 'gone', ...common }
+  const error: AttemptErrorClass =
+    status >= 300 && status < 400
+      ? 'redirect'
+      : status >= 400 && status < 500
+        ? 'status_4xx'
+        : status >= 500 && status < 600
+          ? 'status_5xx'
+          : 'status_other'
+  const message = `the receiver answered ${status}`
+  if (status !== 429 && status !== 503) return { outcome: 'failure', error, message, ...common }
+  const retryAfterMs = parseRetryAfter(retryAfter, nowMs)
+  return {
+    outcome: 'retry',
+    error,
+    message,
+    ...common,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  }
+}
+
+/** The first EXCERPT_BYTES of the body, kept as it arrives so a timeout still has them. */
+class Excerpt {
+  private readonly chunks: Buffer[] = []
+  private size = 0
+  private cut = false
+
+  /** Keeps what fits; false once the body went past the excerpt (stop reading). */
+  add(chunk: Buffer): boolean {
+    const room = EXCERPT_BYTES - this.size
+    if (chunk.length > room) this.cut = true
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk
+    this.chunks.push(kept)
+    this.size += kept.length
+    // A body of exactly EXCERPT_BYTES is read to its end; only a byte past it stops the read.
+    return !this.cut
+  }
+
+  result(): { excerpt: string; truncated: boolean } {
+    // stream: true drops a multi-byte character cut in half at the end instead of mangling it.
+    const text = new TextDecoder('utf-8').decode(Buffer.concat(this.chunks), { stream: this.cut })
+    return { excerpt: text, truncated: this.cut }
+  }
+}
