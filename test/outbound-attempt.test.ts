@@ -179,6 +179,14 @@ t.test('errors before any answer, each with its class', async (t) => {
     { dispatcher },
   )
   t.match(bad, { outcome: 'failure', error: 'invalid_request' }, 'CR/LF in a header value')
+  const badSecret = await attemptDelivery(delivery(receiver.origin, { secrets: ['nope'] }), {
+    dispatcher,
+  })
+  t.match(badSecret, { outcome: 'failure', error: 'invalid_request', message: /whsec_/ })
+  await t.rejects(
+    attemptDelivery(delivery(receiver.origin), { dispatcher, timeoutMs: 0 }),
+    TypeError,
+  )
   t.equal(receiver.accepted(), 2, 'only the TLS attempt and receiver.test connected')
 
   // The same receiver, without the allow list: refused before any connection.

@@ -72,7 +72,10 @@ export type AttemptResult =
 const RESERVED = new Set(['host', 'content-length', 'content-type', 'transfer-encoding'])
 const HOP = new Set(['connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer'])
 
-/** One POST of one delivery. Never throws: every problem is a `failure` with its class. */
+/**
+ * One POST of one delivery. A problem with the delivery (URL, secret, receiver, network) is a
+ * `failure` with its class, never a throw; only a bad `timeoutMs` throws (a TypeError).
+ */
 export async function attemptDelivery(
   req: AttemptRequest,
   options: AttemptOptions,
@@ -91,13 +94,22 @@ export async function attemptDelivery(
     ...excerpt.result(),
   })
 
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new TypeError('options.timeoutMs must be a positive integer')
+  }
   const shape = checkUrlShape(req.url)
   if (!shape.ok) return fail('invalid_url', shape.message)
-  const timeoutMs = options.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  let headers: Record<string, string>
+  try {
+    headers = outgoingHeaders(req, Math.floor(now() / 1000))
+  } catch (err) {
+    // signHeaders' TypeErrors: a malformed secret or webhook id.
+    return fail('invalid_request', (err as Error).message)
+  }
   const deadline = new AbortController()
   const timer = setTimeout(() => deadline.abort(new Error('deadline')), timeoutMs)
   try {
-    const headers = outgoingHeaders(req, Math.floor(now() / 1000))
     const res = await request(shape.url, {
       dispatcher: options.dispatcher,
       method: 'POST',
