@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
 import { SluiceError } from './errors.js'
+import { parseSecretKey } from './outbound/secret-box.js'
 import { parseCidr } from './util/cidr.js'
 
 /** Thrown when configuration is invalid; the message names the variable and what it accepts. */
@@ -82,6 +83,21 @@ const envSchema = z.object({
       })
     })
     .default([]),
+  SLUICE_SECRET_KEY: z
+    .string()
+    .transform((s, ctx) => {
+      const key = parseSecretKey(s)
+      if (!key) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'SLUICE_SECRET_KEY must be 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -base64 32`)',
+        })
+        return z.NEVER
+      }
+      return key
+    })
+    .optional(),
   SLUICE_ADMIN_HOST: z
     .string()
     .min(1, 'SLUICE_ADMIN_HOST must be a bind address such as 127.0.0.1')

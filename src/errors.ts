@@ -53,6 +53,10 @@ export const ErrorCodes = {
   journal_unavailable: { status: 503, message: 'journal commit failed; retry later' },
   invalid_request: { status: 400, message: 'the request does not validate' },
   unauthorized: { status: 401, message: 'a valid admin bearer token is required' },
+  subscription_conflict: {
+    status: 409,
+    message: 'another subscription has this url, eventTypes and sources',
+  },
   internal_error: { status: 500, message: 'the admin route failed unexpectedly; see the log' },
   pipeline_unavailable: {
     status: 503,

@@ -27,6 +27,8 @@ const doc = openApiDocument as unknown as {
 }
 const TOKEN = 'openapi-test-token-0123456789'
 
+/** uWS's method names as OpenAPI's. */
+const verb = (m: string) => (m === 'del' ? 'delete' : m)
 /** uWS `:name` parameters as OpenAPI `{name}`. */
 const openApiPath = (p: string) => p.replaceAll(/:(\w+)/g, '{$1}')
 
@@ -49,13 +51,14 @@ const routes = adminRoutes(
 )
 
 t.test('every route is documented and every documented route exists', async (t) => {
-  const served = new Set(routes.map((r) => `${r.method} ${openApiPath(r.path)}`))
+  const served = new Set(routes.map((r) => `${verb(r.method)} ${openApiPath(r.path)}`))
   const documented = new Set(
     Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)),
   )
   t.same([...served].sort(), [...documented].sort())
   for (const r of routes) {
-    const op = doc.paths[openApiPath(r.path)]?.[r.method] as { security?: unknown[] } | undefined
+    const op = doc.paths[openApiPath(r.path)]?.[verb(r.method)] as
+      { security?: unknown[] } | undefined
     t.equal(Boolean(op?.security?.length), r.auth, `${r.method} ${r.path}: security as the route`)
   }
 })
@@ -110,8 +113,15 @@ t.test('what the server answers is what the document says', async (t) => {
     openApiDocument,
     'served as written',
   )
+  const created = await call('post', '/v1/subscriptions', {
+    body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', eventTypes: ['a'] }),
+  })
+  t.equal(created.status, 201)
+  const subscription = String(created.body?.id)
   const concrete: Record<string, string> = {
     '/v1/events/:source/:id': '/v1/events/default/x1',
+    '/v1/subscriptions/:id': `/v1/subscriptions/${subscription}`,
+    '/v1/subscriptions/:id/rotate-secret': `/v1/subscriptions/${subscription}/rotate-secret`,
   }
   const cases: { route: string; method: string; path: string; token?: boolean; body?: string }[] =
     []
@@ -119,11 +129,11 @@ t.test('what the server answers is what the document says', async (t) => {
     const path = concrete[r.path] ?? r.path
     cases.push({
       route: r.path,
-      method: r.method,
+      method: verb(r.method),
       path,
       ...(r.method === 'post' ? { body: '{}' } : {}),
     })
-    if (r.auth) cases.push({ route: r.path, method: r.method, path, token: false })
+    if (r.auth) cases.push({ route: r.path, method: verb(r.method), path, token: false })
   }
   cases.push({ route: '/v1/events', method: 'get', path: '/v1/events?limit=0' })
   cases.push({ route: '/v1/dead-letters', method: 'get', path: '/v1/dead-letters?cursor=%%' })

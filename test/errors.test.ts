@@ -112,6 +112,8 @@ const FOREIGN: Record<string, string> = {
   'src/sources/schema.ts custom': 'zod',
   // zod's issue code for fields a strict object does not know (admin API query and body).
   'src/admin/schemas.ts unrecognized_keys': 'zod',
+  'src/admin/subscription-schema.ts custom': 'zod',
+  'src/config.ts custom': 'zod',
 }
 
 interface Use {

@@ -19,8 +19,10 @@ const COLUMNS = 9
 const MAX_ROWS = 1000
 const sqlCache = new Map<number, string>()
 
-// One statement = one transaction: the keys go into event_keys (ON CONFLICT DO NOTHING) and
-// only rows whose key was created now go on into events. Every parameter is typed because
+// One statement = one transaction: the keys go into event_keys (ON CONFLICT DO NOTHING), only
+// rows whose key was created now go on into events, and each of those gets one delivery per
+// matching active subscription (outbound delivery): the row and its deliveries commit together,
+// and a redelivered event, whose key exists, makes none. Every parameter is typed because
 // untyped parameters in later VALUES rows would be resolved as text first.
 function insertSql(rows: number): string {
   let sql = sqlCache.get(rows)
@@ -36,11 +38,18 @@ function insertSql(rows: number): string {
   sql = `WITH v (id, source, type, received_at, content_type, headers, body, payload, verified_by)
 AS (VALUES ${values.join(',')}),
 k AS (INSERT INTO event_keys (source, id, received_at) SELECT source, id, received_at FROM v
-  ON CONFLICT DO NOTHING RETURNING source, id)
-INSERT INTO events (id, source, type, received_at, content_type, headers, body, payload, verified_by)
+  ON CONFLICT DO NOTHING RETURNING source, id),
+e AS (INSERT INTO events (id, source, type, received_at, content_type, headers, body, payload, verified_by)
 SELECT v.id, v.source, v.type, v.received_at, v.content_type, v.headers, v.body, v.payload, v.verified_by
 FROM v JOIN k ON k.source = v.source AND k.id = v.id
-RETURNING source, id`
+RETURNING source, id, type, received_at),
+d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at)
+SELECT s.id, e.source, e.id, e.received_at FROM e JOIN subscriptions s ON s.status = 'active'
+  AND (s.sources IS NULL OR e.source = ANY (s.sources))
+  AND (s.event_types IS NULL OR EXISTS (SELECT 1 FROM unnest(s.event_types) AS p(t)
+    WHERE p.t = e.type OR (right(p.t, 1) = '*' AND starts_with(coalesce(e.type, ''), left(p.t, -1)))))
+ON CONFLICT DO NOTHING)
+SELECT source, id FROM e`
   if (sqlCache.size > 256) sqlCache.clear()
   sqlCache.set(rows, sql)
   return sql

@@ -1,5 +1,7 @@
 import type { EventKey } from '../event.js'
 import type { EventDetail, EventQuery, EventSummary } from '../db/events.js'
+import type { Subscription } from '../db/subscriptions.js'
+import type { SubscriptionInput, SubscriptionPatch } from './subscription-schema.js'
 
 /** A dead letter as the admin API lists it. */
 export interface DeadLetterItem {
@@ -40,6 +42,21 @@ export interface AdminData {
   /** Process again (all when `keys` is absent) and remove each letter stored. */
   redrive(keys?: EventKey[]): Promise<{ count: number; failed: number }>
   counts(): Promise<PipelineCounts>
+  /** Create-or-update by (url, eventTypes, sources); the answer carries the secret. */
+  upsertSubscription(
+    input: SubscriptionInput,
+  ): Promise<{ subscription: Subscription; created: boolean }>
+  getSubscription(id: string): Promise<Subscription | null>
+  listSubscriptions(q: {
+    limit: number
+    status?: string
+    after?: { createdAt: string; id: string }
+  }): Promise<Subscription[]>
+  /** Rejects with code 23505 when the change would clash with another subscription's key. */
+  patchSubscription(id: string, patch: SubscriptionPatch): Promise<Subscription | null>
+  /** Marks it deleted and cancels its pending deliveries. */
+  deleteSubscription(id: string): Promise<boolean>
+  rotateSecret(id: string, graceSeconds: number): Promise<Subscription | null>
 }
 
 export type AdminMethod = keyof AdminData

@@ -24,6 +24,7 @@ const list = (item: string) => ({
   required: ['data', 'nextCursor'],
   properties: { data: { type: 'array', items: ref(item) }, nextCursor: nullable(str) },
 })
+const idParam = { name: 'id', in: 'path', required: true, schema: { ...str, format: 'uuid' } }
 const authed = {
   security: [{ bearer: [] }],
 }
@@ -93,6 +94,47 @@ export const openApiDocument = {
           receivedAt: iso,
           contentType: str,
           bytes: int,
+        },
+      },
+      Subscription: {
+        type: 'object',
+        required: ['id', 'url', 'eventTypes', 'sources', 'headers', 'maxInFlight', 'status'],
+        properties: {
+          id: { ...str, format: 'uuid' },
+          url: str,
+          eventTypes: nullable({ type: 'array', items: str }),
+          sources: nullable({ type: 'array', items: str }),
+          headers: { type: 'object', additionalProperties: str },
+          payload: nullable({ type: 'object' }),
+          rateLimit: nullable({ type: 'object' }),
+          maxInFlight: int,
+          description: nullable(str),
+          status: { enum: ['active', 'disabled'] },
+          disabledReason: nullable(str),
+          createdAt: iso,
+          updatedAt: iso,
+          secret: { ...str, description: 'only on create, update and rotate' },
+        },
+      },
+      SubscriptionInput: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+          url: { ...str, format: 'uri' },
+          eventTypes: { type: 'array', items: str, minItems: 1 },
+          sources: { type: 'array', items: str, minItems: 1 },
+          headers: { type: 'object', additionalProperties: str },
+          payload: { type: 'object' },
+          secret: { ...str, pattern: '^whsec_' },
+          rateLimit: {
+            type: 'object',
+            required: ['perSecond', 'burst'],
+            properties: { perSecond: { type: 'number' }, burst: int },
+          },
+          maxInFlight: { ...int, minimum: 1, maximum: 1000 },
+          description: str,
+          status: { enum: ['active', 'disabled'], description: 'PATCH only' },
         },
       },
       Status: {
@@ -201,6 +243,75 @@ export const openApiDocument = {
               properties: { count: int, failed: int },
             }),
           },
+          ...common,
+        },
+      },
+    },
+    '/v1/subscriptions': {
+      post: {
+        summary: 'Create a subscription, or update the one with the same url, eventTypes, sources',
+        ...authed,
+        requestBody: json(ref('SubscriptionInput')),
+        responses: {
+          '200': { description: 'updated', ...json(ref('Subscription')) },
+          '201': { description: 'created', ...json(ref('Subscription')) },
+          ...common,
+        },
+      },
+      get: {
+        summary: 'The subscriptions, oldest first',
+        ...authed,
+        parameters: [q('status', 'active or disabled'), limit, cursor],
+        responses: { '200': { description: 'a page', ...json(list('Subscription')) }, ...common },
+      },
+    },
+    '/v1/subscriptions/{id}': {
+      get: {
+        summary: 'One subscription (without its secret)',
+        ...authed,
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'the subscription', ...json(ref('Subscription')) },
+          '404': error('not_found: no such subscription'),
+          ...common,
+        },
+      },
+      patch: {
+        summary: 'Change fields, or status active/disabled',
+        ...authed,
+        parameters: [idParam],
+        requestBody: json(ref('SubscriptionInput')),
+        responses: {
+          '200': { description: 'the subscription', ...json(ref('Subscription')) },
+          '404': error('not_found: no such subscription'),
+          '409': error('subscription_conflict: another has this url, eventTypes and sources'),
+          ...common,
+        },
+      },
+      delete: {
+        summary: 'Delete it; its pending deliveries are cancelled',
+        ...authed,
+        parameters: [idParam],
+        responses: {
+          '204': { description: 'deleted' },
+          '404': error('not_found: no such subscription'),
+          ...common,
+        },
+      },
+    },
+    '/v1/subscriptions/{id}/rotate-secret': {
+      post: {
+        summary: 'A new secret; the previous one keeps signing for graceSeconds (default 86400)',
+        ...authed,
+        parameters: [idParam],
+        requestBody: json({
+          type: 'object',
+          additionalProperties: false,
+          properties: { graceSeconds: { ...int, minimum: 0 } },
+        }),
+        responses: {
+          '200': { description: 'with the new secret', ...json(ref('Subscription')) },
+          '404': error('not_found: no such subscription'),
           ...common,
         },
       },

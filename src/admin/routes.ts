@@ -1,4 +1,5 @@
 import type { AdminData } from './data.js'
+import { subscriptionRoutes } from './subscription-routes.js'
 import {
   decodeCursor,
   deadLettersQuery,
@@ -10,7 +11,10 @@ import {
 } from './schemas.js'
 
 /** What a route answers: JSON, or the operator page. */
-export type Answer = { status: number; json: unknown } | { status: number; html: string }
+export type Answer =
+  | { status: number; json: unknown }
+  | { status: number; html: string }
+  | { status: number; empty: true }
 
 export interface RouteInput {
   /** Path parameters in the order the path names them (URL-decoded). */
@@ -21,7 +25,8 @@ export interface RouteInput {
 }
 
 export interface AdminRoute {
-  method: 'get' | 'post'
+  /** uWebSockets.js method name (`del` is DELETE). */
+  method: 'get' | 'post' | 'patch' | 'del'
   /** uWebSockets.js pattern; `:name` is a parameter. */
   path: string
   /** Needs the bearer token. */
@@ -113,6 +118,7 @@ export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRou
         return ok(await ctx.data.redrive(b.ids))
       },
     },
+    ...subscriptionRoutes(ctx.data),
   ]
 }
 

@@ -37,7 +37,9 @@ export class AdminServer implements Component {
       this.app[route.method](route.path, (res, req) => this.handle(route, res, req))
     }
     for (const path of paths) {
-      const allowed = o.routes.filter((r) => r.path === path).map((r) => r.method.toUpperCase())
+      const allowed = o.routes
+        .filter((r) => r.path === path)
+        .map((r) => (r.method === 'del' ? 'DELETE' : r.method.toUpperCase()))
       this.app.any(path, (res) =>
         new Reply(res, 'admin').error('method_not_allowed', {
           message: `this route answers ${allowed.join(', ')} only`,
@@ -86,7 +88,7 @@ export class AdminServer implements Component {
       reply.error('invalid_request', { message: 'path: not valid percent-encoding' })
       return
     }
-    if (route.method === 'get') {
+    if (route.method === 'get' || route.method === 'del') {
       void this.run(route, input, reply)
       return
     }
@@ -123,6 +125,7 @@ export class AdminServer implements Component {
       })
     }
     if ('html' in answer) reply.send(answer.status, 'text/html; charset=utf-8', answer.html)
+    else if ('empty' in answer) reply.send(answer.status, 'text/plain; charset=utf-8', '')
     else reply.json(answer.status, answer.json)
   }
 }

@@ -6,6 +6,15 @@ import { listDeadLetters } from '../db/dead-letters.js'
 import { getEvent, listEvents } from '../db/events.js'
 import { SluiceError } from '../errors.js'
 import { eventsProcessed } from '../metrics.js'
+import {
+  deleteSubscription,
+  getSubscription,
+  listSubscriptions,
+  patchSubscription,
+  rotateSecret,
+  upsertSubscription,
+} from '../db/subscriptions.js'
+import type { SecretBox } from '../outbound/secret-box.js'
 
 /** The pool and the workers' processing step, once the database side of the pipeline is up. */
 export interface DatabaseSide {
@@ -13,8 +22,17 @@ export interface DatabaseSide {
   processor: BatchProcessor
 }
 
+/** How subscription secrets are sealed at rest and made when none is given. */
+export interface SecretTools {
+  box: () => SecretBox
+  generate: () => string
+}
+
 /** AdminData over the pipeline's own database pool and worker pool (runs in its thread). */
-export function pipelineAdminData(side: () => DatabaseSide | null): AdminData {
+export function pipelineAdminData(
+  side: () => DatabaseSide | null,
+  secrets: SecretTools,
+): AdminData {
   const up = (): DatabaseSide => {
     const s = side()
     if (!s) throw new SluiceError('pipeline_unavailable')
@@ -53,6 +71,14 @@ export function pipelineAdminData(side: () => DatabaseSide | null): AdminData {
       const r = await redriveDeadLetters(s.pool, s.processor, keys)
       return { count: r.redriven, failed: r.failed }
     },
+    upsertSubscription: (input) =>
+      upsertSubscription(up().pool, secrets.box(), input, secrets.generate),
+    getSubscription: (id) => getSubscription(up().pool, id),
+    listSubscriptions: (q) => listSubscriptions(up().pool, q),
+    patchSubscription: (id, patch) => patchSubscription(up().pool, secrets.box(), id, patch),
+    deleteSubscription: (id) => deleteSubscription(up().pool, id),
+    rotateSecret: (id, grace) =>
+      rotateSecret(up().pool, secrets.box(), id, secrets.generate(), grace),
     async counts() {
       const by = new Map(
         (await eventsProcessed.get()).values.map((v) => [v.labels.outcome, v.value]),

@@ -193,6 +193,12 @@ function adminProxy(call: (method: AdminMethod, args: unknown[]) => Promise<unkn
     'countDeadLetters',
     'redrive',
     'counts',
+    'upsertSubscription',
+    'getSubscription',
+    'listSubscriptions',
+    'patchSubscription',
+    'deleteSubscription',
+    'rotateSecret',
   ]
   return Object.fromEntries(
     methods.map((m) => [m, async (...args: unknown[]) => call(m, args)]),

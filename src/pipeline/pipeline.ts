@@ -27,6 +27,8 @@ import { brokerCheck, databaseCheck, type Check } from './readiness.js'
 import type { PipelineRunner } from './runner.js'
 import type { AdminData } from '../admin/data.js'
 import { pipelineAdminData } from './admin-data.js'
+import { generateSecret } from '../outbound/sign.js'
+import { loadSecretKey, SecretBox } from '../outbound/secret-box.js'
 
 export interface PipelineOptions {
   brokers?: BrokerOverrides
@@ -59,9 +61,8 @@ export class Pipeline implements PipelineRunner {
   private readonly brokerHealth: HealthTracker
   private readonly databaseHealth: HealthTracker
   /** The admin API's reads and actions on Postgres, once the database side is up. */
-  readonly admin: AdminData = pipelineAdminData(() =>
-    this.database && this.workers ? { pool: this.database.pool, processor: this.workers } : null,
-  )
+  readonly admin: AdminData
+  private box: SecretBox | null = null
 
   constructor(
     private readonly config: Config,
@@ -70,6 +71,13 @@ export class Pipeline implements PipelineRunner {
     private readonly options: PipelineOptions = {},
   ) {
     this.broker = createBroker(brokerChoice(config, options.brokers), logger)
+    this.admin = pipelineAdminData(
+      () =>
+        this.database && this.workers
+          ? { pool: this.database.pool, processor: this.workers }
+          : null,
+      { box: () => this.secretBox(), generate: generateSecret },
+    )
     this.brokerHealth = new HealthTracker('broker', logger.child({ component: 'broker' }))
     this.databaseHealth = new HealthTracker('database', logger.child({ component: 'db' }))
     this.forwarder = new Forwarder(
@@ -78,6 +86,17 @@ export class Pipeline implements PipelineRunner {
       logger.child({ component: 'forwarder' }),
       { burstLagMs: config.SLUICE_BURST_LAG_MS, ...options.forwarder },
     )
+  }
+
+  /** The box of subscription secrets; its key is loaded (or created) on first use. */
+  private secretBox(): SecretBox {
+    if (!this.box) {
+      const configured = this.config.SLUICE_SECRET_KEY
+      // Structured clone into this thread turned the Buffer into a Uint8Array.
+      const key = configured ? Buffer.from(configured) : undefined
+      this.box = new SecretBox(loadSecretKey(key, this.config.SLUICE_DATA_DIR).key)
+    }
+    return this.box
   }
 
   /** Start bringing the pipeline up; returns at once. `ready()` resolves when all of it runs. */

@@ -1,0 +1,132 @@
+import type { AdminData } from './data.js'
+import type { AdminRoute, Answer } from './routes.js'
+import { decodeCursor, encodeCursor, InvalidRequest, parse, queryObject } from './schemas.js'
+import { rotateBody, subscriptionCreate, subscriptionPatch } from './subscription-schema.js'
+import { z } from 'zod'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const listQuery = z.strictObject({
+  status: z.enum(['active', 'disabled'], { message: "must be 'active' or 'disabled'" }).optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'must be an integer from 1 to 1000')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1000, 'must be an integer from 1 to 1000')
+    .default(100),
+  cursor: z
+    .string()
+    .regex(/^[\w-]{1,2048}$/, 'must be a nextCursor returned by this API')
+    .optional(),
+})
+
+const missing = (id: string | undefined): Answer => ({
+  status: 404,
+  json: { status: 'error', error: 'not_found', message: `no subscription ${id}` },
+})
+
+/** A subscription id that is not a UUID names no subscription: 404, without asking Postgres. */
+function known(id: string | undefined): id is string {
+  return id !== undefined && UUID.test(id)
+}
+
+/** The subscription routes of the contract's "Outbound delivery" section. */
+export function subscriptionRoutes(data: AdminData): AdminRoute[] {
+  const conflict = (err: unknown): Answer | null =>
+    (err as { code?: string }).code === '23505'
+      ? {
+          status: 409,
+          json: {
+            status: 'error',
+            error: 'subscription_conflict',
+            message: 'another subscription has this url, eventTypes and sources',
+          },
+        }
+      : null
+  return [
+    {
+      method: 'post',
+      path: '/v1/subscriptions',
+      auth: true,
+      async run({ body }) {
+        const input = parse(subscriptionCreate, body)
+        const { subscription, created } = await data.upsertSubscription(input)
+        return { status: created ? 201 : 200, json: subscription }
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/subscriptions',
+      auth: true,
+      async run({ query }) {
+        const q = parse(listQuery, queryObject(query))
+        const [createdAt, id] = q.cursor ? decodeCursor(q.cursor, 2) : []
+        const items = await data.listSubscriptions({
+          limit: q.limit + 1,
+          ...(q.status ? { status: q.status } : {}),
+          ...(createdAt && id && UUID.test(id) ? { after: { createdAt, id } } : {}),
+        })
+        if (createdAt && !(id && UUID.test(id))) {
+          throw new InvalidRequest('cursor: must be a nextCursor returned by this API')
+        }
+        const more = items.length > q.limit
+        const page = more ? items.slice(0, q.limit) : items
+        const last = page.at(-1)
+        return {
+          status: 200,
+          json: {
+            data: page,
+            nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null,
+          },
+        }
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/subscriptions/:id',
+      auth: true,
+      async run({ params: [id] }) {
+        const s = known(id) ? await data.getSubscription(id) : null
+        return s ? { status: 200, json: s } : missing(id)
+      },
+    },
+    {
+      method: 'patch',
+      path: '/v1/subscriptions/:id',
+      auth: true,
+      async run({ params: [id], body }) {
+        const patch = parse(subscriptionPatch, body)
+        if (!known(id)) return missing(id)
+        try {
+          const s = await data.patchSubscription(id, patch)
+          return s ? { status: 200, json: s } : missing(id)
+        } catch (err) {
+          const answer = conflict(err)
+          if (answer) return answer
+          throw err
+        }
+      },
+    },
+    {
+      method: 'del',
+      path: '/v1/subscriptions/:id',
+      auth: true,
+      async run({ params: [id] }) {
+        return known(id) && (await data.deleteSubscription(id))
+          ? { status: 204, empty: true }
+          : missing(id)
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/subscriptions/:id/rotate-secret',
+      auth: true,
+      async run({ params: [id], body }) {
+        const b = parse(rotateBody, body ?? {})
+        if (!known(id)) return missing(id)
+        const s = await data.rotateSecret(id, b.graceSeconds ?? 86400)
+        return s ? { status: 200, json: s } : missing(id)
+      },
+    },
+  ]
+}

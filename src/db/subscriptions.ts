@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto'
+import type pg from 'pg'
+import {
+  matchKey,
+  type SubscriptionInput,
+  type SubscriptionPatch,
+} from '../admin/subscription-schema.js'
+import type { SecretBox } from '../outbound/secret-box.js'
+
+/** A subscription as the admin API shows it; `secret` only on create, update and rotate. */
+export interface Subscription {
+  id: string
+  url: string
+  eventTypes: string[] | null
+  sources: string[] | null
+  headers: Record<string, string>
+  payload: Record<string, unknown> | null
+  rateLimit: { perSecond: number; burst: number } | null
+  maxInFlight: number
+  description: string | null
+  status: 'active' | 'disabled'
+  disabledReason: string | null
+  createdAt: string
+  updatedAt: string
+  secret?: string
+}
+
+interface Row {
+  id: string
+  url: string
+  event_types: string[] | null
+  sources: string[] | null
+  headers: Record<string, string>
+  payload: Record<string, unknown> | null
+  secret: Buffer
+  rate_per_second: number | null
+  rate_burst: number | null
+  max_in_flight: number
+  description: string | null
+  status: 'active' | 'disabled'
+  disabled_reason: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+const toSubscription = (r: Row): Subscription => ({
+  id: r.id,
+  url: r.url,
+  eventTypes: r.event_types,
+  sources: r.sources,
+  headers: r.headers,
+  payload: r.payload,
+  rateLimit:
+    r.rate_per_second === null ? null : { perSecond: r.rate_per_second, burst: r.rate_burst ?? 1 },
+  maxInFlight: r.max_in_flight,
+  description: r.description,
+  status: r.status,
+  disabledReason: r.disabled_reason,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+})
+
+const COLUMNS = `url, event_types, sources, match_key, headers, payload, rate_per_second,
+  rate_burst, max_in_flight, description`
+
+const values = (s: SubscriptionInput) => [
+  s.url,
+  s.eventTypes ?? null,
+  s.sources ?? null,
+  matchKey(s),
+  JSON.stringify(s.headers ?? {}),
+  s.payload === undefined ? null : JSON.stringify(s.payload),
+  s.rateLimit?.perSecond ?? null,
+  s.rateLimit?.burst ?? null,
+  s.maxInFlight ?? 10,
+  s.description ?? null,
+]
+
+/**
+ * Create-or-update by (url, eventTypes, sources): the same three update the existing row (a
+ * deleted one comes back active), else a new row is made. The secret is kept on update unless
+ * a new one is given; `generated` supplies one for a new row.
+ */
+export async function upsertSubscription(
+  db: pg.Pool,
+  box: SecretBox,
+  input: SubscriptionInput,
+  generated: () => string,
+): Promise<{ subscription: Subscription; created: boolean }> {
+  const secret = input.secret ?? generated()
+  const { rows } = await db.query<Row & { created: boolean }>(
+    `INSERT INTO subscriptions (id, secret, ${COLUMNS})
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
+     ON CONFLICT (match_key) DO UPDATE SET
+       headers = EXCLUDED.headers, payload = EXCLUDED.payload,
+       rate_per_second = EXCLUDED.rate_per_second, rate_burst = EXCLUDED.rate_burst,
+       max_in_flight = EXCLUDED.max_in_flight, description = EXCLUDED.description,
+       secret = CASE WHEN $13 THEN EXCLUDED.secret ELSE subscriptions.secret END,
+       status = CASE WHEN subscriptions.status = 'deleted' THEN 'active' ELSE subscriptions.status END,
+       updated_at = now()
+     RETURNING *, (xmax = 0) AS created`,
+    [randomUUID(), box.seal(secret), ...values(input), input.secret !== undefined],
+  )
+  const row = rows[0]!
+  return {
+    subscription: { ...toSubscription(row), secret: box.open(row.secret) },
+    created: row.created,
+  }
+}
+
+export async function getSubscription(db: pg.Pool, id: string): Promise<Subscription | null> {
+  const { rows } = await db.query<Row>(
+    "SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted'",
+    [id],
+  )
+  return rows[0] ? toSubscription(rows[0]) : null
+}
+
+// The cursor carries created_at as JavaScript has it (milliseconds); Postgres keeps microseconds.
+const CREATED_MS = "date_trunc('milliseconds', created_at)"
+
+/** Oldest first; `after` is the last id of the previous page (ids are ordered with created_at). */
+export async function listSubscriptions(
+  db: pg.Pool,
+  q: { limit: number; after?: { createdAt: string; id: string }; status?: string },
+): Promise<Subscription[]> {
+  const params: unknown[] = [q.limit]
+  const where = ["status <> 'deleted'"]
+  if (q.status) where.push(`status = $${params.push(q.status)}`)
+  if (q.after) {
+    where.push(
+      `(${CREATED_MS}, id) > ($${params.push(q.after.createdAt)}::timestamptz, $${params.push(q.after.id)}::uuid)`,
+    )
+  }
+  const { rows } = await db.query<Row>(
+    `SELECT * FROM subscriptions WHERE ${where.join(' AND ')} ORDER BY ${CREATED_MS}, id LIMIT $1`,
+    params,
+  )
+  return rows.map(toSubscription)
+}
+
+/** Apply a patch; null when there is no such subscription. Throws 23505 on a key clash. */
+export async function patchSubscription(
+  db: pg.Pool,
+  box: SecretBox,
+  id: string,
+  patch: SubscriptionPatch,
+): Promise<Subscription | null> {
+  const client = await db.connect()
+  try {
+    await client.query('BEGIN')
+    const { rows } = await client.query<Row>(
+      "SELECT * FROM subscriptions WHERE id = $1 AND status <> 'deleted' FOR UPDATE",
+      [id],
+    )
+    const cur = rows[0]
+    if (!cur) {
+      await client.query('ROLLBACK')
+      return null
+    }
+    const was = toSubscription(cur)
+    const next: SubscriptionInput = {
+      url: patch.url ?? was.url,
+      ...optional('eventTypes', patch.eventTypes ?? was.eventTypes),
+      ...optional('sources', patch.sources ?? was.sources),
+      headers: patch.headers ?? was.headers,
+      ...optional('payload', patch.payload ?? was.payload),
+      ...optional('rateLimit', patch.rateLimit ?? was.rateLimit),
+      maxInFlight: patch.maxInFlight ?? was.maxInFlight,
+      ...optional('description', patch.description ?? was.description),
+    }
+    const status = patch.status ?? was.status
+    const updated = await client.query<Row>(
+      `UPDATE subscriptions SET (${COLUMNS}) =
+         ($2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11),
+         secret = coalesce($12, secret), status = $13,
+         disabled_reason = CASE WHEN $13 = 'disabled' THEN coalesce($14, disabled_reason) END,
+         failing_since = CASE WHEN $13 = 'active' THEN NULL ELSE failing_since END,
+         updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [
+        id,
+        ...values(next),
+        patch.secret ? box.seal(patch.secret) : null,
+        status,
+        patch.status === 'disabled' ? 'disabled through the admin API' : null,
+      ],
+    )
+    await client.query('COMMIT')
+    return toSubscription(updated.rows[0]!)
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+/** Mark deleted and cancel its pending deliveries; false when there is no such subscription. */
+export async function deleteSubscription(db: pg.Pool, id: string): Promise<boolean> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH s AS (UPDATE subscriptions SET status = 'deleted', updated_at = now()
+                 WHERE id = $1 AND status <> 'deleted' RETURNING id),
+          c AS (UPDATE deliveries SET status = 'cancelled', completed_at = now(),
+                       lease_owner = NULL, lease_until = NULL
+                 WHERE subscription_id IN (SELECT id FROM s) AND status = 'pending')
+     SELECT id FROM s`,
+    [id],
+  )
+  return rows.length > 0
+}
+
+/** A new secret; the current one keeps signing until graceSeconds from now. */
+export async function rotateSecret(
+  db: pg.Pool,
+  box: SecretBox,
+  id: string,
+  secret: string,
+  graceSeconds: number,
+): Promise<Subscription | null> {
+  const { rows } = await db.query<Row>(
+    `UPDATE subscriptions SET previous_secret = secret, secret = $2,
+       previous_secret_until = now() + make_interval(secs => $3), updated_at = now()
+     WHERE id = $1 AND status <> 'deleted' RETURNING *`,
+    [id, box.seal(secret), graceSeconds],
+  )
+  return rows[0] ? { ...toSubscription(rows[0]), secret } : null
+}
+
+function optional<K extends string, V>(key: K, v: V | null | undefined) {
+  return (v === null || v === undefined ? {} : { [key]: v }) as Partial<Record<K, V>>
+}

@@ -1,0 +1,231 @@
+import t from 'tap'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { pino } from 'pino'
+import { loadConfig } from '../src/config.js'
+import { Engine } from '../src/engine.js'
+import { SecretBox } from '../src/outbound/secret-box.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { freshDatabase } from './helpers/pg.js'
+import { post } from './helpers/post.js'
+import { until } from './helpers/wait.js'
+
+const TOKEN = 'subscriptions-token-0123456789'
+
+interface Sub {
+  id: string
+  url: string
+  status: string
+  secret?: string
+  eventTypes: string[] | null
+  sources: string[] | null
+  headers: Record<string, string>
+}
+
+t.test('subscriptions through the admin API, and fan-out with the stored event', async (t) => {
+  const db = await freshDatabase('sluice_subs')
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-subs-'))
+  const engine = new Engine(
+    loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SLUICE_ADMIN_PORT: '0',
+      SLUICE_ADMIN_TOKEN: TOKEN,
+      SLUICE_DATA_DIR: dir,
+      DATABASE_URL: db.url,
+      SLUICE_WORKERS: '1',
+    }),
+    { logger: pino({ level: process.env.DEBUG_LOG ? 'warn' : 'silent' }) },
+  )
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  const listener = new pg.Client({ connectionString: db.url })
+  t.teardown(async () => {
+    await listener.end().catch(() => {})
+    await engine.close()
+    await pool.end()
+    await db.drop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  await engine.start()
+  await engine.pipeline.ready()
+  const admin = `http://127.0.0.1:${engine.adminPort}`
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${admin}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    })
+    const text = await res.text()
+    return { status: res.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> }
+  }
+  const create = async (body: unknown) => {
+    const r = await call('POST', '/v1/subscriptions', body)
+    return { status: r.status, sub: r.json as unknown as Sub }
+  }
+
+  // Create, then the same (url, eventTypes, sources) updates in place.
+  const a = await create({
+    url: 'http://127.0.0.1:9/a',
+    eventTypes: ['order.*'],
+    headers: { 'X-Team': 'shop' },
+  })
+  t.equal(a.status, 201, 'created')
+  t.match(a.sub, {
+    status: 'active',
+    eventTypes: ['order.*'],
+    sources: null,
+    headers: { 'X-Team': 'shop' },
+  })
+  t.match(a.sub.secret, /^whsec_[A-Za-z0-9+/]+=*$/, 'a generated whsec_ secret')
+  const again = await create({
+    url: 'http://127.0.0.1:9/a',
+    eventTypes: ['order.*'],
+    description: 'v2',
+  })
+  t.equal(again.status, 200, 'the same url, types and sources: updated')
+  t.equal(again.sub.id, a.sub.id)
+  t.equal(again.sub.secret, a.sub.secret, 'the secret is kept unless a new one is given')
+  const b = await create({ url: 'http://127.0.0.1:9/b', sources: ['github'] })
+  const c = await create({
+    url: 'http://127.0.0.1:9/c',
+    secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+  })
+  const d = await create({ url: 'http://127.0.0.1:9/d' })
+  t.equal(c.sub.secret, `whsec_${Buffer.alloc(32, 7).toString('base64')}`, 'a given secret is used')
+  t.equal(
+    (await call('PATCH', `/v1/subscriptions/${d.sub.id}`, { status: 'disabled' })).json.status,
+    'disabled',
+  )
+
+  // Secrets at rest are sealed with the key in the data directory.
+  const keyFile = join(dir, 'secret-key')
+  t.equal(statSync(keyFile).mode & 0o777, 0o600, 'the key file is 0600')
+  const row = await pool.query<{ secret: Buffer }>(
+    'SELECT secret FROM subscriptions WHERE id = $1',
+    [c.sub.id],
+  )
+  t.notOk(
+    row.rows[0]!.secret.includes(Buffer.from(c.sub.secret!)),
+    'the database holds no plaintext',
+  )
+  const box = new SecretBox(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64'))
+  t.equal(box.open(row.rows[0]!.secret), c.sub.secret, 'it opens with the key')
+
+  // Bad input: 400 with the field named.
+  for (const [body, message] of [
+    [{ url: 'ftp://x/y' }, /url: must use http or https/],
+    [{ url: 'http://user:pw@x/y' }, /url: must not carry credentials/],
+    [{ url: 'nonsense' }, /url: must be an absolute/],
+    [{ url: 'http://x/', headers: { Host: 'evil' } }, /headers.Host: is set by Sluice/],
+    [{ url: 'http://x/', headers: { 'webhook-id': '1' } }, /headers.webhook-id: is set by Sluice/],
+    [{ url: 'http://x/', headers: { 'bad name': '1' } }, /not a valid header name/],
+    [{ url: 'http://x/', eventTypes: ['a*b'] }, /eventTypes.0: may hold '\*' only as its last/],
+    [{ url: 'http://x/', secret: 'plain' }, /secret: must be whsec_/],
+    [{ url: 'http://x/', maxInFlight: 0 }, /maxInFlight/],
+    [{ url: 'http://x/', colour: 'red' }, /unknown field\(s\): colour/],
+  ] as const) {
+    const r = await call('POST', '/v1/subscriptions', body)
+    t.equal(r.status, 400, JSON.stringify(body))
+    t.match(r.json, { status: 'error', error: 'invalid_request', message }, JSON.stringify(body))
+  }
+
+  // Read, page, patch into a clash, rotate, delete.
+  const one = await call('GET', `/v1/subscriptions/${a.sub.id}`)
+  t.equal(one.status, 200)
+  t.notOk('secret' in one.json, 'GET shows no secret')
+  const first = await call('GET', '/v1/subscriptions?limit=2')
+  const rest = await call(
+    'GET',
+    `/v1/subscriptions?limit=2&cursor=${String(first.json.nextCursor)}`,
+  )
+  const ids = [...(first.json.data as Sub[]), ...(rest.json.data as Sub[])].map((s) => s.id)
+  t.same(ids.sort(), [a.sub.id, b.sub.id, c.sub.id, d.sub.id].sort(), 'every subscription once')
+  t.equal(rest.json.nextCursor, null)
+  t.same(
+    ((await call('GET', '/v1/subscriptions?status=disabled')).json.data as Sub[]).map((s) => s.id),
+    [d.sub.id],
+  )
+  const clash = await call('PATCH', `/v1/subscriptions/${b.sub.id}`, {
+    url: 'http://127.0.0.1:9/d',
+    sources: [],
+  })
+  t.equal(clash.status, 400, 'an empty sources list is refused')
+  const clash2 = await call('PATCH', `/v1/subscriptions/${d.sub.id}`, {
+    url: 'http://127.0.0.1:9/c',
+  })
+  t.equal(clash2.status, 409, 'patching into another subscription key: 409')
+  t.match(clash2.json, { error: 'subscription_conflict' })
+  const rotated = await call('POST', `/v1/subscriptions/${c.sub.id}/rotate-secret`, {
+    graceSeconds: 3600,
+  })
+  t.equal(rotated.status, 200)
+  t.not(rotated.json.secret, c.sub.secret, 'a new secret')
+  const prev = await pool.query<{ ok: boolean }>(
+    `SELECT previous_secret IS NOT NULL AND previous_secret_until BETWEEN now() + interval '59 minutes'
+       AND now() + interval '61 minutes' AS ok FROM subscriptions WHERE id = $1`,
+    [c.sub.id],
+  )
+  t.ok(prev.rows[0]!.ok, 'the old secret keeps signing for the grace period')
+  t.equal((await call('GET', '/v1/subscriptions/not-a-uuid')).status, 404)
+  t.equal((await call('GET', '/v1/subscriptions/00000000-0000-0000-0000-000000000000')).status, 404)
+
+  // Fan-out: deliveries are created with the event's row, one per matching active subscription.
+  await listener.connect()
+  let notified = 0
+  listener.on('notification', (n) => {
+    if (n.channel === 'sluice_deliveries') notified++
+  })
+  await listener.query('LISTEN sluice_deliveries')
+  const webhook = `http://127.0.0.1:${engine.port}/webhook`
+  const send = (id: string, body: unknown, source = '') =>
+    post(`${webhook}${source ? `/${source}` : ''}`, JSON.stringify(body), { 'idempotency-key': id })
+  t.equal((await send('o1', { type: 'order.paid' })).status, 200)
+  t.equal((await send('p1', { type: 'ping' })).status, 200)
+  const deliveries = async () =>
+    (
+      await pool.query<{ event_id: string; url: string }>(
+        `SELECT d.event_id, s.url FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+          ORDER BY d.event_id, s.url`,
+      )
+    ).rows.map((r) => `${r.event_id} -> ${r.url.slice(-1)}`)
+  await until(
+    'both events are stored',
+    async () => (await pool.query('SELECT 1 FROM events')).rowCount === 2,
+  )
+  t.same(
+    await deliveries(),
+    ['o1 -> a', 'o1 -> c', 'p1 -> c'],
+    'matching active subscriptions only',
+  )
+  await until('the dispatchers were told', () => notified > 0, 10_000)
+  // The same event again (a sender's retry): no second delivery.
+  t.equal((await send('o1', { type: 'order.paid' })).status, 200)
+  t.equal((await send('o2', { type: 'order.paid' })).status, 200)
+  await until(
+    'o2 is stored',
+    async () => (await pool.query("SELECT 1 FROM events WHERE id = 'o2'")).rowCount === 1,
+  )
+  t.same(
+    await deliveries(),
+    ['o1 -> a', 'o1 -> c', 'o2 -> a', 'o2 -> c', 'p1 -> c'],
+    'no duplicate for o1',
+  )
+
+  // Deleting cancels pending deliveries.
+  t.equal((await call('DELETE', `/v1/subscriptions/${a.sub.id}`)).status, 204)
+  t.equal((await call('GET', `/v1/subscriptions/${a.sub.id}`)).status, 404, 'gone from the API')
+  const states = await pool.query<{ status: string; n: string }>(
+    'SELECT status, count(*) AS n FROM deliveries WHERE subscription_id = $1 GROUP BY status',
+    [a.sub.id],
+  )
+  t.same(states.rows, [{ status: 'cancelled', n: '2' }], 'its pending deliveries are cancelled')
+  t.equal(
+    (await call('DELETE', `/v1/subscriptions/${a.sub.id}`)).status,
+    404,
+    'deleting twice: 404',
+  )
+})
+
+failOnLeaks(t)
