@@ -24,6 +24,10 @@ export interface DeadLetter {
 
 type Db = pg.Pool | pg.ClientBase
 
+// last_failed_at is a page cursor, and JavaScript Dates hold milliseconds: a microsecond in the
+// column would make the cursor skip or repeat letters that failed within the same millisecond.
+const NOW_MS = "date_trunc('milliseconds', now())"
+
 /**
  * Write dead letters, one row per (source, id), in one statement. A row already there (the
  * process died after this commit and before the broker ack, so the message came back) is
@@ -47,7 +51,7 @@ export async function writeDeadLetters(db: Db, letters: readonly DeadLetterInput
      INSERT INTO dead_letters (source, id, received_at, content_type, headers, body, verified_by,
        reason, attempts, last_error, first_failed_at, last_failed_at)
      SELECT v.source, v.id, v.received_at, v.content_type, v.headers, v.body, v.verified_by,
-       v.reason, v.attempts, v.error, coalesce(f.first_failed_at, now()), now()
+       v.reason, v.attempts, v.error, coalesce(f.first_failed_at, now()), ${NOW_MS}
      FROM v LEFT JOIN f ON f.source = v.source AND f.id = v.id
      ON CONFLICT (source, id) DO UPDATE SET reason = EXCLUDED.reason,
        attempts = greatest(dead_letters.attempts, EXCLUDED.attempts),
@@ -136,7 +140,7 @@ export async function recordRedriveFailures(
   if (failures.length === 0) return
   await db.query(
     `UPDATE dead_letters d SET attempts = d.attempts + 1, last_error = f.error,
-       last_failed_at = now()
+       last_failed_at = ${NOW_MS}
      FROM unnest($1::text[], $2::text[], $3::text[]) AS f(source, id, error)
      WHERE d.source = f.source AND d.id = f.id`,
     [failures.map((f) => f.source), failures.map((f) => f.id), failures.map((f) => f.error)],
