@@ -3,6 +3,8 @@ import type { Logger } from '../log.js'
 import { serialize } from './local-lock.js'
 import {
   addDays,
+  ATTEMPTS,
+  dropAttemptPartitionsBefore,
   dropPartitionsBefore,
   ensurePartition,
   partitionName,
@@ -35,6 +37,8 @@ export interface MaintenanceRun {
   ran: boolean
   created: string[]
   dropped: string[]
+  /** The attempt log's partitions (same days, same retention); present when any changed. */
+  attempts?: { created: string[]; dropped: string[] }
 }
 
 /** Advisory lock key ("sluice:maintenance"); only its holder creates or drops partitions. */
@@ -103,10 +107,12 @@ export class Maintenance {
           const day = addDays(today, d)
           if (await ensurePartition(client, day)) created.push(partitionName(day))
         }
-        const dropped = await dropPartitionsBefore(client, addDays(today, -this.opts.retentionDays))
-        if (created.length || dropped.length)
-          this.opts.logger?.info({ created, dropped }, 'partitions maintained')
-        return { ran: true, created, dropped }
+        const cutoff = addDays(today, -this.opts.retentionDays)
+        const dropped = await dropPartitionsBefore(client, cutoff)
+        const attempts = await this.maintainAttempts(client, today, cutoff)
+        if (created.length || dropped.length || attempts)
+          this.opts.logger?.info({ created, dropped, attempts }, 'partitions maintained')
+        return { ran: true, created, dropped, ...(attempts ? { attempts } : {}) }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY])
       }
@@ -116,6 +122,17 @@ export class Maintenance {
     } finally {
       client.release(broken)
     }
+  }
+
+  /** delivery_attempts gets the same daily partitions and leaves after the same days. */
+  private async maintainAttempts(client: pg.PoolClient, today: Date, cutoff: Date) {
+    const created: string[] = []
+    for (let d = -this.opts.daysBehind; d <= this.opts.daysAhead; d++) {
+      const day = addDays(today, d)
+      if (await ensurePartition(client, day, ATTEMPTS)) created.push(partitionName(day, ATTEMPTS))
+    }
+    const dropped = await dropAttemptPartitionsBefore(client, cutoff)
+    return created.length || dropped.length ? { created, dropped } : undefined
   }
 
   /** Stop the interval and wait for a run in progress. Idempotent. */

@@ -12,24 +12,38 @@ export function addDays(day: Date, n: number): Date {
   return new Date(day.getTime() + n * DAY_MS)
 }
 
-/** `events_20261122` for the UTC day starting at `day`. */
-export function partitionName(day: Date): string {
-  return `events_${day.toISOString().slice(0, 10).replaceAll('-', '')}`
+/** A table partitioned by UTC day on one timestamptz column, with a `<name>_default` partition. */
+export interface DailyTable {
+  readonly name: 'events' | 'delivery_attempts'
+  readonly column: string
+}
+export const EVENTS: DailyTable = { name: 'events', column: 'received_at' }
+/** The attempt log of outbound delivery (migrations/0007_delivery_attempts.sql). */
+export const ATTEMPTS: DailyTable = { name: 'delivery_attempts', column: 'attempted_at' }
+
+/** `events_20261122` (or `delivery_attempts_20261122`) for the UTC day starting at `day`. */
+export function partitionName(day: Date, table: DailyTable = EVENTS): string {
+  return `${table.name}_${day.toISOString().slice(0, 10).replaceAll('-', '')}`
 }
 
-function parsePartitionName(name: string): Date | null {
-  const m = /^events_(\d{4})(\d{2})(\d{2})$/.exec(name)
-  return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null
+function parsePartitionName(name: string, table: DailyTable): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(name.slice(table.name.length + 1))
+  if (!name.startsWith(`${table.name}_`) || !m) return null
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
 }
 
-/** Names of the daily partitions of `events` in the search_path schema, with their day. */
-export async function listPartitions(db: pg.ClientBase): Promise<{ name: string; day: Date }[]> {
+/** Names of the daily partitions of `table` in the search_path schema, with their day. */
+export async function listPartitions(
+  db: pg.ClientBase,
+  table: DailyTable = EVENTS,
+): Promise<{ name: string; day: Date }[]> {
   const { rows } = await db.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-     WHERE i.inhparent = 'events'::regclass`,
+     WHERE i.inhparent = $1::regclass`,
+    [table.name],
   )
   return rows
-    .map((r) => ({ name: r.name, day: parsePartitionName(r.name) }))
+    .map((r) => ({ name: r.name, day: parsePartitionName(r.name, table) }))
     .filter((p): p is { name: string; day: Date } => p.day !== null)
     .sort((a, b) => a.day.getTime() - b.day.getTime())
 }
@@ -40,8 +54,13 @@ export async function listPartitions(db: pg.ClientBase): Promise<{ name: string;
  * one transaction. Callers hold the maintenance lock, so two nodes never race here.
  * Returns true when it created the partition.
  */
-export async function ensurePartition(db: pg.ClientBase, day: Date): Promise<boolean> {
-  const name = partitionName(day)
+export async function ensurePartition(
+  db: pg.ClientBase,
+  day: Date,
+  table: DailyTable = EVENTS,
+): Promise<boolean> {
+  const name = partitionName(day, table)
+  const { name: parent, column } = table
   const from = day.toISOString()
   const to = addDays(day, 1).toISOString()
   const { rows } = await db.query<{ exists: boolean }>(
@@ -53,15 +72,15 @@ export async function ensurePartition(db: pg.ClientBase, day: Date): Promise<boo
   try {
     // Names and bounds are generated above from a Date, never from input: safe to inline.
     await db.query(
-      `CREATE TABLE ${name} (LIKE events INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION)`,
+      `CREATE TABLE ${name} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION)`,
     )
     await db.query(
-      `WITH moved AS (DELETE FROM events_default WHERE received_at >= $1 AND received_at < $2
+      `WITH moved AS (DELETE FROM ${parent}_default WHERE ${column} >= $1 AND ${column} < $2
        RETURNING *) INSERT INTO ${name} SELECT * FROM moved`,
       [from, to],
     )
     await db.query(
-      `ALTER TABLE events ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`,
+      `ALTER TABLE ${parent} ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`,
     )
     await db.query('COMMIT')
     return true
@@ -110,5 +129,26 @@ export async function dropPartitionsBefore(db: pg.ClientBase, cutoff: Date): Pro
     await db.query('ROLLBACK').catch(() => {})
     throw new Error(`retention cleanup failed: ${(err as Error).message}`, { cause: err })
   }
+  return dropped
+}
+
+/**
+ * Retention of the attempt log: drop its daily partitions that end at or before `cutoff` and
+ * delete older rows from its default partition. Nothing else depends on them, so no keys.
+ */
+export async function dropAttemptPartitionsBefore(
+  db: pg.ClientBase,
+  cutoff: Date,
+): Promise<string[]> {
+  const dropped: string[] = []
+  for (const p of await listPartitions(db, ATTEMPTS)) {
+    if (addDays(p.day, 1).getTime() > cutoff.getTime()) continue
+    // Names come from the catalogue and matched parsePartitionName: safe to inline.
+    await db.query(`DROP TABLE ${p.name}`)
+    dropped.push(p.name)
+  }
+  await db.query('DELETE FROM delivery_attempts_default WHERE attempted_at < $1', [
+    cutoff.toISOString(),
+  ])
   return dropped
 }
