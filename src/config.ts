@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
 import { SluiceError } from './errors.js'
 import { parseSecretKey } from './outbound/secret-box.js'
+import { parseAllowList } from './outbound/ssrf.js'
 import { parseCidr } from './util/cidr.js'
 
 /** Thrown when configuration is invalid; the message names the variable and what it accepts. */
@@ -98,6 +99,40 @@ const envSchema = z.object({
       return key
     })
     .optional(),
+  SLUICE_OUTBOUND_ALLOW: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        parseAllowList(s)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+        return z.NEVER
+      }
+      return s
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean)
+    })
+    .default([]),
+  SLUICE_DELIVERY_SCHEDULE: z
+    .string()
+    .transform((s, ctx) => {
+      const steps = s.split(',').map((p) => p.trim())
+      const ok = steps.length <= 100 && steps.every((p) => /^\d+(\.\d+)?$/.test(p))
+      const seconds = steps.map(Number)
+      if (!ok || seconds.some((n) => n <= 0 || n > 7 * 86400)) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'SLUICE_DELIVERY_SCHEDULE must be 1 to 100 comma-separated delays in seconds between attempts, each above 0 and at most 604800 (e.g. 5,300,1800,7200,18000,36000,36000)',
+        })
+        return z.NEVER
+      }
+      return seconds
+    })
+    .default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+  SLUICE_DELIVERY_TIMEOUT_MS: intIn('SLUICE_DELIVERY_TIMEOUT_MS', 100, 600_000).default(15000),
+  SLUICE_DISABLE_AFTER_HOURS: intIn('SLUICE_DISABLE_AFTER_HOURS', 0, 87_600).default(120),
   SLUICE_ADMIN_HOST: z
     .string()
     .min(1, 'SLUICE_ADMIN_HOST must be a bind address such as 127.0.0.1')
