@@ -1,21 +1,10 @@
 import type { EventKey } from '../event.js'
 import type { EventDetail, EventQuery, EventSummary } from '../db/events.js'
 import type { Subscription } from '../db/subscriptions.js'
+import type { DeadLetterItem } from '../db/dead-letters.js'
 import type { SubscriptionInput, SubscriptionPatch } from './subscription-schema.js'
 
-/** A dead letter as the admin API lists it. */
-export interface DeadLetterItem {
-  source: string
-  id: string
-  reason: string
-  attempts: number
-  lastError: string
-  firstFailedAt: string
-  lastFailedAt: string
-  receivedAt: string
-  contentType: string
-  bytes: number
-}
+export type { DeadLetterItem }
 
 export interface DeadLetterQuery {
   source?: string

@@ -1,5 +1,5 @@
 import { redriveDeadLetters } from '../consumer/redrive.js'
-import { listDeadLetters, type DeadLetter } from '../db/dead-letters.js'
+import { deadLetterItem, listDeadLetters } from '../db/dead-letters.js'
 import type { EventKey } from '../event.js'
 import { ExitCode, parseCommand, usageError, type CommandSpec } from './args.js'
 import { commandConfig } from './config.js'
@@ -62,7 +62,7 @@ export async function dlqCommand(args: string[]): Promise<number> {
     return await withCommandDatabase(config, spec.name, async (pool) => {
       if (action === 'list') {
         const letters = await listDeadLetters(pool, { limit: max, ...(keys ? { keys } : {}) })
-        letters.forEach((l) => out(describe(l)))
+        letters.forEach((l) => out(deadLetterItem(l)))
         return ExitCode.ok
       }
       const result = await redriveDeadLetters(pool, inProcessStore(pool), keys)
@@ -73,20 +73,5 @@ export async function dlqCommand(args: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`${spec.name}: ${(err as Error).message}\n`)
     return ExitCode.failure
-  }
-}
-
-function describe(l: DeadLetter) {
-  return {
-    source: l.event.source,
-    id: l.event.id,
-    reason: l.reason,
-    attempts: l.attempts,
-    lastError: l.lastError,
-    firstFailedAt: l.firstFailedAt.toISOString(),
-    lastFailedAt: l.lastFailedAt.toISOString(),
-    receivedAt: new Date(l.event.receivedAt).toISOString(),
-    contentType: l.event.contentType,
-    bytes: l.event.body.length,
   }
 }

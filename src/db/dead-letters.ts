@@ -24,6 +24,35 @@ export interface DeadLetter {
 
 type Db = pg.Pool | pg.ClientBase
 
+/** A dead letter as `sluice dlq list` prints it and GET /v1/dead-letters lists it. */
+export interface DeadLetterItem {
+  source: string
+  id: string
+  reason: DeadLetterReason
+  attempts: number
+  lastError: string
+  firstFailedAt: string
+  lastFailedAt: string
+  receivedAt: string
+  contentType: string
+  bytes: number
+}
+
+export function deadLetterItem(l: DeadLetter): DeadLetterItem {
+  return {
+    source: l.event.source,
+    id: l.event.id,
+    reason: l.reason,
+    attempts: l.attempts,
+    lastError: l.lastError,
+    firstFailedAt: l.firstFailedAt.toISOString(),
+    lastFailedAt: l.lastFailedAt.toISOString(),
+    receivedAt: new Date(l.event.receivedAt).toISOString(),
+    contentType: l.event.contentType,
+    bytes: l.event.body.byteLength,
+  }
+}
+
 // last_failed_at is a page cursor, and JavaScript Dates hold milliseconds: a microsecond in the
 // column would make the cursor skip or repeat letters that failed within the same millisecond.
 const NOW_MS = "date_trunc('milliseconds', now())"

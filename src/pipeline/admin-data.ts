@@ -1,8 +1,8 @@
 import type pg from 'pg'
-import type { AdminData, DeadLetterItem } from '../admin/data.js'
+import type { AdminData } from '../admin/data.js'
 import { redriveDeadLetters } from '../consumer/redrive.js'
 import type { BatchProcessor } from '../consumer/types.js'
-import { listDeadLetters } from '../db/dead-letters.js'
+import { deadLetterItem, listDeadLetters } from '../db/dead-letters.js'
 import { getEvent, listEvents } from '../db/events.js'
 import { SluiceError } from '../errors.js'
 import { eventsProcessed } from '../metrics.js'
@@ -47,18 +47,7 @@ export function pipelineAdminData(
         ...(q.source !== undefined ? { keys: [{ source: q.source }] } : {}),
         ...(q.after ? { after: { ...q.after, lastFailedAt: new Date(q.after.lastFailedAt) } } : {}),
       })
-      return letters.map((l): DeadLetterItem => ({
-        source: l.event.source,
-        id: l.event.id,
-        reason: l.reason,
-        attempts: l.attempts,
-        lastError: l.lastError,
-        firstFailedAt: l.firstFailedAt.toISOString(),
-        lastFailedAt: l.lastFailedAt.toISOString(),
-        receivedAt: new Date(l.event.receivedAt).toISOString(),
-        contentType: l.event.contentType,
-        bytes: l.event.body.byteLength,
-      }))
+      return letters.map(deadLetterItem)
     },
     async countDeadLetters() {
       const { rows } = await up().pool.query<{ n: string }>(
