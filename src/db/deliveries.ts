@@ -1,0 +1,160 @@
+import type pg from 'pg'
+
+/**
+ * The dispatcher's side of `deliveries`: Postgres is the schedule of record. A claim leases due
+ * deliveries to one owner token (`FOR UPDATE SKIP LOCKED`, so dispatchers on several nodes take
+ * disjoint rows) and moves their next_attempt_at to the end of the lease: a lease that expires
+ * (its node died) makes the delivery due again with no sweeper, and "due" stays one condition.
+ */
+
+/** A leased delivery with what its request needs. */
+export interface ClaimedDelivery {
+  /** bigint, as pg returns it. */
+  readonly id: string
+  readonly subscriptionId: string
+  readonly source: string
+  readonly eventId: string
+  /** Attempts recorded before this one. */
+  readonly attempts: number
+  /** The event's exact body; null when its row is gone (retention dropped it). */
+  readonly body: Buffer | null
+  readonly contentType: string | null
+}
+
+export interface ClaimRequest {
+  readonly owner: string
+  readonly leaseMs: number
+  /** How many each subscription may still start now, by this node's limits. */
+  readonly rooms: ReadonlyMap<string, number>
+  /** Deliveries this node is attempting: never claimed twice by the same owner. */
+  readonly exclude: readonly string[]
+  /** Deliveries at most in this claim. */
+  readonly limit: number
+}
+
+// Per subscription, its cap is this node's room bounded by max_in_flight minus the leases every
+// node holds. Retries and first attempts are taken by separate index scans and interleaved
+// (k = 1, 3, 5, ... for retries, 2, 4, 6, ... for first attempts), so with both waiting each
+// gets half of the cap and neither starves the other; with one kind waiting it gets all of it.
+// Across subscriptions the claim goes round-robin (rank within its subscription first), so a
+// subscription with a deep backlog cannot take the whole limit.
+const CLAIM = `
+WITH a AS (
+  SELECT a.sid, least(a.room, s.max_in_flight - (
+      SELECT count(*)::int FROM deliveries l WHERE l.subscription_id = a.sid
+        AND l.status = 'pending' AND l.lease_owner IS NOT NULL AND l.lease_until > now())) AS cap
+  FROM unnest($3::uuid[], $4::int[]) AS a (sid, room)
+  JOIN subscriptions s ON s.id = a.sid AND s.status = 'active'
+),
+r AS (
+  SELECT x.id, a.sid, a.cap, x.next_attempt_at, 1 AS retry FROM a CROSS JOIN LATERAL (
+    SELECT d.id, d.next_attempt_at FROM deliveries d
+    WHERE d.subscription_id = a.sid AND d.status = 'pending' AND d.attempts > 0
+      AND d.next_attempt_at <= now() AND d.id <> ALL ($5::bigint[])
+    ORDER BY d.next_attempt_at LIMIT greatest(a.cap, 0) FOR UPDATE SKIP LOCKED) x
+),
+f AS (
+  SELECT x.id, a.sid, a.cap, x.next_attempt_at, 0 AS retry FROM a CROSS JOIN LATERAL (
+    SELECT d.id, d.next_attempt_at FROM deliveries d
+    WHERE d.subscription_id = a.sid AND d.status = 'pending' AND d.attempts = 0
+      AND d.next_attempt_at <= now() AND d.id <> ALL ($5::bigint[])
+    ORDER BY d.next_attempt_at LIMIT greatest(a.cap, 0) FOR UPDATE SKIP LOCKED) x
+),
+due AS (
+  SELECT id, sid, cap,
+    2 * row_number() OVER (PARTITION BY sid, retry ORDER BY next_attempt_at, id) - retry AS k
+  FROM (SELECT * FROM r UNION ALL SELECT * FROM f) u
+),
+ranked AS (SELECT id, cap, row_number() OVER (PARTITION BY sid ORDER BY k) AS rank FROM due),
+chosen AS (SELECT id FROM ranked WHERE rank <= cap ORDER BY rank, random() LIMIT $6),
+claimed AS (
+  UPDATE deliveries d SET lease_owner = $1,
+    lease_until = now() + make_interval(secs => $2 / 1000.0),
+    next_attempt_at = now() + make_interval(secs => $2 / 1000.0)
+  FROM chosen WHERE d.id = chosen.id
+  RETURNING d.id, d.subscription_id, d.source, d.event_id, d.received_at, d.attempts
+)
+SELECT c.id, c.subscription_id, c.source, c.event_id, c.attempts, e.body, e.content_type
+FROM claimed c
+LEFT JOIN events e ON e.source = c.source AND e.id = c.event_id AND e.received_at = c.received_at`
+
+interface ClaimRow {
+  id: string
+  subscription_id: string
+  source: string
+  event_id: string
+  attempts: number
+  body: Buffer | null
+  content_type: string | null
+}
+
+/** Lease up to `limit` due deliveries of the subscriptions in `rooms` to `owner`. */
+export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedDelivery[]> {
+  const sids: string[] = []
+  const rooms: number[] = []
+  for (const [sid, room] of req.rooms) {
+    if (room <= 0) continue
+    sids.push(sid)
+    rooms.push(room)
+  }
+  if (sids.length === 0 || req.limit <= 0) return []
+  const { rows } = await db.query<ClaimRow>(CLAIM, [
+    req.owner,
+    req.leaseMs,
+    sids,
+    rooms,
+    req.exclude,
+    req.limit,
+  ])
+  return rows.map((r) => ({
+    id: r.id,
+    subscriptionId: r.subscription_id,
+    source: r.source,
+    eventId: r.event_id,
+    attempts: r.attempts,
+    body: r.body,
+    contentType: r.content_type,
+  }))
+}
+
+/**
+ * Milliseconds until the next delivery of these subscriptions is due (a lease's end included;
+ * negative when one is overdue), or null when none is pending: the dispatcher sleeps until
+ * then instead of polling. Measured on the database's clock, which decides what is due. One
+ * index probe per subscription and kind, so a deep backlog of another subscription costs nothing.
+ */
+export async function msUntilDue(
+  db: pg.Pool,
+  subscriptionIds: readonly string[],
+): Promise<number | null> {
+  if (subscriptionIds.length === 0) return null
+  const probe = (kind: string) => `(SELECT min(x.at) FROM unnest($1::uuid[]) AS s (id)
+    CROSS JOIN LATERAL (SELECT d.next_attempt_at AS at FROM deliveries d
+      WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.attempts ${kind}
+      ORDER BY d.next_attempt_at LIMIT 1) x)`
+  const { rows } = await db.query<{ ms: number | null }>(
+    `SELECT extract(epoch FROM least(${probe('= 0')}, ${probe('> 0')}) - now())::float8 * 1000 AS ms`,
+    [subscriptionIds],
+  )
+  return rows[0]?.ms ?? null
+}
+
+/** Due deliveries of active subscriptions not leased by anyone, and how late the oldest is. */
+export async function dueBacklog(db: pg.Pool): Promise<{ due: number; oldestSeconds: number }> {
+  const { rows } = await db.query<{ due: number; oldest: number | null }>(
+    `SELECT count(*)::int AS due, extract(epoch FROM now() - min(d.next_attempt_at))::float8 AS oldest
+     FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active'
+     WHERE d.status = 'pending' AND d.next_attempt_at <= now()`,
+  )
+  return { due: rows[0]?.due ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) }
+}
+
+/** Give back leases that were never attempted (shutdown, breaker opened): due again at once. */
+export async function releaseLeases(db: pg.Pool, owner: string, ids: readonly string[]) {
+  if (ids.length === 0) return
+  await db.query(
+    `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now()
+     WHERE id = ANY ($2::bigint[]) AND lease_owner = $1 AND status = 'pending'`,
+    [owner, ids],
+  )
+}

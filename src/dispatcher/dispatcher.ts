@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Agent } from 'undici'
+import type { Component } from '../component.js'
+import { claimDue, msUntilDue, releaseLeases, type ClaimedDelivery } from '../db/deliveries.js'
+import { createOutboundAgent } from '../outbound/agent.js'
+import { onceAsync, runAll } from '../util/once.js'
+import { backoffDelay } from '../util/backoff.js'
+import { Attempts } from './attempts.js'
+import { BacklogGauges } from './backlog-gauges.js'
+import { Lanes } from './lanes.js'
+import { breakerTransitions } from './metrics.js'
+import { Notifier } from './notifier.js'
+import { resolveOptions, type DispatcherOptions, type ResolvedOptions } from './options.js'
+import { ResultWriter } from './result-writer.js'
+import { SubscriptionCache } from './subscription-cache.js'
+import { WakeTimer } from './wake-timer.js'
+
+/** With something overdue that this node could not claim (other nodes' leases), look again after. */
+const OVERDUE_RECHECK_MS = 250
+
+/**
+ * The outbound dispatcher of one node. Postgres holds the schedule: it claims due deliveries
+ * under a lease (src/db/deliveries.ts), attempts them, and records each result only while the
+ * lease is still its own. It wakes on NOTIFY sluice_deliveries, on wake() (the pipeline stored
+ * events), when its next delivery is due, when a lane gets room back, and on a slow poll as the
+ * safety net; otherwise it sleeps. One claim runs at a time; a wake during it claims again.
+ */
+export class Dispatcher implements Component {
+  /** The lease owner token: random per dispatcher, so a restarted one is a new owner. */
+  readonly owner = randomUUID()
+  private readonly o: ResolvedOptions
+  private readonly agent: Agent
+  private readonly cache: SubscriptionCache
+  private readonly notifier: Notifier | null
+  private readonly writer: ResultWriter
+  private readonly attempts: Attempts
+  private readonly gauges: BacklogGauges
+  private readonly lanes: Lanes
+  private readonly stop = new AbortController()
+  private pumping: Promise<void> | null = null
+  private wanted = false
+  private failures = 0
+  private readonly timer = new WakeTimer(() => this.wake())
+  /** Subscriptions whose last claim filled their room: a finished attempt claims again. */
+  private readonly saturated = new Set<string>()
+  /** The last claim filled this node's limit. */
+  private limitHit = false
+
+  constructor(options: DispatcherOptions) {
+    this.o = resolveOptions(options, `${hostname()}:${process.pid}`)
+    const log = this.o.logger
+    this.lanes = new Lanes(this.o.breaker)
+    this.agent = createOutboundAgent({
+      policy: this.o.policy,
+      ...(this.o.resolve ? { resolve: this.o.resolve } : {}),
+    })
+    this.cache = new SubscriptionCache(this.o.pool, this.o.box, {
+      pollMs: this.o.subscriptionPollMs,
+      logger: log,
+      onChange: () => this.subscriptionsChanged(),
+    })
+    this.notifier = this.o.listen
+      ? new Notifier(
+          this.o.listen,
+          {
+            sluice_deliveries: () => this.wake(),
+            sluice_subscriptions: () => void this.cache.refresh().catch(() => {}),
+          },
+          log,
+        )
+      : null
+    this.writer = new ResultWriter({
+      pool: this.o.pool,
+      owner: this.owner,
+      node: this.o.node,
+      disableAfterHours: this.o.disableAfterHours,
+      logger: log,
+      onWritten: (batch, outcome) => this.attempts.written(batch, outcome),
+    })
+    this.attempts = new Attempts(this.o, this.agent, this.writer, {
+      finished: (sub, wake) => {
+        if (wake || this.limitHit || this.saturated.has(sub)) this.wake()
+      },
+      disabled: () => void this.cache.refresh().catch(() => {}),
+      // A recorded retry may be due before the wake armed when it was still leased.
+      retryAt: (at) => this.timer.in(at - Date.now()),
+    })
+    this.gauges = new BacklogGauges(this.o.pool, this.o.gaugeMs, () => this.attempts.size)
+  }
+
+  /** Loads the subscriptions (throws when the database is not there) and starts claiming. */
+  async start(): Promise<void> {
+    await this.cache.start()
+    this.notifier?.start()
+    this.gauges.start()
+    this.wake()
+  }
+
+  /** New deliveries may be due: claim now (or right after the claim in progress). */
+  wake(): void {
+    if (this.stop.signal.aborted) return
+    this.wanted = true
+    this.pumping ??= this.pump().finally(() => {
+      this.pumping = null
+      if (this.wanted) this.wake()
+    })
+  }
+
+  private async pump(): Promise<void> {
+    this.timer.clear()
+    try {
+      while (this.wanted && !this.stop.signal.aborted) {
+        this.wanted = false
+        await this.claimOnce()
+      }
+      this.failures = 0
+      if (!this.stop.signal.aborted) await this.arm()
+    } catch (err) {
+      if (this.stop.signal.aborted) return
+      this.o.logger?.warn({ err }, 'claiming deliveries failed; retrying')
+      this.timer.in(backoffDelay(this.failures++, 200, 10_000))
+    }
+  }
+
+  private async claimOnce(): Promise<void> {
+    const now = Date.now()
+    const free = this.o.maxInFlight - this.attempts.size
+    this.limitHit = free <= 0
+    if (free <= 0) return
+    const rooms = new Map<string, number>()
+    for (const sub of this.cache.all()) {
+      const room = this.lanes.of(sub, now).room(now)
+      if (room > 0) rooms.set(sub.id, room)
+    }
+    const limit = Math.min(free, this.o.claimBatch)
+    const claimed = await claimDue(this.o.pool, {
+      owner: this.owner,
+      leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
+      rooms,
+      exclude: [...this.attempts.ids(), ...this.writer.ids()],
+      limit,
+    })
+    this.limitHit = claimed.length >= limit
+    if (this.limitHit) this.wanted = true
+    const per = new Map<string, number>()
+    for (const d of claimed) per.set(d.subscriptionId, (per.get(d.subscriptionId) ?? 0) + 1)
+    for (const [sid, room] of rooms) {
+      if ((per.get(sid) ?? 0) >= room) this.saturated.add(sid)
+      else this.saturated.delete(sid)
+    }
+    const unused: string[] = []
+    for (const d of claimed) if (!this.begin(d)) unused.push(d.id)
+    await releaseLeases(this.o.pool, this.owner, unused)
+  }
+
+  /** Starts one claimed delivery; false when it must not go now (closing, breaker opened). */
+  private begin(d: ClaimedDelivery): boolean {
+    const sub = this.cache.get(d.subscriptionId)
+    const lane = this.lanes.get(d.subscriptionId)
+    const now = Date.now()
+    // The breaker may have opened while the claim ran: its deliveries wait, spending nothing.
+    if (this.stop.signal.aborted || !sub || !lane || lane.breaker.allowance(now) < 1) return false
+    if (lane.breaker.state(now) === 'half_open') breakerTransitions.inc({ to: 'half_open' })
+    lane.started(now)
+    this.attempts.run(d, sub, lane)
+    return true
+  }
+
+  /** Sleep until the earliest of: a due delivery, a lane's room coming back, the poll. */
+  private async arm(): Promise<void> {
+    const now = Date.now()
+    let delay = this.o.pollMs
+    const roomy: string[] = []
+    for (const sub of this.cache.all()) {
+      const lane = this.lanes.of(sub, now)
+      if (lane.room(now) > 0) roomy.push(sub.id)
+      const at = lane.roomAt(now)
+      if (at !== null) delay = Math.min(delay, at - now)
+    }
+    if (this.attempts.size < this.o.maxInFlight) {
+      const due = await msUntilDue(this.o.pool, roomy)
+      if (due !== null) delay = Math.min(delay, due > 0 ? due : OVERDUE_RECHECK_MS)
+    }
+    this.timer.in(delay)
+  }
+
+  private subscriptionsChanged(): void {
+    this.lanes.prune((id) => this.cache.get(id) !== undefined, Date.now())
+    this.wake()
+  }
+
+  /**
+   * Stop claiming; give attempts in progress closeGraceMs to end and be recorded. What is
+   * still in flight after that keeps its lease, which expires: another node (or this one,
+   * restarted) attempts it again, so a delivery is never lost, at worst sent twice.
+   */
+  close = onceAsync(async () => {
+    this.stop.abort()
+    this.timer.close()
+    await runAll([
+      ['claim', () => this.pumping],
+      ['notifier', () => this.notifier?.close()],
+      ['subscription cache', () => this.cache.close()],
+      ['gauges', () => this.gauges.close()],
+      ['attempts', () => this.attempts.settle(this.o.closeGraceMs)],
+      ['writer', () => this.writer.close()],
+      ['agent', () => this.agent.destroy()],
+    ])
+  })
+}

@@ -1,0 +1,61 @@
+import { Counter, Gauge, Histogram } from 'prom-client'
+import { registry } from '../metrics.js'
+
+/**
+ * The dispatcher's metrics, in the registry of the thread it runs in (summed into /metrics
+ * with the other threads'). No per-subscription label: a label per subscriber would grow
+ * without bound; the admin API answers per-subscription questions.
+ */
+
+export const deliveriesTotal = new Counter({
+  name: 'sluice_deliveries_total',
+  help: 'Delivery attempts by what they did: succeeded, retried (another attempt is scheduled), failed (no attempt left), gone (410: subscription disabled), stale (the lease had passed to another owner: result discarded)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+})
+
+export const attemptSeconds = new Histogram({
+  name: 'sluice_delivery_attempt_duration_seconds',
+  help: 'Duration of one delivery attempt, response body included, by its result: success, failure, retry, gone',
+  labelNames: ['result'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+  registers: [registry],
+})
+
+export const deliveriesDue = new Gauge({
+  name: 'sluice_deliveries_due',
+  help: 'Pending deliveries of active subscriptions that are due and not being attempted',
+  registers: [registry],
+})
+
+export const oldestDueSeconds = new Gauge({
+  name: 'sluice_deliveries_oldest_due_age_seconds',
+  help: 'How long the oldest due delivery has been due (0 when none is)',
+  registers: [registry],
+})
+
+export const deliveriesInFlight = new Gauge({
+  name: 'sluice_deliveries_in_flight',
+  help: 'Delivery attempts this node has in progress',
+  registers: [registry],
+})
+
+export const breakerTransitions = new Counter({
+  name: 'sluice_delivery_breaker_transitions_total',
+  help: 'Circuit breaker transitions of subscriptions, by the state entered: open, half_open, closed',
+  labelNames: ['to'] as const,
+  registers: [registry],
+})
+
+export const ssrfRefusals = new Counter({
+  name: 'sluice_delivery_ssrf_refusals_total',
+  help: 'Delivery attempts refused because the destination address is not allowed (SLUICE_OUTBOUND_ALLOW)',
+  registers: [registry],
+})
+
+export const subscriptionsDisabled = new Counter({
+  name: 'sluice_subscriptions_disabled_total',
+  help: 'Subscriptions the dispatcher disabled, by reason: gone (410), failing (SLUICE_DISABLE_AFTER_HOURS)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+})

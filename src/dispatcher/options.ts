@@ -1,0 +1,100 @@
+import type pg from 'pg'
+import type { Logger } from '../log.js'
+import type { Resolver } from '../outbound/agent.js'
+import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../outbound/attempt.js'
+import type { SecretBox } from '../outbound/secret-box.js'
+import type { OutboundPolicy } from '../outbound/ssrf.js'
+import { BREAKER_DEFAULTS, type BreakerOptions } from './breaker.js'
+import { DEFAULT_SCHEDULE } from './schedule.js'
+
+/** Knobs that are not configuration variables (tests and the benchmark turn them). */
+export interface DispatcherTuning {
+  /** Lease beyond the attempt's deadline: time to record the result. @defaultValue 10000 */
+  leaseMarginMs?: number
+  /** Safety-net claim when nothing woke the dispatcher. @defaultValue 2000 */
+  pollMs?: number
+  /** Subscription cache poll (its staleness bound). @defaultValue 500 */
+  subscriptionPollMs?: number
+  /** Attempts in progress on this node at most, all subscriptions together. @defaultValue 1000 */
+  maxInFlight?: number
+  /** Deliveries per claim at most. @defaultValue 200 */
+  claimBatch?: number
+  /** @defaultValue BREAKER_DEFAULTS (5 failures, 30 s open, doubling up to 10 min) */
+  breaker?: Partial<BreakerOptions>
+  /** How long close() waits for attempts in progress to end and be recorded. @defaultValue 5000 */
+  closeGraceMs?: number
+  /** Refresh of the due backlog gauges. @defaultValue 5000 */
+  gaugeMs?: number
+}
+
+export interface DispatcherOptions extends DispatcherTuning {
+  readonly pool: pg.Pool
+  readonly box: SecretBox
+  /** Connection string for LISTEN; null where notifications cannot reach (embedded PGlite). */
+  readonly listen: string | null
+  readonly policy: OutboundPolicy
+  /** Seconds between attempts (SLUICE_DELIVERY_SCHEDULE). @defaultValue DEFAULT_SCHEDULE */
+  readonly schedule?: readonly number[]
+  /** SLUICE_DELIVERY_TIMEOUT_MS. @defaultValue 15000 */
+  readonly timeoutMs?: number
+  /** SLUICE_DISABLE_AFTER_HOURS; 0 never. @defaultValue 120 */
+  readonly disableAfterHours?: number
+  /** Name of this node in the attempt log. @defaultValue `<hostname>:<pid>` */
+  readonly node?: string
+  readonly logger?: Logger
+  /** How host names resolve (tests). */
+  readonly resolve?: Resolver
+}
+
+export type ResolvedOptions = Required<Omit<DispatcherOptions, 'logger' | 'resolve' | 'breaker'>> &
+  Pick<DispatcherOptions, 'logger' | 'resolve'> & { breaker: BreakerOptions }
+
+const defaults = Object.freeze({
+  schedule: DEFAULT_SCHEDULE,
+  timeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+  disableAfterHours: 120,
+  leaseMarginMs: 10_000,
+  pollMs: 2000,
+  subscriptionPollMs: 500,
+  maxInFlight: 1000,
+  claimBatch: 200,
+  closeGraceMs: 5000,
+  gaugeMs: 5000,
+})
+
+const POSITIVE = [
+  'timeoutMs',
+  'leaseMarginMs',
+  'pollMs',
+  'subscriptionPollMs',
+  'maxInFlight',
+  'claimBatch',
+  'gaugeMs',
+] as const
+
+/** Defaults filled in and every value checked; throws a TypeError naming the option. */
+export function resolveOptions(options: DispatcherOptions, node: string): ResolvedOptions {
+  const o = { ...defaults, node, ...options }
+  if (!o.pool) throw new TypeError('options.pool must be a pg.Pool')
+  if (!o.box) throw new TypeError('options.box must be a SecretBox')
+  for (const k of POSITIVE) {
+    if (!Number.isSafeInteger(o[k]) || o[k] < 1) {
+      throw new TypeError(`options.${k} must be a positive integer`)
+    }
+  }
+  for (const k of ['disableAfterHours', 'closeGraceMs'] as const) {
+    if (!Number.isSafeInteger(o[k]) || o[k] < 0) {
+      throw new TypeError(`options.${k} must be a non-negative integer`)
+    }
+  }
+  if (o.schedule.length === 0 || o.schedule.some((s) => !(s > 0))) {
+    throw new TypeError('options.schedule must be a non-empty list of positive seconds')
+  }
+  const breaker = { ...BREAKER_DEFAULTS, ...options.breaker }
+  for (const [k, v] of Object.entries(breaker)) {
+    if (!Number.isSafeInteger(v) || v < 1) {
+      throw new TypeError(`options.breaker.${k} must be a positive integer`)
+    }
+  }
+  return { ...o, breaker }
+}

@@ -1,0 +1,177 @@
+import t, { type Test } from 'tap'
+import { claimDue } from '../src/db/deliveries.js'
+import { recordResults, type DeliveryResult } from '../src/db/delivery-results.js'
+import { Dispatcher } from '../src/dispatcher/dispatcher.js'
+import { registry } from '../src/metrics.js'
+import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { until } from './helpers/wait.js'
+
+const A = '00000000-0000-4000-8000-00000000000a'
+const B = '00000000-0000-4000-8000-00000000000b'
+
+let db: DispatchDb
+t.before(async () => {
+  db = await dispatchDb('sluice_dispatch_lease')
+})
+
+function dispatcher(t: Test, extra: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}) {
+  const d = new Dispatcher({
+    pool: db.pool,
+    box: db.box,
+    listen: db.url,
+    policy: LOOPBACK,
+    schedule: [1, 1, 1],
+    timeoutMs: 3000,
+    ...extra,
+  })
+  t.teardown(() => d.close())
+  return d
+}
+
+const result = (id: string, subscriptionId: string): DeliveryResult => ({
+  id,
+  subscriptionId,
+  status: 'succeeded',
+  nextAttemptAt: null,
+  effect: 'success',
+  attemptedAt: new Date(),
+  durationMs: 5,
+  statusCode: 200,
+  error: null,
+  message: null,
+  excerpt: '',
+  truncated: false,
+})
+
+t.test(
+  'the claim: an expired lease returns the delivery; the stale owner cannot record',
+  async (t) => {
+    const sub = await db.subscribe({ url: 'http://127.0.0.1:9/x', eventTypes: ['lease.sql'] })
+    await db.store([{ id: 'l1', body: Buffer.from('{"type":"lease.sql"}') }])
+    const rooms = new Map([[sub.id, 10]])
+    const claim = (owner: string, leaseMs: number) =>
+      claimDue(db.pool, { owner, leaseMs, rooms, exclude: [], limit: 10 })
+    const first = await claim(A, 300)
+    t.equal(first.length, 1, 'A leases it')
+    t.same(await claim(B, 60_000), [], 'B cannot while the lease runs')
+    await until('the lease expired', async () => (await claim(B, 60_000)).length === 1, 10_000, 50)
+    const stale = await recordResults(db.pool, A, 'test', [result(first[0]!.id, sub.id)], 120)
+    t.equal(stale.recorded.size, 0, "A's late result is discarded")
+    const fresh = await recordResults(db.pool, B, 'test', [result(first[0]!.id, sub.id)], 120)
+    t.same([...fresh.recorded], [first[0]!.id], "B's result is recorded")
+    const again = await recordResults(db.pool, B, 'test', [result(first[0]!.id, sub.id)], 120)
+    t.equal(again.recorded.size, 0, 'and never twice')
+    const log = await db.pool.query('SELECT owner FROM delivery_attempts WHERE delivery_id = $1', [
+      first[0]!.id,
+    ])
+    t.same(log.rows, [{ owner: B }], 'one attempt row, by B')
+  },
+)
+
+const staleCount = async () => {
+  const m = await registry.getSingleMetric('sluice_deliveries_total')?.get()
+  return m?.values.find((v) => v.labels.outcome === 'stale')?.value ?? 0
+}
+
+t.test('a dispatcher whose lease passed on: its result is discarded', async (t) => {
+  let first = true
+  const hung: (() => void)[] = []
+  const rx = await receiver((_r, res) => {
+    if (first) {
+      first = false
+      hung.push(() => res.destroy()) // the first attempt hangs until the end of the test
+    } else res.end('ok')
+  })
+  t.teardown(async () => {
+    for (const h of hung) h()
+    await rx.close()
+  })
+  await db.subscribe({ url: rx.url(), eventTypes: ['lease.e2e'] })
+  const a = dispatcher(t, { timeoutMs: 1500 })
+  await a.start()
+  const before = await staleCount()
+  await db.store([{ id: 'l2', body: Buffer.from('{"type":"lease.e2e"}') }])
+  await until('A is attempting', () => rx.received.length === 1, 20_000)
+  // A's lease "expires" (as if A's node stalled past it): B may take the delivery.
+  await db.pool.query(
+    `UPDATE deliveries SET lease_until = now(), next_attempt_at = now() WHERE event_id = 'l2'`,
+  )
+  const b = dispatcher(t)
+  await b.start()
+  await until('B delivered', () => rx.received.length === 2, 20_000)
+  await until(
+    'A gave up and its result was judged stale',
+    async () => (await staleCount()) > before,
+  )
+  const row = await db.pool.query(
+    `SELECT status, attempts, lease_owner FROM deliveries WHERE event_id = 'l2'`,
+  )
+  t.match(
+    row.rows[0],
+    { status: 'succeeded', attempts: 1, lease_owner: null },
+    "B's success stands",
+  )
+  const log = await db.pool.query(
+    `SELECT a.owner, a.status_code FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+     WHERE d.event_id = 'l2'`,
+  )
+  t.same(log.rows, [{ owner: b.owner, status_code: 200 }], "only B's attempt is logged")
+})
+
+t.test('two dispatchers on one database never attempt one delivery at once', async (t) => {
+  const N = Number(process.env.LEASE_EVENTS ?? 400)
+  const active = new Map<string, number>()
+  const requests = new Map<string, number>()
+  let overlaps = 0
+  const rx = await receiver((r, res) => {
+    const id = String(r.headers['webhook-id'])
+    const now = (active.get(id) ?? 0) + 1
+    if (now > 1) overlaps++
+    active.set(id, now)
+    requests.set(id, (requests.get(id) ?? 0) + 1)
+    // Some fail once so retries race with first attempts too; answers take a little while.
+    const fail = requests.get(id) === 1 && Math.random() < 0.2
+    setTimeout(() => {
+      active.set(id, active.get(id)! - 1)
+      res.statusCode = fail ? 500 : 200
+      res.end()
+    }, Math.random() * 50)
+  })
+  t.teardown(() => rx.close())
+  await db.subscribe({ url: rx.url(), eventTypes: ['pair'], maxInFlight: 1000 })
+  const one = dispatcher(t)
+  const two = dispatcher(t)
+  await Promise.all([one.start(), two.start()])
+  for (let i = 0; i < N; i += 50) {
+    const batch = Array.from({ length: Math.min(50, N - i) }, (_, j) => ({
+      id: `p${i + j}`,
+      body: Buffer.from('{"type":"pair"}'),
+    }))
+    await db.store(batch)
+  }
+  await until(
+    'every delivery succeeded',
+    async () =>
+      (
+        await db.pool.query(
+          `SELECT 1 FROM deliveries WHERE event_id LIKE 'p%' AND status = 'succeeded'`,
+        )
+      ).rowCount === N,
+    120_000,
+    100,
+  )
+  t.equal(overlaps, 0, 'no delivery was ever in flight twice at the same time')
+  const owners = await db.pool.query<{ owner: string; n: number }>(
+    `SELECT a.owner, count(*)::int AS n FROM delivery_attempts a JOIN deliveries d
+       ON d.id = a.delivery_id WHERE d.event_id LIKE 'p%' GROUP BY 1`,
+  )
+  t.equal(owners.rowCount, 2, 'both dispatchers delivered')
+  const retried = [...requests.values()].filter((n) => n > 1).length
+  t.ok(retried > 0, `some were retried (${retried}), so retries raced with first attempts`)
+  t.comment(`attempts per dispatcher: ${owners.rows.map((r) => r.n).join(' / ')}`)
+})
+
+t.test('close the database', () => db.drop())
+
+failOnLeaks(t)
