@@ -1,13 +1,8 @@
 import t, { type Test } from 'tap'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import pg from 'pg'
-import { pino } from 'pino'
-import { loadConfig } from '../src/config.js'
-import { Engine } from '../src/engine.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { startAdminEngine } from './helpers/admin-engine.js'
 import { post } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
@@ -35,50 +30,16 @@ interface Summary {
 }
 
 async function engineWith(t: Test, env: Record<string, string>) {
-  const db = await freshDatabase('sluice_admin')
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-admin-'))
-  const engine = new Engine(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_DATA_DIR: dir,
-      DATABASE_URL: db.url,
-      SLUICE_WORKERS: '1',
-      ...env,
-    }),
-    { logger: pino({ level: 'silent' }) },
-  )
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-  t.teardown(async () => {
-    await engine.close()
-    await pool.end()
-    await db.drop()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  await engine.start()
-  await engine.pipeline.ready()
-  const admin = `http://127.0.0.1:${engine.adminPort}`
-  const get = async (path: string, token: string | null = TOKEN_A) => {
-    const res = await fetch(`${admin}${path}`, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-    })
-    const text = await res.text()
-    return {
-      status: res.status,
-      headers: res.headers,
-      text,
-      json: () => JSON.parse(text) as unknown,
-    }
-  }
-  return { engine, pool, dir, admin, get, webhook: `http://127.0.0.1:${engine.port}/webhook` }
+  const e = await startAdminEngine(t, env, TOKEN_A)
+  const get = (path: string, token: string | null = TOKEN_A) => e.call('GET', path, { token })
+  return { ...e, get }
 }
 
 t.test('auth: missing, wrong and rotated tokens', async (t) => {
   const { get } = await engineWith(t, { SLUICE_ADMIN_TOKEN: `${TOKEN_A},${TOKEN_B}` })
   const none = await get('/v1/status', null)
   t.equal(none.status, 401, 'no token: 401')
-  t.match(none.json(), { status: 'error', error: 'unauthorized' })
+  t.match(none.json, { status: 'error', error: 'unauthorized' })
   t.equal(none.headers.get('www-authenticate'), 'Bearer')
   t.equal((await get('/v1/status', 'token-c-0123456789abcdef')).status, 401, 'a wrong token: 401')
   t.equal((await get('/v1/status', TOKEN_A.slice(0, -1))).status, 401, 'a prefix is not the token')
@@ -124,7 +85,7 @@ t.test('routes, filters and pagination over 10,000 events', async (t) => {
   do {
     const r = await get(`/v1/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)
     t.equal(r.status, 200)
-    const body = r.json() as Page<Summary>
+    const body = r.json as Page<Summary>
     for (const e of body.data) {
       seen.add(`${e.source}/${e.id}`)
       const at = Date.parse(e.receivedAt)
@@ -138,9 +99,9 @@ t.test('routes, filters and pagination over 10,000 events', async (t) => {
   t.equal(pages, 10, '10 pages of 1,000; the last has no nextCursor')
   t.ok(ordered, 'newest first')
 
-  const github = (await get('/v1/events?source=github&limit=1000')).json() as Page<Summary>
+  const github = (await get('/v1/events?source=github&limit=1000')).json as Page<Summary>
   t.ok(github.data.length === 1000 && github.data.every((e) => e.source === 'github'))
-  const pings = (await get('/v1/events?source=shop&type=ping&limit=1000')).json() as Page<Summary>
+  const pings = (await get('/v1/events?source=shop&type=ping&limit=1000')).json as Page<Summary>
   t.ok(pings.data.length > 0 && pings.data.every((e) => e.source === 'shop' && e.type === 'ping'))
   t.equal(pings.data.length, 833, 'source and type together: 833 of 10,000')
   const sinceAt = new Date(Date.now() - 24 * 3600 * 1000).toISOString()
@@ -149,7 +110,7 @@ t.test('routes, filters and pagination over 10,000 events', async (t) => {
   for (let c: string | null = '', i = 0; c !== null && i < 10; i++) {
     const r = (
       await get(`/v1/events?since=${sinceAt}&until=${untilAt}&limit=1000${c ? `&cursor=${c}` : ''}`)
-    ).json() as Page<Summary>
+    ).json as Page<Summary>
     t.ok(
       r.data.every((e) => e.receivedAt >= sinceAt && e.receivedAt < untilAt),
       'inside the window',
@@ -167,7 +128,7 @@ t.test('routes, filters and pagination over 10,000 events', async (t) => {
     'the event is stored',
     async () => (await get('/v1/events/default/via-http')).status === 200,
   )
-  const one = (await get('/v1/events/default/via-http')).json() as Record<string, unknown>
+  const one = (await get('/v1/events/default/via-http')).json as Record<string, unknown>
   t.equal(Buffer.from(one.body as string, 'base64').toString('utf8'), body, 'body: the exact bytes')
   t.match(one, {
     source: 'default',
@@ -180,11 +141,11 @@ t.test('routes, filters and pagination over 10,000 events', async (t) => {
   })
   const missing = await get('/v1/events/default/nope')
   t.equal(missing.status, 404)
-  t.match(missing.json(), { status: 'error', error: 'not_found' })
+  t.match(missing.json, { status: 'error', error: 'not_found' })
   const encoded = await get(`/v1/events/default/${encodeURIComponent('via-http')}`)
   t.equal(encoded.status, 200, 'URL-encoded path parameters')
 
-  const status = (await get('/v1/status')).json() as Status
+  const status = (await get('/v1/status')).json as Status
   t.equal(status.status, 'ready')
   t.match(status.checks, {
     journal: { ok: true },
@@ -195,7 +156,7 @@ t.test('routes, filters and pagination over 10,000 events', async (t) => {
   await until(
     'stored reaches the totals',
     async () => {
-      const s = (await get('/v1/status')).json() as Status
+      const s = (await get('/v1/status')).json as Status
       return s.totals.stored >= 1
     },
     10_000,
@@ -206,7 +167,7 @@ t.test('routes, filters and pagination over 10,000 events', async (t) => {
 })
 
 t.test('bad input gets 400 with the error body, never a 500', async (t) => {
-  const { admin, get } = await engineWith(t, { SLUICE_ADMIN_TOKEN: TOKEN_A })
+  const { call, get } = await engineWith(t, { SLUICE_ADMIN_TOKEN: TOKEN_A })
   const cases: [string, RegExp][] = [
     ['/v1/events?limit=0', /limit: must be an integer from 1 to 1000/],
     ['/v1/events?limit=1001', /limit/],
@@ -223,14 +184,9 @@ t.test('bad input gets 400 with the error body, never a 500', async (t) => {
   for (const [path, message] of cases) {
     const r = await get(path)
     t.equal(r.status, 400, `${path}: 400`)
-    t.match(r.json(), { status: 'error', error: 'invalid_request', message }, path)
+    t.match(r.json, { status: 'error', error: 'invalid_request', message }, path)
   }
-  const postJson = (body: string) =>
-    fetch(`${admin}/v1/dead-letters/redrive`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN_A}`, 'content-type': 'application/json' },
-      body,
-    })
+  const postJson = (body: string) => call('POST', '/v1/dead-letters/redrive', { body })
   for (const [body, message] of [
     ['{not json', /body: must be JSON/],
     ['{"ids":[]}', /ids: must name at least one/],
@@ -240,19 +196,16 @@ t.test('bad input gets 400 with the error body, never a 500', async (t) => {
   ] as const) {
     const r = await postJson(body)
     t.equal(r.status, 400, `${body}: 400`)
-    t.match(await r.json(), { error: 'invalid_request', message }, body)
+    t.match(r.json, { error: 'invalid_request', message }, body)
   }
-  const wrongMethod = await fetch(`${admin}/v1/events`, {
-    method: 'DELETE',
-    headers: { authorization: `Bearer ${TOKEN_A}` },
-  })
+  const wrongMethod = await call('DELETE', '/v1/events')
   t.equal(wrongMethod.status, 405)
   t.equal(wrongMethod.headers.get('allow'), 'GET')
   t.equal((await get('/v2/nothing')).status, 404)
 })
 
 t.test('dead letters: listed, paged, redriven by id', async (t) => {
-  const { admin, pool, get, webhook } = await engineWith(t, {
+  const { call, pool, get, webhook } = await engineWith(t, {
     SLUICE_ADMIN_TOKEN: TOKEN_A,
     SLUICE_MAX_ATTEMPTS: '1',
   })
@@ -274,15 +227,14 @@ t.test('dead letters: listed, paged, redriven by id', async (t) => {
     reason: string
   }
   await until('three dead letters', async () => {
-    const r = (await get('/v1/dead-letters')).json() as Page<Letter>
+    const r = (await get('/v1/dead-letters')).json as Page<Letter>
     return r.data.length === 3
   })
-  const first = (await get('/v1/dead-letters?limit=2')).json() as Page<Letter>
+  const first = (await get('/v1/dead-letters?limit=2')).json as Page<Letter>
   t.equal(first.data.length, 2)
   t.ok(first.nextCursor, 'a second page')
-  const second = (
-    await get(`/v1/dead-letters?limit=2&cursor=${first.nextCursor}`)
-  ).json() as Page<Letter>
+  const second = (await get(`/v1/dead-letters?limit=2&cursor=${first.nextCursor}`))
+    .json as Page<Letter>
   t.equal(second.data.length, 1)
   t.equal(second.nextCursor, null)
   const ids = [...first.data, ...second.data].map((l) => l.id).sort()
@@ -293,15 +245,14 @@ t.test('dead letters: listed, paged, redriven by id', async (t) => {
     attempts: 1,
     lastError: /refused by trigger/,
   })
-  t.equal(((await get('/v1/dead-letters?source=other')).json() as Page<Letter>).data.length, 0)
-  t.equal(((await get('/v1/status')).json() as { deadLetters: number }).deadLetters, 3)
+  t.equal(((await get('/v1/dead-letters?source=other')).json as Page<Letter>).data.length, 0)
+  t.equal(((await get('/v1/status')).json as { deadLetters: number }).deadLetters, 3)
 
-  const redrive = (body: unknown) =>
-    fetch(`${admin}/v1/dead-letters/redrive`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN_A}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }).then(async (r) => ({ status: r.status, json: (await r.json()) as unknown }))
+  const redrive = (body: object) =>
+    call('POST', '/v1/dead-letters/redrive', { body }).then((r) => ({
+      status: r.status,
+      json: r.json,
+    }))
   const again = await redrive({ ids: [{ source: 'default', id: 'poison-1' }] })
   t.same(again, { status: 200, json: { count: 0, failed: 1 } }, 'fails again while the cause lasts')
   await pool.query('DROP TRIGGER refuse ON event_keys')
@@ -311,7 +262,7 @@ t.test('dead letters: listed, paged, redriven by id', async (t) => {
   })
   t.equal((await get('/v1/events/default/poison-1')).status, 200, 'the redriven event is a row')
   t.same(await redrive({}), { status: 200, json: { count: 2, failed: 0 } }, '{} redrives the rest')
-  t.equal(((await get('/v1/dead-letters')).json() as Page<Letter>).data.length, 0)
+  t.equal(((await get('/v1/dead-letters')).json as Page<Letter>).data.length, 0)
   const rows = await pool.query<{ n: string }>(
     "SELECT count(*) AS n FROM events WHERE id LIKE 'poison-%'",
   )

@@ -1,15 +1,9 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pino } from 'pino'
 import type { AdminData } from '../src/admin/data.js'
 import { openApiDocument } from '../src/admin/openapi.js'
 import { adminRoutes } from '../src/admin/routes.js'
-import { loadConfig } from '../src/config.js'
-import { Engine } from '../src/engine.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { startAdminEngine } from './helpers/admin-engine.js'
 import { post } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
@@ -64,44 +58,18 @@ t.test('every route is documented and every documented route exists', async (t) 
 })
 
 t.test('what the server answers is what the document says', async (t) => {
-  const db = await freshDatabase('sluice_openapi')
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-openapi-'))
-  const engine = new Engine(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_ADMIN_TOKEN: TOKEN,
-      SLUICE_DATA_DIR: dir,
-      DATABASE_URL: db.url,
-      SLUICE_WORKERS: '1',
-    }),
-    { logger: pino({ level: 'silent' }) },
-  )
-  t.teardown(async () => {
-    await engine.close()
-    await db.drop()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  await engine.start()
-  await engine.pipeline.ready()
-  const admin = `http://127.0.0.1:${engine.adminPort}`
-  await post(`http://127.0.0.1:${engine.port}/webhook`, '{"type":"a"}', { 'idempotency-key': 'x1' })
+  const e = await startAdminEngine(t, { SLUICE_ADMIN_TOKEN: TOKEN })
+  await post(e.webhook, '{"type":"a"}', { 'idempotency-key': 'x1' })
   const call = async (
     method: string,
     path: string,
     opts: { token?: boolean; body?: string } = {},
   ) => {
-    const res = await fetch(`${admin}${path}`, {
-      method: method.toUpperCase(),
-      headers: opts.token === false ? {} : { authorization: `Bearer ${TOKEN}` },
+    const r = await e.call(method.toUpperCase(), path, {
+      ...(opts.token === false ? { token: null } : {}),
       ...(opts.body !== undefined ? { body: opts.body } : {}),
     })
-    const type = res.headers.get('content-type') ?? ''
-    return {
-      status: res.status,
-      body: type.includes('json') ? ((await res.json()) as Record<string, unknown>) : null,
-    }
+    return { status: r.status, body: r.json as Record<string, unknown> | null }
   }
   await until(
     'the event is stored',

@@ -1,42 +1,17 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pino } from 'pino'
-import { loadConfig } from '../src/config.js'
-import { Engine } from '../src/engine.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { startAdminEngine } from './helpers/admin-engine.js'
 import { post } from './helpers/post.js'
 import { collect, spawnSluice } from './helpers/spawn.js'
 import { until } from './helpers/wait.js'
 
 t.test('sluice status and sluice events list|show read the running engine', async (t) => {
-  const db = await freshDatabase('sluice_cli_admin')
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-admin-'))
-  const engine = new Engine(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_DATA_DIR: dir,
-      DATABASE_URL: db.url,
-      SLUICE_WORKERS: '1',
-    }),
-    { logger: pino({ level: 'silent' }) },
-  )
-  t.teardown(async () => {
-    await engine.close()
-    await db.drop()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  await engine.start()
-  await engine.pipeline.ready()
+  const { engine, dir, webhook } = await startAdminEngine(t, {})
   // The token comes from the engine's token file in SLUICE_DATA_DIR, as an operator's would.
   const env = { SLUICE_DATA_DIR: dir, SLUICE_ADMIN_PORT: String(engine.adminPort) }
   const sluice = (...args: string[]) => collect(spawnSluice(args, env))
   const body = '{"type":"order.paid","note":"héllo"}'
-  const res = await post(`http://127.0.0.1:${engine.port}/webhook`, body, {
+  const res = await post(webhook, body, {
     'idempotency-key': 'cli-1',
   })
   t.equal(res.status, 200)

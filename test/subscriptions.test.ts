@@ -1,14 +1,10 @@
 import t from 'tap'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
-import { pino } from 'pino'
-import { loadConfig } from '../src/config.js'
-import { Engine } from '../src/engine.js'
 import { SecretBox } from '../src/outbound/secret-box.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { startAdminEngine } from './helpers/admin-engine.js'
 import { post } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
@@ -25,40 +21,13 @@ interface Sub {
 }
 
 t.test('subscriptions through the admin API, and fan-out with the stored event', async (t) => {
-  const db = await freshDatabase('sluice_subs')
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-subs-'))
-  const engine = new Engine(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_ADMIN_TOKEN: TOKEN,
-      SLUICE_DATA_DIR: dir,
-      DATABASE_URL: db.url,
-      SLUICE_WORKERS: '1',
-    }),
-    { logger: pino({ level: process.env.DEBUG_LOG ? 'warn' : 'silent' }) },
-  )
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-  const listener = new pg.Client({ connectionString: db.url })
-  t.teardown(async () => {
-    await listener.end().catch(() => {})
-    await engine.close()
-    await pool.end()
-    await db.drop()
-    rmSync(dir, { recursive: true, force: true })
+  const { pool, dir, webhook, databaseUrl, ...e } = await startAdminEngine(t, {
+    SLUICE_ADMIN_TOKEN: TOKEN,
   })
-  await engine.start()
-  await engine.pipeline.ready()
-  const admin = `http://127.0.0.1:${engine.adminPort}`
+  const listener = new pg.Client({ connectionString: databaseUrl })
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${admin}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    const text = await res.text()
-    return { status: res.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> }
+    const r = await e.call(method, path, body === undefined ? {} : { body: JSON.stringify(body) })
+    return { status: r.status, json: (r.json ?? {}) as Record<string, unknown> }
   }
   const create = async (body: unknown) => {
     const r = await call('POST', '/v1/subscriptions', body)
@@ -178,7 +147,6 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
     if (n.channel === 'sluice_deliveries') notified++
   })
   await listener.query('LISTEN sluice_deliveries')
-  const webhook = `http://127.0.0.1:${engine.port}/webhook`
   const send = (id: string, body: unknown, source = '') =>
     post(`${webhook}${source ? `/${source}` : ''}`, JSON.stringify(body), { 'idempotency-key': id })
   t.equal((await send('o1', { type: 'order.paid' })).status, 200)
@@ -226,6 +194,7 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
     404,
     'deleting twice: 404',
   )
+  await listener.end()
 })
 
 failOnLeaks(t)

@@ -99,9 +99,11 @@ export class AdminListener implements Component {
   }
 
   private async status() {
-    const [report, deadLetters] = await Promise.all([
+    const [report, deadLetters, totals] = await Promise.all([
       this.o.readiness(),
       this.o.data.countDeadLetters().catch(() => null),
+      // Now, not the last second's sample: a script polls /v1/status right after it posted.
+      this.totals().catch(() => this.rates.totals()),
     ])
     const r = this.rates.rates(60)
     return {
@@ -121,7 +123,7 @@ export class AdminListener implements Component {
         deliveredPerSecond: r.delivered,
         failedPerSecond: r.failed,
       },
-      totals: this.rates.totals(),
+      totals,
       history: { intervalSeconds: 5, points: this.rates.history(5) },
       deadLetters,
     }
