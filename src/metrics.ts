@@ -29,6 +29,16 @@ export function reportThreadMetricsFrom(source: (() => Promise<ThreadMetrics[]>)
   otherThreads = source
 }
 
+/**
+ * This thread's registry followed by those it reports from: what a thread that starts threads
+ * of its own (the pipeline actor starts the dispatcher) answers when asked for its metrics.
+ */
+export async function threadMetrics(): Promise<ThreadMetrics[]> {
+  const own = (await registry.getMetricsAsJSON()) as ThreadMetrics
+  const others = otherThreads ? await otherThreads().catch(() => []) : []
+  return [own, ...others]
+}
+
 /** The exposition text of every thread's metrics, summed by name and labels. */
 export async function metricsText(): Promise<string> {
   const own = (await registry.getMetricsAsJSON()) as ThreadMetrics

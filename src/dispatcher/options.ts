@@ -7,6 +7,11 @@ import type { OutboundPolicy } from '../outbound/ssrf.js'
 import { BREAKER_DEFAULTS, type BreakerOptions } from './breaker.js'
 import { DEFAULT_SCHEDULE } from './schedule.js'
 
+/** Connections of the dispatcher thread's pool: claims, result writes, cache poll, gauges. */
+export const DISPATCHER_POOL_SIZE = 4
+/** Everything the dispatcher thread opens to the database: its pool and its LISTEN. */
+export const DISPATCHER_CONNECTIONS = DISPATCHER_POOL_SIZE + 1
+
 /** Knobs that are not configuration variables (tests and the benchmark turn them). */
 export interface DispatcherTuning {
   /** Lease beyond the attempt's deadline: time to record the result. @defaultValue 10000 */

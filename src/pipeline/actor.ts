@@ -10,7 +10,7 @@ import type { AdminMethod } from '../admin/data.js'
 import { lowerThreadPriority, nameThread } from '../actors/thread-self.js'
 import type { Config } from '../config.js'
 import { threadLogger } from '../log.js'
-import { registry } from '../metrics.js'
+import { threadMetrics } from '../metrics.js'
 import { Pipeline, type PipelineOptions } from './pipeline.js'
 import { ThreadJournal } from './thread-journal.js'
 
@@ -32,7 +32,8 @@ const rpc = new Rpc(parentPort!, {
   pressure: (busy) => pipeline?.ingestPressure(busy === true),
   ready: () => pipeline?.ready(),
   readiness: () => pipeline?.readiness() ?? {},
-  metrics: () => registry.getMetricsAsJSON(),
+  // Its own registry and the dispatcher thread's, which it started.
+  metrics: () => threadMetrics(),
   admin: (call) => {
     const { method, args } = call as { method: AdminMethod; args: unknown[] }
     const admin = pipeline?.admin

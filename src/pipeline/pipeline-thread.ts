@@ -67,7 +67,8 @@ export class PipelineThread implements PipelineRunner {
     this.spawn()
     reportThreadMetricsFrom(async () => {
       const rpc = this.current?.rpc
-      return rpc ? [await withTimeout(rpc.call<ThreadMetrics>('metrics'), CALL_TIMEOUT_MS)] : []
+      // The actor's own registry and those of the threads it started (the dispatcher).
+      return rpc ? await withTimeout(rpc.call<ThreadMetrics[]>('metrics'), CALL_TIMEOUT_MS) : []
     })
   }
 

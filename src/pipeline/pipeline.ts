@@ -29,6 +29,9 @@ import type { AdminData } from '../admin/data.js'
 import { pipelineAdminData } from './admin-data.js'
 import { generateSecret } from '../outbound/sign.js'
 import { loadSecretKey, SecretBox } from '../outbound/secret-box.js'
+import { DISPATCHER_CONNECTIONS, type DispatcherTuning } from '../dispatcher/options.js'
+import { dispatcherThread, wakeOnStored, type DispatcherThread } from '../dispatcher/thread.js'
+import { reportThreadMetricsFrom } from '../metrics.js'
 
 export interface PipelineOptions {
   brokers?: BrokerOverrides
@@ -40,6 +43,8 @@ export interface PipelineOptions {
   permanentRetryMs?: number
   /** Between two counts of the dead letters for sluice_dead_letters. @defaultValue 15000 */
   deadLetterCountMs?: number
+  /** Knobs of the outbound dispatcher thread (tests, the benchmark). */
+  dispatcher?: DispatcherTuning
 }
 
 /**
@@ -54,6 +59,7 @@ export class Pipeline implements PipelineRunner {
   private workers: WorkerPool | null = null
   private consumer: Consumer | null = null
   private maintenance: Maintenance | null = null
+  private dispatcher: DispatcherThread | null = null
   private readonly stop = new AbortController()
   private bringUp: Promise<void> | null = null
   private brokerStarted: Promise<void> | null = null
@@ -150,7 +156,7 @@ export class Pipeline implements PipelineRunner {
         ...(this.config.DATABASE_URL ? { databaseUrl: this.config.DATABASE_URL } : {}),
         dataDir: this.config.SLUICE_DATA_DIR,
         poolSize: this.options.mainPoolSize ?? 2,
-        extraConnections: this.config.SLUICE_WORKERS,
+        extraConnections: this.config.SLUICE_WORKERS + DISPATCHER_CONNECTIONS,
         logger: this.logger.child({ component: 'db' }),
       }),
     )
@@ -167,6 +173,11 @@ export class Pipeline implements PipelineRunner {
     await this.retry('maintenance', () => this.maintenance!.start().then(() => undefined))
     this.databaseState = 'up'
     this.workers = createPool({ connectionString: db.url, threads: this.config.SLUICE_WORKERS })
+    // Outbound delivery: its own thread, with its own pool, from now on (docs/outbound.md).
+    const dispatchLog = this.logger.child({ component: 'dispatcher' })
+    this.dispatcher = dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher)
+    this.dispatcher.start()
+    reportThreadMetricsFrom(async () => (await this.dispatcher?.metrics()) ?? [])
     await this.brokerStarted
     if (this.stop.signal.aborted) return
     if (hasLegacyDeadLetters(this.broker)) {
@@ -175,7 +186,7 @@ export class Pipeline implements PipelineRunner {
     this.consumer = new Consumer(
       {
         subscriber: this.broker,
-        processor: this.workers,
+        processor: wakeOnStored(this.workers, () => this.dispatcher?.wake()),
         deadLetters: { write: (letters) => writeDeadLetters(db.pool, letters) },
         databaseUp: async () => (await ping(db.pool, 2000)).ok,
         logger: this.logger.child({ component: 'consumer' }),
@@ -272,6 +283,7 @@ export class Pipeline implements PipelineRunner {
       ['forwarder', () => this.forwarder.close()],
       ['consumer', () => this.consumer?.close()],
       ['worker pool', () => this.workers?.close()],
+      ['dispatcher', () => this.dispatcher?.close()],
       ['broker', () => this.broker.close()],
       ['maintenance', () => this.maintenance?.close()],
       ['database', () => this.database?.close()],

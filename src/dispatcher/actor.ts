@@ -1,0 +1,83 @@
+/**
+ * The dispatcher actor: the body of the worker thread DispatcherThread starts. It runs the
+ * outbound Dispatcher with a pool of its own, so slow receivers, TLS handshakes and signing
+ * never take time from the pipeline thread's consumer or the HTTP thread. Calls it answers:
+ * `wake` (cast: new deliveries were stored), `metrics`, `close`.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import pg from 'pg'
+import { Rpc } from '../actors/rpc.js'
+import { lowerThreadPriority, nameThread } from '../actors/thread-self.js'
+import type { Config } from '../config.js'
+import { threadLogger } from '../log.js'
+import { registry } from '../metrics.js'
+import { SecretBox } from '../outbound/secret-box.js'
+import { parseAllowList } from '../outbound/ssrf.js'
+import { backoffDelay, sleep } from '../util/backoff.js'
+import { Dispatcher } from './dispatcher.js'
+import { DISPATCHER_POOL_SIZE, type DispatcherTuning } from './options.js'
+
+export interface DispatcherActorData {
+  connectionString: string
+  /** The embedded PGlite: its socket server does not pass notifications between connections. */
+  embedded: boolean
+  config: Pick<
+    Config,
+    | 'SLUICE_DELIVERY_SCHEDULE'
+    | 'SLUICE_DELIVERY_TIMEOUT_MS'
+    | 'SLUICE_DISABLE_AFTER_HOURS'
+    | 'SLUICE_OUTBOUND_ALLOW'
+  >
+  /** The 32-byte key of the subscription secrets (a Uint8Array after the structured clone). */
+  secretKey: Uint8Array
+  tuning: DispatcherTuning
+  logLevel: string
+  nice: number
+}
+
+const data = workerData as DispatcherActorData
+nameThread('sluice-dispatch')
+lowerThreadPriority(data.nice)
+
+const stop = new AbortController()
+let dispatcher: Dispatcher | null = null
+const pool = new pg.Pool({ connectionString: data.connectionString, max: DISPATCHER_POOL_SIZE })
+const rpc = new Rpc(parentPort!, {
+  wake: () => dispatcher?.wake(),
+  metrics: () => registry.getMetricsAsJSON(),
+  close: async () => {
+    stop.abort()
+    await dispatcher?.close()
+    await pool.end()
+    parentPort!.unref()
+  },
+})
+const logger = threadLogger(data.logLevel, (line) => rpc.cast('log', line))
+pool.on('error', (err) => logger.warn({ err }, 'idle database connection lost'))
+
+const { config } = data
+// Started once the database is up, but it may go away again: retry until it is back.
+for (let failures = 0; !stop.signal.aborted; failures++) {
+  const candidate = new Dispatcher({
+    pool,
+    box: new SecretBox(Buffer.from(data.secretKey)),
+    listen: data.embedded ? null : data.connectionString,
+    policy: { allow: parseAllowList(config.SLUICE_OUTBOUND_ALLOW.join(',')) },
+    schedule: config.SLUICE_DELIVERY_SCHEDULE,
+    timeoutMs: config.SLUICE_DELIVERY_TIMEOUT_MS,
+    disableAfterHours: config.SLUICE_DISABLE_AFTER_HOURS,
+    logger,
+    ...data.tuning,
+  })
+  try {
+    await candidate.start()
+    dispatcher = candidate
+    rpc.cast('started')
+    logger.info({ owner: candidate.owner, listen: !data.embedded }, 'dispatcher running')
+    break
+  } catch (err) {
+    await candidate.close()
+    logger.warn({ err }, 'dispatcher cannot start yet; retrying')
+    await sleep(backoffDelay(failures, 500, 30_000), stop.signal)
+  }
+}

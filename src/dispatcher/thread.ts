@@ -1,0 +1,157 @@
+import { Worker } from 'node:worker_threads'
+import { Counter } from 'prom-client'
+import { Rpc } from '../actors/rpc.js'
+import type { Config } from '../config.js'
+import type { BatchProcessor } from '../consumer/types.js'
+import { runningFromSources } from '../db/paths.js'
+import { relayLog, type Logger } from '../log.js'
+import { registry, type ThreadMetrics } from '../metrics.js'
+import { loadSecretKey } from '../outbound/secret-box.js'
+import { backoffDelay, sleep } from '../util/backoff.js'
+import { onceAsync } from '../util/once.js'
+import type { DispatcherActorData } from './actor.js'
+import type { DispatcherTuning } from './options.js'
+
+// Under tap the sources run through its TypeScript loader, which worker threads inherit.
+const actorFile = new URL(`./actor.${runningFromSources ? 'ts' : 'js'}`, import.meta.url)
+
+const restarts = new Counter({
+  name: 'sluice_dispatcher_thread_restarts_total',
+  help: 'Restarts of the outbound dispatcher thread after it died',
+  registers: [registry],
+})
+
+const CALL_TIMEOUT_MS = 2000
+
+/**
+ * Runs the outbound Dispatcher as an actor in a worker thread (src/dispatcher/actor.ts),
+ * started by the pipeline once the database is up. A thread that dies is restarted with
+ * back-off; what it had leased is attempted again once the leases expire.
+ */
+export class DispatcherThread {
+  private worker: Worker | null = null
+  private rpc: Rpc | null = null
+  private exited: Promise<void> = Promise.resolve()
+  private failures = 0
+  private readonly stop = new AbortController()
+
+  constructor(
+    private readonly data: DispatcherActorData,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (!this.worker && !this.stop.signal.aborted) this.spawn()
+  }
+
+  /** New deliveries were stored on this node (a hint: NOTIFY and the poll also wake it). */
+  wake(): void {
+    this.rpc?.cast('wake')
+  }
+
+  /** The thread's registry, for /metrics; none while it is being restarted. */
+  async metrics(): Promise<ThreadMetrics[]> {
+    const rpc = this.rpc
+    if (!rpc) return []
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('the dispatcher thread does not answer')),
+        CALL_TIMEOUT_MS,
+      )
+    })
+    try {
+      return [await Promise.race([rpc.call<ThreadMetrics>('metrics'), timeout])]
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Ends the thread at once, as a crash would (tests): a new one takes over after a back-off. */
+  async terminate(): Promise<void> {
+    await this.worker?.terminate()
+  }
+
+  close = onceAsync(async () => {
+    this.stop.abort()
+    const { worker, rpc } = this
+    if (!worker) return
+    try {
+      await rpc?.call('close')
+    } catch {
+      // Already gone: terminate below is all that is left to do.
+    } finally {
+      await worker.terminate()
+      await this.exited
+    }
+  })
+
+  private spawn(): void {
+    const worker = new Worker(actorFile, { workerData: this.data })
+    const rpc = new Rpc(worker, {
+      log: (line) => relayLog(this.logger, line as string),
+      started: () => {
+        this.failures = 0
+      },
+    })
+    this.worker = worker
+    this.rpc = rpc
+    this.exited = new Promise<void>((resolve) => {
+      worker.once('error', (err) => this.logger.error({ err }, 'dispatcher thread failed'))
+      worker.once('exit', (code) => {
+        rpc.fail()
+        this.worker = null
+        this.rpc = null
+        resolve()
+        if (!this.stop.signal.aborted) void this.restartLater(code)
+      })
+    })
+  }
+
+  private async restartLater(code: number): Promise<void> {
+    const delayMs = backoffDelay(this.failures++, 500, 30_000)
+    restarts.inc()
+    this.logger.error({ exitCode: code, delayMs }, 'dispatcher thread died; restarting')
+    await sleep(delayMs, this.stop.signal)
+    this.start()
+  }
+}
+
+/** `processor` that wakes the dispatcher when a batch stored new events (their deliveries). */
+export function wakeOnStored(processor: BatchProcessor, wake: () => void): BatchProcessor {
+  return {
+    run: async (events) => {
+      const results = await processor.run(events)
+      if (results.some((r) => r.ok && r.inserted)) wake()
+      return results
+    },
+  }
+}
+
+/** The thread for this configuration and database; the subscription key as the pipeline's. */
+export function dispatcherThread(
+  config: Config,
+  database: { url: string; embedded: boolean },
+  logger: Logger,
+  tuning: DispatcherTuning = {},
+): DispatcherThread {
+  // Structured clone into the pipeline thread turned the configured Buffer into a Uint8Array.
+  const configured = config.SLUICE_SECRET_KEY ? Buffer.from(config.SLUICE_SECRET_KEY) : undefined
+  return new DispatcherThread(
+    {
+      connectionString: database.url,
+      embedded: database.embedded,
+      config: {
+        SLUICE_DELIVERY_SCHEDULE: config.SLUICE_DELIVERY_SCHEDULE,
+        SLUICE_DELIVERY_TIMEOUT_MS: config.SLUICE_DELIVERY_TIMEOUT_MS,
+        SLUICE_DISABLE_AFTER_HOURS: config.SLUICE_DISABLE_AFTER_HOURS,
+        SLUICE_OUTBOUND_ALLOW: config.SLUICE_OUTBOUND_ALLOW,
+      },
+      secretKey: loadSecretKey(configured, config.SLUICE_DATA_DIR).key,
+      tuning,
+      logLevel: logger.level,
+      nice: config.SLUICE_PIPELINE_NICE,
+    },
+    logger,
+  )
+}
