@@ -107,6 +107,8 @@ t.test('lane: in-flight cap, token bucket and breaker together', async (t) => {
   t.equal(capped.room(0), 0, 'the in-flight cap')
   t.equal(capped.roomAt(0), null, 'room comes back when one finishes, not on a timer')
   capped.finished(true, 1)
+  t.equal(capped.room(1), 0, 'ended, but its lease lasts until the result is written')
+  capped.released()
   t.equal(capped.room(1), 1)
 })
 

@@ -18,8 +18,6 @@ import type { CachedSubscription } from './subscription-cache.js'
 import type { ResultWriter } from './result-writer.js'
 
 export interface AttemptEvents {
-  /** An attempt ended; `wake` when its lane just got room back (the breaker closed). */
-  finished(subscriptionId: string, wake: boolean): void
   /** Recording disabled subscriptions (410, failing too long). */
   disabled(): void
   /** The earliest retry just recorded is due at `at` (ms since the epoch). */
@@ -32,6 +30,8 @@ export interface AttemptEvents {
  */
 export class Attempts {
   private readonly running = new Map<string, Promise<void>>()
+  /** Ended attempts whose result is not written yet: their lease still counts in their lane. */
+  private readonly unwritten = new Map<string, Lane>()
 
   constructor(
     private readonly o: ResolvedOptions,
@@ -40,8 +40,9 @@ export class Attempts {
     private readonly events: AttemptEvents,
   ) {}
 
+  /** Attempts running or waiting for their result to be written (leases held). */
   get size(): number {
-    return this.running.size
+    return this.running.size + this.unwritten.size
   }
 
   ids(): IterableIterator<string> {
@@ -50,7 +51,11 @@ export class Attempts {
 
   run(d: ClaimedDelivery, sub: CachedSubscription, lane: Lane): void {
     const done = this.attempt(d, sub, lane)
-      .catch((err: unknown) => this.o.logger?.error({ err, delivery: d.id }, 'attempt crashed'))
+      .catch((err: unknown) => {
+        this.o.logger?.error({ err, delivery: d.id }, 'attempt crashed')
+        // No result to write: its lease expires and it is attempted again.
+        if (!this.unwritten.has(d.id)) lane.released()
+      })
       .finally(() => this.running.delete(d.id))
     this.running.set(d.id, done)
   }
@@ -88,14 +93,16 @@ export class Attempts {
       breakerTransitions.inc({ to: moved })
       this.o.logger?.info({ subscription: sub.id, breaker: moved }, 'circuit breaker moved')
     }
+    this.unwritten.set(d.id, lane)
     this.writer.push(toResult(d, attemptedAt, decision, result))
-    this.events.finished(sub.id, moved === 'closed')
   }
 
   /** Metrics of what the database accepted; a result whose lease had passed on is `stale`. */
   written(batch: readonly DeliveryResult[], outcome: RecordOutcome): void {
     let next = Infinity
     for (const r of batch) {
+      this.unwritten.get(r.id)?.released()
+      this.unwritten.delete(r.id)
       const recorded = outcome.recorded.has(r.id)
       deliveriesTotal.inc({ outcome: recorded ? outcomeOf(r) : 'stale' })
       if (recorded && r.nextAttemptAt) next = Math.min(next, r.nextAttemptAt.getTime())

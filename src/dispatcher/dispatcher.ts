@@ -42,10 +42,6 @@ export class Dispatcher implements Component {
   private wanted = false
   private failures = 0
   private readonly timer = new WakeTimer(() => this.wake())
-  /** Subscriptions whose last claim filled their room: a finished attempt claims again. */
-  private readonly saturated = new Set<string>()
-  /** The last claim filled this node's limit. */
-  private limitHit = false
 
   constructor(options: DispatcherOptions) {
     this.o = resolveOptions(options, `${hostname()}:${process.pid}`)
@@ -76,12 +72,13 @@ export class Dispatcher implements Component {
       node: this.o.node,
       disableAfterHours: this.o.disableAfterHours,
       logger: log,
-      onWritten: (batch, outcome) => this.attempts.written(batch, outcome),
+      // Written results free their leases, which the claim counts against max_in_flight.
+      onWritten: (batch, outcome) => {
+        this.attempts.written(batch, outcome)
+        this.wake()
+      },
     })
     this.attempts = new Attempts(this.o, this.agent, this.writer, {
-      finished: (sub, wake) => {
-        if (wake || this.limitHit || this.saturated.has(sub)) this.wake()
-      },
       disabled: () => void this.cache.refresh().catch(() => {}),
       // A recorded retry may be due before the wake armed when it was still leased.
       retryAt: (at) => this.timer.in(at - Date.now()),
@@ -126,7 +123,6 @@ export class Dispatcher implements Component {
   private async claimOnce(): Promise<void> {
     const now = Date.now()
     const free = this.o.maxInFlight - this.attempts.size
-    this.limitHit = free <= 0
     if (free <= 0) return
     const rooms = new Map<string, number>()
     for (const sub of this.cache.all()) {
@@ -141,14 +137,8 @@ export class Dispatcher implements Component {
       exclude: [...this.attempts.ids(), ...this.writer.ids()],
       limit,
     })
-    this.limitHit = claimed.length >= limit
-    if (this.limitHit) this.wanted = true
-    const per = new Map<string, number>()
-    for (const d of claimed) per.set(d.subscriptionId, (per.get(d.subscriptionId) ?? 0) + 1)
-    for (const [sid, room] of rooms) {
-      if ((per.get(sid) ?? 0) >= room) this.saturated.add(sid)
-      else this.saturated.delete(sid)
-    }
+    // A full claim: more may be waiting, claim again at once.
+    if (claimed.length >= limit) this.wanted = true
     const unused: string[] = []
     for (const d of claimed) if (!this.begin(d)) unused.push(d.id)
     await releaseLeases(this.o.pool, this.owner, unused)

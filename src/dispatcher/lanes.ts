@@ -57,11 +57,18 @@ export class Lane {
     this.breaker.started(nowMs)
   }
 
-  /** An attempt ended; returns the breaker's new state when it moved. */
+  /**
+   * An attempt ended; returns the breaker's new state when it moved. It stays in flight until
+   * released(): its lease, which every node's claim counts, lasts until its result is written.
+   */
   finished(success: boolean | null, nowMs: number): BreakerState | null {
-    this.inFlight--
     if (success === null) return null
     return success ? this.breaker.succeeded() : this.breaker.failed(nowMs)
+  }
+
+  /** The result is written and the lease given back. */
+  released(): void {
+    this.inFlight--
   }
 
   /** Nothing in flight and a closed breaker: the lane can be dropped with no state lost. */

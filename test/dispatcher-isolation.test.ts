@@ -1,0 +1,157 @@
+import t, { type Test } from 'tap'
+import type { ServerResponse } from 'node:http'
+import { Dispatcher } from '../src/dispatcher/dispatcher.js'
+import { registry } from '../src/metrics.js'
+import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { until } from './helpers/wait.js'
+
+let db: DispatchDb
+t.before(async () => {
+  db = await dispatchDb('sluice_dispatch_iso')
+})
+
+function dispatcher(t: Test, extra: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}) {
+  const d = new Dispatcher({
+    pool: db.pool,
+    box: db.box,
+    listen: db.url,
+    policy: LOOPBACK,
+    schedule: [1, 1, 1],
+    timeoutMs: 2000,
+    ...extra,
+  })
+  t.teardown(() => d.close())
+  return d
+}
+
+const events = (prefix: string, type: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}${i}`,
+    body: Buffer.from(JSON.stringify({ type, i })),
+  }))
+const succeeded = async (sub: string) =>
+  (
+    await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'succeeded'`,
+      [sub],
+    )
+  ).rows[0]!.n
+const transitions = async () => {
+  const m = await registry.getSingleMetric('sluice_delivery_breaker_transitions_total')?.get()
+  const of = (to: string) => m?.values.find((v) => v.labels.to === to)?.value ?? 0
+  return { open: of('open'), half_open: of('half_open'), closed: of('closed') }
+}
+
+t.test('the breaker opens, deliveries wait unspent, one probe, success closes it', async (t) => {
+  const rx = await receiver((_r, res) => {
+    res.statusCode = rx.received.length <= 3 ? 500 : 200
+    res.end()
+  })
+  t.teardown(() => rx.close())
+  const sub = await db.subscribe({ url: rx.url(), eventTypes: ['breaker'], maxInFlight: 1 })
+  const before = await transitions()
+  await dispatcher(t, { breaker: { threshold: 3, openMs: 1500, maxOpenMs: 1500 } }).start()
+  await db.store(events('b', 'breaker', 20))
+  await until('all succeeded', async () => (await succeeded(sub.id)) === 20, 60_000)
+  const gap = rx.received[3]!.at - rx.received[2]!.at
+  t.ok(gap >= 1450, `nothing went while it was open (third failure to probe: ${gap} ms)`)
+  const spent = await db.pool.query<{ n: number }>(
+    'SELECT sum(attempts)::int AS n FROM deliveries WHERE subscription_id = $1',
+    [sub.id],
+  )
+  t.equal(spent.rows[0]!.n, 23, 'the 20 deliveries spent 3 failures and 20 successes, no more')
+  const after = await transitions()
+  t.same(
+    { open: after.open - before.open, half: after.half_open - before.half_open },
+    { open: 1, half: 1 },
+    'opened once, probed once',
+  )
+  t.equal(after.closed - before.closed, 1, 'and closed')
+})
+
+t.test('hanging, slow and failing subscribers do not hold up a healthy one', async (t) => {
+  const N = 200
+  const hung: ServerResponse[] = []
+  const hanging = await receiver((_r, res) => void hung.push(res))
+  const slow = await receiver((_r, res) => void setTimeout(() => res.end(), 1000))
+  const failing = await receiver((_r, res) => {
+    res.statusCode = 500
+    res.end()
+  })
+  const healthy = await receiver()
+  t.teardown(async () => {
+    for (const res of hung) res.destroy()
+    await Promise.all([hanging, slow, failing, healthy].map((r) => r.close()))
+  })
+  const subs = {
+    hanging: await db.subscribe({ url: hanging.url(), eventTypes: ['mix'], maxInFlight: 5 }),
+    slow: await db.subscribe({ url: slow.url(), eventTypes: ['mix'], maxInFlight: 5 }),
+    failing: await db.subscribe({ url: failing.url(), eventTypes: ['mix'], maxInFlight: 5 }),
+    healthy: await db.subscribe({ url: healthy.url(), eventTypes: ['mix'], maxInFlight: 10 }),
+  }
+  // The hanging receiver's attempts run for 20 s: the healthy one must be done long before.
+  await dispatcher(t, { timeoutMs: 20_000 }).start()
+  // Reported, not asserted (timing): the healthy one alone first, as the yardstick.
+  const alone = await receiver()
+  t.teardown(() => alone.close())
+  const yardstick = await db.subscribe({ url: alone.url(), eventTypes: ['alone'], maxInFlight: 10 })
+  const aloneStarted = Date.now()
+  await db.store(events('a', 'alone', N))
+  await until('the yardstick got every event', async () => (await succeeded(yardstick.id)) === N)
+  const aloneMs = Date.now() - aloneStarted
+  const started = Date.now()
+  await db.store(events('m', 'mix', N))
+  await until('the healthy subscriber got every event', async () => {
+    return (await succeeded(subs.healthy.id)) === N
+  })
+  const healthyMs = Date.now() - started
+  const hangingLog = await db.pool.query(
+    'SELECT 1 FROM delivery_attempts WHERE subscription_id = $1',
+    [subs.hanging.id],
+  )
+  t.equal(hangingLog.rowCount, 0, 'all healthy deliveries done while no hanging attempt had ended')
+  t.equal(hung.length, 5, 'the hanging one holds exactly its maxInFlight, no more')
+  t.ok(failing.received.length >= 1, 'the failing one was attempted')
+  t.ok(
+    failing.received.length <= 5 + 5,
+    `its breaker stopped it (${failing.received.length} requests for ${N} deliveries)`,
+  )
+  t.comment(
+    `healthy: ${N} deliveries in ${healthyMs} ms beside hanging/slow/failing, ${aloneMs} ms ` +
+      `alone (ratio ${(aloneMs / healthyMs).toFixed(2)}); slow got ` +
+      `${slow.received.length}, failing ${failing.received.length}, hanging ${hung.length}`,
+  )
+})
+
+t.test('maxInFlight and the rate limit bound what one subscription gets', async (t) => {
+  let active = 0
+  let peak = 0
+  const capped = await receiver((_r, res) => {
+    peak = Math.max(peak, ++active)
+    setTimeout(() => {
+      active--
+      res.end()
+    }, 100)
+  })
+  const limited = await receiver()
+  t.teardown(() => Promise.all([capped.close(), limited.close()]))
+  const a = await db.subscribe({ url: capped.url(), eventTypes: ['cap'], maxInFlight: 2 })
+  const b = await db.subscribe({
+    url: limited.url(),
+    eventTypes: ['rate'],
+    rateLimit: { perSecond: 5, burst: 2 },
+  })
+  await dispatcher(t).start()
+  await db.store([...events('c', 'cap', 12), ...events('r', 'rate', 10)])
+  await until('capped done', async () => (await succeeded(a.id)) === 12, 60_000)
+  await until('limited done', async () => (await succeeded(b.id)) === 10, 60_000)
+  t.equal(peak, 2, 'never more than maxInFlight at once, and it was used')
+  const span = limited.received.at(-1)!.at - limited.received[0]!.at
+  // A burst of 2, then 5 a second: the 10th request cannot come before (10 - 2) / 5 s.
+  t.ok(span >= 1550, `10 requests at 5/s with a burst of 2 took ${span} ms (>= 1.6 s)`)
+})
+
+t.test('close the database', () => db.drop())
+
+failOnLeaks(t)
