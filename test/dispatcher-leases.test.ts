@@ -69,6 +69,43 @@ t.test(
   },
 )
 
+t.test('the claim: retries and first attempts share the room, neither starves', async (t) => {
+  const sub = await db.subscribe({
+    url: 'http://127.0.0.1:9/s',
+    eventTypes: ['share'],
+    maxInFlight: 100,
+  })
+  await db.store(
+    Array.from({ length: 20 }, (_, i) => ({ id: `sh${i}`, body: Buffer.from('{"type":"share"}') })),
+  )
+  // Half of them have failed once already and are due again, older than the new ones.
+  await db.pool.query(
+    `UPDATE deliveries SET attempts = 1, next_attempt_at = now() - interval '1 minute'
+     WHERE subscription_id = $1 AND event_id IN (${Array.from({ length: 10 }, (_, i) => `'sh${i}'`).join(',')})`,
+    [sub.id],
+  )
+  const claim = (room: number) =>
+    claimDue(db.pool, {
+      owner: A,
+      leaseMs: 60_000,
+      rooms: new Map([[sub.id, room]]),
+      exclude: [],
+      limit: 100,
+    })
+  const mixed = await claim(4)
+  t.same(
+    mixed.map((d) => d.attempts).sort(),
+    [0, 0, 1, 1],
+    'two of each, although the retries are older',
+  )
+  const rest = await claim(100)
+  t.same(
+    rest.map((d) => d.attempts).sort(),
+    [...Array<number>(8).fill(0), ...Array<number>(8).fill(1)],
+    'with room for all, all',
+  )
+})
+
 const staleCount = async () => {
   const m = await registry.getSingleMetric('sluice_deliveries_total')?.get()
   return m?.values.find((v) => v.labels.outcome === 'stale')?.value ?? 0
