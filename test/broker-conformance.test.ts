@@ -173,7 +173,7 @@ for (const fixture of fixtures) {
       t.test(
         'consumers that keep dying: every delivery counts, nothing is moved aside',
         async (t) => {
-          const { h, open } = await fresh(t)
+          const { open } = await fresh(t)
           const e = makeEvent()
           await (await open()).publish([e])
           for (let i = 1; i <= 5; i++) {
@@ -183,7 +183,13 @@ for (const fixture of fixtures) {
             t.equal(d.attempt, i, `delivery ${i} is attempt ${i}`)
             await b.close()
           }
-          t.equal(await h.depth(), 1, 'still in the queue: the consumer decides, not the adapter')
+          // Still in the queue, not moved aside: the consumer decides, not the adapter. Asked by
+          // taking it once more (a depth read races the broker requeueing the last one's message).
+          const last = await open()
+          const d = await (await new Inbox(last).subscribe(1)).nth(1)
+          t.same([d.event.id, d.attempt], [e.id, 6], 'delivered once more, as attempt 6')
+          await d.ack()
+          await last.close()
         },
       )
     }

@@ -79,6 +79,11 @@ for (const fixture of fixtures) {
         const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')
         return rows[0]!.n === good.length
       })
+      // A message the killed consumer had taken is invisible until its visibility timeout (SQS)
+      // or lease (local) runs out: give this consumer the time to take it too.
+      await until('the broker is empty', async () => (await h.depth()) === 0, 15_000).catch(
+        () => {},
+      )
       const seen = drain.lines.length
       await until('it holds nothing', () => drain.lines.slice(seen).some((l) => l.idle))
       drain.p.kill('SIGTERM')
