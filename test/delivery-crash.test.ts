@@ -1,0 +1,107 @@
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { upsertSubscription } from '../src/db/subscriptions.js'
+import { webhookId } from '../src/dispatcher/request.js'
+import { SecretBox } from '../src/outbound/secret-box.js'
+import { generateSecret } from '../src/outbound/sign.js'
+import { receiver } from './helpers/dispatch.js'
+import { EngineChild } from './helpers/engine-child.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { freshDatabase } from './helpers/pg.js'
+import { postMany } from './helpers/post.js'
+import { until } from './helpers/wait.js'
+
+const EVENTS = Number(process.env.CRASH_EVENTS ?? 600)
+
+t.test('kill -9 with deliveries in flight: after a restart every event is delivered', async (t) => {
+  const db = await freshDatabase('sluice_delivery_crash')
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-delivery-crash-'))
+  const key = randomBytes(32)
+  const engine = new EngineChild({
+    DATABASE_URL: db.url,
+    SLUICE_DATA_DIR: dataDir,
+    SLUICE_WORKERS: '2',
+    SLUICE_ADMIN_PORT: '0',
+    SLUICE_SECRET_KEY: key.toString('hex'),
+    SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+    SLUICE_DELIVERY_SCHEDULE: '1,1,1,1,1',
+    SLUICE_DELIVERY_TIMEOUT_MS: '2000',
+  })
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  // Per webhook-id: requests received, and when the first one came.
+  const requests = new Map<string, number>()
+  const first = new Map<string, number>()
+  let killedAt = Infinity
+  const rx = await receiver((r, res) => {
+    const id = String(r.headers['webhook-id'])
+    requests.set(id, (requests.get(id) ?? 0) + 1)
+    if (!first.has(id)) first.set(id, r.at)
+    // Answers take a while, so deliveries are in flight when the engine dies.
+    setTimeout(() => res.end('ok'), 20 + Math.random() * 80)
+  })
+  t.teardown(async () => {
+    await engine.kill9()
+    await rx.close()
+    await pool.end()
+    await db.drop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  await engine.start()
+  await until('migrated', async () => {
+    const r = await pool.query("SELECT to_regclass('delivery_attempts') IS NOT NULL AS ok")
+    return (r.rows[0] as { ok: boolean }).ok
+  })
+  await upsertSubscription(
+    pool,
+    new SecretBox(key),
+    { url: rx.url(), maxInFlight: 20 },
+    generateSecret,
+  )
+  await new Promise((r) => setTimeout(r, 1000)) // the subscription cache's poll bound
+
+  const posting = postMany({
+    url: () => engine.url,
+    count: EVENTS,
+    concurrency: 8,
+    idPrefix: 'crash',
+  })
+  await until('40 % were delivered', () => requests.size >= EVENTS * 0.4, 120_000, 5)
+  killedAt = Date.now()
+  const deliveredAtKill = requests.size
+  await engine.kill9()
+  await engine.start()
+  const acked = await posting
+  t.ok(deliveredAtKill < EVENTS, `killed mid-stream (${deliveredAtKill} of ${EVENTS} had arrived)`)
+  t.equal(acked.size, EVENTS, 'every event acknowledged (senders retry through the restart)')
+  const ids = [...acked].map((id) => webhookId('default', id))
+  await until(
+    'every event reached the subscriber',
+    () => ids.every((id) => requests.has(id)),
+    120_000,
+    100,
+  )
+  await until(
+    'every delivery is recorded as succeeded',
+    async () =>
+      (await pool.query("SELECT 1 FROM deliveries WHERE status = 'succeeded'")).rowCount === EVENTS,
+    120_000,
+    200,
+  )
+  const twice = ids.filter((id) => requests.get(id)! > 1)
+  const extra = twice.reduce((n, id) => n + requests.get(id)! - 1, 0)
+  t.ok(
+    twice.every((id) => first.get(id)! <= killedAt),
+    'only deliveries already started before the kill were sent again',
+  )
+  const atKill = [...first.values()].filter((at) => at <= killedAt).length
+  t.comment(
+    `${EVENTS} events, ${atKill} first requests before the kill; duplicates: ${twice.length} ` +
+      `deliveries sent more than once (${extra} extra requests), each in flight at the kill`,
+  )
+})
+
+failOnLeaks(t)
