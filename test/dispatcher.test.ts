@@ -3,6 +3,8 @@ import { createHmac } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 import { Dispatcher } from '../src/dispatcher/dispatcher.js'
 import { webhookId } from '../src/dispatcher/request.js'
+import { registry } from '../src/metrics.js'
+import { PUBLIC_ONLY } from '../src/outbound/ssrf.js'
 import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
@@ -120,6 +122,29 @@ t.test(
     t.ok(
       new Webhook(merged.secret).verify(obj.body.toString(), obj.headers as Record<string, string>),
     )
+  },
+)
+
+t.test(
+  'a refused destination is an attempt failed with ssrf_refused, nothing connects',
+  async (t) => {
+    const rx = await receiver()
+    t.teardown(() => rx.close())
+    await db.subscribe({ url: rx.url(), eventTypes: ['ssrf'] })
+    const refusals = async () =>
+      (await registry.getSingleMetric('sluice_delivery_ssrf_refusals_total')?.get())?.values[0]
+        ?.value ?? 0
+    const before = await refusals()
+    await dispatcher(t, { policy: PUBLIC_ONLY }).start()
+    await db.store([{ id: 'x1', body: Buffer.from('{"type":"ssrf"}') }])
+    await until('attempted', async () => (await status('x1'))?.attempts === 1)
+    const log = await db.pool.query(
+      `SELECT a.error, a.message FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+     WHERE d.event_id = 'x1'`,
+    )
+    t.match(log.rows, [{ error: 'ssrf_refused', message: /loopback.*SLUICE_OUTBOUND_ALLOW/ }])
+    t.equal(rx.accepted(), 0, 'no connection reached the receiver')
+    t.equal((await refusals()) - before, 1, 'counted in sluice_delivery_ssrf_refusals_total')
   },
 )
 
