@@ -17,6 +17,7 @@ import { Pipeline } from './pipeline/pipeline.js'
 import { PipelineThread, type PipelineThreadOptions } from './pipeline/pipeline-thread.js'
 import { AdminListener } from './admin/index.js'
 import { operatorPage } from './admin/page.js'
+import { parseAllowList } from './outbound/ssrf.js'
 import { IngestPressure } from './pipeline/pressure.js'
 import type { PipelineRunner } from './pipeline/runner.js'
 import { HttpServer, readinessReport, type ReadinessFn } from './server/index.js'
@@ -134,6 +135,7 @@ export class Engine implements Component {
         readinessReport(this.journal, this.readiness, () => this.server.acceptingEvents),
       received: () => this.received,
       page: operatorPage,
+      outbound: { allow: parseAllowList(config.SLUICE_OUTBOUND_ALLOW.join(',')) },
       logger: this.logger.child({ component: 'admin' }),
     })
     this.components = [

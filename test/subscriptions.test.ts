@@ -23,6 +23,8 @@ interface Sub {
 t.test('subscriptions through the admin API, and fan-out with the stored event', async (t) => {
   const { pool, dir, webhook, databaseUrl, ...e } = await startAdminEngine(t, {
     SLUICE_ADMIN_TOKEN: TOKEN,
+    // The subscribers below are on loopback; 10.0.0.0/8 stays refused.
+    SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
   })
   const listener = new pg.Client({ connectionString: databaseUrl })
   const call = async (method: string, path: string, body?: unknown) => {
@@ -94,6 +96,9 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
     [{ url: 'http://x/', secret: 'plain' }, /secret: must be whsec_/],
     [{ url: 'http://x/', maxInFlight: 0 }, /maxInFlight/],
     [{ url: 'http://x/', colour: 'red' }, /unknown field\(s\): colour/],
+    [{ url: 'http://10.0.0.1/hook' }, /url: .*10\.0\.0\.1.*SLUICE_OUTBOUND_ALLOW/],
+    [{ url: 'http://169.254.169.254/latest' }, /url: .*169\.254\.169\.254/],
+    [{ url: 'http://[::1]:8080/' }, /url: .*::1/],
   ] as const) {
     const r = await call('POST', '/v1/subscriptions', body)
     t.equal(r.status, 400, JSON.stringify(body))

@@ -6,6 +6,7 @@ import { onceAsync, runAll } from '../util/once.js'
 import { packageVersion } from '../version.js'
 import { BearerAuth, loadAdminTokens } from './auth.js'
 import type { AdminData } from './data.js'
+import type { OutboundPolicy } from '../outbound/ssrf.js'
 import { openApiDocument } from './openapi.js'
 import { RateHistory, type Totals } from './rates.js'
 import { adminRoutes } from './routes.js'
@@ -24,6 +25,8 @@ export interface AdminListenerOptions {
   received(): number
   /** The operator page, when built. */
   page: (() => string) | null
+  /** SLUICE_OUTBOUND_ALLOW as a policy: subscriptions to refused destinations get 400. */
+  outbound: OutboundPolicy
   logger: Logger
 }
 
@@ -47,7 +50,12 @@ export class AdminListener implements Component {
   async start(): Promise<void> {
     const { tokens, source } = loadAdminTokens(this.o.tokens, this.o.dataDir)
     const routes = adminRoutes(
-      { data: this.o.data, status: () => this.status(), page: this.o.page },
+      {
+        data: this.o.data,
+        status: () => this.status(),
+        page: this.o.page,
+        outbound: this.o.outbound,
+      },
       () => openApiDocument,
     )
     this.server = new AdminServer({

@@ -1,4 +1,5 @@
 import type { AdminData } from './data.js'
+import type { OutboundPolicy } from '../outbound/ssrf.js'
 import { subscriptionRoutes } from './subscription-routes.js'
 import {
   decodeCursor,
@@ -40,6 +41,8 @@ export interface AdminContext {
   status(): Promise<unknown>
   /** The operator page's HTML, when it is available. */
   page: (() => string) | null
+  /** Which destinations subscriptions may name (SLUICE_OUTBOUND_ALLOW). */
+  outbound: OutboundPolicy
 }
 
 const ok = (json: unknown): Answer => ({ status: 200, json })
@@ -118,7 +121,7 @@ export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRou
         return ok(await ctx.data.redrive(b.ids))
       },
     },
-    ...subscriptionRoutes(ctx.data),
+    ...subscriptionRoutes(ctx.data, ctx.outbound),
   ]
 }
 

@@ -3,6 +3,7 @@ import type { AdminRoute, Answer } from './routes.js'
 import { decodeCursor, encodeCursor, InvalidRequest, parse, queryObject } from './schemas.js'
 import { rotateBody, subscriptionCreate, subscriptionPatch } from './subscription-schema.js'
 import { z } from 'zod'
+import { checkUrl, type OutboundPolicy } from '../outbound/ssrf.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -30,8 +31,20 @@ function known(id: string | undefined): id is string {
   return id !== undefined && UUID.test(id)
 }
 
+/**
+ * A destination the URL alone shows to be refused (a literal loopback, private or link-local
+ * address, `localhost`) is refused at creation; names are checked at every connection.
+ */
+function allowedDestination(url: string | undefined, policy: OutboundPolicy): void {
+  if (url === undefined) return
+  const check = checkUrl(url, policy)
+  if (!check.ok && check.problem === 'address') {
+    throw new InvalidRequest(`url: ${check.message} (SLUICE_OUTBOUND_ALLOW opens ranges)`)
+  }
+}
+
 /** The subscription routes of the contract's "Outbound delivery" section. */
-export function subscriptionRoutes(data: AdminData): AdminRoute[] {
+export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): AdminRoute[] {
   const conflict = (err: unknown): Answer | null =>
     (err as { code?: string }).code === '23505'
       ? {
@@ -50,6 +63,7 @@ export function subscriptionRoutes(data: AdminData): AdminRoute[] {
       auth: true,
       async run({ body }) {
         const input = parse(subscriptionCreate, body)
+        allowedDestination(input.url, policy)
         const { subscription, created } = await data.upsertSubscription(input)
         return { status: created ? 201 : 200, json: subscription }
       },
@@ -96,6 +110,7 @@ export function subscriptionRoutes(data: AdminData): AdminRoute[] {
       auth: true,
       async run({ params: [id], body }) {
         const patch = parse(subscriptionPatch, body)
+        allowedDestination(patch.url, policy)
         if (!known(id)) return missing(id)
         try {
           const s = await data.patchSubscription(id, patch)
