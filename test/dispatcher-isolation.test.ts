@@ -1,8 +1,13 @@
 import t, { type Test } from 'tap'
 import type { ServerResponse } from 'node:http'
-import { Dispatcher } from '../src/dispatcher/dispatcher.js'
 import { registry } from '../src/metrics.js'
-import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
+import {
+  dispatchDb,
+  receiver,
+  type DispatchDb,
+  testDispatcher,
+  type DispatcherOptions,
+} from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
 
@@ -11,19 +16,7 @@ t.before(async () => {
   db = await dispatchDb('sluice_dispatch_iso')
 })
 
-function dispatcher(t: Test, extra: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}) {
-  const d = new Dispatcher({
-    pool: db.pool,
-    box: db.box,
-    listen: db.url,
-    policy: LOOPBACK,
-    schedule: [1, 1, 1],
-    timeoutMs: 2000,
-    ...extra,
-  })
-  t.teardown(() => d.close())
-  return d
-}
+const dispatcher = (t: Test, extra: Partial<DispatcherOptions> = {}) => testDispatcher(t, db, extra)
 
 const events = (prefix: string, type: string, n: number) =>
   Array.from({ length: n }, (_, i) => ({

@@ -1,9 +1,14 @@
 import t, { type Test } from 'tap'
 import { claimDue } from '../src/db/deliveries.js'
 import { recordResults, type DeliveryResult } from '../src/db/delivery-results.js'
-import { Dispatcher } from '../src/dispatcher/dispatcher.js'
 import { registry } from '../src/metrics.js'
-import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
+import {
+  dispatchDb,
+  receiver,
+  type DispatchDb,
+  testDispatcher,
+  type DispatcherOptions,
+} from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
 
@@ -15,19 +20,8 @@ t.before(async () => {
   db = await dispatchDb('sluice_dispatch_lease')
 })
 
-function dispatcher(t: Test, extra: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}) {
-  const d = new Dispatcher({
-    pool: db.pool,
-    box: db.box,
-    listen: db.url,
-    policy: LOOPBACK,
-    schedule: [1, 1, 1],
-    timeoutMs: 3000,
-    ...extra,
-  })
-  t.teardown(() => d.close())
-  return d
-}
+const dispatcher = (t: Test, extra: Partial<DispatcherOptions> = {}) =>
+  testDispatcher(t, db, { timeoutMs: 3000, ...extra })
 
 const result = (id: string, subscriptionId: string): DeliveryResult => ({
   id,

@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap'
-import { Dispatcher } from '../src/dispatcher/dispatcher.js'
-import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
+import { dispatchDb, receiver, type DispatchDb, testDispatcher } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
 
@@ -9,19 +8,9 @@ t.before(async () => {
   db = await dispatchDb('sluice_dispatch_retry')
 })
 
-function dispatcher(t: Test, schedule: number[]) {
-  const d = new Dispatcher({
-    pool: db.pool,
-    box: db.box,
-    listen: db.url,
-    policy: LOOPBACK,
-    schedule,
-    timeoutMs: 2000,
-    pollMs: 60_000, // long: retries must be woken by their due time, not by the poll
-  })
-  t.teardown(() => d.close())
-  return d
-}
+// A long poll: retries must be woken by their due time, not by the poll.
+const dispatcher = (t: Test, schedule: number[]) =>
+  testDispatcher(t, db, { schedule, pollMs: 60_000 })
 
 const delivery = async (eventId: string) =>
   (

@@ -1,9 +1,14 @@
 import t, { type Test } from 'tap'
 import { Webhook } from 'standardwebhooks'
 import { patchSubscription, rotateSecret } from '../src/db/subscriptions.js'
-import { Dispatcher } from '../src/dispatcher/dispatcher.js'
 import { generateSecret } from '../src/outbound/sign.js'
-import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
+import {
+  dispatchDb,
+  receiver,
+  type DispatchDb,
+  testDispatcher,
+  type DispatcherOptions,
+} from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
 
@@ -12,19 +17,7 @@ t.before(async () => {
   db = await dispatchDb('sluice_dispatch_subs')
 })
 
-function dispatcher(t: Test, extra: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}) {
-  const d = new Dispatcher({
-    pool: db.pool,
-    box: db.box,
-    listen: db.url,
-    policy: LOOPBACK,
-    schedule: [1, 1, 1],
-    timeoutMs: 2000,
-    ...extra,
-  })
-  t.teardown(() => d.close())
-  return d
-}
+const dispatcher = (t: Test, extra: Partial<DispatcherOptions> = {}) => testDispatcher(t, db, extra)
 const event = (id: string, type: string) => ({ id, body: Buffer.from(JSON.stringify({ type })) })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -1,11 +1,16 @@
 import t, { type Test } from 'tap'
 import { createHmac } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
-import { Dispatcher } from '../src/dispatcher/dispatcher.js'
 import { webhookId } from '../src/dispatcher/request.js'
 import { registry } from '../src/metrics.js'
 import { PUBLIC_ONLY } from '../src/outbound/ssrf.js'
-import { dispatchDb, LOOPBACK, receiver, type DispatchDb } from './helpers/dispatch.js'
+import {
+  dispatchDb,
+  receiver,
+  type DispatchDb,
+  testDispatcher,
+  type DispatcherOptions,
+} from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
 
@@ -15,20 +20,9 @@ t.before(async () => {
   db = await dispatchDb('sluice_dispatch')
 })
 
-function dispatcher(t: Test, extra: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}) {
-  const d = new Dispatcher({
-    pool: db.pool,
-    box: db.box,
-    listen: db.url,
-    policy: LOOPBACK,
-    schedule: [1, 1, 1],
-    timeoutMs: 2000,
-    pollMs: 60_000, // long: these tests must be woken by NOTIFY or by the due time
-    ...extra,
-  })
-  t.teardown(() => d.close())
-  return d
-}
+// A long poll: these tests must be woken by NOTIFY or by the due time.
+const dispatcher = (t: Test, extra: Partial<DispatcherOptions> = {}) =>
+  testDispatcher(t, db, { pollMs: 60_000, ...extra })
 
 const status = async (eventId: string) =>
   (

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import type { Test } from 'tap'
+import { Dispatcher } from '../../src/dispatcher/dispatcher.js'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import pg from 'pg'
 import type { SubscriptionInput } from '../../src/admin/subscription-schema.js'
@@ -14,6 +16,26 @@ import { httpReceiver, type Listener } from './receivers.js'
 
 /** Loopback receivers are what the dispatcher tests deliver to. */
 export const LOOPBACK = { allow: parseAllowList('127.0.0.0/8') }
+
+export type DispatcherOptions = ConstructorParameters<typeof Dispatcher>[0]
+
+/**
+ * A dispatcher on the test's database, delivering to loopback with a short schedule (1 s
+ * between attempts) and a 2 s deadline unless `extra` says otherwise; closed by the teardown.
+ */
+export function testDispatcher(t: Test, db: DispatchDb, extra: Partial<DispatcherOptions> = {}) {
+  const d = new Dispatcher({
+    pool: db.pool,
+    box: db.box,
+    listen: db.url,
+    policy: LOOPBACK,
+    schedule: [1, 1, 1],
+    timeoutMs: 2000,
+    ...extra,
+  })
+  t.teardown(() => d.close())
+  return d
+}
 
 export interface DispatchDb {
   url: string
