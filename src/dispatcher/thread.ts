@@ -9,6 +9,7 @@ import { registry, type ThreadMetrics } from '../metrics.js'
 import { loadSecretKey } from '../outbound/secret-box.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
+import { withTimeout } from '../util/timeout.js'
 import type { DispatcherActorData } from './actor.js'
 import type { DispatcherTuning } from './options.js'
 
@@ -53,18 +54,8 @@ export class DispatcherThread {
   async metrics(): Promise<ThreadMetrics[]> {
     const rpc = this.rpc
     if (!rpc) return []
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error('the dispatcher thread does not answer')),
-        CALL_TIMEOUT_MS,
-      )
-    })
-    try {
-      return [await Promise.race([rpc.call<ThreadMetrics>('metrics'), timeout])]
-    } finally {
-      clearTimeout(timer)
-    }
+    const answer = rpc.call<ThreadMetrics>('metrics')
+    return [await withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')]
   }
 
   /** Ends the thread at once, as a crash would (tests): a new one takes over after a back-off. */

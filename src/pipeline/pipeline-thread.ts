@@ -10,6 +10,7 @@ import { relayLog, type Logger } from '../log.js'
 import { pipelineRestarts, reportThreadMetricsFrom, type ThreadMetrics } from '../metrics.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
+import { withTimeout } from '../util/timeout.js'
 import type { PipelineActorData } from './actor.js'
 import { packEntries } from './entry-transfer.js'
 import type { PipelineOptions } from './pipeline.js'
@@ -211,11 +212,3 @@ const threadChecks = (check: Check): Record<string, Check> => ({
   broker: { ...check },
   database: { ...check },
 })
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    timer.unref()
-    p.then(resolve, reject).finally(() => clearTimeout(timer))
-  })
-}
