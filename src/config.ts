@@ -6,6 +6,7 @@ import { SluiceError } from './errors.js'
 import { parseSecretKey } from './outbound/secret-box.js'
 import { parseAllowList } from './outbound/ssrf.js'
 import { parseCidr } from './util/cidr.js'
+import { resolveFileVariables } from './config-files.js'
 
 /** Thrown when configuration is invalid; the message names the variable and what it accepts. */
 export class ConfigError extends SluiceError<'config_invalid'> {
@@ -160,15 +161,19 @@ export interface Config extends EnvConfig {
 }
 
 /** Parse and validate the environment once, at start-up. Throws ConfigError. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
+  // Secrets given as <NAME>_FILE are read first, so the schema checks their contents as well.
+  const { env, problems, fromFile } = resolveFileVariables(given)
   const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
   const parsed = envSchema.safeParse(blankless)
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
+  if (!parsed.success || problems.length > 0) {
+    const lines = (parsed.error?.issues ?? []).map((i) => {
       const variable = String(i.path[0] ?? '')
-      return i.message.startsWith(variable) ? i.message : `${variable}: ${i.message}`
+      const line = i.message.startsWith(variable) ? i.message : `${variable}: ${i.message}`
+      const file = fromFile.get(variable)
+      return file ? `${line} (read from ${file})` : line
     })
-    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+    throw new ConfigError(`Invalid configuration:\n  ${[...problems, ...lines].join('\n  ')}`)
   }
   const config = parsed.data
   if (config.SLUICE_BROKER === 'sqs' && !config.SQS_QUEUE_URL) {

@@ -1,19 +1,22 @@
 import { z } from 'zod'
+import { readSecretFile } from '../config-files.js'
 
 /** Schema of the SLUICE_CONFIG file (README "Sources"). Secrets are resolved here. */
 export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
-  const secretShape = 'a secret is a non-empty string or { "env": "NAME" }'
+  const secretShape = 'a secret is a non-empty string or { "env": "NAME" } or { "file": "/path" }'
   const secretRef = z.union(
     [
       z.string().min(1, 'a secret must not be empty'),
       z.object({ env: z.string().min(1) }).strict(),
+      // A file holding the secret (a Compose secret under /run/secrets, a systemd credential).
+      z.object({ file: z.string().min(1) }).strict(),
     ],
     {
       error: secretShape,
     },
   )
-  // A list of secrets allows rotation: any one of them verifies. Environment references are
-  // resolved after the union, not inside it: a union reports only "invalid input" when every
+  // A list of secrets allows rotation: any one of them verifies. Environment and file references
+  // are resolved after the union, not inside it: a union reports only "invalid input" when every
   // branch fails, which would hide which variable is missing.
   const secrets = z
     .union([secretRef, z.array(secretRef).min(1, 'a list of secrets must not be empty')], {
@@ -25,6 +28,16 @@ export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
       for (const ref of list) {
         if (typeof ref === 'string') {
           resolved.push(ref)
+          continue
+        }
+        if ('file' in ref) {
+          const read = readSecretFile(ref.file)
+          if ('error' in read || read.value === '') {
+            const problem = 'error' in read ? read.error : `${ref.file} is empty`
+            ctx.addIssue({ code: 'custom', message: `${problem} (named by a secret's "file")` })
+            return z.NEVER
+          }
+          resolved.push(read.value)
           continue
         }
         const value = env[ref.env]
