@@ -57,6 +57,14 @@ export const ErrorCodes = {
     status: 409,
     message: 'another subscription has this url, eventTypes and sources',
   },
+  delivery_not_retryable: {
+    status: 409,
+    message: 'only a pending or failed delivery is retried; replay a succeeded one',
+  },
+  replay_too_large: {
+    status: 400,
+    message: 'the replay would make too many deliveries; narrow since/until',
+  },
   internal_error: { status: 500, message: 'the admin route failed unexpectedly; see the log' },
   pipeline_unavailable: {
     status: 503,

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { isConnectionError, permanentSqlState } from '../src/db/errors.js'
 import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
+import { subscriptionMatches } from '../src/db/subscription-match.js'
 import { detectType, parseBody } from './parse.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
@@ -45,9 +46,7 @@ FROM v JOIN k ON k.source = v.source AND k.id = v.id
 RETURNING source, id, type, received_at),
 d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at)
 SELECT s.id, e.source, e.id, e.received_at FROM e JOIN subscriptions s ON s.status = 'active'
-  AND (s.sources IS NULL OR e.source = ANY (s.sources))
-  AND (s.event_types IS NULL OR EXISTS (SELECT 1 FROM unnest(s.event_types) AS p(t)
-    WHERE p.t = e.type OR (right(p.t, 1) = '*' AND starts_with(coalesce(e.type, ''), left(p.t, -1)))))
+  AND ${subscriptionMatches('s', 'e')}
 ON CONFLICT DO NOTHING)
 SELECT source, id FROM e`
   if (sqlCache.size > 256) sqlCache.clear()

@@ -2,6 +2,14 @@ import type { EventKey } from '../event.js'
 import type { EventDetail, EventQuery, EventSummary } from '../db/events.js'
 import type { Subscription } from '../db/subscriptions.js'
 import type { DeadLetterItem } from '../db/dead-letters.js'
+import type {
+  Delivery,
+  DeliveryDetail,
+  DeliveryQuery,
+  RetryOutcome,
+} from '../db/delivery-queries.js'
+import type { ReplayFilter } from '../db/replay.js'
+import type { SubscriptionWithHealth } from '../pipeline/subscription-health.js'
 import type { SubscriptionInput, SubscriptionPatch } from './subscription-schema.js'
 
 export type { DeadLetterItem }
@@ -25,7 +33,8 @@ export interface PipelineCounts {
  */
 export interface AdminData {
   listEvents(q: EventQuery): Promise<EventSummary[]>
-  getEvent(key: EventKey): Promise<EventDetail | null>
+  /** The event with every delivery made of it. */
+  getEvent(key: EventKey): Promise<(EventDetail & { deliveries: Delivery[] }) | null>
   listDeadLetters(q: DeadLetterQuery): Promise<DeadLetterItem[]>
   countDeadLetters(): Promise<number>
   /** Process again (all when `keys` is absent) and remove each letter stored. */
@@ -35,17 +44,23 @@ export interface AdminData {
   upsertSubscription(
     input: SubscriptionInput,
   ): Promise<{ subscription: Subscription; created: boolean }>
-  getSubscription(id: string): Promise<Subscription | null>
+  getSubscription(id: string): Promise<SubscriptionWithHealth | null>
   listSubscriptions(q: {
     limit: number
     status?: string
     after?: { createdAt: string; id: string }
-  }): Promise<Subscription[]>
+  }): Promise<SubscriptionWithHealth[]>
   /** Rejects with code 23505 when the change would clash with another subscription's key. */
-  patchSubscription(id: string, patch: SubscriptionPatch): Promise<Subscription | null>
+  patchSubscription(id: string, patch: SubscriptionPatch): Promise<SubscriptionWithHealth | null>
   /** Marks it deleted and cancels its pending deliveries. */
   deleteSubscription(id: string): Promise<boolean>
   rotateSecret(id: string, graceSeconds: number): Promise<Subscription | null>
+  listDeliveries(q: DeliveryQuery): Promise<Delivery[]>
+  getDelivery(id: string): Promise<DeliveryDetail | null>
+  /** Due now, and the dispatcher woken. */
+  retryDelivery(id: string): Promise<RetryOutcome>
+  /** Rejects with code `replay_too_large` past REPLAY_MAX deliveries, making none. */
+  replay(filter: ReplayFilter, dryRun: boolean): Promise<{ count: number }>
 }
 
 export type AdminMethod = keyof AdminData

@@ -3,36 +3,23 @@
  * next to the routes; test/admin-openapi.test.ts keeps the two in step (every route documented,
  * every documented route answered, documented status codes returned).
  */
-const str = { type: 'string' }
-const int = { type: 'integer' }
-const iso = { type: 'string', format: 'date-time' }
-const nullable = (s: object) => ({ oneOf: [s, { type: 'null' }] })
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
-const json = (schema: object) => ({ content: { 'application/json': { schema } } })
-const error = (description: string) => ({ description, ...json(ref('Error')) })
-const q = (name: string, description: string, schema: object = str) => ({
-  name,
-  in: 'query',
-  required: false,
-  description,
-  schema,
-})
-const limit = q('limit', 'page size, 1-1000', { ...int, minimum: 1, maximum: 1000, default: 100 })
-const cursor = q('cursor', 'nextCursor of the previous page')
-const list = (item: string) => ({
-  type: 'object',
-  required: ['data', 'nextCursor'],
-  properties: { data: { type: 'array', items: ref(item) }, nextCursor: nullable(str) },
-})
-const idParam = { name: 'id', in: 'path', required: true, schema: { ...str, format: 'uuid' } }
-const authed = {
-  security: [{ bearer: [] }],
-}
-const common = {
-  '400': error('invalid_request: a parameter or the body does not validate'),
-  '401': error('unauthorized: no or wrong bearer token'),
-  '503': error('pipeline_unavailable: the database is not up yet'),
-}
+import { deliveryPaths, deliverySchemas } from './openapi-deliveries.js'
+import {
+  authed,
+  common,
+  cursor,
+  error,
+  idParam,
+  int,
+  iso,
+  json,
+  limit,
+  list,
+  nullable,
+  q,
+  ref,
+  str,
+} from './openapi-parts.js'
 
 const eventSummary = {
   type: 'object',
@@ -75,7 +62,7 @@ export const openApiDocument = {
               headers: { type: 'object', additionalProperties: str },
               body: { ...str, contentEncoding: 'base64' },
               payload: {},
-              deliveries: { type: 'array', items: { type: 'object' } },
+              deliveries: { type: 'array', items: ref('Delivery') },
             },
           },
         ],
@@ -114,6 +101,7 @@ export const openApiDocument = {
           createdAt: iso,
           updatedAt: iso,
           secret: { ...str, description: 'only on create, update and rotate' },
+          delivery: ref('SubscriptionDelivery'),
         },
       },
       SubscriptionInput: {
@@ -137,6 +125,7 @@ export const openApiDocument = {
           status: { enum: ['active', 'disabled'], description: 'PATCH only' },
         },
       },
+      ...deliverySchemas,
       Status: {
         type: 'object',
         required: ['status', 'version', 'checks', 'rates', 'totals', 'history'],
@@ -316,5 +305,6 @@ export const openApiDocument = {
         },
       },
     },
+    ...deliveryPaths,
   },
 } as const

@@ -1,5 +1,6 @@
 import type { AdminData } from './data.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
+import { deliveryRoutes } from './delivery-routes.js'
 import { subscriptionRoutes } from './subscription-routes.js'
 import {
   decodeCursor,
@@ -94,7 +95,7 @@ export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRou
       async run({ params: [source, id] }) {
         const event = await ctx.data.getEvent({ source: source!, id: id! })
         if (!event) return { status: 404, json: notFound(`no event ${source}/${id}`) }
-        return ok({ ...event, deliveries: [] })
+        return ok(event)
       },
     },
     {
@@ -122,6 +123,7 @@ export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRou
       },
     },
     ...subscriptionRoutes(ctx.data, ctx.outbound),
+    ...deliveryRoutes(ctx.data),
   ]
 }
 

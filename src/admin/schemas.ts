@@ -5,7 +5,7 @@ export class InvalidRequest extends Error {
   override name = 'InvalidRequest'
 }
 
-const iso = z
+export const iso = z
   .string()
   .regex(
     /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
@@ -13,16 +13,21 @@ const iso = z
   )
   .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a valid date')
 
-const name = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters')
+export const name = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters')
 
-const limit = z
+export const limit = z
   .string()
   .regex(/^\d+$/, 'must be an integer from 1 to 1000')
   .transform(Number)
   .refine((n) => n >= 1 && n <= 1000, 'must be an integer from 1 to 1000')
   .default(100)
 
-const cursor = z.string().regex(/^[\w-]{1,2048}$/, 'must be a nextCursor returned by this API')
+export const cursor = z
+  .string()
+  .regex(/^[\w-]{1,2048}$/, 'must be a nextCursor returned by this API')
 
 export const eventsQuery = z.strictObject({
   source: name.optional(),

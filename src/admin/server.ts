@@ -116,13 +116,12 @@ export class AdminServer implements Component {
     } catch (err) {
       if (err instanceof InvalidRequest)
         return reply.error('invalid_request', { message: err.message })
-      if (errorCode(err) === 'pipeline_unavailable') return reply.error('pipeline_unavailable')
+      // A registered answer thrown on the far side of a thread keeps its code, not its class.
+      const code = errorCode(err)
+      if (code === 'pipeline_unavailable') return reply.error(code)
+      if (code === 'replay_too_large') return reply.error(code, { message: (err as Error).message })
       this.o.logger.error({ err, route: route.path }, 'admin route failed')
-      return reply.json(500, {
-        status: 'error',
-        error: 'internal',
-        message: (err as Error).message,
-      })
+      return reply.error('internal_error', { message: (err as Error).message })
     }
     if ('html' in answer) reply.send(answer.status, 'text/html; charset=utf-8', answer.html)
     else if ('empty' in answer) reply.send(answer.status, 'text/plain; charset=utf-8', '')

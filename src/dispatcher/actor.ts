@@ -2,7 +2,7 @@
  * The dispatcher actor: the body of the worker thread DispatcherThread starts. It runs the
  * outbound Dispatcher with a pool of its own, so slow receivers, TLS handshakes and signing
  * never take time from the pipeline thread's consumer or the HTTP thread. Calls it answers:
- * `wake` (cast: new deliveries were stored), `metrics`, `close`.
+ * `wake` (cast: new deliveries were stored), `metrics`, `lanes`, `close`.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import pg from 'pg'
@@ -45,6 +45,7 @@ const pool = new pg.Pool({ connectionString: data.connectionString, max: DISPATC
 const rpc = new Rpc(parentPort!, {
   wake: () => dispatcher?.wake(),
   metrics: () => registry.getMetricsAsJSON(),
+  lanes: () => dispatcher?.lanesView() ?? [],
   close: async () => {
     stop.abort()
     await dispatcher?.close()

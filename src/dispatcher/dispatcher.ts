@@ -8,7 +8,7 @@ import { onceAsync, runAll } from '../util/once.js'
 import { backoffDelay } from '../util/backoff.js'
 import { Attempts } from './attempts.js'
 import { BacklogGauges } from './backlog-gauges.js'
-import { Lanes } from './lanes.js'
+import { Lanes, type LaneView } from './lanes.js'
 import { breakerTransitions } from './metrics.js'
 import { Notifier } from './notifier.js'
 import { resolveOptions, type DispatcherOptions, type ResolvedOptions } from './options.js'
@@ -185,6 +185,11 @@ export class Dispatcher implements Component {
    * still in flight after that keeps its lease, which expires: another node (or this one,
    * restarted) attempts it again, so a delivery is never lost, at worst sent twice.
    */
+  /** In flight and breaker state of every subscription this node is delivering to. */
+  lanesView(): LaneView[] {
+    return this.lanes.view(Date.now())
+  }
+
   close = onceAsync(async () => {
     this.stop.abort()
     this.timer.close()

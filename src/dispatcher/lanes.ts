@@ -86,6 +86,13 @@ export class Lane {
   }
 }
 
+/** One lane as the admin API shows it; a subscription with no lane is idle and closed. */
+export interface LaneView {
+  readonly subscriptionId: string
+  readonly inFlight: number
+  readonly breaker: BreakerState
+}
+
 /** The lanes of the cached subscriptions; a lane outlives its subscription until it is idle. */
 export class Lanes {
   private readonly lanes = new Map<string, Lane>()
@@ -102,6 +109,15 @@ export class Lanes {
 
   get(id: string): Lane | undefined {
     return this.lanes.get(id)
+  }
+
+  /** Each lane's in-flight count and breaker state now (the operator's view of this node). */
+  view(nowMs: number): LaneView[] {
+    return [...this.lanes].map(([id, lane]) => ({
+      subscriptionId: id,
+      inFlight: lane.inFlight,
+      breaker: lane.breaker.state(nowMs),
+    }))
   }
 
   /** Drop idle lanes of subscriptions that left the cache (deleted or disabled). */

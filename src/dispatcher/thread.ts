@@ -11,6 +11,7 @@ import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
 import { withTimeout } from '../util/timeout.js'
 import type { DispatcherActorData } from './actor.js'
+import type { LaneView } from './lanes.js'
 import type { DispatcherTuning } from './options.js'
 
 // Under tap the sources run through its TypeScript loader, which worker threads inherit.
@@ -56,6 +57,14 @@ export class DispatcherThread {
     if (!rpc) return []
     const answer = rpc.call<ThreadMetrics>('metrics')
     return [await withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')]
+  }
+
+  /** In flight and breaker per subscription on this node; none while it is being restarted. */
+  async lanes(): Promise<LaneView[]> {
+    const rpc = this.rpc
+    if (!rpc) return []
+    const answer = rpc.call<LaneView[]>('lanes')
+    return withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')
   }
 
   /** Ends the thread at once, as a crash would (tests): a new one takes over after a back-off. */

@@ -15,6 +15,16 @@ import {
   upsertSubscription,
 } from '../db/subscriptions.js'
 import type { SecretBox } from '../outbound/secret-box.js'
+import type { Subscription } from '../db/subscriptions.js'
+import {
+  deliveriesOfEvent,
+  getDelivery,
+  listDeliveries,
+  retryDelivery,
+} from '../db/delivery-queries.js'
+import { replay } from '../db/replay.js'
+import type { LaneView } from '../dispatcher/lanes.js'
+import { withHealth } from './subscription-health.js'
 
 /** The pool and the workers' processing step, once the database side of the pipeline is up. */
 export interface DatabaseSide {
@@ -28,19 +38,32 @@ export interface SecretTools {
   generate: () => string
 }
 
+/** What the admin API asks of this node's dispatcher thread. */
+export interface DispatcherControl {
+  lanes(): Promise<LaneView[]>
+  /** A delivery was made due now. */
+  wake(): void
+}
+
 /** AdminData over the pipeline's own database pool and worker pool (runs in its thread). */
 export function pipelineAdminData(
   side: () => DatabaseSide | null,
   secrets: SecretTools,
+  dispatcher: DispatcherControl,
 ): AdminData {
   const up = (): DatabaseSide => {
     const s = side()
     if (!s) throw new SluiceError('pipeline_unavailable')
     return s
   }
+  const healthOf = (subs: Subscription[]) => withHealth(up().pool, () => dispatcher.lanes(), subs)
   return {
     listEvents: (q) => listEvents(up().pool, q),
-    getEvent: ({ source, id }) => getEvent(up().pool, source, id),
+    async getEvent({ source, id }) {
+      const pool = up().pool
+      const event = await getEvent(pool, source, id)
+      return event && { ...event, deliveries: await deliveriesOfEvent(pool, source, id) }
+    },
     async listDeadLetters(q) {
       const letters = await listDeadLetters(up().pool, {
         limit: q.limit,
@@ -62,12 +85,31 @@ export function pipelineAdminData(
     },
     upsertSubscription: (input) =>
       upsertSubscription(up().pool, secrets.box(), input, secrets.generate),
-    getSubscription: (id) => getSubscription(up().pool, id),
-    listSubscriptions: (q) => listSubscriptions(up().pool, q),
-    patchSubscription: (id, patch) => patchSubscription(up().pool, secrets.box(), id, patch),
+    async getSubscription(id) {
+      const s = await getSubscription(up().pool, id)
+      return s && (await healthOf([s]))[0]!
+    },
+    listSubscriptions: async (q) => healthOf(await listSubscriptions(up().pool, q)),
+    async patchSubscription(id, patch) {
+      const s = await patchSubscription(up().pool, secrets.box(), id, patch)
+      return s && (await healthOf([s]))[0]!
+    },
     deleteSubscription: (id) => deleteSubscription(up().pool, id),
     rotateSecret: (id, grace) =>
       rotateSecret(up().pool, secrets.box(), id, secrets.generate(), grace),
+    listDeliveries: (q) => listDeliveries(up().pool, q),
+    getDelivery: (id) => getDelivery(up().pool, id),
+    async retryDelivery(id) {
+      const r = await retryDelivery(up().pool, id)
+      if (r.outcome === 'due') dispatcher.wake()
+      return r
+    },
+    async replay(filter, dryRun) {
+      // The insert's NOTIFY wakes other nodes; this one is told in-process (and on PGlite).
+      const r = await replay(up().pool, filter, dryRun)
+      if (!dryRun && r.count > 0) dispatcher.wake()
+      return r
+    },
     async counts() {
       const by = new Map(
         (await eventsProcessed.get()).values.map((v) => [v.labels.outcome, v.value]),

@@ -201,6 +201,10 @@ function adminProxy(call: (method: AdminMethod, args: unknown[]) => Promise<unkn
     'patchSubscription',
     'deleteSubscription',
     'rotateSecret',
+    'listDeliveries',
+    'getDelivery',
+    'retryDelivery',
+    'replay',
   ]
   return Object.fromEntries(
     methods.map((m) => [m, async (...args: unknown[]) => call(m, args)]),

@@ -83,6 +83,10 @@ export class Pipeline implements PipelineRunner {
           ? { pool: this.database.pool, processor: this.workers }
           : null,
       { box: () => this.secretBox(), generate: generateSecret },
+      {
+        lanes: async () => (await this.dispatcher?.lanes()) ?? [],
+        wake: () => this.dispatcher?.wake(),
+      },
     )
     this.brokerHealth = new HealthTracker('broker', logger.child({ component: 'broker' }))
     this.databaseHealth = new HealthTracker('database', logger.child({ component: 'db' }))

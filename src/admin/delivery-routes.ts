@@ -1,0 +1,123 @@
+import { z } from 'zod'
+import type { AdminData } from './data.js'
+import type { AdminRoute, Answer } from './routes.js'
+import {
+  cursor,
+  decodeCursor,
+  encodeCursor,
+  InvalidRequest,
+  iso,
+  limit,
+  name,
+  parse,
+  queryObject,
+} from './schemas.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+// Delivery ids are bigint identities; anything else names no delivery.
+const DELIVERY_ID = /^[1-9]\d{0,17}$/
+
+const deliveriesQuery = z.strictObject({
+  status: z
+    .enum(['pending', 'succeeded', 'failed', 'cancelled'], {
+      message: "must be 'pending', 'succeeded', 'failed' or 'cancelled'",
+    })
+    .optional(),
+  limit,
+  cursor: cursor.optional(),
+})
+
+const replayBody = z
+  .strictObject({
+    source: name.optional(),
+    type: name.optional(),
+    since: iso.optional(),
+    until: iso.optional(),
+    subscriptionId: z.string().regex(UUID, 'must be a subscription id').optional(),
+    dryRun: z.boolean({ message: 'must be true or false' }).optional(),
+  })
+  .refine((b) => !b.since || !b.until || Date.parse(b.since) < Date.parse(b.until), {
+    path: ['since'],
+    message: 'must be before until',
+  })
+
+const missing = (what: string): Answer => ({
+  status: 404,
+  json: { status: 'error', error: 'not_found', message: `no ${what}` },
+})
+
+/** The delivery routes of the contract's "Outbound delivery" section, and replay. */
+export function deliveryRoutes(data: AdminData): AdminRoute[] {
+  return [
+    {
+      method: 'get',
+      path: '/v1/subscriptions/:id/deliveries',
+      auth: true,
+      async run({ params: [id], query }) {
+        const q = parse(deliveriesQuery, queryObject(query))
+        const [before] = q.cursor ? decodeCursor(q.cursor, 1) : []
+        if (before !== undefined && !DELIVERY_ID.test(before)) {
+          throw new InvalidRequest('cursor: must be a nextCursor returned by this API')
+        }
+        if (!id || !UUID.test(id)) return missing(`subscription ${id}`)
+        const items = await data.listDeliveries({
+          subscriptionId: id,
+          limit: q.limit + 1,
+          ...(q.status ? { status: q.status } : {}),
+          ...(before ? { before } : {}),
+        })
+        // Only an empty page pays for telling "no such subscription" from "nothing yet".
+        if (items.length === 0 && !(await data.getSubscription(id))) {
+          return missing(`subscription ${id}`)
+        }
+        const more = items.length > q.limit
+        const page = more ? items.slice(0, q.limit) : items
+        const last = page.at(-1)
+        return {
+          status: 200,
+          json: { data: page, nextCursor: more && last ? encodeCursor([last.id]) : null },
+        }
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/deliveries/:id',
+      auth: true,
+      async run({ params: [id] }) {
+        const d = id && DELIVERY_ID.test(id) ? await data.getDelivery(id) : null
+        return d ? { status: 200, json: d } : missing(`delivery ${id}`)
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/deliveries/:id/retry',
+      auth: true,
+      async run({ params: [id], body }) {
+        parse(z.strictObject({}), body ?? {})
+        if (!id || !DELIVERY_ID.test(id)) return missing(`delivery ${id}`)
+        const r = await data.retryDelivery(id)
+        if (r.outcome === 'missing') return missing(`delivery ${id}`)
+        if (r.outcome === 'due') return { status: 200, json: r.delivery }
+        return {
+          status: 409,
+          json: {
+            status: 'error',
+            error: 'delivery_not_retryable',
+            message: `delivery ${id} is ${r.delivery.status}: only a pending or failed one is retried (POST /v1/replay delivers an event again)`,
+          },
+        }
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/replay',
+      auth: true,
+      async run({ body }) {
+        const b = parse(replayBody, body ?? {})
+        const dryRun = b.dryRun ?? false
+        const { count } = await data.replay(b, dryRun)
+        return { status: 200, json: { count, dryRun } }
+      },
+    },
+  ]
+}

@@ -1,0 +1,154 @@
+import {
+  authed,
+  common,
+  cursor,
+  error,
+  idParam,
+  int,
+  iso,
+  json,
+  limit,
+  list,
+  nullable,
+  q,
+  ref,
+  str,
+} from './openapi-parts.js'
+
+/** The deliveries and replay part of the OpenAPI document (src/admin/delivery-routes.ts). */
+
+const deliveryId = { name: 'id', in: 'path', required: true, schema: { ...str, pattern: '^\\d+$' } }
+const statusEnum = { enum: ['pending', 'succeeded', 'failed', 'cancelled'] }
+
+const delivery = {
+  type: 'object',
+  required: ['id', 'subscriptionId', 'source', 'eventId', 'generation', 'status', 'attempts'],
+  properties: {
+    id: { ...str, description: 'a bigint, as a string' },
+    subscriptionId: { ...str, format: 'uuid' },
+    source: str,
+    eventId: str,
+    generation: { ...int, description: '0 for the first fan-out; 1, 2, ... per replay' },
+    status: statusEnum,
+    attempts: int,
+    nextAttemptAt: nullable(iso),
+    lastStatus: nullable(int),
+    lastError: nullable(str),
+    createdAt: iso,
+    completedAt: nullable(iso),
+  },
+}
+
+export const deliverySchemas = {
+  Delivery: delivery,
+  DeliveryDetail: {
+    allOf: [
+      delivery,
+      {
+        type: 'object',
+        required: ['url', 'attemptLog'],
+        properties: {
+          url: str,
+          attemptLog: { type: 'array', items: ref('DeliveryAttempt') },
+        },
+      },
+    ],
+  },
+  DeliveryAttempt: {
+    type: 'object',
+    required: ['attempt', 'attemptedAt', 'durationMs', 'statusCode', 'error', 'node'],
+    properties: {
+      attempt: int,
+      attemptedAt: iso,
+      durationMs: int,
+      statusCode: nullable(int),
+      error: nullable({ ...str, description: 'the error class; null for a 2xx' }),
+      message: nullable(str),
+      responseExcerpt: nullable({ ...str, description: 'the first 64 KiB of the response body' }),
+      responseTruncated: { type: 'boolean' },
+      node: str,
+    },
+  },
+  SubscriptionDelivery: {
+    type: 'object',
+    description: 'pending and failed from Postgres; inFlight and breaker are this node',
+    required: ['pending', 'failed', 'inFlight', 'breaker', 'failingSince', 'lastSuccessAt'],
+    properties: {
+      pending: int,
+      failed: int,
+      inFlight: int,
+      breaker: { enum: ['closed', 'open', 'half_open'] },
+      failingSince: nullable(iso),
+      lastSuccessAt: nullable(iso),
+    },
+  },
+}
+
+export const deliveryPaths = {
+  '/v1/subscriptions/{id}/deliveries': {
+    get: {
+      summary: "A subscription's deliveries, newest first",
+      ...authed,
+      parameters: [idParam, q('status', 'pending, succeeded, failed or cancelled'), limit, cursor],
+      responses: {
+        '200': { description: 'a page', ...json(list('Delivery')) },
+        '404': error('not_found: no such subscription'),
+        ...common,
+      },
+    },
+  },
+  '/v1/deliveries/{id}': {
+    get: {
+      summary: 'One delivery with every attempt',
+      ...authed,
+      parameters: [deliveryId],
+      responses: {
+        '200': { description: 'the delivery', ...json(ref('DeliveryDetail')) },
+        '404': error('not_found: no such delivery'),
+        ...common,
+      },
+    },
+  },
+  '/v1/deliveries/{id}/retry': {
+    post: {
+      summary: 'Attempt it again now (a pending or failed one)',
+      ...authed,
+      parameters: [deliveryId],
+      responses: {
+        '200': { description: 'the delivery, due now', ...json(ref('Delivery')) },
+        '404': error('not_found: no such delivery'),
+        '409': error('delivery_not_retryable: it succeeded or was cancelled'),
+        ...common,
+      },
+    },
+  },
+  '/v1/replay': {
+    post: {
+      summary: 'Deliver matching stored events again, as new deliveries',
+      ...authed,
+      requestBody: json({
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          source: str,
+          type: str,
+          since: { ...iso, description: 'receivedAt >=' },
+          until: { ...iso, description: 'receivedAt <' },
+          subscriptionId: { ...str, format: 'uuid' },
+          dryRun: { type: 'boolean', description: 'count only' },
+        },
+      }),
+      responses: {
+        '200': {
+          description: 'deliveries made (or that would be, for a dry run)',
+          ...json({
+            type: 'object',
+            required: ['count', 'dryRun'],
+            properties: { count: int, dryRun: { type: 'boolean' } },
+          }),
+        },
+        ...common,
+      },
+    },
+  },
+}

@@ -1,0 +1,180 @@
+import type pg from 'pg'
+
+/**
+ * The admin API's side of `deliveries` and `delivery_attempts`: what an operator reads, and the
+ * two things an operator does (retry one now). The dispatcher's side is src/db/deliveries.ts.
+ */
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled'
+
+export interface Delivery {
+  /** bigint, as a string. */
+  id: string
+  subscriptionId: string
+  source: string
+  eventId: string
+  /** 0 for the fan-out made with the event's row; 1, 2, ... for each replay through the API. */
+  generation: number
+  status: DeliveryStatus
+  attempts: number
+  /** When it is due; null once it is no longer pending. */
+  nextAttemptAt: string | null
+  lastStatus: number | null
+  lastError: string | null
+  createdAt: string
+  completedAt: string | null
+}
+
+export interface DeliveryAttempt {
+  attempt: number
+  attemptedAt: string
+  durationMs: number
+  statusCode: number | null
+  error: string | null
+  message: string | null
+  responseExcerpt: string | null
+  responseTruncated: boolean
+  node: string
+}
+
+export interface DeliveryDetail extends Delivery {
+  url: string
+  attemptLog: DeliveryAttempt[]
+}
+
+interface Row {
+  id: string
+  subscription_id: string
+  source: string
+  event_id: string
+  generation: number
+  status: DeliveryStatus
+  attempts: number
+  next_attempt_at: Date
+  last_status: number | null
+  last_error: string | null
+  created_at: Date
+  completed_at: Date | null
+}
+
+const COLUMNS = `d.id, d.subscription_id, d.source, d.event_id, d.generation, d.status, d.attempts,
+  d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.completed_at`
+
+const toDelivery = (r: Row): Delivery => ({
+  id: String(r.id),
+  subscriptionId: r.subscription_id,
+  source: r.source,
+  eventId: r.event_id,
+  generation: r.generation,
+  status: r.status,
+  attempts: r.attempts,
+  nextAttemptAt: r.status === 'pending' ? r.next_attempt_at.toISOString() : null,
+  lastStatus: r.last_status,
+  lastError: r.last_error,
+  createdAt: r.created_at.toISOString(),
+  completedAt: r.completed_at?.toISOString() ?? null,
+})
+
+export interface DeliveryQuery {
+  subscriptionId: string
+  status?: DeliveryStatus
+  limit: number
+  /** The id of the last delivery of the previous page: newest first, by id. */
+  before?: string
+}
+
+export async function listDeliveries(db: pg.Pool, q: DeliveryQuery): Promise<Delivery[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM deliveries d
+      WHERE d.subscription_id = $1 AND ($2::text IS NULL OR d.status = $2)
+        AND ($3::bigint IS NULL OR d.id < $3)
+      ORDER BY d.id DESC LIMIT $4`,
+    [q.subscriptionId, q.status ?? null, q.before ?? null, q.limit],
+  )
+  return rows.map(toDelivery)
+}
+
+/** Every delivery of one event, across subscriptions and replays (the event's detail). */
+export async function deliveriesOfEvent(
+  db: pg.Pool,
+  source: string,
+  eventId: string,
+): Promise<Delivery[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM deliveries d WHERE d.source = $1 AND d.event_id = $2
+      ORDER BY d.id LIMIT 1000`,
+    [source, eventId],
+  )
+  return rows.map(toDelivery)
+}
+
+interface AttemptRow {
+  attempt: number
+  attempted_at: Date
+  duration_ms: number
+  status_code: number | null
+  error: string | null
+  message: string | null
+  response_excerpt: string | null
+  response_truncated: boolean
+  node: string
+}
+
+export async function getDelivery(db: pg.Pool, id: string): Promise<DeliveryDetail | null> {
+  const { rows } = await db.query<Row & { url: string }>(
+    `SELECT ${COLUMNS}, s.url FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+      WHERE d.id = $1`,
+    [id],
+  )
+  const row = rows[0]
+  if (!row) return null
+  const attempts = await db.query<AttemptRow>(
+    `SELECT attempt, attempted_at, duration_ms, status_code, error, message, response_excerpt,
+            response_truncated, node
+       FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempted_at, attempt`,
+    [id],
+  )
+  return {
+    ...toDelivery(row),
+    url: row.url,
+    attemptLog: attempts.rows.map((a) => ({
+      attempt: a.attempt,
+      attemptedAt: a.attempted_at.toISOString(),
+      durationMs: a.duration_ms,
+      statusCode: a.status_code,
+      error: a.error,
+      message: a.message,
+      responseExcerpt: a.response_excerpt,
+      responseTruncated: a.response_truncated,
+      node: a.node,
+    })),
+  }
+}
+
+export type RetryOutcome =
+  | { outcome: 'due'; delivery: Delivery }
+  | { outcome: 'not_retryable'; delivery: Delivery }
+  | { outcome: 'missing' }
+
+/**
+ * Makes a pending or failed delivery due now. One being attempted right now (leased) is left
+ * to that attempt. A failed one gets one more attempt; if that fails too it is failed again,
+ * since its schedule is spent. A succeeded or cancelled one is not retried (replay it instead).
+ */
+export async function retryDelivery(db: pg.Pool, id: string): Promise<RetryOutcome> {
+  const { rows } = await db.query<Row>(
+    `UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), completed_at = NULL
+      WHERE d.id = $1 AND d.status IN ('pending', 'failed')
+        AND (d.lease_until IS NULL OR d.lease_until <= now())
+      RETURNING ${COLUMNS}`,
+    [id],
+  )
+  if (rows[0]) return { outcome: 'due', delivery: toDelivery(rows[0]) }
+  const now = await db.query<Row>(`SELECT ${COLUMNS} FROM deliveries d WHERE d.id = $1`, [id])
+  const current = now.rows[0]
+  if (!current) return { outcome: 'missing' }
+  const delivery = toDelivery(current)
+  return current.status === 'pending'
+    ? { outcome: 'due', delivery }
+    : { outcome: 'not_retryable', delivery }
+}
