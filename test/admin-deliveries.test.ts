@@ -1,0 +1,212 @@
+import t from 'tap'
+import { startAdminEngine } from './helpers/admin-engine.js'
+import { receiver } from './helpers/dispatch.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { post } from './helpers/post.js'
+import { until } from './helpers/wait.js'
+
+const TOKEN = 'admin-deliveries-token-0123456789'
+
+interface Delivery {
+  id: string
+  subscriptionId: string
+  source: string
+  eventId: string
+  generation: number
+  status: string
+  attempts: number
+  nextAttemptAt: string | null
+  lastStatus: number | null
+}
+interface Page<T> {
+  data: T[]
+  nextCursor: string | null
+}
+
+t.test('deliveries, attempts, retry and replay through the admin API', async (t) => {
+  const healthy = await receiver()
+  // Fails until told otherwise, so a failed delivery can be retried into a success.
+  let failing = true
+  const flaky = await receiver((_r, res) => {
+    res.statusCode = failing ? 500 : 200
+    res.end(failing ? 'down for maintenance' : 'ok')
+  })
+  t.teardown(() => Promise.all([healthy.close(), flaky.close()]))
+  const { call, webhook } = await startAdminEngine(t, {
+    SLUICE_ADMIN_TOKEN: TOKEN,
+    SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+    SLUICE_DELIVERY_SCHEDULE: '0.2,0.2',
+    SLUICE_DELIVERY_TIMEOUT_MS: '3000',
+  })
+  const ok = (await call('POST', '/v1/subscriptions', { body: { url: healthy.url() } })).json as {
+    id: string
+  }
+  const bad = (
+    await call('POST', '/v1/subscriptions', {
+      body: { url: flaky.url(), eventTypes: ['order.ref*'] },
+    })
+  ).json as { id: string }
+
+  for (let i = 0; i < 3; i++) {
+    const body = JSON.stringify({ type: i === 2 ? 'order.refunded' : 'order.paid', n: i })
+    t.equal((await post(webhook, body, { 'idempotency-key': `d-${i}` })).status, 200)
+  }
+  await until('the healthy subscriber got all three', () => healthy.received.length >= 3, 30_000)
+
+  const page = async (id: string, query = '') =>
+    (await call('GET', `/v1/subscriptions/${id}/deliveries${query}`)).json as Page<Delivery>
+  await until('the flaky subscription has spent its schedule', async () => {
+    const failed = await page(bad.id, '?status=failed')
+    return failed.data.length === 1
+  })
+  const okPage = await page(ok.id)
+  t.equal(okPage.data.length, 3, 'one delivery per event for the catch-all subscription')
+  t.ok(
+    okPage.data.every(
+      (d) => d.status === 'succeeded' && d.attempts === 1 && d.nextAttemptAt === null,
+    ),
+    'each succeeded at the first attempt, and is due no more',
+  )
+  t.same(
+    okPage.data.map((d) => d.eventId),
+    ['d-2', 'd-1', 'd-0'],
+    'newest first',
+  )
+  t.same((await page(bad.id, '?status=pending')).data, [], 'no pending delivery is left')
+  t.equal((await page(bad.id)).data.length, 1, 'only order.refunded matched order.ref*')
+
+  const first = await page(ok.id, '?limit=2')
+  t.equal(first.data.length, 2)
+  t.type(first.nextCursor, 'string', 'a cursor when more follow')
+  const second = await page(ok.id, `?limit=2&cursor=${first.nextCursor}`)
+  t.same(
+    second.data.map((d) => d.eventId),
+    ['d-0'],
+    'the cursor continues where the page ended',
+  )
+  t.equal(second.nextCursor, null, 'no cursor on the last page')
+
+  // The subscription list shows how each subscriber is doing.
+  const subs = (await call('GET', '/v1/subscriptions')).json as Page<{
+    id: string
+    delivery: { pending: number; failed: number; breaker: string; failingSince: string | null }
+  }>
+  const flakyRow = subs.data.find((s) => s.id === bad.id)!
+  t.equal(flakyRow.delivery.failed, 1, 'failed deliveries counted')
+  t.type(flakyRow.delivery.failingSince, 'string', 'failing since its first failure')
+  t.equal(subs.data.find((s) => s.id === ok.id)!.delivery.failingSince, null)
+  t.match(flakyRow.delivery.breaker, /^(closed|open|half_open)$/)
+
+  const failed = (await page(bad.id, '?status=failed')).data[0]!
+  const detail = (await call('GET', `/v1/deliveries/${failed.id}`)).json as {
+    url: string
+    attemptLog: { attempt: number; statusCode: number; error: string; responseExcerpt: string }[]
+  }
+  t.equal(detail.url, flaky.url())
+  t.same(
+    detail.attemptLog.map((a) => [a.attempt, a.statusCode]),
+    [
+      [1, 500],
+      [2, 500],
+      [3, 500],
+    ],
+    'every attempt of the schedule, with its status',
+  )
+  t.equal(detail.attemptLog[0]!.responseExcerpt, 'down for maintenance', 'the response excerpt')
+  t.ok(
+    detail.attemptLog.every((a) => a.error !== null),
+    'each failure has its error class',
+  )
+
+  // Retry a failed delivery once the receiver is back: it succeeds.
+  failing = false
+  const retried = await call('POST', `/v1/deliveries/${failed.id}/retry`)
+  t.equal(retried.status, 200)
+  t.equal((retried.json as Delivery).status, 'pending', 'due again')
+  await until('the retry succeeded', async () => {
+    const d = (await call('GET', `/v1/deliveries/${failed.id}`)).json as Delivery
+    return d.status === 'succeeded'
+  })
+  const after = (await call('GET', `/v1/deliveries/${failed.id}`)).json as {
+    attempts: number
+    attemptLog: { statusCode: number }[]
+  }
+  t.equal(after.attempts, 4, 'one more attempt than the schedule')
+  t.equal(after.attemptLog.at(-1)!.statusCode, 200)
+
+  const again = await call('POST', `/v1/deliveries/${failed.id}/retry`)
+  t.equal(again.status, 409, 'a succeeded delivery is not retried')
+  t.match(again.json, { status: 'error', error: 'delivery_not_retryable' })
+  t.equal((await call('POST', '/v1/deliveries/999999999/retry')).status, 404)
+  t.equal((await call('GET', '/v1/deliveries/abc')).status, 404)
+  t.equal((await call('GET', '/v1/deliveries/999999999')).status, 404)
+  t.equal(
+    (await call('GET', '/v1/subscriptions/00000000-0000-4000-8000-000000000000/deliveries')).status,
+    404,
+    'an unknown subscription has no deliveries page',
+  )
+
+  // Replay: a dry run counts, a real one makes a new generation that is delivered.
+  const dry = await call('POST', '/v1/replay', {
+    body: { type: 'order.paid', subscriptionId: ok.id, dryRun: true },
+  })
+  t.same(dry.json, { count: 2, dryRun: true }, 'two order.paid events for that subscription')
+  t.equal((await page(ok.id)).data.length, 3, 'a dry run makes nothing')
+  const before = healthy.received.length
+  const real = await call('POST', '/v1/replay', { body: { source: 'default' } })
+  t.same(real.json, { count: 4, dryRun: false }, 'every event to every matching subscription')
+  await until(
+    'the replay reached the healthy subscriber',
+    () => healthy.received.length >= before + 3,
+  )
+  const replayed = (await page(ok.id)).data.filter((d) => d.generation === 1)
+  t.equal(replayed.length, 3, 'the replay is generation 1')
+  t.same(
+    new Set(healthy.received.slice(before).map((r) => r.headers['webhook-id'])),
+    new Set(healthy.received.slice(0, 3).map((r) => r.headers['webhook-id'])),
+    'a replay keeps the webhook-id, so receivers can tell it is the same event',
+  )
+
+  const event = (await call('GET', '/v1/events/default/d-2')).json as { deliveries: Delivery[] }
+  t.same(
+    event.deliveries.map((d) => [d.subscriptionId, d.generation]).sort(),
+    [
+      [bad.id, 0],
+      [bad.id, 1],
+      [ok.id, 0],
+      [ok.id, 1],
+    ].sort(),
+    "an event's detail lists every delivery made of it",
+  )
+})
+
+t.test('bad input to the delivery routes is a 400 naming the field', async (t) => {
+  const { call } = await startAdminEngine(t, { SLUICE_ADMIN_TOKEN: TOKEN })
+  const sub = (
+    await call('POST', '/v1/subscriptions', { body: { url: 'https://example.com/hook' } })
+  ).json as { id: string }
+  const cases: [string, string, object | undefined, RegExp][] = [
+    ['GET', `/v1/subscriptions/${sub.id}/deliveries?status=done`, undefined, /^status: /],
+    ['GET', `/v1/subscriptions/${sub.id}/deliveries?cursor=%%%`, undefined, /^cursor: /],
+    ['GET', `/v1/subscriptions/${sub.id}/deliveries?limit=0`, undefined, /^limit: /],
+    ['POST', '/v1/replay', { since: 'yesterday' }, /^since: /],
+    ['POST', '/v1/replay', { since: '2026-02-01', until: '2026-01-01' }, /^since: must be before/],
+    ['POST', '/v1/replay', { dryRun: 'yes' }, /^dryRun: /],
+    ['POST', '/v1/replay', { subscriptionId: 'x' }, /^subscriptionId: /],
+    ['POST', '/v1/replay', { everything: true }, /unknown field\(s\): everything/],
+    ['POST', '/v1/deliveries/1/retry', { now: true }, /unknown field\(s\): now/],
+  ]
+  for (const [method, path, body, message] of cases) {
+    const answer = await call(method, path, body ? { body } : {})
+    t.equal(answer.status, 400, `${method} ${path} ${JSON.stringify(body)}`)
+    t.match(answer.json, { status: 'error', error: 'invalid_request', message })
+  }
+  t.equal(
+    (await call('POST', '/v1/replay', { body: { dryRun: true }, token: null })).status,
+    401,
+    'replay needs the token',
+  )
+  t.same((await call('POST', '/v1/replay', { body: {} })).json, { count: 0, dryRun: false })
+})
+
+failOnLeaks(t)
