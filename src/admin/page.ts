@@ -17,10 +17,14 @@ export const UI_SCRIPTS = [
   'dead-letters',
   'events',
   'event-detail',
+  'subscriptions',
+  'deliveries',
+  'delivery-detail',
+  'replay',
   'main',
 ] as const
 export type UiScript = (typeof UI_SCRIPTS)[number]
-const STYLES = ['style', 'tables']
+const STYLES = ['style', 'tables', 'deliveries']
 
 let page: string | null = null
 

@@ -71,6 +71,55 @@ interface DeadLetter {
   bytes: number
 }
 
+type BreakerState = 'closed' | 'open' | 'half_open'
+interface Subscription {
+  id: string
+  url: string
+  description: string | null
+  status: 'active' | 'disabled'
+  disabledReason: string | null
+  createdAt: string
+  /** Pending and failed are counted in Postgres; inFlight and breaker are the answering node's. */
+  delivery: {
+    pending: number
+    failed: number
+    inFlight: number
+    breaker: BreakerState
+    failingSince: string | null
+    lastSuccessAt: string | null
+  }
+}
+type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled'
+interface Delivery {
+  id: string
+  subscriptionId: string
+  source: string
+  eventId: string
+  generation: number
+  status: DeliveryStatus
+  attempts: number
+  nextAttemptAt: string | null
+  lastStatus: number | null
+  lastError: string | null
+  createdAt: string
+  completedAt: string | null
+}
+interface Attempt {
+  attempt: number
+  attemptedAt: string
+  durationMs: number
+  statusCode: number | null
+  error: string | null
+  message: string | null
+  responseExcerpt: string | null
+  responseTruncated: boolean
+  node: string
+}
+interface DeliveryDetail extends Delivery {
+  url: string
+  attemptLog: Attempt[]
+}
+
 /** A refused token. The page has already been told (onUnauthorized) when this is thrown. */
 class Unauthorized extends Error {}
 
@@ -92,13 +141,14 @@ const forgetToken = (): void => sessionStorage.removeItem(TOKEN_KEY)
 /** Dispatched on document when the token is refused; main.ts brings the token form back. */
 const UNAUTHORIZED_EVENT = 'sluice:unauthorized'
 
-async function api<T>(path: string, body?: unknown): Promise<T> {
+/** GET without a body, POST with one, unless `method` says otherwise (PATCH). */
+async function api<T>(path: string, body?: unknown, method?: string): Promise<T> {
   const bearer = token()
   if (!bearer) throw new Unauthorized('no token')
   const headers: Record<string, string> = { authorization: `Bearer ${bearer}` }
   if (body !== undefined) headers['content-type'] = 'application/json'
   const res = await fetch(path, {
-    method: body === undefined ? 'GET' : 'POST',
+    method: method ?? (body === undefined ? 'GET' : 'POST'),
     headers,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })

@@ -42,6 +42,7 @@ function meta(label: string, value: string): HTMLElement[] {
 
 async function openEvent(source: string, id: string): Promise<void> {
   const seq = ++detailSeq
+  if (!byId('delivery-drawer').hidden) closeDelivery() // one side panel at a time
   byId('drawer').hidden = false
   setText('detail-title', `${source} / ${id}`)
   setText('detail-message', 'Loading…')

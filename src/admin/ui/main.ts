@@ -1,6 +1,6 @@
-// The page's life: the token form, then the dashboard refreshing itself. Status every 2 s; the
-// lists every 10 s (they query Postgres) or on demand. Nothing is fetched while the tab is
-// hidden, and a 401 anywhere brings the token form back.
+// The page's life: the token form, then the dashboard refreshing itself. Status (and an open
+// pending delivery) every 2 s; the lists every 10 s (they query Postgres) or on demand.
+// Nothing is fetched while the tab is hidden, and a 401 anywhere brings the token form back.
 
 const STATUS_EVERY_MS = 2000
 const LISTS_EVERY_MS = 10000
@@ -36,12 +36,18 @@ async function refreshStatus(): Promise<void> {
 }
 
 function refreshLists(): Promise<void> {
-  return Promise.all([refreshDeadLetters(), refreshEventsIfFirstPage()]).then(() => undefined)
+  return Promise.all([
+    refreshDeadLetters(),
+    refreshEventsIfFirstPage(),
+    refreshSubscriptions(),
+    refreshDeliveriesIfFirstPage(),
+  ]).then(() => undefined)
 }
 
 function showLogin(message: string): void {
   byId('dashboard').hidden = true
   byId('drawer').hidden = true
+  byId('delivery-drawer').hidden = true
   byId('signout').hidden = true
   byId('login').hidden = false
   setText('login-message', message)
@@ -56,6 +62,8 @@ function showDashboard(): void {
   void refreshStatus()
   void refreshDeadLetters()
   void refreshEvents()
+  void refreshSubscriptions()
+  void refreshDeliveries()
 }
 
 function start(): void {
@@ -65,6 +73,9 @@ function start(): void {
   initDeadLetters()
   initEvents()
   initEventDetail()
+  initDeliveries()
+  initDeliveryDetail()
+  initReplay()
   byId('login-form').addEventListener('submit', (ev) => {
     ev.preventDefault()
     const input = byId<HTMLInputElement>('token')
@@ -80,7 +91,9 @@ function start(): void {
   })
   const visible = (): boolean => !document.hidden && !byId('dashboard').hidden
   setInterval(() => {
-    if (visible()) void refreshStatus()
+    if (!visible()) return
+    void refreshStatus()
+    void refreshOpenDeliveryIfPending()
   }, STATUS_EVERY_MS)
   setInterval(() => {
     if (visible()) void refreshLists()
