@@ -3,6 +3,7 @@ import { e2eSection } from './e2e/section.js'
 import { forwarderSection } from './forwarder/section.js'
 import { ingestSection } from './ingest/section.js'
 import { journalWriterSection } from './journal-writer/section.js'
+import { outboundSection } from './outbound/section.js'
 import type { BenchSection } from './types.js'
 import { verifySection } from './verify/section.js'
 
@@ -17,5 +18,6 @@ export const sections: BenchSection[] = [
   forwarderSection,
   e2eSection,
   burstSection,
+  outboundSection,
 ]
 export const optionalSections: BenchSection[] = [journalWriterSection]
