@@ -34,6 +34,10 @@ export const subcommands: Record<string, Subcommand> = {
     summary: 'stored events: `events list [--source S ...]`, `events show --id ID`',
     load: async () => (await import('./commands/events.js')).eventsCommand,
   },
+  subscriptions: {
+    summary: 'outbound subscribers: `subscriptions list`, `add --url URL`, `disable --id ID`',
+    load: async () => (await import('./commands/subscriptions.js')).subscriptionsCommand,
+  },
   journal: {
     summary: "forward a node's unforwarded journal to the broker: `journal drain`",
     load: async () => (await import('./commands/journal.js')).journalCommand,

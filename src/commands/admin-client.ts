@@ -25,11 +25,19 @@ export function adminClient(config: Config) {
   const file = join(config.SLUICE_DATA_DIR, TOKEN_FILE)
   const token =
     config.SLUICE_ADMIN_TOKEN?.[0] ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : '')
-  return async function get<T>(path: string): Promise<T> {
+  return async function call<T>(
+    path: string,
+    request: { method?: 'GET' | 'POST' | 'PATCH'; body?: unknown } = {},
+  ): Promise<T> {
     let res: Response
     try {
       res = await fetch(`${base}${path}`, {
-        headers: { authorization: `Bearer ${token}` },
+        method: request.method ?? 'GET',
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         signal: AbortSignal.timeout(10_000),
       })
     } catch (err) {

@@ -13,6 +13,8 @@ export const ExitCode = Object.freeze({
 export interface OptionSpec {
   type: 'string' | 'boolean'
   short?: string
+  /** May be given several times: its value is then the array of them. */
+  multiple?: boolean
   help: string
 }
 
@@ -28,7 +30,7 @@ export interface CommandSpec {
 }
 
 export type Parsed =
-  | { ok: true; values: Record<string, string | boolean | undefined> }
+  | { ok: true; values: Record<string, string | boolean | (string | boolean)[] | undefined> }
   | { ok: false; exitCode: number }
 
 const HELP: OptionSpec = { type: 'boolean', short: 'h', help: 'show this help and exit' }
@@ -42,12 +44,16 @@ const HELP: OptionSpec = { type: 'boolean', short: 'h', help: 'show this help an
 export function parseCommand(spec: CommandSpec, args: string[]): Parsed {
   const specs = { ...spec.options, help: HELP }
   const options = Object.fromEntries(
-    Object.entries(specs).map(([name, { type, short }]) => [
+    Object.entries(specs).map(([name, o]) => [
       name,
-      short ? { type, short } : { type },
+      {
+        type: o.type,
+        ...(o.short ? { short: o.short } : {}),
+        ...(o.multiple ? { multiple: true } : {}),
+      },
     ]),
   )
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>
   try {
     values = parseArgs({ args, options, strict: true, allowPositionals: false }).values
   } catch (err) {

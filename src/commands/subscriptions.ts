@@ -1,0 +1,145 @@
+import { AdminCallError, adminClient } from './admin-client.js'
+import { ExitCode, parseCommand, usageError, type CommandSpec } from './args.js'
+import { commandConfig } from './config.js'
+
+export const subscriptionsListSpec: CommandSpec = {
+  name: 'sluice subscriptions list',
+  synopsis: '[--status active|disabled] [--limit N] [--cursor C]',
+  description:
+    "The subscriptions, oldest first, from the running engine's GET /v1/subscriptions: one JSON\n" +
+    'object per line, with how its deliveries stand (pending, failed, breaker, failingSince).\n' +
+    'When more match, a last line {"nextCursor":"..."} gives the --cursor of the next page.',
+  options: {
+    status: { type: 'string', help: 'only active or only disabled ones' },
+    limit: { type: 'string', help: 'at most this many, 1-1000 (default 100)' },
+    cursor: { type: 'string', help: 'continue where the previous page ended' },
+  },
+}
+
+export const subscriptionsAddSpec: CommandSpec = {
+  name: 'sluice subscriptions add',
+  synopsis: '--url URL [--type T]... [--source S]... [--header "Name: value"]... [options]',
+  description:
+    'Subscribes URL to stored events (POST /v1/subscriptions). With the same url, types and\n' +
+    'sources as an existing subscription, that one is updated. Prints the subscription as JSON,\n' +
+    'with its signing secret: the only time it is shown, so keep it.',
+  options: {
+    url: { type: 'string', help: 'the http:// or https:// URL deliveries are POSTed to' },
+    type: { type: 'string', multiple: true, help: 'an event type, or a prefix ending in *' },
+    source: { type: 'string', multiple: true, help: 'a source name (default: every source)' },
+    header: { type: 'string', multiple: true, help: 'a header added to every delivery' },
+    secret: { type: 'string', help: 'a whsec_ secret to sign with (default: a new one)' },
+    'max-in-flight': { type: 'string', help: 'deliveries at once to it, 1-1000 (default 10)' },
+    rate: { type: 'string', help: 'at most this many deliveries per second to it' },
+    description: { type: 'string', help: 'a note for operators' },
+  },
+}
+
+export const subscriptionsDisableSpec: CommandSpec = {
+  name: 'sluice subscriptions disable',
+  synopsis: '--id ID',
+  description:
+    'Stops deliveries to a subscription (PATCH status disabled); its pending deliveries wait\n' +
+    'until it is enabled again (`sluice subscriptions enable --id ID`).',
+  options: { id: { type: 'string', help: 'the subscription id' } },
+}
+
+const subscriptionsEnableSpec: CommandSpec = {
+  ...subscriptionsDisableSpec,
+  name: 'sluice subscriptions enable',
+  description: 'Resumes deliveries to a disabled subscription (PATCH status active).',
+}
+
+const SPECS: Record<string, CommandSpec> = {
+  list: subscriptionsListSpec,
+  add: subscriptionsAddSpec,
+  disable: subscriptionsDisableSpec,
+  enable: subscriptionsEnableSpec,
+}
+const GROUP = { name: 'sluice subscriptions', synopsis: 'list|add|disable|enable [options]' }
+
+/** `--header "Name: value"` into the headers object; a bad one is a usage error. */
+function headers(given: string[]): Record<string, string> {
+  return Object.fromEntries(
+    given.map((h) => {
+      const at = h.indexOf(':')
+      if (at < 1) throw new Error(`--header '${h}' must be "Name: value"`)
+      return [h.slice(0, at).trim(), h.slice(at + 1).trim()]
+    }),
+  )
+}
+
+/** The POST body of `add`: only what was given, so the API's defaults apply to the rest. */
+function addBody(v: Record<string, string | string[] | undefined>): Record<string, unknown> {
+  const list = (k: string) => v[k] as string[] | undefined
+  const number = (k: string) => {
+    const n = Number(v[k])
+    if (!Number.isFinite(n)) throw new Error(`--${k} must be a number`)
+    return n
+  }
+  return {
+    url: v.url,
+    ...(list('type') ? { eventTypes: list('type') } : {}),
+    ...(list('source') ? { sources: list('source') } : {}),
+    ...(list('header') ? { headers: headers(list('header')!) } : {}),
+    ...(v.secret ? { secret: v.secret } : {}),
+    ...(v['max-in-flight'] ? { maxInFlight: number('max-in-flight') } : {}),
+    ...(v.rate
+      ? { rateLimit: { perSecond: number('rate'), burst: Math.max(1, Math.ceil(number('rate'))) } }
+      : {}),
+    ...(v.description ? { description: v.description } : {}),
+  }
+}
+
+/** `sluice subscriptions list|add|disable|enable`: resolves with the exit code. */
+export async function subscriptionsCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args
+  const spec = action ? SPECS[action] : undefined
+  if (!spec) {
+    if (action === '--help' || action === '-h') {
+      process.stdout.write(`Usage: ${GROUP.name} ${GROUP.synopsis}; see ${GROUP.name} add --help\n`)
+      return ExitCode.ok
+    }
+    return usageError(GROUP, new Error(action ? `unknown action '${action}'` : 'missing action'))
+  }
+  const parsed = parseCommand(spec, rest)
+  if (!parsed.ok) return parsed.exitCode
+  const v = parsed.values as Record<string, string | string[] | undefined>
+  if (action === 'add' && !v.url) return usageError(spec, new Error('--url is required'))
+  if ((action === 'disable' || action === 'enable') && !v.id) {
+    return usageError(spec, new Error('--id is required'))
+  }
+  let body: Record<string, unknown> | undefined
+  try {
+    if (action === 'add') body = addBody(v)
+  } catch (err) {
+    return usageError(spec, err)
+  }
+  const config = commandConfig()
+  if (!config) return ExitCode.usage
+  const call = adminClient(config)
+  const out = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
+  try {
+    if (action === 'list') {
+      const query = new URLSearchParams(
+        Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      )
+      const page = await call<{ data: unknown[]; nextCursor: string | null }>(
+        `/v1/subscriptions?${query}`,
+      )
+      for (const s of page.data) out(s)
+      if (page.nextCursor) out({ nextCursor: page.nextCursor })
+    } else if (action === 'add') {
+      out(await call('/v1/subscriptions', { method: 'POST', body }))
+    } else {
+      const status = action === 'disable' ? 'disabled' : 'active'
+      const id = encodeURIComponent(v.id as string)
+      out(await call(`/v1/subscriptions/${id}`, { method: 'PATCH', body: { status } }))
+    }
+    return ExitCode.ok
+  } catch (err) {
+    if (!(err instanceof AdminCallError)) throw err
+    process.stderr.write(`${spec.name}: ${err.message}\n`)
+    return err.status === 400 ? ExitCode.usage : ExitCode.failure
+  }
+}
