@@ -75,7 +75,11 @@ function deliveryRow(d: Delivery): HTMLTableRowElement {
   const next = d.status === 'pending' && d.nextAttemptAt ? `next ${fmtTime(d.nextAttemptAt)}` : ''
   const retry =
     retryable(d) &&
-    el('button', { class: 'small', 'data-retry': d.id, 'aria-label': `Retry ${d.id}` }, 'Retry')
+    el(
+      'button',
+      { class: 'small', 'data-retry': d.id, 'aria-label': `Retry delivery ${d.id}` },
+      'Retry',
+    )
   if (retry) {
     retry.addEventListener('click', (ev) => {
       ev.stopPropagation()
@@ -88,7 +92,6 @@ function deliveryRow(d: Delivery): HTMLTableRowElement {
       class: d.id === deliveryView.id ? 'row selected' : 'row',
       'data-delivery': d.id,
       'data-status': d.status,
-      tabindex: 0,
     },
     el('td', { class: 'small-text', title: d.createdAt }, fmtTime(d.createdAt)),
     el(
@@ -111,20 +114,7 @@ function deliveryRow(d: Delivery): HTMLTableRowElement {
     ),
     el('td', { class: 'right' }, retry),
   )
-  const open = (): void => {
-    for (const r of document.querySelectorAll('#delivery-rows tr.selected'))
-      r.classList.remove('selected')
-    row.classList.add('selected')
-    void openDelivery(d.id)
-  }
-  row.addEventListener('click', open)
-  row.addEventListener('keydown', (ev) => {
-    if (ev.target === row && (ev.key === 'Enter' || ev.key === ' ')) {
-      ev.preventDefault()
-      open()
-    }
-  })
-  return row
+  return openable(row, () => void openDelivery(d.id))
 }
 
 /** POST /v1/deliveries/:id/retry, said in `messageId`; then the lists and the panel re-read. */
@@ -132,7 +122,8 @@ async function retryDelivery(button: HTMLButtonElement, id: string, messageId: s
   button.disabled = true
   try {
     await api<Delivery>(`/v1/deliveries/${encodeURIComponent(id)}/retry`, {})
-    setText(messageId, 'Retry queued: due now.')
+    // Still true once the attempt is made, so it can stay on screen.
+    setText(messageId, `Retry requested at ${fmtTime(new Date().toISOString())}: due at once.`)
   } catch (err) {
     if (!(err instanceof Unauthorized)) setText(messageId, `Retry failed: ${failure(err)}`)
   } finally {
@@ -158,8 +149,7 @@ function initDeliveries(): void {
   byId('deliveries-close').addEventListener('click', () => {
     deliveriesView.subscription = ''
     byId('deliveries-card').hidden = true
-    for (const r of document.querySelectorAll('#sub-rows tr.selected'))
-      r.classList.remove('selected')
+    clearSelected('sub-rows')
   })
 }
 

@@ -52,7 +52,7 @@ async function openDelivery(id: string): Promise<void> {
   if (deliveryView.id !== id) {
     deliveryView.id = id
     deliveryView.status = ''
-    setText('delivery-title', id)
+    setText('delivery-title', `Delivery ${id}`)
     for (const part of ['delivery-meta', 'delivery-attempts']) byId(part).replaceChildren()
     setText('delivery-message', 'Loading…')
   }
@@ -102,8 +102,7 @@ function closeDelivery(): void {
   byId('delivery-drawer').hidden = true
   deliveryView.id = ''
   deliveryView.status = ''
-  for (const r of document.querySelectorAll('#delivery-rows tr.selected'))
-    r.classList.remove('selected')
+  clearSelected('delivery-rows')
 }
 
 function initDeliveryDetail(): void {

@@ -75,3 +75,30 @@ function fmtTime(iso: string): string {
   const today = d.toDateString() === new Date().toDateString()
   return today ? `${time}.${ms}` : `${d.toISOString().slice(0, 10)} ${time}`
 }
+
+/** Unmarks the selected row of a table body. */
+function clearSelected(tbodyId: string): void {
+  for (const r of byId(tbodyId).querySelectorAll('tr.selected')) r.classList.remove('selected')
+}
+
+/**
+ * A row that opens something on a click, Enter or Space (it takes the focus: tabindex 0), and
+ * is then the one row marked selected in its table. Keys pressed on a button inside the row
+ * are that button's.
+ */
+function openable(row: HTMLTableRowElement, open: () => void): HTMLTableRowElement {
+  row.tabIndex = 0
+  const go = (): void => {
+    for (const r of row.parentElement?.querySelectorAll('tr.selected') ?? [])
+      r.classList.remove('selected')
+    row.classList.add('selected')
+    open()
+  }
+  row.addEventListener('click', go)
+  row.addEventListener('keydown', (ev) => {
+    if (ev.target !== row || (ev.key !== 'Enter' && ev.key !== ' ')) return
+    ev.preventDefault()
+    go()
+  })
+  return row
+}

@@ -101,7 +101,7 @@ function subscriptionRow(s: Subscription): HTMLTableRowElement {
   })
   const row = el(
     'tr',
-    { class: classes.filter(Boolean).join(' '), 'data-sub': s.id, tabindex: 0 },
+    { class: classes.filter(Boolean).join(' '), 'data-sub': s.id },
     el(
       'td',
       {},
@@ -118,20 +118,7 @@ function subscriptionRow(s: Subscription): HTMLTableRowElement {
     el('td', { class: 'right' }, toggle),
   )
   if (failing) row.dataset.failing = 'true'
-  const open = (): void => {
-    for (const r of document.querySelectorAll('#sub-rows tr.selected'))
-      r.classList.remove('selected')
-    row.classList.add('selected')
-    showDeliveries(s)
-  }
-  row.addEventListener('click', open)
-  row.addEventListener('keydown', (ev) => {
-    if (ev.target === row && (ev.key === 'Enter' || ev.key === ' ')) {
-      ev.preventDefault()
-      open()
-    }
-  })
-  return row
+  return openable(row, () => showDeliveries(s))
 }
 
 async function toggleSubscription(button: HTMLButtonElement, s: Subscription): Promise<void> {
