@@ -48,7 +48,11 @@ t.test('the attempt log has daily partitions and leaves with the retention', asy
     [-1, 0, 1, 2, 3].map((d) => partitionName(addDays(today, d))),
   )
   t.same(await where(1), [partitionName(today, ATTEMPTS)], 'moved out of the default partition')
-  t.same(await m.runOnce(now), { ran: true, created: [], dropped: [] }, 'nothing twice')
+  t.same(
+    await m.runOnce(now),
+    { ran: true, created: [], dropped: [], deliveriesDeleted: 0 },
+    'nothing twice',
+  )
 
   // An expired day is dropped whole, a recent one kept; old rows in the default go too.
   const oldDay = addDays(today, -40)
@@ -71,5 +75,49 @@ t.test('the attempt log has daily partitions and leaves with the retention', asy
   t.same(await where(3), [partitionName(addDays(today, -5), ATTEMPTS)], 'a recent day kept')
   t.same(await where(1), [partitionName(today, ATTEMPTS)], 'today kept')
 })
+
+t.test(
+  'completed deliveries leave after the retention; pending ones stay whatever their age',
+  async (t) => {
+    const db = await freshDatabase('sluice_delivery_ret')
+    const pool = new pg.Pool({ connectionString: db.url, max: 3 })
+    t.teardown(async () => {
+      await pool.end()
+      await db.drop()
+    })
+    await migrate(pool)
+    await pool.query(
+      `INSERT INTO subscriptions (id, url, match_key, secret) VALUES ($1, 'https://example.com', 'k', '\\x00')`,
+      [SUB],
+    )
+    const now = new Date()
+    const add = (eventId: string, status: string, completedDaysAgo: number | null) =>
+      pool.query(
+        `INSERT INTO deliveries (subscription_id, source, event_id, received_at, status, completed_at)
+       VALUES ($1, 'default', $2, $3, $4, $5)`,
+        [
+          SUB,
+          eventId,
+          addDays(now, -50).toISOString(),
+          status,
+          completedDaysAgo === null ? null : addDays(now, -completedDaysAgo).toISOString(),
+        ],
+      )
+    await add('old-ok', 'succeeded', 31)
+    await add('old-failed', 'failed', 40)
+    await add('old-cancelled', 'cancelled', 35)
+    await add('recent-ok', 'succeeded', 29)
+    await add('old-pending', 'pending', null)
+    const run = await new Maintenance({ pool, retentionDays: 30 }).runOnce(now)
+    t.equal(run.deliveriesDeleted, 3)
+    const { rows } = await pool.query<{ event_id: string }>(
+      'SELECT event_id FROM deliveries ORDER BY event_id',
+    )
+    t.same(
+      rows.map((r) => r.event_id),
+      ['old-pending', 'recent-ok'],
+    )
+  },
+)
 
 failOnLeaks(t)

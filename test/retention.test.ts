@@ -45,14 +45,14 @@ t.test('partitions and retention', async (t) => {
       [-1, 0, 1, 2, 3].map((d) => partitionName(addDays(today, d))),
     )
     const second = await m.runOnce(now)
-    t.same(second, { ran: true, created: [], dropped: [] })
+    t.same(second, { ran: true, created: [], dropped: [], deliveriesDeleted: 0 })
   })
 
   t.test('only one node runs a round at a time', async (t) => {
     const other = await pool.connect()
     try {
       await other.query('SELECT pg_advisory_lock(5317911002)')
-      t.same(await m.runOnce(now), { ran: false, created: [], dropped: [] })
+      t.same(await m.runOnce(now), { ran: false, created: [], dropped: [], deliveriesDeleted: 0 })
       await other.query('SELECT pg_advisory_unlock(5317911002)')
       t.equal((await m.runOnce(now)).ran, true)
     } finally {

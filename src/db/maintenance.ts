@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { Logger } from '../log.js'
+import { deleteCompletedDeliveries } from './delivery-retention.js'
 import { serialize } from './local-lock.js'
 import {
   addDays,
@@ -39,13 +40,16 @@ export interface MaintenanceRun {
   dropped: string[]
   /** The attempt log's partitions (same days, same retention); present when any changed. */
   attempts?: { created: string[]; dropped: string[] }
+  /** Completed deliveries deleted for being past retention. */
+  deliveriesDeleted: number
 }
 
 /** Advisory lock key ("sluice:maintenance"); only its holder creates or drops partitions. */
 export const MAINTENANCE_LOCK_KEY = 5_317_911_002
 
 /**
- * Creates daily partitions ahead of time and drops those past retention, on an interval.
+ * Creates daily partitions ahead of time and drops those past retention, on an interval, and
+ * deletes the deliveries completed before the same cutoff.
  * Every node may run one: pg_try_advisory_lock lets exactly one of them work at a time, the
  * others skip that round. Errors are logged, never thrown from the timer.
  */
@@ -99,7 +103,7 @@ export class Maintenance {
         'SELECT pg_try_advisory_lock($1) AS locked',
         [MAINTENANCE_LOCK_KEY],
       )
-      if (!rows[0]?.locked) return { ran: false, created: [], dropped: [] }
+      if (!rows[0]?.locked) return { ran: false, created: [], dropped: [], deliveriesDeleted: 0 }
       try {
         const today = utcDay(now)
         const created: string[] = []
@@ -110,9 +114,13 @@ export class Maintenance {
         const cutoff = addDays(today, -this.opts.retentionDays)
         const dropped = await dropPartitionsBefore(client, cutoff)
         const attempts = await this.maintainAttempts(client, today, cutoff)
-        if (created.length || dropped.length || attempts)
-          this.opts.logger?.info({ created, dropped, attempts }, 'partitions maintained')
-        return { ran: true, created, dropped, ...(attempts ? { attempts } : {}) }
+        const deliveriesDeleted = await deleteCompletedDeliveries(client, cutoff)
+        if (created.length || dropped.length || attempts || deliveriesDeleted)
+          this.opts.logger?.info(
+            { created, dropped, attempts, deliveriesDeleted },
+            'partitions maintained',
+          )
+        return { ran: true, created, dropped, deliveriesDeleted, ...(attempts ? { attempts } : {}) }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY])
       }
