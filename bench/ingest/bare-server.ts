@@ -1,4 +1,5 @@
-import uWS from 'uWebSockets.js'
+// The build the engine's loader picks, so both sides of the ratio run the same uWS.
+import { uWS } from '../../src/server/uws.js'
 
 // The ceiling for the ingest benchmark: a bare uWebSockets.js app that reads the whole body
 // (copying chunks, as Sluice must) and answers 200, with no journal behind it.

@@ -7,7 +7,7 @@ import { handleIngest, type IngestContext } from './ingest.js'
 import { handleHealth, handleMetrics, handleReady, type ReadinessFn } from './probes.js'
 import { RefusalLog, type RefusalLogOptions } from './refusal-log.js'
 import { Reply } from './respond.js'
-import { isNativeUws, uWS, type TemplatedApp, type us_listen_socket } from './uws.js'
+import { logUwsBuild, uWS, type TemplatedApp, type us_listen_socket } from './uws.js'
 
 export interface HttpServerOptions {
   /** Where committed events go; the 200 waits for its commit. */
@@ -87,11 +87,7 @@ export class HttpServer implements Component {
   }
 
   start(): Promise<void> {
-    if (!isNativeUws) {
-      this.opts.logger.warn(
-        'uWebSockets.js is running its slow pure-Node fallback: no native binary for this Node ABI; throughput will be far below the benchmark',
-      )
-    }
+    logUwsBuild(this.opts.logger)
     return new Promise((resolve, reject) => {
       this.app.listen(this.opts.host, this.opts.port, (socket) => {
         if (!socket) {

@@ -1,0 +1,148 @@
+import t, { type Test } from 'tap'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { entryOf, loadUws } from '../src/server/uws-loader.js'
+import {
+  isNativeUws,
+  logUwsBuild,
+  uWS,
+  uwsBuild,
+  type us_listen_socket,
+} from '../src/server/uws.js'
+import { captureLogger } from './helpers/log-capture.js'
+import { failOnLeaks } from './helpers/leaks.js'
+
+/**
+ * What this project's lockfile installs on linux-x64 (glibc 2.36, as here and in CI): the alias's
+ * own binary on Node 20, uws-pack's on Node 22 (its ABI 127 binary needs glibc 2.27), and on
+ * Node 24 no native build (the official and btc-vision ones need glibc 2.38), so the fallback.
+ */
+const EXPECTED: Record<string, { id: string; native: boolean }> = {
+  'linux-x64-115': { id: 'trufflesuite', native: true },
+  'linux-x64-127': { id: 'uws-pack', native: true },
+  'linux-x64-137': { id: 'trufflesuite', native: false },
+}
+
+t.test('this Node loads the build expected for its ABI, and it serves', async (t) => {
+  const key = `${process.platform}-${process.arch}-${process.versions.modules}`
+  const expected = EXPECTED[key]
+  if (expected && uwsBuild.id !== 'official') {
+    t.match(uwsBuild, expected, `${key}: ${uwsBuild.name}@${uwsBuild.version}`)
+  }
+  t.equal(isNativeUws, uwsBuild.native, 'isNativeUws agrees with the build')
+
+  const app = uWS.App().get('/*', (res) => void res.end('ok'))
+  const socket = await new Promise<us_listen_socket>((resolve, reject) =>
+    app.listen('127.0.0.1', 0, (s) => (s ? resolve(s) : reject(new Error('cannot listen')))),
+  )
+  t.teardown(() => uWS.us_listen_socket_close(socket))
+  const res = await fetch(`http://127.0.0.1:${uWS.us_socket_local_port(socket)}/`)
+  t.equal(await res.text(), 'ok', 'the loaded module answers HTTP')
+})
+
+t.test('the start-up line names the build and what to expect of it', async (t) => {
+  const { logger, lines } = captureLogger()
+  logUwsBuild(logger)
+  const line = lines[0]!
+  t.match(line.uws, { name: uwsBuild.name, version: uwsBuild.version, native: uwsBuild.native })
+  t.equal(line.node, process.version)
+  t.match(line.expected, uwsBuild.native ? /^native/ : /fallback/)
+  t.equal(line.level, uwsBuild.native ? 30 : 40, 'info when native, a warning for the fallback')
+})
+
+/** A fake node_modules under a temp dir; each package is its package.json and files. */
+function fakeTree(t: Test, pkgs: Record<string, { pkg: object; files: Record<string, string> }>) {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-uws-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  for (const [name, { pkg, files }] of Object.entries(pkgs)) {
+    const dir = join(root, 'node_modules', name)
+    for (const [file, text] of Object.entries({ 'package.json': JSON.stringify(pkg), ...files })) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true })
+      writeFileSync(join(dir, file), text)
+    }
+  }
+  // Searched from a folder below, as from dist/src/server: the loader walks up.
+  mkdirSync(join(root, 'app', 'src'), { recursive: true })
+  return join(root, 'app', 'src')
+}
+
+const nativeEsm = (tag: string) => `export default { tag: '${tag}', getParts() {}, App() {} }\n`
+const fallbackCjs = `module.exports = { tag: 'fallback', App() {} }\n`
+
+t.test('the official package under uWebSockets.js is taken first', async (t) => {
+  const from = fakeTree(t, {
+    'uWebSockets.js': {
+      pkg: {
+        name: 'uWebSockets.js',
+        version: '20.52.0',
+        repository: { url: 'git+https://github.com/uNetworking/uWebSockets.js.git' },
+        exports: { import: './ESM_wrapper.mjs', require: './uws.js' },
+      },
+      files: { 'ESM_wrapper.mjs': nativeEsm('official') },
+    },
+    'uws-pack': {
+      pkg: { name: 'uws-pack', version: '20.0.8', exports: { import: './dist/index.mjs' } },
+      files: { 'dist/index.mjs': nativeEsm('uws-pack') },
+    },
+  })
+  const { uws, build } = await loadUws(from)
+  t.same(build, {
+    id: 'official',
+    name: 'uWebSockets.js',
+    version: '20.52.0',
+    installedAs: 'uWebSockets.js',
+    native: true,
+  })
+  t.equal((uws as unknown as { tag: string }).tag, 'official')
+})
+
+t.test('without a native alias binary: a registry build, else the fallback', async (t) => {
+  const alias = {
+    pkg: { name: '@trufflesuite/uws-js-unofficial', version: '20.30.0', main: 'src/uws.js' },
+    files: { 'src/uws.js': fallbackCjs },
+  }
+  const brokenPack = {
+    pkg: { name: 'uws-pack', version: '20.0.8', exports: { import: './dist/index.mjs' } },
+    files: { 'dist/index.mjs': `throw new Error('needs GLIBC_2.38\\nsecond line')\n` },
+  }
+  // A package under the official name that is not the official one is not taken as it.
+  const impostor = {
+    pkg: { name: 'uWebSockets.js', version: '1.0.0', repository: 'github:someone/uws' },
+    files: { 'index.js': 'module.exports = {}\n' },
+  }
+
+  const fromPack = fakeTree(t, {
+    'uWebSockets.js': alias,
+    'uws-pack': { ...brokenPack, files: { 'dist/index.mjs': nativeEsm('uws-pack') } },
+  })
+  const pack = await loadUws(fromPack)
+  t.match(pack.build, { id: 'uws-pack', native: true }, 'uws-pack when its binary loads')
+  t.match(pack.skipped, [
+    { id: 'official', reason: 'uWebSockets.js is @trufflesuite/uws-js-unofficial@20.30.0' },
+    { id: 'trufflesuite', reason: /Cannot find module '\.\/binaries\/uws_/ },
+    { id: 'btc-vision', reason: '@btc-vision/uwebsockets.js is not installed' },
+  ])
+
+  const fromBroken = fakeTree(t, { 'uWebSockets.js': alias, 'uws-pack': brokenPack })
+  const fallback = await loadUws(fromBroken)
+  t.match(fallback.build, { id: 'trufflesuite', native: false }, 'the fallback as the last resort')
+  t.equal((fallback.uws as unknown as { tag: string }).tag, 'fallback')
+  t.match(fallback.skipped.at(-1), { id: 'uws-pack', reason: 'needs GLIBC_2.38' })
+
+  const fromImpostor = fakeTree(t, { 'uWebSockets.js': impostor })
+  await t.rejects(loadUws(fromImpostor), {
+    message:
+      /no uWebSockets\.js build loads .*official: uWebSockets\.js is uWebSockets\.js@1\.0\.0.*uws-pack: uws-pack is not installed/,
+  })
+})
+
+t.test('entryOf reads exports conditions before main', async (t) => {
+  t.equal(entryOf({ exports: { import: './a.mjs', require: './a.js' }, main: 'b.js' }), './a.mjs')
+  t.equal(entryOf({ exports: { '.': { require: './c.js' } } }), './c.js')
+  t.equal(entryOf({ exports: './d.js' }), './d.js')
+  t.equal(entryOf({ main: 'src/uws.js' }), 'src/uws.js')
+  t.equal(entryOf({}), 'index.js')
+})
+
+failOnLeaks(t)
