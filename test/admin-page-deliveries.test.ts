@@ -13,6 +13,9 @@ const ARTIFACTS = join(import.meta.dirname, 'artifacts')
 /** What the failing receiver answers: markup, which the page must show as text. */
 const HOSTILE = '<b id="injected">down</b> for maintenance <img src=x onerror="alert(1)">'
 
+interface Sub {
+  status: string
+}
 interface Page<T> {
   data: T[]
   nextCursor: string | null
@@ -31,7 +34,8 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
     res.setHeader('content-type', 'text/html')
     res.end(HOSTILE)
   })
-  t.teardown(() => Promise.all([healthy.close(), failing.close()]))
+  const gone = await receiver((_r, res) => void res.writeHead(410).end())
+  t.teardown(() => Promise.all([healthy.close(), failing.close(), gone.close()]))
   const { call, webhook, admin } = await startAdminEngine(t, {
     SLUICE_ADMIN_TOKEN: TOKEN,
     SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
@@ -48,11 +52,16 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
     eventTypes: ['order.refunded'],
     description: 'partner integration',
   })
+  // 410 Gone: the engine disables it at once, and the page counts that as failing too.
+  const retired = await subscribe({ url: gone.url('/old'), eventTypes: ['order.paid'] })
   for (const [i, type] of ['order.paid', 'order.paid', 'order.refunded'].entries()) {
     const res = await post(webhook, JSON.stringify({ type, n: i }), { 'idempotency-key': `p-${i}` })
     t.equal(res.status, 200)
   }
   await until('the healthy subscriber got all three', () => healthy.received.length === 3)
+  await until('the 410 disabled one', async () => {
+    return ((await call('GET', `/v1/subscriptions/${retired}`)).json as Sub).status === 'disabled'
+  })
   await until('the failing delivery spent its schedule', async () => {
     const q = `/v1/subscriptions/${bad}/deliveries?status=failed`
     return ((await call('GET', q)).json as Page<unknown>).data.length === 1
@@ -74,10 +83,22 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
 
   // The subscriptions, the failing one first and marked, each with its health.
   const rows = page.locator('#sub-rows tr[data-sub]')
-  await until('both subscriptions are listed', async () => (await rows.count()) === 2)
-  t.equal(await rows.nth(0).getAttribute('data-sub'), bad, 'the failing subscriber first')
-  t.equal(await rows.nth(0).getAttribute('data-failing'), 'true', 'and marked failing')
-  t.equal(await rows.nth(1).getAttribute('data-failing'), null, 'the healthy one is not')
+  await until('the three subscriptions are listed', async () => (await rows.count()) === 3)
+  const order = await rows.evaluateAll((trs) =>
+    trs.map((tr) => [tr.getAttribute('data-sub'), tr.getAttribute('data-failing')]),
+  )
+  t.same(
+    order,
+    [
+      [bad, 'true'],
+      [retired, 'true'],
+      [ok, null],
+    ],
+    'the failing subscribers first (the longest failing on top), marked; the healthy one last',
+  )
+  const retiredRow = page.locator(`[data-sub="${retired}"]`)
+  t.match(await retiredRow.textContent(), /disabled\s*the receiver answered 410 Gone/)
+  t.equal(await retiredRow.locator('.badge').first().getAttribute('data-tone'), 'bad')
   const badRow = page.locator(`[data-sub="${bad}"]`)
   const cells = async (row: typeof badRow) =>
     (await row.locator('td').allTextContents()).map((s) => s.trim())
@@ -88,7 +109,7 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   t.match(since, /ago$/, 'failing since a moment ago')
   t.equal(success, 'never', 'no success ever')
   t.match((await cells(page.locator(`[data-sub="${ok}"]`)))[7], /ago$/, 'the healthy one succeeded')
-  t.match(await textOf(page, '#subs-summary'), /2 subscriptions · 1 failing/)
+  t.match(await textOf(page, '#subs-summary'), /3 subscriptions · 2 failing/)
 
   // Its deliveries, filtered by status, and the failed one's attempts in the side panel.
   await badRow.click()
@@ -166,8 +187,7 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-deliveries.png') })
 
   // The toggle disables and enables through PATCH.
-  const subStatus = async () =>
-    ((await call('GET', `/v1/subscriptions/${bad}`)).json as { status: string }).status
+  const subStatus = async () => ((await call('GET', `/v1/subscriptions/${bad}`)).json as Sub).status
   await page.click(`[data-toggle="${bad}"]`)
   await until('disabled', async () => (await subStatus()) === 'disabled')
   await until('the row says so', async () =>
