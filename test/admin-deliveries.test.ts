@@ -53,6 +53,10 @@ t.test('deliveries, attempts, retry and replay through the admin API', async (t)
   }
   await until('the healthy subscriber got all three', () => healthy.received.length >= 3, 30_000)
 
+  await until('/v1/status counts the deliveries', async () => {
+    const status = (await call('GET', '/v1/status')).json as { totals: { delivered: number } }
+    return status.totals.delivered >= 3
+  })
   const page = async (id: string, query = '') =>
     (await call('GET', `/v1/subscriptions/${id}/deliveries${query}`)).json as Page<Delivery>
   await until('the flaky subscription has spent its schedule', async () => {

@@ -20,10 +20,11 @@ export interface DeadLetterQuery {
   after?: { lastFailedAt: string; source: string; id: string }
 }
 
-/** Events processed by the pipeline since this process started. */
+/** Events processed, and deliveries made, by the pipeline's threads since they started. */
 export interface PipelineCounts {
   stored: number
   failed: number
+  delivered: number
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ReadinessCheck } from '../server/index.js'
 import { onceAsync, runAll } from '../util/once.js'
 import { packageVersion } from '../version.js'
 import { BearerAuth, loadAdminTokens } from './auth.js'
-import type { AdminData } from './data.js'
+import type { AdminData, PipelineCounts } from './data.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
 import { openApiDocument } from './openapi.js'
 import { RateHistory, type Totals } from './rates.js'
@@ -87,22 +87,24 @@ export class AdminListener implements Component {
     ]),
   )
 
-  private pipelineSeen = { stored: 0, failed: 0 }
-  private pipelineBase = { stored: 0, failed: 0 }
+  private pipelineSeen: PipelineCounts = { stored: 0, failed: 0, delivered: 0 }
+  private pipelineBase: PipelineCounts = { stored: 0, failed: 0, delivered: 0 }
 
-  /** Totals since start; the pipeline's own counters restart with its thread, so they add up. */
+  /**
+   * Totals since start. The pipeline's and the dispatcher's counters restart with their
+   * threads: a count that went down was restarted, so what it had reached is kept as a base.
+   */
   private async totals(): Promise<Totals> {
     const c = await this.o.data.counts()
-    if (c.stored < this.pipelineSeen.stored || c.failed < this.pipelineSeen.failed) {
-      this.pipelineBase.stored += this.pipelineSeen.stored
-      this.pipelineBase.failed += this.pipelineSeen.failed
+    for (const k of ['stored', 'failed', 'delivered'] as const) {
+      if (c[k] < this.pipelineSeen[k]) this.pipelineBase[k] += this.pipelineSeen[k]
     }
     this.pipelineSeen = c
     return {
       received: this.o.received(),
       stored: this.pipelineBase.stored + c.stored,
       failed: this.pipelineBase.failed + c.failed,
-      delivered: 0,
+      delivered: this.pipelineBase.delivered + c.delivered,
     }
   }
 

@@ -59,6 +59,13 @@ export class DispatcherThread {
     return [await withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')]
   }
 
+  /** Deliveries that succeeded since the thread started (its counter restarts with it). */
+  async delivered(): Promise<number> {
+    const [metrics] = await this.metrics()
+    const total = metrics?.find((m) => m.name === 'sluice_deliveries_total')
+    return total?.values.find((v) => v.labels.outcome === 'succeeded')?.value ?? 0
+  }
+
   /** In flight and breaker per subscription on this node; none while it is being restarted. */
   async lanes(): Promise<LaneView[]> {
     const rpc = this.rpc

@@ -41,6 +41,8 @@ export interface SecretTools {
 /** What the admin API asks of this node's dispatcher thread. */
 export interface DispatcherControl {
   lanes(): Promise<LaneView[]>
+  /** Deliveries this node's dispatcher thread made since it started. */
+  delivered(): Promise<number>
   /** A delivery was made due now. */
   wake(): void
 }
@@ -117,6 +119,8 @@ export function pipelineAdminData(
       return {
         stored: (by.get('stored') ?? 0) + (by.get('duplicate') ?? 0),
         failed: by.get('dead_lettered') ?? 0,
+        // Best effort: a dispatcher thread restarting (or not up yet) counts nothing.
+        delivered: await dispatcher.delivered().catch(() => 0),
       }
     },
   }

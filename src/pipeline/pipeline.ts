@@ -85,6 +85,7 @@ export class Pipeline implements PipelineRunner {
       { box: () => this.secretBox(), generate: generateSecret },
       {
         lanes: async () => (await this.dispatcher?.lanes()) ?? [],
+        delivered: async () => (await this.dispatcher?.delivered()) ?? 0,
         wake: () => this.dispatcher?.wake(),
       },
     )
