@@ -139,6 +139,10 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   await until('a fourth attempt appears', async () => (await attempts.count()) === 4)
   t.match(await attempts.first().textContent(), /#4\s*HTTP 500/)
   t.equal(failing.received.length, 4, 'the receiver got it')
+  await until('the panel shows it failed again', async () => {
+    return (await page.locator('#delivery-meta').getAttribute('data-status')) === 'failed'
+  })
+  t.match(await textOf(page, '#delivery-meta'), /attempts\s*4/)
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-delivery.png') })
   await page.click('#delivery-close')
   t.notOk(await page.locator('#delivery-drawer').isVisible(), 'the panel closes')

@@ -25,6 +25,8 @@ function attemptItem(a: Attempt): HTMLElement {
     { class: 'attempt-head' },
     el('strong', {}, `#${a.attempt}`),
     attemptOutcome(a),
+    // A failed status has its error class too (the badge shows the error class otherwise).
+    a.statusCode !== null && a.error && el('span', { class: 'mono muted' }, a.error),
     el('span', { title: a.attemptedAt }, fmtTime(a.attemptedAt)),
     el('span', { class: 'muted' }, fmtDuration(a.durationMs)),
     el('span', { class: 'spacer' }),
@@ -73,6 +75,11 @@ async function refreshOpenDelivery(): Promise<void> {
   }
   if (seq !== deliveryView.seq || id !== deliveryView.id) return
   if (byId('delivery-message').textContent === 'Loading…') setText('delivery-message', '')
+  // Its attempt is in: the list and the health counts behind the panel are stale now.
+  if (deliveryView.status === 'pending' && d.status !== 'pending') {
+    void refreshDeliveriesIfFirstPage()
+    void refreshSubscriptions()
+  }
   deliveryView.status = d.status
   byId<HTMLButtonElement>('delivery-retry').hidden = !retryable(d)
   byId('delivery-meta').replaceChildren(
