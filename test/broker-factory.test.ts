@@ -7,7 +7,7 @@ import {
   createBroker,
   LocalBroker,
   RabbitBroker,
-  SqsBroker,
+  LazySqsBroker,
   type BrokerOverrides,
 } from '../src/brokers/index.js'
 import { deleteTopology, queueNames } from '../src/brokers/rabbitmq/topology.js'
@@ -102,7 +102,7 @@ t.test('SLUICE_BROKER=sqs: SQS_QUEUE_URL, SQS_DLQ_URL and AWS_ENDPOINT_URL_SQS',
     },
   })
   const sqs = fromEnv(env)
-  t.ok(sqs instanceof SqsBroker)
+  t.ok(sqs instanceof LazySqsBroker)
   t.equal(sqs.name, 'sqs')
   t.ok(sqs.features.maxEventBytes < 1048576, 'SQS carries less than 1 MiB of event')
   await sqs.close()

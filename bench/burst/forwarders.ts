@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs'
-import { SqsBroker } from '../../src/brokers/index.js'
+import { SqsBroker } from '../../src/brokers/sqs/broker.js'
 import { benchForwarder, benchForwarderInto } from '../forwarder/throughput.js'
 import { startNode, stop } from '../proc.js'
 import { uniqueName } from '../stages/services.js'

@@ -4,13 +4,14 @@ import { LocalBroker } from './local/broker.js'
 import { resolveLocalOptions, type LocalBrokerOptions } from './local/options.js'
 import { RabbitBroker } from './rabbitmq/broker.js'
 import { resolveRabbitOptions, type RabbitBrokerOptions } from './rabbitmq/options.js'
-import { SqsBroker } from './sqs/broker.js'
+import { LazySqsBroker } from './sqs/lazy.js'
 import { SQS_MAX_EVENT_BYTES } from './sqs/envelope.js'
 import type { SqsBrokerOptions } from './sqs/options.js'
 
 export type * from './types.js'
 export { hasLegacyDeadLetters } from './types.js'
-export { LocalBroker, RabbitBroker, SqsBroker }
+// Not SqsBroker itself (src/brokers/sqs/broker.js): importing it loads the AWS SDK.
+export { LocalBroker, RabbitBroker, LazySqsBroker }
 export type { LocalBrokerOptions, RabbitBrokerOptions, SqsBrokerOptions }
 export { BrokerUnavailableError, EventTooLargeError, DeliveryGoneError } from './errors.js'
 export { eventBytes } from '../event.js'
@@ -40,7 +41,10 @@ export function maxEventBytesOf(choice: BrokerChoice): number {
   }
 }
 
-/** The adapter a choice names, not started yet. Call start() next. */
+/**
+ * The adapter a choice names, not started yet. Call start() next. SQS comes as LazySqsBroker,
+ * which imports the AWS SDK at its first start() or call, never for another broker.
+ */
 export function createBroker(choice: BrokerChoice, logger: Logger): Broker {
   const log = logger.child({ component: 'broker', broker: choice.kind })
   switch (choice.kind) {
@@ -49,6 +53,6 @@ export function createBroker(choice: BrokerChoice, logger: Logger): Broker {
     case 'rabbitmq':
       return new RabbitBroker(choice.options, log)
     case 'sqs':
-      return new SqsBroker(choice.options, log)
+      return new LazySqsBroker(choice.options, log)
   }
 }

@@ -1,0 +1,86 @@
+import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { until } from './helpers/wait.js'
+import { waitForLog } from './helpers/spawn.js'
+import { failOnLeaks } from './helpers/leaks.js'
+
+/**
+ * The AWS SDK is loaded only for SLUICE_BROKER=sqs. Each engine here runs with a resolve hook
+ * (test/fixtures/record-imports.mjs) that writes down every module URL its threads resolve; the
+ * broker is built in the pipeline thread, so the list must show that thread's modules too.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url))
+const hook = join(root, 'test', 'fixtures', 'record-imports.mjs')
+const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+// Nothing listens on port 1: the database and SQS stay unreachable, which start-up tolerates.
+const DEAD_DB = 'postgres://postgres@127.0.0.1:1/none'
+
+async function importsOf(t: Test, env: NodeJS.ProcessEnv, done: (urls: string[]) => boolean) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lazy-sdk-'))
+  const log = join(dir, 'imports.log')
+  const child = spawn(
+    process.execPath,
+    [...loaderArgs, '--import', hook, join(root, 'src', 'main.ts'), 'start'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SLUICE_ADMIN_PORT: '0',
+        SLUICE_DATA_DIR: join(dir, 'data'),
+        DATABASE_URL: DEAD_DB,
+        SLUICE_LOG_LEVEL: 'info',
+        SLUICE_TEST_IMPORT_LOG: log,
+        ...env,
+      },
+    },
+  )
+  const exited = new Promise((r) => child.once('exit', r))
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await exited
+    rmSync(dir, { recursive: true, force: true })
+  })
+  await waitForLog(child, (l) => l.msg === 'listening', 120_000)
+  child.stdout.resume()
+  const read = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [])
+  // Until the pipeline thread has built and started its broker (a resolved module says so).
+  await until("the broker's modules were resolved", () => done(read()), 120_000)
+  return read()
+}
+
+const sdk = (urls: string[]) => urls.filter((u) => u.includes('/@aws-sdk/'))
+
+t.test('the local broker: the engine starts without loading the AWS SDK', async (t) => {
+  const urls = await importsOf(t, { SLUICE_BROKER: 'local' }, (urls) =>
+    urls.some((u) => u.includes('/src/brokers/local/broker.')),
+  )
+  t.ok(
+    urls.some((u) => u.includes('/src/pipeline/pipeline.')),
+    'the pipeline thread resolved through the hook',
+  )
+  t.same(sdk(urls), [], 'no @aws-sdk module was resolved')
+})
+
+t.test('SLUICE_BROKER=sqs: the SDK is loaded when the broker starts', async (t) => {
+  const env = {
+    SLUICE_BROKER: 'sqs',
+    SQS_QUEUE_URL: 'http://127.0.0.1:1/000000000000/sluice-lazy',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  }
+  const urls = await importsOf(t, env, (urls) => sdk(urls).length > 0)
+  t.ok(
+    sdk(urls).some((u) => u.includes('/@aws-sdk/client-sqs/')),
+    '@aws-sdk/client-sqs resolved',
+  )
+})
+
+failOnLeaks(t)
