@@ -1,14 +1,11 @@
-import { Worker } from 'node:worker_threads'
 import { Counter } from 'prom-client'
-import { Rpc } from '../actors/rpc.js'
+import { ThreadHost } from '../actors/thread-host.js'
 import type { Config } from '../config.js'
 import type { BatchProcessor } from '../consumer/types.js'
 import { runningFromSources } from '../db/paths.js'
-import { relayLog, type Logger } from '../log.js'
+import type { Logger } from '../log.js'
 import { registry, type ThreadMetrics } from '../metrics.js'
 import { loadSecretKey } from '../outbound/secret-box.js'
-import { backoffDelay, sleep } from '../util/backoff.js'
-import { onceAsync } from '../util/once.js'
 import { withTimeout } from '../util/timeout.js'
 import type { DispatcherActorData } from './actor.js'
 import type { LaneView } from './lanes.js'
@@ -31,29 +28,30 @@ const CALL_TIMEOUT_MS = 2000
  * back-off; what it had leased is attempted again once the leases expire.
  */
 export class DispatcherThread {
-  private worker: Worker | null = null
-  private rpc: Rpc | null = null
-  private exited: Promise<void> = Promise.resolve()
-  private failures = 0
-  private readonly stop = new AbortController()
+  private readonly host: ThreadHost
 
-  constructor(
-    private readonly data: DispatcherActorData,
-    private readonly logger: Logger,
-  ) {}
+  constructor(data: DispatcherActorData, logger: Logger) {
+    this.host = new ThreadHost({
+      file: actorFile,
+      workerData: () => data,
+      logger,
+      name: 'dispatcher thread',
+      onRestart: () => restarts.inc(),
+    })
+  }
 
   start(): void {
-    if (!this.worker && !this.stop.signal.aborted) this.spawn()
+    this.host.start()
   }
 
   /** New deliveries were stored on this node (a hint: NOTIFY and the poll also wake it). */
   wake(): void {
-    this.rpc?.cast('wake')
+    this.host.current?.rpc.cast('wake')
   }
 
   /** The thread's registry, for /metrics; none while it is being restarted. */
   async metrics(): Promise<ThreadMetrics[]> {
-    const rpc = this.rpc
+    const rpc = this.host.current?.rpc
     if (!rpc) return []
     const answer = rpc.call<ThreadMetrics>('metrics')
     return [await withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')]
@@ -68,59 +66,19 @@ export class DispatcherThread {
 
   /** In flight and breaker per subscription on this node; none while it is being restarted. */
   async lanes(): Promise<LaneView[]> {
-    const rpc = this.rpc
+    const rpc = this.host.current?.rpc
     if (!rpc) return []
     const answer = rpc.call<LaneView[]>('lanes')
     return withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')
   }
 
   /** Ends the thread at once, as a crash would (tests): a new one takes over after a back-off. */
-  async terminate(): Promise<void> {
-    await this.worker?.terminate()
+  terminate(): Promise<void> {
+    return this.host.terminate()
   }
 
-  close = onceAsync(async () => {
-    this.stop.abort()
-    const { worker, rpc } = this
-    if (!worker) return
-    try {
-      await rpc?.call('close')
-    } catch {
-      // Already gone: terminate below is all that is left to do.
-    } finally {
-      await worker.terminate()
-      await this.exited
-    }
-  })
-
-  private spawn(): void {
-    const worker = new Worker(actorFile, { workerData: this.data })
-    const rpc = new Rpc(worker, {
-      log: (line) => relayLog(this.logger, line as string),
-      started: () => {
-        this.failures = 0
-      },
-    })
-    this.worker = worker
-    this.rpc = rpc
-    this.exited = new Promise<void>((resolve) => {
-      worker.once('error', (err) => this.logger.error({ err }, 'dispatcher thread failed'))
-      worker.once('exit', (code) => {
-        rpc.fail()
-        this.worker = null
-        this.rpc = null
-        resolve()
-        if (!this.stop.signal.aborted) void this.restartLater(code)
-      })
-    })
-  }
-
-  private async restartLater(code: number): Promise<void> {
-    const delayMs = backoffDelay(this.failures++, 500, 30_000)
-    restarts.inc()
-    this.logger.error({ exitCode: code, delayMs }, 'dispatcher thread died; restarting')
-    await sleep(delayMs, this.stop.signal)
-    this.start()
+  close(): Promise<void> {
+    return this.host.close()
   }
 }
 
