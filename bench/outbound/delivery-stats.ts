@@ -41,3 +41,33 @@ export async function deliveryStats(url: string): Promise<KindStats[]> {
     await c.end()
   }
 }
+
+/** Result writes of the dispatcher (its attempt rows share their transaction's xmin). */
+export interface WriteBatches {
+  writes: number
+  avgResults: number | null
+  maxResults: number | null
+}
+
+/** The writes of the attempts made in [fromMs, toMs) (wall clock). */
+export async function writeBatches(
+  url: string,
+  fromMs: number,
+  toMs: number,
+): Promise<WriteBatches> {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    const { rows } = await c.query<WriteBatches>(
+      `SELECT count(*)::int AS writes, round(avg(n))::int AS "avgResults", max(n)::int AS "maxResults"
+       FROM (SELECT count(*) AS n FROM delivery_attempts
+             WHERE attempted_at >= to_timestamp($1::float8 / 1000)
+               AND attempted_at < to_timestamp($2::float8 / 1000)
+             GROUP BY xmin::text) w`,
+      [fromMs, toMs],
+    )
+    return rows[0] ?? { writes: 0, avgResults: null, maxResults: null }
+  } finally {
+    await c.end()
+  }
+}

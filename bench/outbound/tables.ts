@@ -3,7 +3,7 @@ import type { CpuReport } from '../burst/threads.js'
 import type { BenchTable } from '../types.js'
 import type { BareResult } from './bare-loop.js'
 import type { KindStats } from './delivery-stats.js'
-import type { DriveResult } from './driver.js'
+import type { EngineRun } from './engine-run.js'
 import type { FanOutResult } from './fanout.js'
 
 type Row = BenchTable['rows'][number]
@@ -23,10 +23,12 @@ export function bareRow(run: string, r: BareResult & WithCpu): Row {
     'dup.': null,
     'errors/incomplete': r.errors,
     'receivers CPU %': r.runnerCpuPct,
+    'receive->row p50/p99 ms': null,
+    'result writes (avg/max results)': null,
   }
 }
 
-export function driveRow(run: string, r: DriveResult & WithCpu): Row {
+export function driveRow(run: string, r: EngineRun): Row {
   return {
     run,
     'deliveries/s': r.perSecond,
@@ -37,6 +39,8 @@ export function driveRow(run: string, r: DriveResult & WithCpu): Row {
     'dup.': r.duplicates,
     'errors/incomplete': r.postFailures + r.incomplete,
     'receivers CPU %': r.runnerCpuPct,
+    'receive->row p50/p99 ms': `${r.stored.p50Ms} / ${r.stored.p99Ms}`,
+    'result writes (avg/max results)': `${r.writes.writes} (${r.writes.avgResults}/${r.writes.maxResults})`,
   }
 }
 
