@@ -63,6 +63,16 @@ t.test('monitoring: Prometheus and Grafana only with --profile monitoring', asyn
     t.match(String(check?.test), new RegExp(`localhost:${containerPorts(service)[0]}/`))
   }
   t.match(compose.services.grafana?.depends_on, { prometheus: { condition: 'service_healthy' } })
+  for (const name of ['prometheus', 'grafana']) {
+    for (const port of compose.services[name]?.ports ?? []) {
+      t.match(port, /^127\.0\.0\.1:/, `${name} is published on the host's loopback only`)
+    }
+  }
+  t.equal(
+    compose.services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD__FILE,
+    '/run/secrets/grafana-admin-password',
+    "Grafana's admin password is a secret file, not admin/admin",
+  )
   for (const volume of ['prometheus-data', 'grafana-data']) {
     t.ok(Object.keys(compose.volumes ?? {}).includes(volume), `named volume ${volume}`)
   }

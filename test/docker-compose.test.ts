@@ -1,171 +1,196 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { loadConfig } from '../src/config.js'
+import { FILE_VARIABLES } from '../src/config-files.js'
 import { brokerChoice } from '../src/pipeline/broker-choice.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 /**
- * No Docker engine here: parse docker-compose.yml and check that Sluice is wired to the other
- * services through the contract's variables, and only through variables the config knows.
+ * No Docker engine here: docker-compose.yml is parsed and checked for what `docker compose up`
+ * would do: which services a profile starts, what they wait for, what reaches the host, and
+ * that Sluice gets only variables of its configuration, with secrets as files.
  */
 const root = fileURLToPath(new URL('..', import.meta.url))
-const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as {
-  services: Record<string, Service>
-  configs?: Record<string, { content?: string }>
-  volumes?: Record<string, unknown>
-}
 interface Service {
+  build?: string
   image?: string
-  command?: string
+  command?: unknown
   environment?: Record<string, string>
   ports?: string[]
   volumes?: string[]
-  depends_on?: Record<string, unknown>
-  configs?: Array<{ source: string; target: string }>
+  secrets?: Array<string | { source: string; target: string }>
+  depends_on?: Record<string, { condition?: string; required?: boolean }>
   profiles?: string[]
+  healthcheck?: { test?: string[] }
 }
-
+const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as {
+  services: Record<string, Service>
+  secrets: Record<string, { file: string }>
+  volumes: Record<string, unknown>
+}
+const sluice = compose.services.sluice!
 /** `${NAME:-default}` as Compose resolves it with NAME unset. */
 const interpolate = (v: string) => String(v).replace(/\$\{\w+:-([^}]*)\}/g, '$1')
 const env = Object.fromEntries(
-  Object.entries(compose.services.sluice?.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
+  Object.entries(sluice.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
 )
-const containerPorts = (s: Service | undefined) =>
-  (s?.ports ?? []).map((p) => Number(String(p).split(':').pop()))
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }
 
 /** Variables the config schema declares, read from its source (the schema is not exported). */
 const configSource = readFileSync(`${root}src/config.ts`, 'utf8')
-const schemaBody = configSource.slice(
-  configSource.indexOf('z.object({'),
-  configSource.indexOf('\n})'),
-)
-const known = new Set([...schemaBody.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!))
-/** The AWS SDK's own variables, which the contract defers to for region, endpoint, credentials. */
-const awsSdk = new Set(['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'])
+const schema = configSource.slice(configSource.indexOf('z.object({'), configSource.indexOf('\n})'))
+const known = new Set([
+  ...[...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!),
+  ...FILE_VARIABLES.map((v) => `${v}_FILE`),
+  // The AWS SDK's own variables, which the contract defers to for region and credentials.
+  ...['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+])
 
-t.test('the services are there', async (t) => {
-  t.same(Object.keys(compose.services).sort(), [
-    'grafana',
-    'postgres',
-    'prometheus',
-    'rabbitmq',
-    'sluice',
-    'sqs',
-  ])
-  t.match(compose.services.sluice?.image, /^node:20/, 'Sluice runs on Node 20')
-  t.match(compose.services.sluice?.command, /npm ci && npm start/, 'built from this checkout')
-  t.match(compose.services.rabbitmq?.image, /^rabbitmq:\d+-management/, 'RabbitMQ with the UI')
-  t.ok(containerPorts(compose.services.rabbitmq).includes(15672), 'management UI published')
-  t.match(compose.services.sqs?.image, /^softwaremill\/elasticmq-native/)
-  t.match(compose.services.postgres?.image, /^postgres:/)
-  for (const name of ['sluice', 'postgres', 'rabbitmq', 'sqs']) {
-    t.notOk(compose.services[name]?.profiles, `${name} starts with a plain docker compose up`)
+/** The services `docker compose --profile <p> up` starts: those without a profile, and p's. */
+const started = (profile: string | null) =>
+  Object.entries(compose.services)
+    .filter(([, s]) => !s.profiles || (profile !== null && s.profiles.includes(profile)))
+    .map(([name]) => name)
+    .sort()
+
+t.test('the engine is the image built here, run by its own entry command', async (t) => {
+  t.equal(sluice.build, '.')
+  t.equal(interpolate(sluice.image!), `sluice:${pkg.version}`, 'tagged with the version')
+  t.notOk(sluice.command, 'no command: the image runs node bin/sluice.js start as PID 1')
+  const data = sluice.volumes?.find((m) => m.endsWith(`:${env.SLUICE_DATA_DIR}`))
+  t.ok(data && data.split(':')[0]! in compose.volumes, 'SLUICE_DATA_DIR is a named volume')
+})
+
+t.test('profiles select the backends; the engine waits only for what runs', async (t) => {
+  t.same(started(null), ['postgres', 'sluice'], 'plain up: the engine and Postgres')
+  t.same(started('rabbitmq'), ['postgres', 'rabbitmq', 'sluice'])
+  t.same(started('sqs'), ['postgres', 'sluice', 'sqs'])
+  t.same(started('monitoring'), ['grafana', 'postgres', 'prometheus', 'sluice'])
+  t.match(sluice.depends_on, { postgres: { condition: 'service_healthy' } })
+  for (const broker of ['rabbitmq', 'sqs']) {
+    t.match(sluice.depends_on?.[broker], { condition: 'service_healthy', required: false })
   }
-  t.same(Object.keys(compose.services.sluice?.depends_on ?? {}).sort(), [
-    'postgres',
-    'rabbitmq',
-    'sqs',
-  ])
-})
-
-t.test(
-  'every variable Sluice gets is one the config knows, and the config accepts them',
-  async (t) => {
-    t.ok(known.has('SLUICE_BROKER') && known.has('AMQP_URL'), 'schema keys were found')
-    for (const name of Object.keys(env)) {
-      t.ok(known.has(name) || awsSdk.has(name), `${name} is a known variable`)
-    }
-    for (const broker of ['local', 'rabbitmq', 'sqs']) {
-      const config = loadConfig({ ...env, SLUICE_BROKER: broker })
-      t.equal(config.SLUICE_BROKER, broker, `valid with SLUICE_BROKER=${broker}`)
-    }
-    t.equal(env.SLUICE_BROKER, 'rabbitmq', 'RabbitMQ by default')
-  },
-)
-
-t.test('the data directory is a volume', async (t) => {
-  const mounts = compose.services.sluice?.volumes ?? []
-  const data = mounts.find((m) => m.endsWith(`:${env.SLUICE_DATA_DIR}`))
-  t.ok(data, `a volume is mounted at SLUICE_DATA_DIR (${env.SLUICE_DATA_DIR})`)
-  t.ok(Object.keys(compose.volumes ?? {}).includes(String(data).split(':')[0]!), 'a named volume')
-})
-
-t.test('DATABASE_URL points at the postgres service', async (t) => {
-  const url = new URL(env.DATABASE_URL!)
-  const pg = compose.services.postgres?.environment ?? {}
-  t.equal(url.hostname, 'postgres')
-  t.equal(Number(url.port || 5432), 5432)
-  t.ok(containerPorts(compose.services.postgres).includes(5432))
-  t.equal(url.username, pg.POSTGRES_USER)
-  t.equal(url.password, pg.POSTGRES_PASSWORD)
-  t.equal(url.pathname.slice(1), pg.POSTGRES_DB)
-})
-
-t.test('AMQP_URL points at the rabbitmq service', async (t) => {
-  const url = new URL(env.AMQP_URL!)
-  t.equal(url.hostname, 'rabbitmq')
-  t.equal(Number(url.port || 5672), 5672)
-  t.ok(containerPorts(compose.services.rabbitmq).includes(5672))
-  // RabbitMQ 4 drops a quorum-queue message after 20 deliveries when it has no dead-letter
-  // exchange; crash loops count deliveries, so Sluice must give up on them before that.
-  t.ok(Number(env.SLUICE_MAX_ATTEMPTS) < 20, 'SLUICE_MAX_ATTEMPTS below the default delivery limit')
-})
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-
-/** The body of `name { ... }` in ElasticMQ's `queues` block (braces counted), or null. */
-function queueBlock(conf: string, name: string): string | null {
-  const start = new RegExp(`^\\s+${escape(name)} \\{`, 'm').exec(conf)
-  if (!start) return null
-  let depth = 0
-  for (let i = start.index + start[0].length - 1; i < conf.length; i++) {
-    if (conf[i] === '{') depth++
-    else if (conf[i] === '}' && --depth === 0) {
-      return conf.slice(start.index + start[0].length, i)
+  for (const [name, s] of Object.entries(compose.services)) {
+    for (const [dep, d] of Object.entries(s.depends_on ?? {})) {
+      t.equal(d.condition, 'service_healthy', `${name} waits for ${dep} to be healthy`)
     }
   }
-  return null
-}
+  t.equal(env.SLUICE_BROKER, 'local', 'without SLUICE_BROKER, the local queue (no broker runs)')
+  t.equal(new URL(env.SQS_QUEUE_URL!).hostname, 'sqs', 'the SQS queue is the sqs service')
+  t.equal(new URL(env.AWS_ENDPOINT_URL_SQS!).hostname, 'sqs')
+})
 
-t.test('SQS: the queue is on ElasticMQ and declared there; Sluice is given no DLQ', async (t) => {
-  const endpoint = new URL(env.AWS_ENDPOINT_URL_SQS!)
-  t.equal(endpoint.hostname, 'sqs')
-  t.ok(containerPorts(compose.services.sqs).includes(Number(endpoint.port)))
-  const conf = compose.configs?.[compose.services.sqs?.configs?.[0]?.source ?? '']?.content ?? ''
-  t.equal(compose.services.sqs?.configs?.[0]?.target, '/opt/elasticmq.conf')
-  t.match(conf, /host = sqs, port = 9324/, 'queue URLs name the service host')
+t.test('every service has a healthcheck; the engine asks /readyz', async (t) => {
+  for (const [name, s] of Object.entries(compose.services)) {
+    t.match(s.healthcheck?.test?.[0], /^CMD(-SHELL)?$/, `${name} has a healthcheck`)
+  }
+  const check = sluice.healthcheck!.test!.join(' ')
+  t.match(check, `http://127.0.0.1:${env.PORT}/readyz`)
+  t.match(check, /^CMD node -e /, 'with node: the slim image has no curl')
+})
 
-  const url = new URL(env.SQS_QUEUE_URL!)
-  t.equal(url.host, endpoint.host, 'SQS_QUEUE_URL is on the emulator')
-  const queue = url.pathname.split('/').pop()!
-  const block = queueBlock(conf, queue)
-  t.ok(block !== null, `ElasticMQ declares ${queue}`)
-
-  // Dead letters live in Postgres: SQS_DLQ_URL only imports what Sluice 0.1 left in a DLQ.
-  t.notOk('SQS_DLQ_URL' in env, 'SQS_DLQ_URL is not set')
-  const choice = brokerChoice(loadConfig({ ...env, SLUICE_BROKER: 'sqs' }))
-  t.match(
-    choice,
-    {
-      kind: 'sqs',
-      options: { queueUrl: env.SQS_QUEUE_URL, endpoint: env.AWS_ENDPOINT_URL_SQS },
-    },
-    'the SQS adapter gets the queue and the endpoint',
+t.test('only the webhook port is public; the rest is on loopback or not published', async (t) => {
+  const published = Object.entries(compose.services).flatMap(([name, s]) =>
+    (s.ports ?? []).map((p) => ({ name, parts: interpolate(p).split(':') })),
   )
-  t.notOk('dlqUrl' in choice.options, 'and no DLQ to drain')
+  const open = published.filter((p) => p.parts.length === 2)
+  t.same(
+    open.map((p) => [p.name, p.parts[1]]),
+    [['sluice', env.PORT]],
+    'one port on every interface: the webhook port',
+  )
+  for (const p of published.filter((x) => x.parts.length === 3)) {
+    t.equal(p.parts[0], '127.0.0.1', `${p.name} ${p.parts.join(':')} is on the host's loopback`)
+  }
+  t.ok(published.some((p) => p.name === 'sluice' && p.parts[2] === env.SLUICE_ADMIN_PORT))
+  for (const backend of ['postgres', 'rabbitmq', 'sqs']) {
+    t.notOk(compose.services[backend]?.ports, `${backend} publishes no port`)
+  }
+})
 
-  // A DLQ on the emulator's queue may stay as the broker's own crash-loop guard: then it must
-  // exist, and SQS must not move a message before Sluice gave up on it (each retry is a receive).
-  const dlq = /deadLettersQueue \{ name = "([^"]+)", maxReceiveCount = (\d+) \}/.exec(block ?? '')
-  if (dlq) {
-    t.ok(queueBlock(conf, dlq[1]!) !== null, `ElasticMQ declares the redrive target ${dlq[1]}`)
-    t.ok(
-      Number(dlq[2]) > Number(env.SLUICE_MAX_ATTEMPTS),
-      `maxReceiveCount ${dlq[2]} is above SLUICE_MAX_ATTEMPTS ${env.SLUICE_MAX_ATTEMPTS}`,
+t.test('the engine gets only variables its configuration knows, secrets as files', async (t) => {
+  for (const name of Object.keys(env)) t.ok(known.has(name), `${name} is a known variable`)
+  const names = (s: Service) => (s.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source))
+  for (const name of FILE_VARIABLES) {
+    t.notOk(name in env, `${name} is not given as a value`)
+    const path = env[`${name}_FILE`]
+    t.match(path, /^\/run\/secrets\/[\w.-]+$/, `${name}_FILE names a Compose secret`)
+    const secret = path!.split('/').pop()!
+    t.ok(names(sluice).includes(secret), `${secret} is mounted into sluice`)
+    t.match(compose.secrets[secret], { file: /^\.\/secrets\// })
+  }
+  t.equal(
+    compose.services.postgres?.environment?.POSTGRES_PASSWORD_FILE,
+    '/run/secrets/postgres-password',
+  )
+  t.notOk(
+    compose.services.postgres?.environment?.POSTGRES_PASSWORD,
+    'no password in the environment',
+  )
+})
+
+t.test('deploy/compose-secrets.sh makes secrets the services and the config accept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-compose-secrets-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const secrets = join(dir, 'secrets')
+  execFileSync('sh', [`${root}deploy/compose-secrets.sh`, secrets])
+  const read = (name: string) => readFileSync(join(secrets, name), 'utf8')
+  for (const [name, { file }] of Object.entries(compose.secrets)) {
+    const path = join(dir, file)
+    t.equal(
+      statSync(path).mode & 0o777,
+      0o644,
+      `${name} (${file}) readable by the container's user`,
     )
   }
+  t.equal(statSync(secrets).mode & 0o777, 0o700, 'the directory is private to its owner')
+  // The engine's environment with /run/secrets/<name> where Compose mounts it from.
+  const mounted = Object.fromEntries(
+    Object.entries(env).map(([k, v]) => {
+      const secret = /^\/run\/secrets\/(.+)$/.exec(v)?.[1]
+      return [k, secret ? join(dir, compose.secrets[secret]!.file) : v]
+    }),
+  )
+  for (const broker of ['local', 'rabbitmq', 'sqs']) {
+    const config = loadConfig({ ...mounted, SLUICE_BROKER: broker })
+    t.equal(config.SLUICE_BROKER, broker, `valid with SLUICE_BROKER=${broker}`)
+  }
+  const config = loadConfig(mounted)
+  const db = new URL(config.DATABASE_URL!)
+  const pg = compose.services.postgres!.environment!
+  t.match(db, { hostname: 'postgres', port: '5432', username: pg.POSTGRES_USER })
+  t.equal(db.pathname.slice(1), pg.POSTGRES_DB)
+  t.equal(db.password, read('postgres-password').trim(), "the URL has Postgres' password")
+  const amqp = new URL(config.AMQP_URL)
+  t.equal(amqp.hostname, 'rabbitmq')
+  t.match(
+    read('rabbitmq.conf'),
+    `default_user = ${amqp.username}\ndefault_pass = ${amqp.password}\n`,
+  )
+  t.equal(config.SLUICE_SECRET_KEY?.length, 32)
+  t.ok(config.SLUICE_ADMIN_TOKEN?.[0] && config.SLUICE_ADMIN_TOKEN[0].length >= 16)
+  const before = read('database-url')
+  execFileSync('sh', [`${root}deploy/compose-secrets.sh`, secrets])
+  t.equal(read('database-url'), before, 'a rerun keeps the existing secrets')
+  t.match(brokerChoice(loadConfig({ ...mounted, SLUICE_BROKER: 'sqs' })), {
+    options: { queueUrl: env.SQS_QUEUE_URL, endpoint: env.AWS_ENDPOINT_URL_SQS },
+  })
+})
+
+t.test('ElasticMQ declares the queue; its crash-loop guard is above the attempts', async (t) => {
+  const conf = readFileSync(`${root}docker-compose.yml`, 'utf8')
+  const queue = new URL(env.SQS_QUEUE_URL!).pathname.split('/').pop()!
+  t.match(conf, new RegExp(`^\\s+${queue} \\{`, 'm'), `ElasticMQ declares ${queue}`)
+  t.match(conf, /host = sqs, port = 9324/, 'queue URLs name the service host')
+  const dlq = /deadLettersQueue \{ name = "[^"]+", maxReceiveCount = (\d+) \}/.exec(conf)
+  t.ok(Number(dlq?.[1]) > Number(env.SLUICE_MAX_ATTEMPTS), 'each retry is a receive')
+  // RabbitMQ 4 drops a quorum-queue message after 20 deliveries without a dead-letter exchange.
+  t.ok(Number(env.SLUICE_MAX_ATTEMPTS) < 20)
 })
 
 failOnLeaks(t)
