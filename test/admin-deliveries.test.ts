@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import t from 'tap'
 import { startAdminEngine } from './helpers/admin-engine.js'
 import { receiver } from './helpers/dispatch.js'
@@ -16,6 +17,7 @@ interface Delivery {
   status: string
   attempts: number
   nextAttemptAt: string | null
+  inFlight: boolean
   lastStatus: number | null
 }
 interface Page<T> {
@@ -67,7 +69,8 @@ t.test('deliveries, attempts, retry and replay through the admin API', async (t)
   t.equal(okPage.data.length, 3, 'one delivery per event for the catch-all subscription')
   t.ok(
     okPage.data.every(
-      (d) => d.status === 'succeeded' && d.attempts === 1 && d.nextAttemptAt === null,
+      (d) =>
+        d.status === 'succeeded' && d.attempts === 1 && d.nextAttemptAt === null && !d.inFlight,
     ),
     'each succeeded at the first attempt, and is due no more',
   )
@@ -211,6 +214,36 @@ t.test('bad input to the delivery routes is a 400 naming the field', async (t) =
     'replay needs the token',
   )
   t.same((await call('POST', '/v1/replay', { body: {} })).json, { count: 0, dryRun: false })
+})
+
+t.test('a delivery being attempted shows inFlight and no due time', async (t) => {
+  const held: ServerResponse[] = []
+  const hanging = await receiver((_r, res) => void held.push(res))
+  t.teardown(async () => {
+    for (const res of held) res.destroy()
+    await hanging.close()
+  })
+  const { call, webhook } = await startAdminEngine(t, {
+    SLUICE_ADMIN_TOKEN: TOKEN,
+    SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+    SLUICE_DELIVERY_TIMEOUT_MS: '20000',
+  })
+  const sub = (await call('POST', '/v1/subscriptions', { body: { url: hanging.url() } })).json as {
+    id: string
+  }
+  t.equal((await post(webhook, '{"type":"x"}', { 'idempotency-key': 'hang-1' })).status, 200)
+  await until('the receiver holds the request', () => held.length === 1, 30_000)
+  const page = (await call('GET', `/v1/subscriptions/${sub.id}/deliveries`)).json as Page<Delivery>
+  t.match(page.data, [{ status: 'pending', inFlight: true, nextAttemptAt: null, attempts: 0 }])
+  const detail = (await call('GET', `/v1/deliveries/${page.data[0]!.id}`)).json as Delivery
+  t.equal(detail.inFlight, true)
+  t.equal(
+    (await call('POST', `/v1/deliveries/${detail.id}/retry`)).status,
+    200,
+    'retry is accepted',
+  )
+  const after = (await call('GET', `/v1/deliveries/${detail.id}`)).json as Delivery
+  t.equal(after.inFlight, true, 'and left to the attempt under way')
 })
 
 failOnLeaks(t)

@@ -32,6 +32,7 @@ const delivery = {
     status: statusEnum,
     attempts: int,
     nextAttemptAt: nullable(iso),
+    inFlight: { type: 'boolean', description: 'an attempt is under way on some node' },
     lastStatus: nullable(int),
     lastError: nullable(str),
     createdAt: iso,

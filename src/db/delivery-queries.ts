@@ -17,8 +17,10 @@ export interface Delivery {
   generation: number
   status: DeliveryStatus
   attempts: number
-  /** When it is due; null once it is no longer pending. */
+  /** When it is due; null while it is being attempted and once it is no longer pending. */
   nextAttemptAt: string | null
+  /** A node holds its lease: an attempt is under way. */
+  inFlight: boolean
   lastStatus: number | null
   lastError: string | null
   createdAt: string
@@ -51,6 +53,7 @@ interface Row {
   status: DeliveryStatus
   attempts: number
   next_attempt_at: Date
+  in_flight: boolean
   last_status: number | null
   last_error: string | null
   created_at: Date
@@ -58,7 +61,8 @@ interface Row {
 }
 
 const COLUMNS = `d.id, d.subscription_id, d.source, d.event_id, d.generation, d.status, d.attempts,
-  d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.completed_at`
+  d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.completed_at,
+  (d.status = 'pending' AND d.lease_until > now()) AS in_flight`
 
 const toDelivery = (r: Row): Delivery => ({
   id: String(r.id),
@@ -68,7 +72,9 @@ const toDelivery = (r: Row): Delivery => ({
   generation: r.generation,
   status: r.status,
   attempts: r.attempts,
-  nextAttemptAt: r.status === 'pending' ? r.next_attempt_at.toISOString() : null,
+  // A claim moves next_attempt_at to its lease's end: that is no due time to show.
+  nextAttemptAt: r.status === 'pending' && !r.in_flight ? r.next_attempt_at.toISOString() : null,
+  inFlight: r.in_flight,
   lastStatus: r.last_status,
   lastError: r.last_error,
   createdAt: r.created_at.toISOString(),
@@ -110,7 +116,7 @@ export async function deliveriesOfEvent(
 
 interface AttemptRow {
   attempt: number
-  attempted_at: Date
+  attempted_at: string
   duration_ms: number
   status_code: number | null
   error: string | null
@@ -120,26 +126,29 @@ interface AttemptRow {
   node: string
 }
 
+/** The delivery and its attempts in one statement, so both come from one snapshot. */
 export async function getDelivery(db: pg.Pool, id: string): Promise<DeliveryDetail | null> {
-  const { rows } = await db.query<Row & { url: string }>(
-    `SELECT ${COLUMNS}, s.url FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+  const { rows } = await db.query<Row & { url: string; log: AttemptRow[] }>(
+    `SELECT ${COLUMNS}, s.url, coalesce((
+        SELECT json_agg(json_build_object('attempt', a.attempt, 'attempted_at', a.attempted_at,
+            'duration_ms', a.duration_ms, 'status_code', a.status_code, 'error', a.error,
+            'message', a.message, 'response_excerpt', a.response_excerpt,
+            'response_truncated', a.response_truncated, 'node', a.node)
+          ORDER BY a.attempted_at, a.attempt)
+          FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS log
+       FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
       WHERE d.id = $1`,
     [id],
   )
   const row = rows[0]
   if (!row) return null
-  const attempts = await db.query<AttemptRow>(
-    `SELECT attempt, attempted_at, duration_ms, status_code, error, message, response_excerpt,
-            response_truncated, node
-       FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempted_at, attempt`,
-    [id],
-  )
   return {
     ...toDelivery(row),
     url: row.url,
-    attemptLog: attempts.rows.map((a) => ({
+    attemptLog: row.log.map((a) => ({
       attempt: a.attempt,
-      attemptedAt: a.attempted_at.toISOString(),
+      // json_build_object renders timestamptz as ISO 8601 with the server's offset.
+      attemptedAt: new Date(a.attempted_at).toISOString(),
       durationMs: a.duration_ms,
       statusCode: a.status_code,
       error: a.error,

@@ -99,6 +99,7 @@ interface Delivery {
   status: DeliveryStatus
   attempts: number
   nextAttemptAt: string | null
+  inFlight: boolean
   lastStatus: number | null
   lastError: string | null
   createdAt: string

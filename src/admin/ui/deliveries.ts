@@ -72,7 +72,11 @@ async function refreshDeliveries(): Promise<void> {
 }
 
 function deliveryRow(d: Delivery): HTMLTableRowElement {
-  const next = d.status === 'pending' && d.nextAttemptAt ? `next ${fmtTime(d.nextAttemptAt)}` : ''
+  const next = d.inFlight
+    ? 'attempt under way'
+    : d.status === 'pending' && d.nextAttemptAt
+      ? `next ${fmtTime(d.nextAttemptAt)}`
+      : ''
   const retry =
     retryable(d) &&
     el(

@@ -88,6 +88,7 @@ async function refreshOpenDelivery(): Promise<void> {
     ...meta('status', d.status),
     ...meta('attempts', String(d.attempts)),
     ...meta('created', `${fmtTime(d.createdAt)} (${ago(d.createdAt)})`),
+    ...(d.inFlight ? meta('next attempt', 'under way now') : []),
     ...(d.status === 'pending' && d.nextAttemptAt
       ? meta('next attempt', fmtTime(d.nextAttemptAt))
       : []),
