@@ -42,6 +42,10 @@ export const subcommands: Record<string, Subcommand> = {
     summary: "forward a node's unforwarded journal to the broker: `journal drain`",
     load: async () => (await import('./commands/journal.js')).journalCommand,
   },
+  queue: {
+    summary: "move the local queue (queue.db) to the configured broker: `queue drain`",
+    load: async () => (await import('./commands/queue.js')).queueCommand,
+  },
 }
 
 const GLOBAL = { name: 'sluice', synopsis: '<command> [options]' }

@@ -1,6 +1,7 @@
 import { Engine } from '../engine.js'
 import { createLogger, type Logger } from '../log.js'
 import { ExitCode, parseCommand, type CommandSpec } from './args.js'
+import { refuseStrandedLocalQueue } from '../pipeline/local-queue-check.js'
 import { commandConfig } from './config.js'
 
 export const startSpec: CommandSpec = {
@@ -28,6 +29,12 @@ export async function startCommand(args: string[]): Promise<number> {
   if (!parsed.ok) return parsed.exitCode
   const config = commandConfig()
   if (!config) return ExitCode.usage
+  try {
+    refuseStrandedLocalQueue(config)
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`)
+    return ExitCode.usage
+  }
   const logger = createLogger(config.SLUICE_LOG_LEVEL)
   const engine = new Engine(config, { logger })
   try {

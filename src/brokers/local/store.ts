@@ -170,6 +170,24 @@ export class QueueStore {
     this.db.transaction(() => leases.forEach((l) => stmt.run(now, l)))()
   }
 
+  /** Messages waiting, whatever their lease or delay (`sluice queue drain`, the start check). */
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n
+  }
+
+  /**
+   * Messages in insertion order after `afterSeq`, ignoring leases and delays: for a process that
+   * holds the data directory and moves the whole queue elsewhere (`sluice queue drain`).
+   */
+  page(afterSeq: number, limit: number): { seq: number; event: WebhookEvent }[] {
+    return this.db
+      .prepare<[number, number], EventRow>(
+        `SELECT seq, ${COLS}, attempts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
+      )
+      .all(afterSeq, limit)
+      .map((row) => ({ seq: row.seq, event: toEvent(row) }))
+  }
+
   close(): void {
     this.db.close()
   }
