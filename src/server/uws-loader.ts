@@ -25,8 +25,6 @@ export interface UwsBuild {
   version: string
   /** The folder under node_modules it was found in. */
   installedAs: string
-  /** False for the trufflesuite alias's pure-Node fallback (no native binary for this Node). */
-  native: boolean
 }
 
 /** A build that was tried and not taken, with why (not installed, binary does not load, ...). */
@@ -41,8 +39,6 @@ export interface UwsCandidate {
   installedAs: string
   /** Package identity: is the package found there this build? */
   accepts(pkg: PackageJson): boolean
-  /** Taken only with its native binary loaded (true for all but the last resort). */
-  requireNative: boolean
   /** Throws when the build cannot load natively, before anything prints (see the alias). */
   preflight?(dir: string): void
 }
@@ -58,9 +54,10 @@ const isTrufflesuite = (pkg: PackageJson) => pkg.name === '@trufflesuite/uws-js-
  * The order tried. The official package, installed from its GitHub tag under the name
  * `uWebSockets.js` in place of the alias, always wins. Then the alias, but only when its own
  * binary (Node 16/18/20) loads: requiring the package without one prints warnings to stderr and
- * returns a pure-Node server, so its binary is loaded first, quietly. Then the registry repacks
- * of the official binaries; their Node 22/24 binaries need a newer glibc, which import() tells.
- * Last, the alias's fallback, so the engine still runs, slowly, on any Node.
+ * returns its pure-Node fallback, so its binary is loaded first, quietly. Then the registry
+ * repacks of the official binaries; a binary needing a newer glibc fails in import(), which
+ * says so. Never the fallback: it throws "Not implemented" from req.forEach() and
+ * res.getRemoteAddressAsText(), which every ingest calls (docs/node-versions.md).
  */
 export const DEFAULT_CANDIDATES: readonly UwsCandidate[] = Object.freeze([
   {
@@ -69,32 +66,22 @@ export const DEFAULT_CANDIDATES: readonly UwsCandidate[] = Object.freeze([
     accepts: (pkg) =>
       pkg.name === 'uWebSockets.js' &&
       (repoUrl(pkg) === '' || repoUrl(pkg).includes('uNetworking/uWebSockets.js')),
-    requireNative: true,
   },
   {
     id: 'trufflesuite',
     installedAs: 'uWebSockets.js',
     accepts: isTrufflesuite,
-    requireNative: true,
     preflight: (dir) => void createRequire(join(dir, 'package.json'))(`./binaries/${abiBinary()}`),
   },
   {
     id: 'btc-vision',
     installedAs: '@btc-vision/uwebsockets.js',
     accepts: (pkg) => pkg.name === '@btc-vision/uwebsockets.js',
-    requireNative: true,
   },
   {
     id: 'uws-pack',
     installedAs: 'uws-pack',
     accepts: (pkg) => pkg.name === 'uws-pack',
-    requireNative: true,
-  },
-  {
-    id: 'trufflesuite',
-    installedAs: 'uWebSockets.js',
-    accepts: isTrufflesuite,
-    requireNative: false,
   },
 ])
 
@@ -128,8 +115,8 @@ const isNative = (mod: UwsModule) => typeof (mod as { getParts?: unknown }).getP
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]
 
 /**
- * Load the first candidate that is installed, is the package it claims to be, and loads (with
- * its native binary unless it is the last resort). Throws, listing why each failed, if none does.
+ * Load the first candidate that is installed, is the package it claims to be, and loads with its
+ * native binary. Throws, listing why each failed, if none does.
  */
 export async function loadUws(
   from: string,
@@ -154,14 +141,19 @@ export async function loadUws(
       }
       // CommonJS and the official ESM wrapper export the module as default; uws-pack only names.
       const uws = ns.default ?? (ns as unknown as UwsModule)
-      const native = isNative(uws)
-      if (c.requireNative && !native) throw new Error('loaded without its native binary')
+      // Only the native module has getParts (the alias returns its fallback with UWS_USE_FALLBACK).
+      if (!isNative(uws)) throw new Error('loaded without its native binary')
       const build = { id: c.id, name: pkg.name ?? c.installedAs, version: pkg.version ?? '?' }
-      return { uws, build: { ...build, installedAs: c.installedAs, native }, skipped }
+      return { uws, build: { ...build, installedAs: c.installedAs }, skipped }
     } catch (err) {
       skipped.push({ id: c.id, reason: message(err) ?? 'failed to load' })
     }
   }
   const why = skipped.map((s) => `${s.id}: ${s.reason}`).join('; ')
-  throw new Error(`no uWebSockets.js build loads on Node ${process.version}: ${why}`)
+  const where = `Node ${process.version} (${process.platform}-${process.arch}, ABI ${process.versions.modules})`
+  throw new Error(
+    `no native uWebSockets.js loads on ${where}: ${why}. Install the official one ` +
+      '(npm install uNetworking/uWebSockets.js#v20.x.0, x its latest release) or run a Node ' +
+      'listed in docs/node-versions.md',
+  )
 }
