@@ -1,6 +1,6 @@
-import { targetRow } from '../burst/tables.js'
+import { ratio, targetRow } from '../burst/tables.js'
 import type { CpuReport } from '../burst/threads.js'
-import type { BenchTable } from '../types.js'
+import type { BenchTable, SectionResult } from '../types.js'
 import type { BareResult } from './bare-loop.js'
 import type { KindStats } from './delivery-stats.js'
 import type { EngineRun } from './engine-run.js'
@@ -53,6 +53,7 @@ export function kindRows(stats: KindStats[], requests: Record<string, number>): 
     succeeded: s.succeeded,
     pending: s.pending,
     failed: s.failed,
+    cancelled: s.cancelled,
     'failed attempts by error': s.errors || '-',
   }))
 }
@@ -84,4 +85,85 @@ export function target(metric: string, goal: string, reached: number | null): Ro
   if (!/^(>=|<=) /.test(goal)) return { metric, target: goal, reached, met: '-' }
   const row = targetRow(metric, goal, reached)
   return { ...row, met: row.met === 'yes' ? 'PASS' : row.met === 'no' ? 'FAIL' : '-' }
+}
+
+export interface OutboundRuns {
+  config: Record<string, number | string>
+  bare: (BareResult & WithCpu)[]
+  /** Alternating rounds: a[i] then b[i]. */
+  a: EngineRun[]
+  b: EngineRun[]
+  hostileRequests: Record<string, number>
+  kinds: KindStats[]
+  fan: FanOutResult
+  wholeRunPeakRssBytes: number | null
+}
+
+const mean = (xs: (number | null)[]) => {
+  const ok = xs.filter((x): x is number => x !== null)
+  return ok.length === xs.length && ok.length > 0 ? ok.reduce((s, x) => s + x, 0) / ok.length : null
+}
+
+/** The section's tables and JSON: (a) and (b) each as the mean of their rounds. */
+export function sectionResult(r: OutboundRuns): SectionResult {
+  const c = r.config
+  const bestBare = Math.max(...r.bare.map((b) => b.perSecond))
+  const aRate = mean(r.a.map((x) => x.perSecond))!
+  const bRate = mean(r.b.map((x) => x.perSecond))!
+  const aP99 = mean(r.a.map((x) => x.latency.p99Ms))
+  const bP99 = mean(r.b.map((x) => x.latency.p99Ms))
+  const ratios = {
+    engineOverBare: ratio(aRate, bestBare),
+    healthyRateBOverA: ratio(bRate, aRate),
+    healthyP99BOverA: aP99 !== null && bP99 !== null ? ratio(bP99, aP99) : null,
+  }
+  const n = r.a.length
+  const loop = `closed loop of ${c.WINDOW} events x ${c.BODY_BYTES} B, ${c.SECONDS} s after ${c.WARM_SECONDS} s warm-up`
+  const hostile = Number(c.HOSTILE_EACH) * 3
+  return {
+    tables: [
+      {
+        title: `outbound 1: ${c.HEALTHY} healthy receivers (200 after 5 ms), maxInFlight ${c.MAX_IN_FLIGHT}, ${loop}; engine latency = Sluice's 200 -> receiver read the delivery`,
+        rows: [
+          bareRow('bare undici loop, before the engine', r.bare[0]!),
+          bareRow('bare undici loop, engine idle', r.bare[1]!),
+          ...r.a.flatMap((a, i) => [
+            driveRow(`(a) round ${i + 1}: engine, healthy only`, a),
+            driveRow(`(b) round ${i + 1}: healthy beside ${hostile} hostile`, r.b[i]!),
+          ]),
+        ],
+      },
+      {
+        title: `outbound 2: deliveries per receiver kind after the last (b) (timeout ${c.TIMEOUT_MS} ms, schedule ${c.SCHEDULE} s; requests received during the (b) runs)`,
+        rows: kindRows(r.kinds, r.hostileRequests),
+      },
+      {
+        title: 'outbound 3: engine CPU per thread group, round 1',
+        rows: [...cpuRows('(a)', r.a[0]!.cpu), ...cpuRows('(b)', r.b[0]!.cpu)],
+      },
+      {
+        title: `outbound 4: one event fanned out to ${r.fan.subscriptions} subscriptions (Sluice's 200 -> receivers read it)`,
+        rows: [fanOutRow(r.fan, r.wholeRunPeakRssBytes)],
+      },
+      {
+        title: 'outbound targets',
+        rows: [
+          target(
+            `(a) engine (mean of ${n}) / bare undici (best of 2) deliveries/s`,
+            '>= 0.5',
+            ratios.engineOverBare,
+          ),
+          target(
+            `(b) / (a) healthy deliveries/s (means of ${n})`,
+            '>= 0.9',
+            ratios.healthyRateBOverA,
+          ),
+          target(`(b) / (a) healthy p99 (means of ${n})`, '<= 1.5', ratios.healthyP99BOverA),
+          target(`(c) ms until all ${r.fan.subscriptions} delivered`, 'reported', r.fan.allMs),
+          target('(c) engine peak RSS MB during the fan-out', 'reported', mb(r.fan.peakRssBytes)),
+        ],
+      },
+    ],
+    data: { ...r, ratios },
+  }
 }
