@@ -187,6 +187,17 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   await until('the list shows them delivered', async () => {
     return (await page.locator('#delivery-rows tr[data-status="succeeded"]').count()) === 5
   })
+  // The event's panel counts its deliveries, the replay's among them.
+  await page.click('[data-event="default/p-0"]')
+  await until('the event panel is filled', async () =>
+    /deliveries/.test(await textOf(page, '#detail-meta')),
+  )
+  t.match(
+    await textOf(page, '#detail-meta'),
+    /deliveries\s*2 succeeded, 1 failed \(1 by replay\)/,
+    "the event's deliveries (the 410 subscriber's failed), the replay's among them",
+  )
+  await page.click('#detail-close')
   await page.evaluate(() => document.querySelector('#subscriptions-card')?.scrollIntoView())
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-deliveries.png') })
 

@@ -60,6 +60,7 @@ interface EventSummary {
 interface EventDetail extends EventSummary {
   headers: Record<string, string>
   body: string
+  deliveries: Delivery[]
 }
 interface DeadLetter {
   source: string

@@ -36,6 +36,19 @@ function hexDump(bytes: Uint8Array): string {
   return lines.join('\n')
 }
 
+/** "2 succeeded, 1 pending" over every delivery made of the event, replays included. */
+function deliveriesSummary(deliveries: Delivery[]): string {
+  if (deliveries.length === 0) return 'none'
+  const statuses: DeliveryStatus[] = ['succeeded', 'pending', 'failed', 'cancelled']
+  const counts = statuses
+    .map((status) => [status, deliveries.filter((d) => d.status === status).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ')
+  const replays = deliveries.filter((d) => d.generation > 0).length
+  return replays ? `${counts} (${replays} by replay)` : counts
+}
+
 function meta(label: string, value: string): HTMLElement[] {
   return [el('dt', {}, label), el('dd', {}, value)]
 }
@@ -63,6 +76,7 @@ async function openEvent(source: string, id: string): Promise<void> {
     ...meta('stored', e.processedAt ? fmtTime(e.processedAt) : 'not yet'),
     ...meta('verified by', e.verifiedBy ?? 'not verified'),
     ...meta('content type', e.contentType),
+    ...meta('deliveries', deliveriesSummary(e.deliveries)),
   )
   const names = Object.keys(e.headers).sort()
   byId('detail-headers').replaceChildren(
