@@ -131,6 +131,23 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
   })
   t.equal(clash2.status, 409, 'patching into another subscription key: 409')
   t.match(clash2.json, { error: 'subscription_conflict' })
+  // null puts a resettable field back to its default: every type, no description.
+  const narrowed = await call('PATCH', `/v1/subscriptions/${b.sub.id}`, {
+    eventTypes: ['refund.*'],
+    description: 'refunds',
+  })
+  t.match(narrowed.json, { eventTypes: ['refund.*'], description: 'refunds' })
+  const widened = await call('PATCH', `/v1/subscriptions/${b.sub.id}`, {
+    eventTypes: null,
+    description: null,
+  })
+  t.equal(widened.status, 200)
+  t.match(widened.json, { eventTypes: null, description: null }, 'null resets to every type')
+  t.equal(
+    (await call('PATCH', `/v1/subscriptions/${b.sub.id}`, { url: null })).status,
+    400,
+    'the url cannot be null',
+  )
   const rotated = await call('POST', `/v1/subscriptions/${c.sub.id}/rotate-secret`, {
     graceSeconds: 3600,
   })

@@ -89,12 +89,17 @@ const fields = {
 
 export const subscriptionCreate = z.strictObject(fields)
 
+/** Fields a PATCH may set to null: back to every type, every source, no payload, no limit. */
+const RESETTABLE = ['eventTypes', 'sources', 'payload', 'rateLimit', 'description'] as const
+type Resettable = (typeof RESETTABLE)[number]
+const resettable = (k: string): k is Resettable => (RESETTABLE as readonly string[]).includes(k)
+
 export const subscriptionPatch = z.strictObject({
-  ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()])),
+  ...Object.fromEntries(
+    Object.entries(fields).map(([k, v]) => [k, resettable(k) ? v.nullable() : v.optional()]),
+  ),
   status: z.enum(['active', 'disabled'], { message: "must be 'active' or 'disabled'" }).optional(),
-}) as unknown as z.ZodType<
-  Partial<z.infer<typeof subscriptionCreate>> & { status?: 'active' | 'disabled' }
->
+}) as unknown as z.ZodType<SubscriptionPatch>
 
 export const rotateBody = z.strictObject({
   graceSeconds: z
@@ -106,7 +111,9 @@ export const rotateBody = z.strictObject({
 })
 
 export type SubscriptionInput = z.infer<typeof subscriptionCreate>
-export type SubscriptionPatch = Partial<SubscriptionInput> & { status?: 'active' | 'disabled' }
+export type SubscriptionPatch = Partial<Omit<SubscriptionInput, Resettable>> & {
+  [K in Resettable]?: SubscriptionInput[K] | null
+} & { status?: 'active' | 'disabled' }
 
 /** The create-or-update key: the URL and the sorted types and sources (absent = every one). */
 export function matchKey(s: {

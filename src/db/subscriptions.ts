@@ -159,15 +159,18 @@ export async function patchSubscription(
       return null
     }
     const was = toSubscription(cur)
+    // Absent keeps what was; null (the resettable fields) clears it.
+    const given = <K extends keyof SubscriptionPatch & keyof Subscription>(k: K) =>
+      patch[k] === undefined ? was[k] : patch[k]
     const next: SubscriptionInput = {
       url: patch.url ?? was.url,
-      ...optional('eventTypes', patch.eventTypes ?? was.eventTypes),
-      ...optional('sources', patch.sources ?? was.sources),
+      ...optional('eventTypes', given('eventTypes')),
+      ...optional('sources', given('sources')),
       headers: patch.headers ?? was.headers,
-      ...optional('payload', patch.payload ?? was.payload),
-      ...optional('rateLimit', patch.rateLimit ?? was.rateLimit),
+      ...optional('payload', given('payload')),
+      ...optional('rateLimit', given('rateLimit')),
       maxInFlight: patch.maxInFlight ?? was.maxInFlight,
-      ...optional('description', patch.description ?? was.description),
+      ...optional('description', given('description')),
     }
     const status = patch.status ?? was.status
     const updated = await client.query<Row>(
