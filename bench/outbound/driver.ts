@@ -95,18 +95,23 @@ export async function drive(farm: ReceiverFarm, spec: DriveSpec): Promise<DriveR
       outstanding--
       setTimeout(refill, 100)
     }
-    request(spec.webhook, {
+    void request(spec.webhook, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: eventBody('bench.event', seq, spec.bodyBytes),
-    }).then(async (res) => {
-      const at = performance.now()
-      await res.body.dump()
-      if (res.statusCode !== 200) return failed()
-      acked++
-      e.ackAt = at
-      complete(e)
-    }, failed)
+    })
+      .then(async (res) => {
+        const at = performance.now()
+        await res.body.dump()
+        if (res.statusCode !== 200) return failed()
+        acked++
+        e.ackAt = at
+        complete(e)
+      })
+      // Refused, reset, or the answer's body failed: not acknowledged, so it does not count.
+      .catch(() => {
+        if (e.ackAt === null && events.has(seq)) failed()
+      })
   }
 
   farm.onArrival = (r, _path, seq, at) => {
