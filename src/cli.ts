@@ -43,7 +43,7 @@ export const subcommands: Record<string, Subcommand> = {
     load: async () => (await import('./commands/journal.js')).journalCommand,
   },
   queue: {
-    summary: "move the local queue (queue.db) to the configured broker: `queue drain`",
+    summary: 'move the local queue (queue.db) to the configured broker: `queue drain`',
     load: async () => (await import('./commands/queue.js')).queueCommand,
   },
 }
