@@ -139,12 +139,19 @@ export async function msUntilDue(
   return rows[0]?.ms ?? null
 }
 
-/** Due deliveries of active subscriptions not leased by anyone, and how late the oldest is. */
+/**
+ * Due deliveries of active subscriptions not leased by anyone, and how late the oldest is. Per
+ * subscription and kind, a range of its due index (0007), like the claim: the backlog of
+ * subscriptions that are not active is not read at all.
+ */
 export async function dueBacklog(db: pg.Pool): Promise<{ due: number; oldestSeconds: number }> {
+  const kind = (k: string) => `SELECT d.next_attempt_at AS at FROM deliveries d
+    WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.attempts ${k}
+      AND d.next_attempt_at <= now()`
   const { rows } = await db.query<{ due: number; oldest: number | null }>(
-    `SELECT count(*)::int AS due, extract(epoch FROM now() - min(d.next_attempt_at))::float8 AS oldest
-     FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active'
-     WHERE d.status = 'pending' AND d.next_attempt_at <= now()`,
+    `SELECT count(*)::int AS due, extract(epoch FROM now() - min(x.at))::float8 AS oldest
+     FROM subscriptions s CROSS JOIN LATERAL (${kind('= 0')} UNION ALL ${kind('> 0')}) x
+     WHERE s.status = 'active'`,
   )
   return { due: rows[0]?.due ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) }
 }
