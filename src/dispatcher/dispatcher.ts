@@ -39,6 +39,7 @@ export class Dispatcher implements Component {
   private readonly lanes: Lanes
   private readonly stop = new AbortController()
   private pumping: Promise<void> | null = null
+  private arming: Promise<void> | null = null
   private wanted = false
   private failures = 0
   private readonly timer = new WakeTimer(() => this.wake())
@@ -112,12 +113,19 @@ export class Dispatcher implements Component {
         await this.claimOnce()
       }
       this.failures = 0
-      if (!this.stop.signal.aborted) await this.arm()
     } catch (err) {
-      if (this.stop.signal.aborted) return
-      this.o.logger?.warn({ err }, 'claiming deliveries failed; retrying')
-      this.timer.in(backoffDelay(this.failures++, 200, 10_000))
+      this.failed(err)
+      return
     }
+    // Not awaited: a wake while its probe runs (a write just freed leases) claims at once
+    // instead of after it. Its timer can only move a wake earlier, so a stale one costs a claim.
+    if (!this.stop.signal.aborted) this.arming = this.arm().catch((err) => this.failed(err))
+  }
+
+  private failed(err: unknown): void {
+    if (this.stop.signal.aborted) return
+    this.o.logger?.warn({ err }, 'claiming deliveries failed; retrying')
+    this.timer.in(backoffDelay(this.failures++, 200, 10_000))
   }
 
   private async claimOnce(): Promise<void> {
@@ -195,6 +203,7 @@ export class Dispatcher implements Component {
     this.timer.close()
     await runAll([
       ['claim', () => this.pumping],
+      ['next wake', () => this.arming],
       ['notifier', () => this.notifier?.close()],
       ['subscription cache', () => this.cache.close()],
       ['gauges', () => this.gauges.close()],
