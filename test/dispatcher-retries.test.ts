@@ -88,11 +88,16 @@ t.test('410 fails the delivery and disables the subscription at once', async (t)
   await dispatcher(t, [1, 1, 1]).start()
   await db.store([event('g1', 'gone.first')])
   await until('failed', async () => (await delivery('g1'))?.status === 'failed', 30_000)
-  const row = await db.pool.query<{ status: string; disabled_reason: string }>(
-    'SELECT status, disabled_reason FROM subscriptions WHERE id = $1',
-    [sub.id],
-  )
-  t.match(row.rows[0], { status: 'disabled', disabled_reason: /410/ })
+  const subscription = async () =>
+    (
+      await db.pool.query<{ status: string; disabled_reason: string }>(
+        'SELECT status, disabled_reason FROM subscriptions WHERE id = $1',
+        [sub.id],
+      )
+    ).rows[0]
+  // The disabling statement follows the one recording the result, in the same write.
+  await until('disabled', async () => (await subscription())?.status === 'disabled', 10_000)
+  t.match(await subscription(), { status: 'disabled', disabled_reason: /410/ })
   t.match(await delivery('g1'), { attempts: 1, last_status: 410 })
   // Made before the fan-out saw the change? No: the subscription is disabled, so only the
   // healthy one gets a delivery; and nothing more reaches the gone receiver.
