@@ -45,7 +45,9 @@ COPY --from=build /app/dist/workers ./dist/workers
 COPY --from=build /app/dist/ui ./dist/ui
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/migrations ./migrations
-COPY --from=build /app/src/admin/ui/page.html /app/src/admin/ui/style.css /app/src/admin/ui/tables.css ./src/admin/ui/
+# The operator page's HTML and every stylesheet it inlines (src/admin/page.ts names them); the
+# folder whole, so a stylesheet added later cannot be missing from the image.
+COPY --from=build /app/src/admin/ui ./src/admin/ui
 RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
