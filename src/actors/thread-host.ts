@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { relayLog, type Logger } from '../log.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
+import { withTimeout } from '../util/timeout.js'
 import { ChannelClosedError, Rpc, type Handler } from './rpc.js'
 
 /** One incarnation of a supervised thread. */
@@ -27,6 +28,11 @@ export interface ThreadHostOptions {
   readonly whileDown?: string
   /** Longest wait between restarts. @defaultValue 30000 */
   readonly restartCapMs?: number
+  /**
+   * How long close() waits for the actor's own close before it terminates the thread: a close
+   * that never answers must not hold the engine's shutdown forever. @defaultValue 30000
+   */
+  readonly closeTimeoutMs?: number
   /** Counts the restart (a metric). */
   readonly onRestart: () => void
   /** The new incarnation started (e.g. to resend state it must know). */
@@ -75,7 +81,8 @@ export class ThreadHost {
     const incarnation = this.incarnation
     if (!incarnation) return
     try {
-      await incarnation.rpc.call('close')
+      const timeoutMs = this.o.closeTimeoutMs ?? 30_000
+      await withTimeout(incarnation.rpc.call('close'), timeoutMs, `no answer in ${timeoutMs} ms`)
     } catch (err) {
       // Already gone: terminate below is all that is left to do.
       if (!(err instanceof ChannelClosedError))

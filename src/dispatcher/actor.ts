@@ -41,6 +41,9 @@ lowerThreadPriority(data.nice)
 
 const stop = new AbortController()
 let dispatcher: Dispatcher | null = null
+// The one being started: a close that comes meanwhile must close it too, or pool.end() below
+// would wait forever for the connections it holds.
+let starting: Dispatcher | null = null
 const pool = new pg.Pool({ connectionString: data.connectionString, max: DISPATCHER_POOL_SIZE })
 const rpc = new Rpc(parentPort!, {
   wake: () => dispatcher?.wake(),
@@ -48,7 +51,7 @@ const rpc = new Rpc(parentPort!, {
   lanes: () => dispatcher?.lanesView() ?? [],
   close: async () => {
     stop.abort()
-    await dispatcher?.close()
+    await (dispatcher ?? starting)?.close()
     await pool.end()
     parentPort!.unref()
   },
@@ -70,13 +73,18 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     logger,
     ...data.tuning,
   })
+  starting = candidate
   try {
     await candidate.start()
+    starting = null
+    // Closed while it started: the close above has shut it already.
+    if (stop.signal.aborted) break
     dispatcher = candidate
     rpc.cast('started')
     logger.info({ owner: candidate.owner, listen: !data.embedded }, 'dispatcher running')
     break
   } catch (err) {
+    starting = null
     await candidate.close()
     logger.warn({ err }, 'dispatcher cannot start yet; retrying')
     await sleep(backoffDelay(failures, 500, 30_000), stop.signal)

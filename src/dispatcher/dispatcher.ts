@@ -90,6 +90,8 @@ export class Dispatcher implements Component {
   /** Loads the subscriptions (throws when the database is not there) and starts claiming. */
   async start(): Promise<void> {
     await this.cache.start()
+    // Closed while the cache loaded: start nothing that close() has already passed.
+    if (this.stop.signal.aborted) return
     this.notifier?.start()
     this.gauges.start()
     this.wake()
