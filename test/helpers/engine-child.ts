@@ -5,6 +5,8 @@ import { spawnSluice, waitForLog } from './spawn.js'
 export class EngineChild {
   child: ChildProcess | null = null
   port = 0
+  /** The last lines the engine logged, for a failed assertion to show why. */
+  private readonly tail: string[] = []
 
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
@@ -17,7 +19,10 @@ export class EngineChild {
     child.stderr?.on('data', () => {}) // drain, so a chatty child never blocks on a full pipe
     this.child = child
     const line = await waitForLog(child, (l) => l.msg === 'listening')
-    child.stdout?.on('data', () => {})
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.tail.push(...chunk.toString().split('\n').filter(Boolean))
+      this.tail.splice(0, Math.max(0, this.tail.length - 40))
+    })
     this.port = Number(line.port)
   }
 
@@ -27,6 +32,11 @@ export class EngineChild {
     const exited = new Promise((r) => child.once('exit', r))
     child.kill('SIGKILL')
     await exited
+  }
+
+  /** The engine's last log lines (at most 40), one per line. */
+  logTail(): string {
+    return this.tail.join('\n')
   }
 
   /** Graceful stop (SIGTERM); resolves with the exit code. */
