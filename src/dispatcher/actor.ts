@@ -14,6 +14,7 @@ import { registry } from '../metrics.js'
 import { SecretBox } from '../outbound/secret-box.js'
 import { parseAllowList } from '../outbound/ssrf.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
+import { runAll } from '../util/once.js'
 import { Dispatcher } from './dispatcher.js'
 import { DISPATCHER_POOL_SIZE, type DispatcherTuning } from './options.js'
 
@@ -52,7 +53,10 @@ const rpc = new Rpc(parentPort!, {
   close: async () => {
     stop.abort()
     await (dispatcher ?? starting)?.close()
-    await pool.end()
+    await runAll([['pool', () => pool.end()]], {
+      ms: 2000,
+      report: () => logger.warn('closing the dispatcher: its pool still has connections in use'),
+    })
     parentPort!.unref()
   },
 })

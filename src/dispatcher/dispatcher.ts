@@ -203,15 +203,21 @@ export class Dispatcher implements Component {
   close = onceAsync(async () => {
     this.stop.abort()
     this.timer.close()
-    await runAll([
-      ['claim', () => this.pumping],
-      ['next wake', () => this.arming],
-      ['notifier', () => this.notifier?.close()],
-      ['subscription cache', () => this.cache.close()],
-      ['gauges', () => this.gauges.close()],
-      ['attempts', () => this.attempts.settle(this.o.closeGraceMs)],
-      ['writer', () => this.writer.close()],
-      ['agent', () => this.agent.destroy()],
-    ])
+    await runAll(
+      [
+        ['claim', () => this.pumping],
+        ['next wake', () => this.arming],
+        ['notifier', () => this.notifier?.close()],
+        ['subscription cache', () => this.cache.close()],
+        ['gauges', () => this.gauges.close()],
+        ['attempts', () => this.attempts.settle(this.o.closeGraceMs)],
+        ['writer', () => this.writer.close()],
+        ['agent', () => this.agent.destroy()],
+      ],
+      {
+        ms: 2000,
+        report: (step) => this.o.logger?.warn({ step }, 'closing the dispatcher: a step is slow'),
+      },
+    )
   })
 }

@@ -36,6 +36,9 @@ export class DispatcherThread {
       workerData: () => data,
       logger,
       name: 'dispatcher thread',
+      // Its own close waits up to closeGraceMs (5 s) for attempts in flight; past this bound the
+      // thread is ended and its leases expire (delivered at least once), within the engine's stop.
+      closeTimeoutMs: 8000,
       onRestart: () => restarts.inc(),
     })
   }

@@ -284,14 +284,20 @@ export class Pipeline implements PipelineRunner {
     this.gauges?.close()
     // Let a bring-up step in progress finish (or give up), so whatever it opened gets closed.
     await this.bringUp?.catch(() => undefined)
-    await runAll([
-      ['forwarder', () => this.forwarder.close()],
-      ['consumer', () => this.consumer?.close()],
-      ['worker pool', () => this.workers?.close()],
-      ['dispatcher', () => this.dispatcher?.close()],
-      ['broker', () => this.broker.close()],
-      ['maintenance', () => this.maintenance?.close()],
-      ['database', () => this.database?.close()],
-    ])
+    await runAll(
+      [
+        ['forwarder', () => this.forwarder.close()],
+        ['consumer', () => this.consumer?.close()],
+        ['worker pool', () => this.workers?.close()],
+        ['dispatcher', () => this.dispatcher?.close()],
+        ['broker', () => this.broker.close()],
+        ['maintenance', () => this.maintenance?.close()],
+        ['database', () => this.database?.close()],
+      ],
+      {
+        ms: 2000,
+        report: (step) => this.logger.warn({ step }, 'closing the pipeline: a step is slow'),
+      },
+    )
   })
 }
