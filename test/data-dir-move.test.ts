@@ -3,12 +3,11 @@ import { randomBytes } from 'node:crypto'
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { SqliteJournal } from '../journal/index.js'
 import { AMQP_URL, deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { EngineChild } from './helpers/engine-child.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { freshDatabase, waitForStoredIds } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
@@ -78,23 +77,13 @@ t.test('a stopped node moved to a new path stores every pending event once', asy
   const second = new EngineChild({ ...env, SLUICE_DATA_DIR: after, AMQP_URL })
   engines.push(second)
   await second.start()
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  t.teardown(() => client.end())
-  const rows = async () =>
-    (await client.query<{ id: string }>("SELECT id FROM events WHERE source = 'default'")).rows
-  await until(
-    `${EVENTS} events stored`,
-    async () => (await rows().catch(() => [])).length >= EVENTS,
-    120_000,
-    250,
-  )
+  const storedIds = await waitForStoredIds(t, db.url, EVENTS)
   await until('the journal has nothing pending', async () => {
     const res = await fetch(`http://127.0.0.1:${second.port}/readyz`)
     const body = (await res.json()) as { checks: { journal: { backlog: number } } }
     return body.checks.journal.backlog === 0
   })
-  const ids = (await rows()).map((r) => r.id)
+  const ids = await storedIds()
   t.equal(ids.length, EVENTS, 'one row per event')
   t.same(new Set(ids), acked, 'exactly the acknowledged ones')
   const stopped = await second.stop()

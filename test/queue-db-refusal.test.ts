@@ -3,12 +3,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { localQueueBacklog } from '../src/pipeline/local-queue-check.js'
 import { AMQP_URL, deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { EngineChild } from './helpers/engine-child.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { freshDatabase, waitForStoredIds } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
 import { collect, spawnSluice } from './helpers/spawn.js'
 import { until } from './helpers/wait.js'
@@ -95,18 +94,8 @@ t.test('refuses RabbitMQ while queue.db holds messages; drain, then all stored o
   const engine = new EngineChild({ ...rabbit, DATABASE_URL: db.url })
   engines.push(engine)
   await engine.start()
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  t.teardown(() => client.end())
-  const rows = async () =>
-    (await client.query<{ id: string }>("SELECT id FROM events WHERE source = 'default'")).rows
-  await until(
-    `${EVENTS} events stored`,
-    async () => (await rows().catch(() => [])).length >= EVENTS,
-    120_000,
-    250,
-  )
-  const ids = (await rows()).map((r) => r.id)
+  const storedIds = await waitForStoredIds(t, db.url, EVENTS)
+  const ids = await storedIds()
   t.equal(ids.length, EVENTS, 'one row per event')
   t.same(new Set(ids), acked, 'exactly the acknowledged ones')
   t.equal(await engine.stop(), 0)

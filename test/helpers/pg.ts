@@ -1,5 +1,7 @@
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'
+import type { Test } from 'tap'
+import { until } from './wait.js'
 
 export const ADMIN_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -38,4 +40,30 @@ export async function freshDatabase(
       }
     },
   }
+}
+
+/**
+ * Waits until at least `count` events of source `default` are stored in the database at `url`,
+ * and returns a reader of their ids. An engine child's tables may not exist yet while it
+ * migrates, so a failing read counts as none. The client is closed by the test's teardown.
+ */
+export async function waitForStoredIds(
+  t: Test,
+  url: string,
+  count: number,
+): Promise<() => Promise<string[]>> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const ids = async () =>
+    (await client.query<{ id: string }>("SELECT id FROM events WHERE source = 'default'")).rows.map(
+      (r) => r.id,
+    )
+  await until(
+    `${count} events stored`,
+    async () => (await ids().catch(() => [])).length >= count,
+    120_000,
+    250,
+  )
+  return ids
 }
