@@ -23,10 +23,27 @@ if (isMainThread) collectDefaultMetrics({ register: registry })
 export type ThreadMetrics = MetricObjectWithValues<MetricValue<string>>[]
 
 let otherThreads: (() => Promise<ThreadMetrics[]>) | null = null
+let lastAnswer: ThreadMetrics[] = []
 
 /** Where metricsText finds the registries of the engine's other threads (the pipeline actor). */
 export function reportThreadMetricsFrom(source: (() => Promise<ThreadMetrics[]>) | null): void {
   otherThreads = source
+  lastAnswer = []
+}
+
+/**
+ * The other threads' registries. A thread too busy to answer in time is served from its last
+ * answer: counters that drop to zero for one scrape read as a reset to Prometheus, and rate()
+ * would count everything again.
+ */
+async function otherThreadMetrics(): Promise<ThreadMetrics[]> {
+  if (!otherThreads) return []
+  try {
+    lastAnswer = await otherThreads()
+  } catch {
+    threadMetricsLate.inc()
+  }
+  return lastAnswer
 }
 
 /**
@@ -35,14 +52,13 @@ export function reportThreadMetricsFrom(source: (() => Promise<ThreadMetrics[]>)
  */
 export async function threadMetrics(): Promise<ThreadMetrics[]> {
   const own = (await registry.getMetricsAsJSON()) as ThreadMetrics
-  const others = otherThreads ? await otherThreads().catch(() => []) : []
-  return [own, ...others]
+  return [own, ...(await otherThreadMetrics())]
 }
 
 /** The exposition text of every thread's metrics, summed by name and labels. */
 export async function metricsText(): Promise<string> {
   const own = (await registry.getMetricsAsJSON()) as ThreadMetrics
-  const others = otherThreads ? await otherThreads().catch(() => []) : []
+  const others = await otherThreadMetrics()
   if (others.length === 0) return registry.metrics()
   // The aggregator drops metrics marked 'omit' (process_start_time_seconds), meant for a
   // cluster of processes; here only this thread has them, so its value is the process's.
@@ -51,6 +67,12 @@ export async function metricsText(): Promise<string> {
   )
   return AggregatorRegistry.aggregate([mine, ...others]).metrics()
 }
+
+const threadMetricsLate = new Counter({
+  name: 'sluice_thread_metrics_late_total',
+  help: "Scrapes that served a thread's previous metrics because it did not answer in time",
+  registers: [registry],
+})
 
 export const httpResponses = new Counter({
   name: 'sluice_http_responses_total',

@@ -25,7 +25,8 @@ export interface PipelineThreadOptions extends PipelineOptions {
   restartCapMs?: number
 }
 
-const CALL_TIMEOUT_MS = 2000
+// Longer than the dispatcher thread's bound (1 s): the pipeline thread asks it within these calls.
+const CALL_TIMEOUT_MS = 3000
 
 /**
  * Runs the Pipeline as an actor in a worker thread of its own (src/pipeline/actor.ts), so the
