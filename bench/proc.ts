@@ -1,14 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
-/** Spawn `node <script> ...args` and resolve with the first stdout JSON line matching pred. */
+/**
+ * Spawn `node <script> ...args` and resolve with the first stdout JSON line matching pred.
+ * `nodeArgs` go before the script (Node refuses profiler flags in NODE_OPTIONS).
+ */
 export function startNode(
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   pred: (line: Record<string, unknown>) => boolean,
+  nodeArgs: readonly string[] = [],
 ): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

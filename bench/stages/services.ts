@@ -94,6 +94,8 @@ export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv, roo
       ...env,
     },
     (l) => l.msg === 'listening',
+    // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": a profile per thread when the engine stops.
+    (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean),
   )
   const base = `http://127.0.0.1:${Number(line.port)}`
   const readyz = async (): Promise<ReadyzBody> => {
