@@ -100,6 +100,53 @@ t.test('the claim: retries and first attempts share the room, neither starves', 
   )
 })
 
+t.test("the claim: an event's deliveries share one copy of its body", async (t) => {
+  const subs = await Promise.all(
+    [1, 2, 3].map((i) => db.subscribe({ url: `http://127.0.0.1:9/b${i}`, eventTypes: ['body'] })),
+  )
+  const big = Buffer.from(JSON.stringify({ type: 'body', pad: 'x'.repeat(256 * 1024) }))
+  const small = Buffer.from('{"type":"body","n":2}')
+  await db.store([
+    { id: 'body-big', body: big },
+    { id: 'body-small', body: small },
+    { id: 'body-gone', body: Buffer.from('{"type":"body","n":3}') },
+  ])
+  // Retention dropped this event's row after its deliveries were made.
+  await db.pool.query("DELETE FROM events WHERE id = 'body-gone'")
+  const claimed = await claimDue(db.pool, {
+    owner: A,
+    leaseMs: 60_000,
+    rooms: new Map(subs.map((s) => [s.id, 10])),
+    exclude: [],
+    limit: 100,
+  })
+  t.equal(claimed.length, 9, 'three events to three subscriptions')
+  const of = (id: string) => claimed.filter((d) => d.eventId === id)
+  t.same(
+    ['body-big', 'body-small', 'body-gone'].map((id) => of(id).length),
+    [3, 3, 3],
+    'three deliveries of each event',
+  )
+  const bigs = of('body-big')
+  t.ok(
+    bigs.every((d) => d.body?.equals(big)),
+    'each delivery carries its event body, exactly',
+  )
+  t.ok(
+    bigs.every((d) => d.body === bigs[0]!.body),
+    'one Buffer for all of them, not a copy per delivery',
+  )
+  t.ok(
+    of('body-small').every((d) => d.body?.equals(small)),
+    'the other event keeps its own body',
+  )
+  t.ok(
+    of('body-gone').every((d) => d.body === null),
+    'an event whose row is gone has no body on any of its deliveries',
+  )
+  t.equal(new Set(claimed.map((d) => d.subscriptionId)).size, 3, 'every subscription got its own')
+})
+
 const staleCount = async () => {
   const m = await registry.getSingleMetric('sluice_deliveries_total')?.get()
   return m?.values.find((v) => v.labels.outcome === 'stale')?.value ?? 0

@@ -8,6 +8,7 @@ import type { ReceiverFarm } from './receivers.js'
 
 export interface FanOutResult {
   subscriptions: number
+  bodyBytes: number
   /** Seconds the admin API took to create them. */
   createSeconds: number
   /** Sluice's 200 -> the first and the last of the deliveries read by a receiver. */
@@ -84,6 +85,7 @@ export async function fanOut(
     const ms = (t: number) => Number((t - ackAt).toFixed(1))
     return {
       subscriptions: o.n,
+      bodyBytes: o.bodyBytes,
       createSeconds,
       firstMs: times.length > 0 ? ms(Math.min(...times)) : null,
       allMs: got.size >= o.n ? ms(Math.max(...times)) : null,

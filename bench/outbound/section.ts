@@ -20,6 +20,8 @@ const SECONDS = Number(process.env.BENCH_OUTBOUND_SECONDS ?? 10)
 const WINDOW = Number(process.env.BENCH_OUTBOUND_WINDOW ?? 20)
 const FAN_OUT = Number(process.env.BENCH_OUTBOUND_FANOUT ?? 1000)
 const BODY_BYTES = 1024
+// (c) with a large event shows what a fan-out holds in memory per copy of the body.
+const FAN_OUT_BYTES = Number(process.env.BENCH_OUTBOUND_FANOUT_BYTES ?? BODY_BYTES)
 const HEALTHY = 50
 const HOSTILE: Behaviour[] = ['hanging', 'slow', 'failing']
 const HOSTILE_EACH = 10
@@ -130,19 +132,19 @@ export const outboundSection: BenchSection = {
         await sleep(SETTLE_MS + TIMEOUT_MS)
       }
 
-      ctx.log(`(c) one event to ${FAN_OUT} subscriptions`)
+      ctx.log(`(c) one event of ${FAN_OUT_BYTES} B to ${FAN_OUT} subscriptions`)
       const fan = await fanOut(farm, {
         webhook: spec.webhook,
         admin,
         n: FAN_OUT,
-        bodyBytes: BODY_BYTES,
+        bodyBytes: FAN_OUT_BYTES,
         settleMs: SETTLE_MS,
         timeoutMs: 60_000,
         engine,
       })
       const config = { HEALTHY, HOSTILE_EACH, MAX_IN_FLIGHT, WINDOW, SECONDS, ROUNDS, BODY_BYTES }
       return t.sectionResult({
-        config: { ...config, WARM_SECONDS, WARMUP_SECONDS, TIMEOUT_MS, SCHEDULE },
+        config: { ...config, WARM_SECONDS, WARMUP_SECONDS, TIMEOUT_MS, SCHEDULE, FAN_OUT_BYTES },
         bare: [bare1, bare2!],
         a: as,
         b: bs,

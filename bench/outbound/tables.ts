@@ -142,7 +142,7 @@ export function sectionResult(r: OutboundRuns): SectionResult {
         rows: [...cpuRows('(a)', r.a[0]!.cpu), ...cpuRows('(b)', r.b[0]!.cpu)],
       },
       {
-        title: `outbound 4: one event fanned out to ${r.fan.subscriptions} subscriptions (Sluice's 200 -> receivers read it)`,
+        title: `outbound 4: one event of ${r.fan.bodyBytes} B fanned out to ${r.fan.subscriptions} subscriptions (Sluice's 200 -> receivers read it)`,
         rows: [fanOutRow(r.fan, r.wholeRunPeakRssBytes)],
       },
       {

@@ -37,7 +37,9 @@ export interface ClaimRequest {
 // (k = 1, 3, 5, ... for retries, 2, 4, 6, ... for first attempts), so with both waiting each
 // gets half of the cap and neither starves the other; with one kind waiting it gets all of it.
 // Across subscriptions the claim goes round-robin (rank within its subscription first), so a
-// subscription with a deep backlog cannot take the whole limit.
+// subscription with a deep backlog cannot take the whole limit. An event's body comes once per
+// claim, on the first of its deliveries, and they share it: a 1 MiB event fanned out to 200
+// subscriptions is 1 MiB in the answer, not 200 MiB.
 const CLAIM = `
 WITH a AS (
   SELECT a.sid, least(a.room, s.max_in_flight - (
@@ -74,7 +76,11 @@ claimed AS (
   FROM chosen WHERE d.id = chosen.id
   RETURNING d.id, d.subscription_id, d.source, d.event_id, d.received_at, d.attempts
 )
-SELECT c.id, c.subscription_id, c.source, c.event_id, c.attempts, e.body, e.content_type
+SELECT c.id, c.subscription_id, c.source, c.event_id, c.attempts, e.content_type,
+  e.id IS NOT NULL AS has_body,
+  dense_rank() OVER (ORDER BY c.source, c.event_id, c.received_at) AS event_no,
+  CASE WHEN row_number() OVER (PARTITION BY c.source, c.event_id, c.received_at ORDER BY c.id) = 1
+    THEN e.body END AS body
 FROM claimed c
 LEFT JOIN events e ON e.source = c.source AND e.id = c.event_id AND e.received_at = c.received_at`
 
@@ -84,8 +90,12 @@ interface ClaimRow {
   source: string
   event_id: string
   attempts: number
-  body: Buffer | null
   content_type: string | null
+  has_body: boolean
+  /** Numbers the claim's events: deliveries of one event share its number. bigint as text. */
+  event_no: string
+  /** The body, on the first delivery of each event only. */
+  body: Buffer | null
 }
 
 /** Lease up to `limit` due deliveries of the subscriptions in `rooms` to `owner`. */
@@ -106,13 +116,15 @@ export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedD
     req.exclude,
     req.limit,
   ])
+  const bodies = new Map<string, Buffer>()
+  for (const r of rows) if (r.body) bodies.set(r.event_no, r.body)
   return rows.map((r) => ({
     id: r.id,
     subscriptionId: r.subscription_id,
     source: r.source,
     eventId: r.event_id,
     attempts: r.attempts,
-    body: r.body,
+    body: r.has_body ? (bodies.get(r.event_no) ?? null) : null,
     contentType: r.content_type,
   }))
 }
