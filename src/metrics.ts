@@ -23,27 +23,18 @@ if (isMainThread) collectDefaultMetrics({ register: registry })
 export type ThreadMetrics = MetricObjectWithValues<MetricValue<string>>[]
 
 let otherThreads: (() => Promise<ThreadMetrics[]>) | null = null
-let lastAnswer: ThreadMetrics[] = []
 
 /** Where metricsText finds the registries of the engine's other threads (the pipeline actor). */
 export function reportThreadMetricsFrom(source: (() => Promise<ThreadMetrics[]>) | null): void {
   otherThreads = source
-  lastAnswer = []
 }
 
 /**
- * The other threads' registries. A thread too busy to answer in time is served from its last
- * answer: counters that drop to zero for one scrape read as a reset to Prometheus, and rate()
- * would count everything again.
+ * The other threads' registries. Each source serves a thread that is too busy to answer in
+ * time from its last answer (LastAnswer), so its counters do not vanish from one scrape.
  */
 async function otherThreadMetrics(): Promise<ThreadMetrics[]> {
-  if (!otherThreads) return []
-  try {
-    lastAnswer = await otherThreads()
-  } catch {
-    threadMetricsLate.inc()
-  }
-  return lastAnswer
+  return otherThreads ? otherThreads().catch(() => []) : []
 }
 
 /**
@@ -68,7 +59,7 @@ export async function metricsText(): Promise<string> {
   return AggregatorRegistry.aggregate([mine, ...others]).metrics()
 }
 
-const threadMetricsLate = new Counter({
+export const threadMetricsLate = new Counter({
   name: 'sluice_thread_metrics_late_total',
   help: "Scrapes that served a thread's previous metrics because it did not answer in time",
   registers: [registry],

@@ -2,11 +2,13 @@ import t from 'tap'
 import { setTimeout } from 'node:timers/promises'
 import { Counter, Registry } from 'prom-client'
 import { metricsText, reportThreadMetricsFrom, type ThreadMetrics } from '../src/metrics.js'
+import { LastAnswer } from '../src/util/last-answer.js'
 import { withTimeout } from '../src/util/timeout.js'
 
 /**
  * /metrics sums the main thread's registry with what the other threads answer. A thread that is
- * too busy to answer within its bound must not make its counters read zero for that scrape.
+ * too busy to answer within its bound must not make its counters read zero for that scrape, and
+ * a restarted thread (a new incarnation) must not be served the dead one's counters.
  */
 t.test('a thread that answers late is served from its previous answer', async (t) => {
   const theirs = new Registry()
@@ -16,36 +18,50 @@ t.test('a thread that answers late is served from its previous answer', async (t
     registers: [theirs],
   })
   forwarded.inc(7)
+  let late = 0
+  const answers = new LastAnswer<ThreadMetrics[]>(() => late++)
   let stalled = false
+  let incarnation = {}
   reportThreadMetricsFrom(() => {
     const answer = theirs.getMetricsAsJSON() as Promise<ThreadMetrics>
     // A stalled thread answers after the caller's bound, which is what ends the wait.
     const reply = stalled ? answer.then((m) => setTimeout(200).then(() => m)) : answer
     // Answers cross a thread boundary as copies.
-    return withTimeout(reply, 50).then((m) => [structuredClone(m)])
+    const ask = () => withTimeout(reply, 50).then((m) => [structuredClone(m)])
+    return answers.of(incarnation, ask)
   })
   t.teardown(() => reportThreadMetricsFrom(null))
 
   t.match(await metricsText(), /^sluice_test_forwarded_total 7$/m, 'an answer in time is served')
-  const lateBefore = lateCount(await metricsText())
 
   stalled = true
   forwarded.inc(3)
-  const late = await metricsText()
-  t.match(late, /^sluice_test_forwarded_total 7$/m, 'a late thread shows its last answer, not 0')
-  t.equal(lateCount(late), lateBefore + 1, 'the late answer is counted')
+  t.match(
+    await metricsText(),
+    /^sluice_test_forwarded_total 7$/m,
+    'a late thread shows its last answer, not 0',
+  )
+  t.equal(late, 1, 'the late answer is counted')
 
   stalled = false
   t.match(await metricsText(), /^sluice_test_forwarded_total 10$/m, 'its next answer replaces it')
 
-  reportThreadMetricsFrom(() => Promise.resolve([]))
+  incarnation = {}
+  stalled = true
   t.notMatch(
     await metricsText(),
     /^sluice_test_forwarded_total/m,
-    'a new source starts without the previous one’s answer',
+    "a new incarnation that is late is not served the previous one's counters",
   )
+  t.equal(late, 1, 'and nothing stood in for it')
 })
 
-function lateCount(text: string): number {
-  return Number(/^sluice_thread_metrics_late_total (\d+)$/m.exec(text)?.[1] ?? NaN)
-}
+t.test('the error of a call with no previous answer comes through', async (t) => {
+  const answers = new LastAnswer<number>()
+  await t.rejects(
+    answers.of('a', () => Promise.reject(new Error('no answer within 1000 ms'))),
+    /no answer/,
+  )
+  t.equal(await answers.of('a', () => Promise.resolve(1)), 1)
+  t.equal(await answers.of('a', () => Promise.reject(new Error('late'))), 1, 'then the last one')
+})

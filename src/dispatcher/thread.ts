@@ -4,8 +4,9 @@ import type { Config } from '../config.js'
 import type { BatchProcessor } from '../consumer/types.js'
 import { runningFromSources } from '../db/paths.js'
 import type { Logger } from '../log.js'
-import { registry, type ThreadMetrics } from '../metrics.js'
+import { registry, threadMetricsLate, type ThreadMetrics } from '../metrics.js'
 import { loadSecretKey } from '../outbound/secret-box.js'
+import { LastAnswer } from '../util/last-answer.js'
 import { withTimeout } from '../util/timeout.js'
 import type { DispatcherActorData } from './actor.js'
 import type { LaneView } from './lanes.js'
@@ -31,6 +32,7 @@ const CALL_TIMEOUT_MS = 1000
  */
 export class DispatcherThread {
   private readonly host: ThreadHost
+  private readonly answers = new LastAnswer<ThreadMetrics>(() => threadMetricsLate.inc())
 
   constructor(data: DispatcherActorData, logger: Logger) {
     this.host = new ThreadHost({
@@ -54,12 +56,17 @@ export class DispatcherThread {
     this.host.current?.rpc.cast('wake')
   }
 
-  /** The thread's registry, for /metrics; none while it is being restarted. */
+  /**
+   * The thread's registry, for /metrics and /v1/status; none while it is being restarted. A
+   * thread too busy to answer in time gives its previous answer: its counters must not read as
+   * a reset (Prometheus) or as nothing delivered (the operator page).
+   */
   async metrics(): Promise<ThreadMetrics[]> {
     const rpc = this.host.current?.rpc
     if (!rpc) return []
-    const answer = rpc.call<ThreadMetrics>('metrics')
-    return [await withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')]
+    const answer = () => rpc.call<ThreadMetrics>('metrics')
+    const metrics = () => withTimeout(answer(), CALL_TIMEOUT_MS, 'the dispatcher does not answer')
+    return [await this.answers.of(rpc, metrics)]
   }
 
   /** Deliveries that succeeded since the thread started (its counter restarts with it). */

@@ -6,8 +6,14 @@ import type { Config } from '../config.js'
 import { runningFromSources } from '../db/paths.js'
 import type { ForwarderJournal } from '../forwarder/index.js'
 import type { Logger } from '../log.js'
-import { pipelineRestarts, reportThreadMetricsFrom, type ThreadMetrics } from '../metrics.js'
+import {
+  pipelineRestarts,
+  reportThreadMetricsFrom,
+  threadMetricsLate,
+  type ThreadMetrics,
+} from '../metrics.js'
 import { onceAsync } from '../util/once.js'
+import { LastAnswer } from '../util/last-answer.js'
 import { withTimeout } from '../util/timeout.js'
 import type { PipelineActorData } from './actor.js'
 import { packEntries } from './entry-transfer.js'
@@ -79,10 +85,13 @@ export class PipelineThread implements PipelineRunner {
 
   async start(): Promise<void> {
     this.host.start()
+    const answers = new LastAnswer<ThreadMetrics[]>(() => threadMetricsLate.inc())
     reportThreadMetricsFrom(async () => {
       const rpc = this.host.current?.rpc
+      if (!rpc) return []
       // The actor's own registry and those of the threads it started (the dispatcher).
-      return rpc ? await withTimeout(rpc.call<ThreadMetrics[]>('metrics'), CALL_TIMEOUT_MS) : []
+      const ask = () => withTimeout(rpc.call<ThreadMetrics[]>('metrics'), CALL_TIMEOUT_MS)
+      return answers.of(rpc, ask)
     })
   }
 
