@@ -114,3 +114,39 @@ export function cpuBetween(pid: number, a: CpuSample, b: CpuSample, events: numb
     exitedThreads,
   }
 }
+
+/**
+ * utime + stime of every process whose comm is `name` at one moment (the local Postgres: its
+ * postmaster, background workers and backends), in clock ticks. A backend that exits between
+ * two samples takes its time with it; the engine's pools keep theirs open.
+ */
+export function sampleProcessesNamed(name: string): { processes: number; ticks: number } {
+  let ticks = 0
+  let processes = 0
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    if (readOrNull(`/proc/${pid}/comm`)?.trim() !== name) continue
+    const stat = readOrNull(`/proc/${pid}/stat`)
+    if (stat === null) continue
+    ticks += statTicks(stat)
+    processes++
+  }
+  return { processes, ticks }
+}
+
+type ProcessesSample = ReturnType<typeof sampleProcessesNamed>
+
+/** CPU between two sampleProcessesNamed samples as one group, over `events`. */
+export function processesBetween(
+  group: string,
+  a: ProcessesSample,
+  b: ProcessesSample,
+  events: number,
+): CpuGroup {
+  const seconds = (b.ticks - a.ticks) / clockTicks()
+  return {
+    group,
+    threads: b.processes,
+    cpuSeconds: Number(seconds.toFixed(2)),
+    usPerEvent: events > 0 ? Math.round((seconds * 1e6) / events) : null,
+  }
+}

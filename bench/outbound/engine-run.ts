@@ -1,5 +1,12 @@
 import { performance } from 'node:perf_hooks'
-import { cpuBetween, sampleCpu, type CpuReport } from '../burst/threads.js'
+import {
+  cpuBetween,
+  processesBetween,
+  sampleCpu,
+  sampleProcessesNamed,
+  type CpuGroup,
+  type CpuReport,
+} from '../burst/threads.js'
 import { storeStats, type StoreStats } from '../e2e/store-stats.js'
 import { writeBatches, type WriteBatches } from './delivery-stats.js'
 import { drive, type DriveResult, type DriveSpec } from './driver.js'
@@ -19,6 +26,8 @@ export interface EngineRun extends DriveResult {
   runnerCpuPct: number
   /** The engine's CPU per thread group, per healthy delivery measured. */
   cpu: CpuReport
+  /** Every local postgres process (the bench's database shares the machine's cluster). */
+  postgresCpu: CpuGroup
   /** receive -> row (events table) of the run's events: the ingest part of the latency. */
   stored: StoreStats
   /** The dispatcher's result writes during the run. */
@@ -32,12 +41,14 @@ export async function engineRun(
   engine: { pid: number; databaseUrl: string },
 ): Promise<EngineRun> {
   const cpu0 = sampleCpu(engine.pid)
+  const pg0 = sampleProcessesNamed('postgres')
   const from = Date.now()
   const r = await withRunnerCpu(() => drive(farm, spec))
   const to = Date.now()
   return {
     ...r,
     cpu: cpuBetween(engine.pid, cpu0, sampleCpu(engine.pid), r.deliveries),
+    postgresCpu: processesBetween('postgres', pg0, sampleProcessesNamed('postgres'), r.deliveries),
     stored: await storeStats(engine.databaseUrl, from, to),
     writes: await writeBatches(engine.databaseUrl, from, to),
   }

@@ -1,5 +1,5 @@
 import { ratio, targetRow } from '../burst/tables.js'
-import type { CpuReport } from '../burst/threads.js'
+import type { CpuGroup, CpuReport } from '../burst/threads.js'
 import type { BenchTable, SectionResult } from '../types.js'
 import type { BareResult } from './bare-loop.js'
 import type { KindStats } from './delivery-stats.js'
@@ -58,8 +58,8 @@ export function kindRows(stats: KindStats[], requests: Record<string, number>): 
   }))
 }
 
-export function cpuRows(run: string, cpu: CpuReport): Row[] {
-  return [...cpu.groups, cpu.process].map((g) => ({
+export function cpuRows(run: string, cpu: CpuReport, postgres: CpuGroup): Row[] {
+  return [...cpu.groups, cpu.process, postgres].map((g) => ({
     run,
     threads: g.group,
     count: g.threads,
@@ -138,8 +138,12 @@ export function sectionResult(r: OutboundRuns): SectionResult {
         rows: kindRows(r.kinds, r.hostileRequests),
       },
       {
-        title: 'outbound 3: engine CPU per thread group, round 1',
-        rows: [...cpuRows('(a)', r.a[0]!.cpu), ...cpuRows('(b)', r.b[0]!.cpu)],
+        title:
+          'outbound 3: engine CPU per thread group, and the local Postgres (count: its processes), round 1',
+        rows: [
+          ...cpuRows('(a)', r.a[0]!.cpu, r.a[0]!.postgresCpu),
+          ...cpuRows('(b)', r.b[0]!.cpu, r.b[0]!.postgresCpu),
+        ],
       },
       {
         title: `outbound 4: one event of ${r.fan.bodyBytes} B fanned out to ${r.fan.subscriptions} subscriptions (Sluice's 200 -> receivers read it)`,
