@@ -61,7 +61,7 @@ export async function metricsText(): Promise<string> {
 
 export const threadMetricsLate = new Counter({
   name: 'sluice_thread_metrics_late_total',
-  help: "Scrapes that served a thread's previous metrics because it did not answer in time",
+  help: "Asks for a thread's metrics that it did not answer in time, answered with its previous answer",
   registers: [registry],
 })
 
