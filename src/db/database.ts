@@ -13,6 +13,8 @@ export interface DatabaseOptions {
   /** Connections the embedded server must accept beyond the main pool (the worker threads). */
   extraConnections?: number
   logger?: Logger
+  /** Abandons the embedded database's start in progress (see EmbeddedOptions.signal). */
+  signal?: AbortSignal
 }
 
 export interface Database {
@@ -36,6 +38,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     : await startEmbeddedPostgres({
         dataDir: options.dataDir,
         maxConnections: poolSize + (options.extraConnections ?? 16),
+        ...(options.signal ? { signal: options.signal } : {}),
       })
   const url = options.databaseUrl ?? embedded!.url
   const pool = new pg.Pool({

@@ -75,6 +75,9 @@ export async function retryUntilUp<T>(
       o.health.recovered()
       return value
     } catch (err) {
+      // Closing: not a failure to report or retry (the embedded start is abandoned this way).
+      if (o.signal.aborted)
+        throw new Error(`${what}: not started, pipeline closing`, { cause: err })
       const permanent = err instanceof PermanentError ? err : o.classify(err)
       if (permanent) {
         o.health.failed(permanent)

@@ -163,6 +163,7 @@ export class Pipeline implements PipelineRunner {
         poolSize: this.options.mainPoolSize ?? 2,
         extraConnections: this.config.SLUICE_WORKERS + DISPATCHER_CONNECTIONS,
         logger: this.logger.child({ component: 'db' }),
+        signal: this.stop.signal,
       }),
     )
     this.database = db
