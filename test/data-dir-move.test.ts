@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto'
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SqliteJournal } from '../journal/index.js'
 import { AMQP_URL, deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { EngineChild } from './helpers/engine-child.js'
+import { pendingIds } from './helpers/journal.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { freshDatabase, waitForStoredIds } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
@@ -16,16 +16,6 @@ import { until } from './helpers/wait.js'
 // still pending in the journal when the directory moves, and only the moved copy can send it.
 const EVENTS = 400
 const CLOSED_AMQP_URL = 'amqp://guest:guest@127.0.0.1:1'
-
-async function pendingIds(dataDir: string): Promise<string[]> {
-  const journal = new SqliteJournal({ dataDir })
-  await journal.start()
-  try {
-    return journal.readPending(0, EVENTS * 2).map((e) => e.id)
-  } finally {
-    await journal.close()
-  }
-}
 
 t.test('a stopped node moved to a new path stores every pending event once', async (t) => {
   const parent = mkdtempSync(join(tmpdir(), 'sluice-move-'))
@@ -65,7 +55,11 @@ t.test('a stopped node moved to a new path stores every pending event once', asy
   // before it was sent, which is all the move needs; the next assertion checks that.
   const code = await first.stop()
   t.ok(code === 0 || code === 1, `the first engine stopped (exit ${code})`)
-  t.same(new Set(await pendingIds(before)), acked, 'every acknowledged event waits in the journal')
+  t.same(
+    new Set(await pendingIds(before, EVENTS * 2)),
+    acked,
+    'every acknowledged event waits in the journal',
+  )
 
   // The move: the whole directory (journal with its WAL, lock files, admin token, secret key)
   // copied under another name on another parent, as `cp -a` to another disk does, and the old
@@ -88,7 +82,7 @@ t.test('a stopped node moved to a new path stores every pending event once', asy
   t.same(new Set(ids), acked, 'exactly the acknowledged ones')
   const stopped = await second.stop()
   t.equal(stopped, 0, stopped === 0 ? 'the second engine stops gracefully' : second.logTail())
-  t.same(await pendingIds(after), [], 'and none left pending')
+  t.same(await pendingIds(after, EVENTS * 2), [], 'and none left pending')
 })
 
 failOnLeaks(t)

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { SqliteJournal } from '../journal/index.js'
 import { AMQP_URL, deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { EngineChild } from './helpers/engine-child.js'
+import { pendingIds } from './helpers/journal.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { freshDatabase } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
@@ -18,17 +18,6 @@ const CLOSED_AMQP_URL = 'amqp://guest:guest@127.0.0.1:1'
 
 const drain = (env: NodeJS.ProcessEnv, args: string[] = []) =>
   collect(spawnSluice(['journal', 'drain', ...args], env))
-
-/** The ids of the journal's pending entries (opened and closed again: no process holds it). */
-async function pendingIds(dataDir: string): Promise<string[]> {
-  const journal = new SqliteJournal({ dataDir })
-  await journal.start()
-  try {
-    return journal.readPending(0, EVENTS * 4).map((e) => e.id)
-  } finally {
-    await journal.close()
-  }
-}
 
 t.test(
   'usage: --help never acts; bad arguments, a local broker or no journal refuse',
@@ -106,7 +95,7 @@ t.test(
     t.match(locked.stderr, /is in use by pid \d+ \(sluice start/)
 
     await a.kill9()
-    const journaled = await pendingIds(dirA)
+    const journaled = await pendingIds(dirA, EVENTS * 4)
     const inJournal = new Set(journaled)
     t.equal(
       [...acked].filter((id) => !inJournal.has(id)).length,
@@ -121,7 +110,11 @@ t.test(
       new RegExp(`timed out after 3 s with ${journaled.length} of ${journaled.length} entries`),
     )
     t.equal(unreachable.stdout, '', 'no result line on failure')
-    t.equal((await pendingIds(dirA)).length, journaled.length, 'nothing left the journal')
+    t.equal(
+      (await pendingIds(dirA, EVENTS * 4)).length,
+      journaled.length,
+      'nothing left the journal',
+    )
 
     const drained = await drain({ ...env, AMQP_URL }, ['--timeout', '300'])
     t.equal(drained.code, 0, drained.code === 0 ? 'the drain exits 0' : drained.stderr)
@@ -130,7 +123,7 @@ t.test(
       [JSON.stringify({ forwarded: journaled.length }), ''],
       'one JSON line on stdout: every pending entry forwarded',
     )
-    t.same(await pendingIds(dirA), [], 'the journal has no pending entries left')
+    t.same(await pendingIds(dirA, EVENTS * 4), [], 'the journal has no pending entries left')
     const again = await drain({ ...env, AMQP_URL })
     t.equal(again.code, 0, again.code === 0 ? 'the second drain exits 0' : again.stderr)
     t.equal(again.stdout, '{"forwarded":0}\n', 'a second drain has nothing to forward')
