@@ -80,17 +80,23 @@ function groupOf(pid: number, tid: number, name: string): string {
   return name.startsWith('sluice-') ? name : 'other (V8, libuv)'
 }
 
+/** `ticks` of CPU as a group of `threads` (or processes), and per event when there were any. */
+function cpuGroup(group: string, threads: number, ticks: number, events: number): CpuGroup {
+  const seconds = ticks / clockTicks()
+  return {
+    group,
+    threads,
+    cpuSeconds: Number(seconds.toFixed(2)),
+    usPerEvent: events > 0 ? Math.round((seconds * 1e6) / events) : null,
+  }
+}
+
 const order = (g: string) => (g === 'http (main)' ? 0 : g.startsWith('sluice-') ? 1 : 2)
 
 /** CPU spent between two samples of `pid`, per thread group, over `events` accepted events. */
 export function cpuBetween(pid: number, a: CpuSample, b: CpuSample, events: number): CpuReport {
-  const hz = clockTicks()
-  const toGroup = (group: string, threads: number, ticks: number): CpuGroup => ({
-    group,
-    threads,
-    cpuSeconds: Number((ticks / hz).toFixed(2)),
-    usPerEvent: events > 0 ? Math.round(((ticks / hz) * 1e6) / events) : null,
-  })
+  const toGroup = (group: string, threads: number, ticks: number) =>
+    cpuGroup(group, threads, ticks, events)
   const sums = new Map<string, { threads: number; ticks: number }>()
   let exitedThreads = 0
   for (const tid of new Set([...a.threads.keys(), ...b.threads.keys()])) {
@@ -142,11 +148,5 @@ export function processesBetween(
   b: ProcessesSample,
   events: number,
 ): CpuGroup {
-  const seconds = (b.ticks - a.ticks) / clockTicks()
-  return {
-    group,
-    threads: b.processes,
-    cpuSeconds: Number(seconds.toFixed(2)),
-    usPerEvent: events > 0 ? Math.round((seconds * 1e6) / events) : null,
-  }
+  return cpuGroup(group, b.processes, b.ticks - a.ticks, events)
 }

@@ -58,6 +58,9 @@ export interface RetryOptions {
   permanentRetryMs: number
 }
 
+const closing = (what: string, cause?: unknown) =>
+  new Error(`${what}: not started, pipeline closing`, cause === undefined ? {} : { cause })
+
 /**
  * Run `fn` until it succeeds. Transient errors back off with jitter (0.5 s up to 15 s) at
  * `warn`; permanent ones are reported to the tracker and retried every permanentRetryMs, or
@@ -69,15 +72,14 @@ export async function retryUntilUp<T>(
   o: RetryOptions,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    if (o.signal.aborted) throw new Error(`${what}: not started, pipeline closing`)
+    if (o.signal.aborted) throw closing(what)
     try {
       const value = await fn()
       o.health.recovered()
       return value
     } catch (err) {
       // Closing: not a failure to report or retry (the embedded start is abandoned this way).
-      if (o.signal.aborted)
-        throw new Error(`${what}: not started, pipeline closing`, { cause: err })
+      if (o.signal.aborted) throw closing(what, err)
       const permanent = err instanceof PermanentError ? err : o.classify(err)
       if (permanent) {
         o.health.failed(permanent)
