@@ -38,7 +38,7 @@ t.test('deliveries, attempts, retry and replay through the admin API', async (t)
     SLUICE_ADMIN_TOKEN: TOKEN,
     SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
     SLUICE_DELIVERY_SCHEDULE: '0.2,0.2',
-    SLUICE_DELIVERY_TIMEOUT_MS: '3000',
+    SLUICE_DELIVERY_TIMEOUT_MS: '10000',
   })
   const ok = (await call('POST', '/v1/subscriptions', { body: { url: healthy.url() } })).json as {
     id: string
@@ -52,8 +52,9 @@ t.test('deliveries, attempts, retry and replay through the admin API', async (t)
   for (let i = 0; i < 3; i++) {
     const body = JSON.stringify({ type: i === 2 ? 'order.refunded' : 'order.paid', n: i })
     t.equal((await post(webhook, body, { 'idempotency-key': `d-${i}` })).status, 200)
+    // One at a time: events in flight together may be stored by two workers in either order.
+    await until(`the healthy subscriber got d-${i}`, () => healthy.received.length > i, 30_000)
   }
-  await until('the healthy subscriber got all three', () => healthy.received.length >= 3, 30_000)
 
   await until('/v1/status counts the deliveries', async () => {
     const status = (await call('GET', '/v1/status')).json as { totals: { delivered: number } }

@@ -41,7 +41,7 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
     SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
     // Three attempts, quickly; one failed delivery stays under the breaker's five failures.
     SLUICE_DELIVERY_SCHEDULE: '0.2,0.2',
-    SLUICE_DELIVERY_TIMEOUT_MS: '3000',
+    SLUICE_DELIVERY_TIMEOUT_MS: '10000',
   })
   const subscribe = async (body: object) =>
     ((await call('POST', '/v1/subscriptions', { body })).json as { id: string }).id

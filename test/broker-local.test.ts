@@ -37,8 +37,8 @@ t.test('a lease held by a killed process expires and the message is delivered ag
 t.test('a held lease is extended while the handler works', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-lease-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const a = new LocalBroker({ dataDir, leaseMs: 150, pollIntervalMs: 10 })
-  const b = new LocalBroker({ dataDir, leaseMs: 150, pollIntervalMs: 10 })
+  const a = new LocalBroker({ dataDir, leaseMs: 600, pollIntervalMs: 10 })
+  const b = new LocalBroker({ dataDir, leaseMs: 600, pollIntervalMs: 10 })
   t.teardown(async () => {
     await a.close()
     await b.close()
@@ -68,13 +68,15 @@ t.test('a held lease is extended while the handler works', async (t) => {
   const held = await (await new Inbox(a).subscribe(1)).nth(1)
   const leasedAt = Date.now()
   t.equal(held.event.id, 'slow')
-  // b only sees what a does not hold; hold 'slow' until its lease was pushed several periods on.
+  // b only sees what a does not hold; hold 'slow' until its lease was pushed several periods on,
+  // and b looks while the lease still runs (a stalled process can leave it just expired).
   await until('the lease was extended past three lease periods', () => {
     const db = new Database(join(dataDir, 'queue.db'), { readonly: true })
     try {
       const row = db.prepare("SELECT available_at FROM messages WHERE id = 'slow'").get() as
         { available_at: number } | undefined
-      return (row?.available_at ?? 0) > leasedAt + 3 * 150
+      const until = row?.available_at ?? 0
+      return until > leasedAt + 3 * 600 && until > Date.now() + 300
     } finally {
       db.close()
     }

@@ -491,7 +491,9 @@ t.test('against fauxqs', async (t) => {
       },
       { step: 'initialize', name: 'countLatePolls' },
     )
-    const opts = { queueUrl, waitTimeSeconds: 1, visibilityTimeoutSeconds: 3 }
+    // Heartbeats come a third of the timeout apart: 6 s leaves a stalled process (fauxqs runs in
+    // this one) two whole seconds before a missed beat lets the message reappear.
+    const opts = { queueUrl, waitTimeSeconds: 1, visibilityTimeoutSeconds: 6 }
     const holder = new SqsBroker({ ...opts, client: holderClient })
     const other = new SqsBroker({ ...opts, client: otherClient })
     t.teardown(async () => {
@@ -509,7 +511,7 @@ t.test('against fauxqs', async (t) => {
     const [held, ...done] = [await holding.nth(1), await holding.nth(2), await holding.nth(3)]
     await Promise.all(done.map((d) => d.ack()))
     t.same(await sqs.depth(queueUrl), { visible: 0, inFlight: 1 }, 'the message is still held')
-    // Received before now with a 3 s visibility timeout: without the heartbeat it reappears by then.
+    // Received before now with a 6 s visibility timeout: without the heartbeat it reappears by then.
     deadline = Date.now() + opts.visibilityTimeoutSeconds * 1000
     const seen: string[] = []
     await other.subscribe((d) => seen.push(d.event.id), { prefetch: 1 })

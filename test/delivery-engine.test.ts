@@ -29,7 +29,7 @@ async function engine(t: Test, databaseUrl?: string) {
       SLUICE_WORKERS: '1',
       SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
       SLUICE_DELIVERY_SCHEDULE: '1,1,1',
-      SLUICE_DELIVERY_TIMEOUT_MS: '3000',
+      SLUICE_DELIVERY_TIMEOUT_MS: '10000',
     }),
     { logger: pino({ level: process.env.DEBUG_LOG ? 'debug' : 'silent' }) },
   )

@@ -141,8 +141,10 @@ t.test('maxInFlight and the rate limit bound what one subscription gets', async 
   await until('limited done', async () => (await succeeded(b.id)) === 10, 60_000)
   t.equal(peak, 2, 'never more than maxInFlight at once, and it was used')
   const span = limited.received.at(-1)!.at - limited.received[0]!.at
-  // A burst of 2, then 5 a second: the 10th request cannot come before (10 - 2) / 5 s.
-  t.ok(span >= 1550, `10 requests at 5/s with a burst of 2 took ${span} ms (>= 1.6 s)`)
+  // A burst of 2, then 5 a second: the 10th request cannot leave before (10 - 2) / 5 s. Measured
+  // at the receiver, the first request's extra latency (a new connection, a loaded machine) comes
+  // off the span, hence the slack; unlimited, the 10 would arrive within milliseconds.
+  t.ok(span >= 1400, `10 requests at 5/s with a burst of 2 took ${span} ms (>= 1.6 s sent)`)
 })
 
 t.test('close the database', () => db.drop())

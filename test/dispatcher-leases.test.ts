@@ -46,10 +46,11 @@ t.test(
     const rooms = new Map([[sub.id, 10]])
     const claim = (owner: string, leaseMs: number) =>
       claimDue(db.pool, { owner, leaseMs, rooms, exclude: [], limit: 10 })
-    const first = await claim(A, 300)
+    // Long enough that B's first claim, right after, cannot land past it on a loaded machine.
+    const first = await claim(A, 3000)
     t.equal(first.length, 1, 'A leases it')
     t.same(await claim(B, 60_000), [], 'B cannot while the lease runs')
-    await until('the lease expired', async () => (await claim(B, 60_000)).length === 1, 10_000, 50)
+    await until('the lease expired', async () => (await claim(B, 60_000)).length === 1, 30_000, 50)
     const stale = await recordResults(db.pool, A, 'test', [result(first[0]!.id, sub.id)], 120)
     t.equal(stale.recorded.size, 0, "A's late result is discarded")
     const fresh = await recordResults(db.pool, B, 'test', [result(first[0]!.id, sub.id)], 120)
@@ -166,7 +167,9 @@ t.test('a dispatcher whose lease passed on: its result is discarded', async (t) 
     await rx.close()
   })
   await db.subscribe({ url: rx.url(), eventTypes: ['lease.e2e'] })
-  const a = dispatcher(t, { timeoutMs: 1500 })
+  // A gives up only after B has had time to start and claim; before that, nobody else holds the
+  // delivery and A's result would rightly stand.
+  const a = dispatcher(t, { timeoutMs: 8000 })
   await a.start()
   const before = await staleCount()
   await db.store([{ id: 'l2', body: Buffer.from('{"type":"lease.e2e"}') }])

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { startEmbeddedPostgres } from '../src/db/embedded.js'
 import { failOnLeaks } from './helpers/leaks.js'
+import { until } from './helpers/wait.js'
 
 // Why the dispatcher does not LISTEN on the embedded database (src/dispatcher/actor.ts): every
 // connection of pglite-socket shares PGlite's one session, and a notification comes back only
@@ -29,7 +30,7 @@ t.test('pglite-socket hands a NOTIFY only to the connection that sent it', async
   await listener.query('LISTEN sluice_deliveries')
   await sender.query("SELECT pg_notify('sluice_deliveries', '')")
   // The sender hearing it proves the notification was sent and delivered somewhere.
-  for (let i = 0; i < 40 && heard.sender === 0; i++) await new Promise((r) => setTimeout(r, 25))
+  await until('the notification came back', () => heard.sender > 0, 30_000).catch(() => {})
   await listener.query('SELECT 1') // anything queued for the listener arrives with this answer
   t.equal(heard.sender, 1, 'it comes back to the sender')
   t.equal(heard.listener, 0, 'the listening connection never hears it')

@@ -132,10 +132,21 @@ t.test('the pipeline runs in its own thread, survives its death, and loses nothi
     'threads started by the pipeline thread inherit its priority',
   )
 
-  const metrics = await (await fetch(`${base}/metrics`)).text()
+  // The restarted thread has no earlier answer to fall back on: a scrape while it is too busy
+  // to answer within its bound lacks its series, so look until one has them.
+  let metrics = ''
+  const forwarded = () => Number(/^sluice_events_forwarded_total (\d+)$/m.exec(metrics)?.[1])
+  await until(
+    "a scrape with the pipeline thread's counters",
+    async () => {
+      metrics = await (await fetch(`${base}/metrics`)).text()
+      return forwarded() > 0
+    },
+    30_000,
+    250,
+  ).catch(() => {})
   t.match(metrics, /^sluice_pipeline_thread_restarts_total 1$/m, 'the restart is counted')
-  const forwarded = /^sluice_events_forwarded_total (\d+)$/m.exec(metrics)
-  t.ok(Number(forwarded?.[1]) > 0, "the pipeline thread's counters are served by /metrics")
+  t.ok(forwarded() > 0, "the pipeline thread's counters are served by /metrics")
   const types = metrics.match(/^# TYPE \S+/gm) ?? []
   t.equal(new Set(types).size, types.length, 'each metric appears once, summed across threads')
   t.match(metrics, /^process_cpu_user_seconds_total /m, 'process metrics are there once')

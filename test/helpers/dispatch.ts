@@ -21,7 +21,9 @@ export type DispatcherOptions = ConstructorParameters<typeof Dispatcher>[0]
 
 /**
  * A dispatcher on the test's database, delivering to loopback with a short schedule (1 s
- * between attempts) and a 2 s deadline unless `extra` says otherwise; closed by the teardown.
+ * between attempts) and a 10 s deadline unless `extra` says otherwise; closed by the teardown.
+ * The deadline is far above a loopback answer, so a stalled test process does not turn an answer
+ * into a timeout and an extra attempt; tests of the deadline set a short one.
  */
 export function testDispatcher(t: Test, db: DispatchDb, extra: Partial<DispatcherOptions> = {}) {
   const d = new Dispatcher({
@@ -30,7 +32,7 @@ export function testDispatcher(t: Test, db: DispatchDb, extra: Partial<Dispatche
     listen: db.url,
     policy: LOOPBACK,
     schedule: [1, 1, 1],
-    timeoutMs: 2000,
+    timeoutMs: 10_000,
     ...extra,
   })
   t.teardown(() => d.close())
