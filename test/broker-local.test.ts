@@ -75,8 +75,8 @@ t.test('a held lease is extended while the handler works', async (t) => {
     try {
       const row = db.prepare("SELECT available_at FROM messages WHERE id = 'slow'").get() as
         { available_at: number } | undefined
-      const until = row?.available_at ?? 0
-      return until > leasedAt + 3 * 600 && until > Date.now() + 300
+      const leasedUntil = row?.available_at ?? 0
+      return leasedUntil > leasedAt + 3 * 600 && leasedUntil > Date.now() + 300
     } finally {
       db.close()
     }
