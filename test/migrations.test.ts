@@ -21,7 +21,7 @@ t.test('migrations', async (t) => {
     t.equal(a.version, latest)
     t.equal(b.version, latest)
     t.same(
-      [...a.applied, ...b.applied].sort(),
+      [...a.applied, ...b.applied].sort((x, y) => x - y),
       readMigrations().map((m) => m.version),
     )
     const { rows } = await pool.query<{ version: number }>(

@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { isConnectionError, permanentSqlState } from '../src/db/errors.js'
 import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
-import { subscriptionMatches } from '../src/db/subscription-match.js'
+import { orderingValues, subscriptionMatches } from '../src/db/subscription-match.js'
 import { detectType, parseBody } from './parse.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
@@ -43,10 +43,10 @@ k AS (INSERT INTO event_keys (source, id, received_at) SELECT source, id, receiv
 e AS (INSERT INTO events (id, source, type, received_at, content_type, headers, body, payload, verified_by)
 SELECT v.id, v.source, v.type, v.received_at, v.content_type, v.headers, v.body, v.payload, v.verified_by
 FROM v JOIN k ON k.source = v.source AND k.id = v.id
-RETURNING source, id, type, received_at),
-d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at)
-SELECT s.id, e.source, e.id, e.received_at FROM e JOIN subscriptions s ON s.status = 'active'
-  AND ${subscriptionMatches('s', 'e')}
+RETURNING source, id, type, received_at, payload),
+d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for)
+SELECT s.id, e.source, e.id, e.received_at, ${orderingValues('s', 'e')}
+FROM e JOIN subscriptions s ON s.status = 'active' AND ${subscriptionMatches('s', 'e')}
 ON CONFLICT DO NOTHING)
 SELECT source, id FROM e`
   if (sqlCache.size > 256) sqlCache.clear()

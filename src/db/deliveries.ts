@@ -52,14 +52,14 @@ r AS (
   SELECT x.id, a.sid, a.cap, x.next_attempt_at, 1 AS retry FROM a CROSS JOIN LATERAL (
     SELECT d.id, d.next_attempt_at FROM deliveries d
     WHERE d.subscription_id = a.sid AND d.status = 'pending' AND d.attempts > 0
-      AND d.next_attempt_at <= now() AND d.id <> ALL ($5::bigint[])
+      AND d.waiting_for IS NULL AND d.next_attempt_at <= now() AND d.id <> ALL ($5::bigint[])
     ORDER BY d.next_attempt_at LIMIT greatest(a.cap, 0) FOR UPDATE SKIP LOCKED) x
 ),
 f AS (
   SELECT x.id, a.sid, a.cap, x.next_attempt_at, 0 AS retry FROM a CROSS JOIN LATERAL (
     SELECT d.id, d.next_attempt_at FROM deliveries d
     WHERE d.subscription_id = a.sid AND d.status = 'pending' AND d.attempts = 0
-      AND d.next_attempt_at <= now() AND d.id <> ALL ($5::bigint[])
+      AND d.waiting_for IS NULL AND d.next_attempt_at <= now() AND d.id <> ALL ($5::bigint[])
     ORDER BY d.next_attempt_at LIMIT greatest(a.cap, 0) FOR UPDATE SKIP LOCKED) x
 ),
 due AS (
@@ -143,6 +143,7 @@ export async function msUntilDue(
   const probe = (kind: string) => `(SELECT min(x.at) FROM unnest($1::uuid[]) AS s (id)
     CROSS JOIN LATERAL (SELECT d.next_attempt_at AS at FROM deliveries d
       WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.attempts ${kind}
+        AND d.waiting_for IS NULL
       ORDER BY d.next_attempt_at LIMIT 1) x)`
   const { rows } = await db.query<{ ms: number | null }>(
     `SELECT extract(epoch FROM least(${probe('= 0')}, ${probe('> 0')}) - now())::float8 * 1000 AS ms`,
@@ -159,7 +160,7 @@ export async function msUntilDue(
 export async function dueBacklog(db: pg.Pool): Promise<{ due: number; oldestSeconds: number }> {
   const kind = (k: string) => `SELECT d.next_attempt_at AS at FROM deliveries d
     WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.attempts ${k}
-      AND d.next_attempt_at <= now()`
+      AND d.waiting_for IS NULL AND d.next_attempt_at <= now()`
   const { rows } = await db.query<{ due: number; oldest: number | null }>(
     `SELECT count(*)::int AS due, extract(epoch FROM now() - min(x.at))::float8 AS oldest
      FROM subscriptions s CROSS JOIN LATERAL (${kind('= 0')} UNION ALL ${kind('> 0')}) x

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import { SluiceError } from '../errors.js'
-import { subscriptionMatches } from './subscription-match.js'
+import { orderingValues, subscriptionMatches } from './subscription-match.js'
 
 /** Which stored events to deliver again, and to which subscription (all matching when absent). */
 export interface ReplayFilter {
@@ -25,7 +25,7 @@ const tooLarge = () =>
 // Every (event, active subscription) pair that matches, as the fan-out would pair them. Capped
 // one past REPLAY_MAX so an oversized replay is told apart without counting all of it.
 const PAIRS = `
-SELECT e.source, e.id, e.received_at, s.id AS sid
+SELECT e.source, e.id, e.received_at, s.id AS sid, e.payload, s.ordering_path
   FROM events e JOIN subscriptions s ON s.status = 'active' AND ${subscriptionMatches('s', 'e')}
  WHERE ($1::text IS NULL OR e.source = $1) AND ($2::text IS NULL OR e.type = $2)
    AND ($3::timestamptz IS NULL OR e.received_at >= $3)
@@ -37,9 +37,11 @@ SELECT e.source, e.id, e.received_at, s.id AS sid
 // (source, event_id, subscription_id, generation) still forbids two of the same generation.
 const INSERT = `
 WITH m AS (${PAIRS})
-INSERT INTO deliveries (subscription_id, source, event_id, received_at, generation)
+INSERT INTO deliveries (subscription_id, source, event_id, received_at, generation, ordering_key,
+  waiting_for)
 SELECT m.sid, m.source, m.id, m.received_at, 1 + coalesce((SELECT max(d.generation)
-    FROM deliveries d WHERE d.source = m.source AND d.event_id = m.id AND d.subscription_id = m.sid), 0)
+    FROM deliveries d WHERE d.source = m.source AND d.event_id = m.id AND d.subscription_id = m.sid), 0),
+  ${orderingValues('m', 'm')}
   FROM m`
 
 /**

@@ -1,11 +1,20 @@
 /**
- * The SQL condition "subscription `s` takes event `e`" (status aside): its sources, when set,
- * name the event's source, and its event types, when set, name the type exactly or by a
- * trailing `*`. One text for the fan-out in the workers' store statement and for replays, so
- * a replay reaches exactly the subscriptions the first delivery did.
+ * The SQL condition "subscription `s` takes event `e`" (status aside): migration 0010's
+ * sluice_takes over its sources, event types and filter and the event's source, type and JSON
+ * body. One text for the fan-out in the workers' store statement, for replays and for
+ * operational events, so a replay reaches exactly the subscriptions the first delivery did.
+ * `e` must have `source`, `type` and `payload`.
  */
 export function subscriptionMatches(s: string, e: string): string {
-  return `(${s}.sources IS NULL OR ${e}.source = ANY (${s}.sources))
-  AND (${s}.event_types IS NULL OR EXISTS (SELECT 1 FROM unnest(${s}.event_types) AS p(t)
-    WHERE p.t = ${e}.type OR (right(p.t, 1) = '*' AND starts_with(coalesce(${e}.type, ''), left(p.t, -1)))))`
+  return `sluice_takes(${s}.sources, ${s}.type_patterns, ${s}.filter_path, ${e}.source, ${e}.type, ${e}.payload)`
+}
+
+/**
+ * The `ordering_key, waiting_for` values of a new delivery of `e` to `s`: an ordered delivery
+ * (a key at the subscription's pointer) waits (0) until the linker puts it into its chain
+ * (src/db/ordering.ts); any other is free at once (NULL).
+ */
+export function orderingValues(s: string, e: string): string {
+  const key = `sluice_ordering_key(${s}.ordering_path, ${e}.payload)`
+  return `${key}, CASE WHEN ${key} IS NULL THEN NULL ELSE 0 END`
 }
