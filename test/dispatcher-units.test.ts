@@ -1,7 +1,7 @@
 import t from 'tap'
-import { Breaker } from '../src/dispatcher/breaker.js'
+import { Flow } from '../src/dispatcher/flow.js'
 import { Lane } from '../src/dispatcher/lanes.js'
-import { decide, retryDelayMs } from '../src/dispatcher/schedule.js'
+import { decide, retryDelayMs, signalOf } from '../src/dispatcher/schedule.js'
 import { deliveryBody, webhookId } from '../src/dispatcher/request.js'
 import type { AttemptResult } from '../src/outbound/attempt.js'
 
@@ -56,60 +56,106 @@ t.test(
       now,
     )
     t.same(asked.nextAttemptAt, new Date(now + 7000), 'Retry-After honoured')
+    t.same(
+      decide(3, failure, [1], now, () => 0.5, true),
+      { status: 'pending', nextAttemptAt: new Date(now), effect: 'failure', probe: true },
+      'a failed probe stays due and spends no step, even past the last',
+    )
+    t.same(signalOf({ ...failure, outcome: 'retry', status: 429, retryAfterMs: 2000 }), {
+      kind: 'congestion',
+      retryAfterMs: 2000,
+    })
+    t.same(signalOf(failure), { kind: 'congestion' }, 'a 5xx')
+    t.same(signalOf({ ...failure, error: 'status_4xx' }), { kind: 'neutral' }, 'a 400')
   },
 )
+
+const FLOW = {
+  pauseAfterFailures: 10,
+  pauseAfterMs: 30_000,
+  probeIntervalMs: 30_000,
+  holdMaxMs: 5000,
+}
+const congestion = { kind: 'congestion' } as const
+const success = { kind: 'success' } as const
 
 t.test(
-  'breaker: opens after the threshold, one probe when half-open, success closes',
+  'flow: congestion halves the limit once per round, successes add one per round',
   async (t) => {
-    const b = new Breaker({ threshold: 3, openMs: 1000, maxOpenMs: 4000 })
-    t.equal(b.failed(0), null)
-    t.equal(b.failed(0), null)
-    t.equal(b.allowance(0), Infinity, 'closed below the threshold')
-    t.equal(b.failed(0), 'open', 'opens at the threshold')
-    t.equal(b.allowance(999), 0, 'nothing goes while open')
-    t.equal(b.state(1000), 'half_open')
-    t.equal(b.allowance(1000), 1, 'one probe')
-    b.started(1000)
-    t.equal(b.allowance(1000), 0, 'only one')
-    t.equal(b.failed(1100), 'open', 'a failed probe opens it again')
-    t.equal(b.allowance(2100 + 999), 0, 'for twice as long')
-    t.equal(b.allowance(3100), 1)
-    b.started(3100)
-    t.equal(b.succeeded(), 'closed', 'a successful probe closes it')
-    t.equal(b.allowance(3100), Infinity)
-    t.equal(b.failed(3100), null, 'the count starts again')
+    const f = new Flow(8, FLOW)
+    t.equal(f.limit(0), 8, 'starts at maxInFlight')
+    t.equal(f.observe(congestion, 0, 10), 'narrowed')
+    t.equal(f.limit(10), 4, 'halved')
+    t.equal(f.observe(congestion, 5, 11), null, 'an attempt started before the decrease')
+    t.equal(f.limit(11), 4, 'does not halve it again')
+    f.observe(congestion, 12, 20)
+    f.observe(congestion, 21, 30)
+    f.observe(congestion, 31, 40)
+    t.equal(f.limit(40), 1, 'never below one')
+    f.observe({ kind: 'neutral' }, 41, 50)
+    t.equal(f.limit(50), 1, 'a 4xx says nothing of the load')
+    f.observe(success, 51, 60)
+    t.equal(f.limit(60), 2, 'from one, a success makes two')
+    f.observe(success, 61, 70)
+    t.equal(f.limit(70), 2, 'then one per limit of successes')
+    f.observe(success, 71, 80)
+    t.equal(f.limit(80), 3)
+    for (let i = 0; i < 40; i++) f.observe(success, 100 + i, 100 + i)
+    t.equal(f.limit(200), 8, 'back to maxInFlight, no further')
+    t.equal(f.state(200), 'normal')
   },
 )
 
-t.test('lane: in-flight cap, token bucket and breaker together', async (t) => {
+t.test('flow: Retry-After holds new attempts, bounded; the pause lets nothing by', async (t) => {
+  const f = new Flow(4, FLOW)
+  t.equal(f.observe({ kind: 'congestion', retryAfterMs: 60_000 }, 0, 1000), 'held')
+  t.equal(f.limit(5999), 0, 'held')
+  t.equal(f.heldUntil(1000), 6000, 'for holdMaxMs at most, not the minute asked')
+  t.equal(f.limit(6000), 2, 'then the narrowed limit')
+  t.ok(f.setPaused(true), 'paused')
+  t.equal(f.limit(7000), 0)
+  t.equal(f.state(7000), 'paused')
+  t.ok(f.setPaused(false), 'resumed')
+  t.equal(f.limit(7000), 1, 'a resumed receiver starts again from one in flight')
+  t.notOk(f.setPaused(false), 'no change, no transition')
+})
+
+t.test('lane: in-flight, token bucket, flow control and the probe together', async (t) => {
   const lane = new Lane(
-    { maxInFlight: 3, rate: { perSecond: 2, burst: 2 } },
-    { threshold: 1, openMs: 500, maxOpenMs: 500 },
+    { maxInFlight: 3, rate: { perSecond: 2, burst: 2 }, paused: false },
+    FLOW,
     0,
   )
   t.equal(lane.room(0), 2, 'the burst bounds it')
-  lane.started(0)
-  lane.started(0)
+  lane.started('a', 0)
+  lane.started('b', 0)
   t.equal(lane.room(0), 0, 'no token left')
   t.equal(lane.roomAt(0), 500, 'a token in 0.5 s at 2/s')
   t.equal(lane.room(500), 1)
-  lane.finished(false, 600)
-  t.equal(lane.room(600), 0, 'the breaker opened after one failure')
-  t.equal(lane.roomAt(600), 1100, 'it half-opens after its period')
-  const capped = new Lane(
-    { maxInFlight: 2, rate: null },
-    { threshold: 5, openMs: 1, maxOpenMs: 1 },
-    0,
-  )
-  capped.started(0)
-  capped.started(0)
-  t.equal(capped.room(0), 0, 'the in-flight cap')
-  t.equal(capped.roomAt(0), null, 'room comes back when one finishes, not on a timer')
-  capped.finished(true, 1)
-  t.equal(capped.room(1), 0, 'ended, but its lease lasts until the result is written')
-  capped.released()
-  t.equal(capped.room(1), 1)
+  t.equal(lane.finished('a', congestion, 0, 600), 'narrowed')
+  lane.released()
+  t.equal(lane.room(600), 0, 'limit 1, one still in flight')
+  t.equal(lane.roomAt(600), null, 'room comes back when it finishes, not on a timer')
+  lane.finished('b', success, 0, 700)
+  lane.released()
+  t.equal(lane.room(1000), 2, 'a success: limit 2, and two tokens again')
+  t.ok(lane.update({ maxInFlight: 3, rate: null, paused: true }), 'the cache says paused')
+  t.equal(lane.room(1000), 0, 'nothing goes while paused')
+  t.ok(lane.wantsProbe(1000), 'it asks for a probe slot')
+  lane.probeSlot(false, 31_000)
+  t.notOk(lane.wantsProbe(1000), 'lost: another node probes')
+  t.equal(lane.roomAt(1000), 31_000, 'it asks again when the next probe is due')
+  t.ok(lane.wantsProbe(31_000))
+  lane.probeSlot(true, 61_000)
+  t.equal(lane.room(31_000), 1, 'a won slot is room for one')
+  t.ok(lane.started('p', 31_000), 'which is the probe')
+  t.equal(lane.room(31_000), 0, 'and only one')
+  t.notOk(lane.wantsProbe(62_000), 'no second probe while one is out')
+  lane.finished('p', congestion, 31_000, 31_100)
+  lane.released()
+  t.ok(lane.wantsProbe(62_000), 'after it, the next slot')
+  t.ok(lane.update({ maxInFlight: 3, rate: null, paused: false }), 'resumed')
+  t.equal(lane.room(62_000), 1, 'from one in flight')
 })
 
 t.test('request: webhook-id per (source, id); payload added to JSON objects only', async (t) => {

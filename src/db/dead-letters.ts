@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { EventKey, WebhookEvent } from '../event.js'
+import { operationalEvents } from './operational-events.js'
 
 /** Why an event is a dead letter (each a code in docs/errors.md). */
 export type DeadLetterReason = 'attempts_exhausted' | 'invalid_event' | 'undecodable_message'
@@ -77,14 +78,18 @@ export async function writeDeadLetters(db: Db, letters: readonly DeadLetterInput
        DELETE FROM event_failures f USING v WHERE f.source = v.source AND f.id = v.id
        RETURNING f.source, f.id, f.first_failed_at
      )
-     INSERT INTO dead_letters (source, id, received_at, content_type, headers, body, verified_by,
-       reason, attempts, last_error, first_failed_at, last_failed_at)
-     SELECT v.source, v.id, v.received_at, v.content_type, v.headers, v.body, v.verified_by,
-       v.reason, v.attempts, v.error, coalesce(f.first_failed_at, now()), ${NOW_MS}
-     FROM v LEFT JOIN f ON f.source = v.source AND f.id = v.id
-     ON CONFLICT (source, id) DO UPDATE SET reason = EXCLUDED.reason,
-       attempts = greatest(dead_letters.attempts, EXCLUDED.attempts),
-       last_error = EXCLUDED.last_error, last_failed_at = EXCLUDED.last_failed_at`,
+     ), l AS (
+       INSERT INTO dead_letters (source, id, received_at, content_type, headers, body, verified_by,
+         reason, attempts, last_error, first_failed_at, last_failed_at)
+       SELECT v.source, v.id, v.received_at, v.content_type, v.headers, v.body, v.verified_by,
+         v.reason, v.attempts, v.error, coalesce(f.first_failed_at, now()), ${NOW_MS}
+       FROM v LEFT JOIN f ON f.source = v.source AND f.id = v.id
+       ON CONFLICT (source, id) DO UPDATE SET reason = EXCLUDED.reason,
+         attempts = greatest(dead_letters.attempts, EXCLUDED.attempts),
+         last_error = EXCLUDED.last_error, last_failed_at = EXCLUDED.last_failed_at
+       RETURNING source, id, reason, last_error, xmax = 0 AS created
+     ), ops AS (${operationalEvents.ofDeadLetters('l')})
+     SELECT count(*) FROM ops`,
     [
       col((l) => l.event.source),
       col((l) => l.event.id),

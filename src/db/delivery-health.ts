@@ -6,6 +6,9 @@ export interface DeliveryHealth {
   failed: number
   failingSince: string | null
   lastSuccessAt: string | null
+  consecutiveFailures: number
+  pausedAt: string | null
+  nextProbeAt: string | null
 }
 
 export async function deliveryHealth(
@@ -18,8 +21,12 @@ export async function deliveryHealth(
     failed: string
     failing_since: Date | null
     last_success_at: Date | null
+    consecutive_failures: number
+    paused_at: Date | null
+    next_probe_at: Date | null
   }>(
-    `SELECT s.id, s.failing_since, s.last_success_at,
+    `SELECT s.id, s.failing_since, s.last_success_at, s.consecutive_failures, s.paused_at,
+       s.next_probe_at,
        (SELECT count(*) FROM deliveries d
          WHERE d.subscription_id = s.id AND d.status = 'pending') AS pending,
        (SELECT count(*) FROM deliveries d
@@ -35,6 +42,9 @@ export async function deliveryHealth(
         failed: Number(r.failed),
         failingSince: r.failing_since?.toISOString() ?? null,
         lastSuccessAt: r.last_success_at?.toISOString() ?? null,
+        consecutiveFailures: r.consecutive_failures,
+        pausedAt: r.paused_at?.toISOString() ?? null,
+        nextProbeAt: r.next_probe_at?.toISOString() ?? null,
       },
     ]),
   )

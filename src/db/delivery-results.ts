@@ -1,4 +1,6 @@
 import type pg from 'pg'
+import { FLOW_DEFAULTS, type FlowOptions } from '../dispatcher/flow.js'
+import { operationalEvents } from './operational-events.js'
 
 /** What one attempt did to its delivery, as the dispatcher decided it. */
 export interface DeliveryResult {
@@ -8,10 +10,12 @@ export interface DeliveryResult {
   readonly status: 'pending' | 'succeeded' | 'failed'
   readonly nextAttemptAt: Date | null
   /**
-   * For the subscription: a success, a failure (counts toward disabling), a 410, or none (the
-   * delivery could not be attempted for a reason of ours, such as its event being gone).
+   * For the subscription: a success, a failure (counts toward pausing and disabling), a 410, or
+   * none (the delivery could not be attempted for a reason of ours, such as its event being gone).
    */
   readonly effect: 'success' | 'failure' | 'gone' | 'none'
+  /** A probe of a paused subscription: unless it succeeded, it spends no attempt. */
+  readonly probe?: boolean
   readonly attemptedAt: Date
   readonly durationMs: number
   readonly statusCode: number | null
@@ -26,53 +30,94 @@ export interface RecordOutcome {
   readonly recorded: ReadonlySet<string>
   /** Subscriptions this batch disabled (410, or failing for too long), with the reason. */
   readonly disabled: readonly { id: string; reason: string }[]
+  /** Subscriptions this batch paused, and those it resumed (a 2xx while paused). */
+  readonly paused: readonly string[]
+  readonly resumed: readonly string[]
 }
 
 // One statement: a result counts only while the lease is still ours (lease_owner = $1 and
 // still pending), and its attempt row is written from the same rows, so a stale owner's result
-// is neither applied nor logged, and nothing is recorded twice. The subscription's
-// failing_since / last_success_at follow the recorded results only; last_success_at is
-// refreshed at most every 5 s per subscription to spare its row at high rates.
-// Cost: the UPDATE returns the batch's own columns, so the log, the health and the answer read
-// `d` alone instead of joining it back to `r` (the planner, expecting one row from `d`, picked
-// nested loops there: quadratic in the batch). `d.id = ANY ($3)` makes it find the rows by
-// primary key; otherwise it walked every row leased to any owner and filtered them.
+// is neither applied nor logged, and nothing is recorded twice. A failed probe is logged but
+// leaves attempts and schedule alone. A delivery that is done frees the next one of its ordered
+// chain. The subscription's health follows the recorded results only: failing_since (when the
+// run of failures began), consecutive_failures (since the last 2xx), the pause ($15 failures in
+// a row spanning $16 ms) and its end (any 2xx); last_success_at is refreshed at most every 5 s
+// to spare the row at high rates. Pausing and resuming set updated_at, so every node's cache
+// sees them. The operational events of the changes are stored in the same transaction.
+// Cost: the UPDATE returns the batch's own columns, so what follows reads `d` alone instead of
+// joining it back to `r` (the planner, expecting one row from `d`, picked nested loops there:
+// quadratic in the batch). `d.id = ANY ($3)` makes it find the rows by primary key.
+// This batch's failures complete a run of $15 failed attempts spanning $16 ms: the pause.
+const PAUSING = `(NOT h.ok AND s.paused_at IS NULL AND s.status = 'active'
+  AND s.consecutive_failures + h.failures >= $15
+  AND coalesce(s.failing_since, now()) <= now() - make_interval(secs => $16 / 1000.0))`
+
 const RECORD = `
 WITH r AS (
   SELECT * FROM unnest($3::bigint[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[],
-    $8::int[], $9::int[], $10::text[], $11::text[], $12::text[], $13::bool[])
+    $8::int[], $9::int[], $10::text[], $11::text[], $12::text[], $13::bool[], $14::bool[])
     AS r (id, status, next_at, effect, attempted_at, duration_ms, status_code, error, message,
-      excerpt, truncated)
+      excerpt, truncated, probe)
 ),
 d AS (
-  UPDATE deliveries d SET status = r.status, attempts = d.attempts + 1,
+  UPDATE deliveries d SET status = r.status,
+    attempts = d.attempts + CASE WHEN r.probe AND r.status = 'pending' THEN 0 ELSE 1 END,
     next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
     lease_owner = NULL, lease_until = NULL, last_status = r.status_code, last_error = r.error,
     completed_at = CASE WHEN r.status = 'pending' THEN NULL ELSE now() END
   FROM r WHERE d.id = r.id AND d.id = ANY ($3::bigint[]) AND d.lease_owner = $1
     AND d.status = 'pending'
-  RETURNING d.id, d.subscription_id, d.attempts, r.effect, r.attempted_at, r.duration_ms,
-    r.status_code, r.error, r.message, r.excerpt, r.truncated
+  RETURNING d.id, d.subscription_id, d.source, d.event_id, d.status,
+    d.attempts + CASE WHEN r.probe AND r.status = 'pending' THEN 1 ELSE 0 END AS attempt,
+    r.probe, r.effect, r.attempted_at, r.duration_ms, r.status_code, r.error, r.message, r.excerpt,
+    r.truncated
 ),
 log AS (
   INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, attempted_at, duration_ms,
-    status_code, error, message, response_excerpt, response_truncated, owner, node)
-  SELECT id, subscription_id, attempts, attempted_at, duration_ms, status_code, error, message,
-    excerpt, truncated, $1, $2
+    status_code, error, message, response_excerpt, response_truncated, owner, node, probe)
+  SELECT id, subscription_id, attempt, attempted_at, duration_ms, status_code, error, message,
+    excerpt, truncated, $1, $2, probe
   FROM d
 ),
-health AS (
-  SELECT subscription_id AS sid, bool_or(effect = 'success') AS ok
+next AS (
+  UPDATE deliveries n SET waiting_for = NULL FROM d
+  WHERE n.waiting_for = d.id AND d.status <> 'pending'
+),
+runs AS (
+  SELECT subscription_id AS sid, max(attempted_at) FILTER (WHERE effect = 'success') AS last_ok
   FROM d WHERE effect IN ('success', 'failure') GROUP BY 1
+),
+health AS (
+  SELECT runs.sid, runs.last_ok IS NOT NULL AS ok,
+    count(*) FILTER (WHERE d.effect = 'failure'
+      AND (runs.last_ok IS NULL OR d.attempted_at > runs.last_ok))::int AS failures,
+    (array_agg(coalesce(d.message, d.error) ORDER BY d.attempted_at DESC)
+      FILTER (WHERE d.effect = 'failure'))[1] AS last_error
+  FROM runs JOIN d ON d.subscription_id = runs.sid GROUP BY runs.sid, runs.last_ok
 ),
 s AS (
   UPDATE subscriptions s SET
     failing_since = CASE WHEN h.ok THEN NULL ELSE coalesce(s.failing_since, now()) END,
-    last_success_at = CASE WHEN h.ok THEN now() ELSE s.last_success_at END
+    last_success_at = CASE WHEN h.ok THEN now() ELSE s.last_success_at END,
+    consecutive_failures = CASE WHEN h.ok THEN h.failures
+      ELSE s.consecutive_failures + h.failures END,
+    paused_at = CASE WHEN h.ok THEN NULL WHEN ${PAUSING} THEN now() ELSE s.paused_at END,
+    next_probe_at = CASE WHEN ${PAUSING} THEN now() + make_interval(secs => $17 / 1000.0)
+      ELSE s.next_probe_at END,
+    resumed_at = CASE WHEN h.ok AND s.paused_at IS NOT NULL THEN now() ELSE s.resumed_at END,
+    updated_at = CASE WHEN (h.ok AND s.paused_at IS NOT NULL) OR ${PAUSING} THEN now()
+      ELSE s.updated_at END
   FROM health h WHERE s.id = h.sid AND (NOT h.ok OR s.failing_since IS NOT NULL
+    OR s.paused_at IS NOT NULL OR s.consecutive_failures > 0
     OR s.last_success_at IS NULL OR s.last_success_at < now() - interval '5 seconds')
-)
-SELECT id, subscription_id, effect FROM d`
+  RETURNING s.id, s.url, s.sources, s.paused_at = now() AS paused, s.resumed_at = now() AS resumed,
+    s.consecutive_failures, s.failing_since, h.last_error
+),
+ops AS (${operationalEvents.ofResults('d', 's')})
+SELECT 'result' AS kind, id::text AS id, effect AS detail FROM d
+UNION ALL SELECT CASE WHEN paused THEN 'paused' ELSE 'resumed' END, id::text, NULL FROM s
+  WHERE paused OR resumed
+UNION ALL SELECT 'emitted', NULL, count(*)::text FROM ops`
 
 /** NUL cannot be stored in text; the excerpt is for a human, so it is replaced. */
 const storable = (text: string) =>
@@ -88,10 +133,11 @@ export async function recordResults(
   node: string,
   results: readonly DeliveryResult[],
   disableAfterHours: number,
+  flow: FlowOptions = FLOW_DEFAULTS,
 ): Promise<RecordOutcome> {
-  if (results.length === 0) return { recorded: new Set(), disabled: [] }
+  if (results.length === 0) return { recorded: new Set(), disabled: [], paused: [], resumed: [] }
   const col = <T>(f: (r: DeliveryResult) => T) => results.map(f)
-  const { rows } = await db.query<{ id: string; subscription_id: string; effect: string }>(RECORD, [
+  const { rows } = await db.query<{ kind: string; id: string; detail: string | null }>(RECORD, [
     owner,
     node,
     col((r) => r.id),
@@ -105,13 +151,29 @@ export async function recordResults(
     col((r) => (r.message === null ? null : storable(r.message))),
     col((r) => storable(r.excerpt)),
     col((r) => r.truncated),
+    col((r) => r.probe ?? false),
+    flow.pauseAfterFailures,
+    flow.pauseAfterMs,
+    flow.probeIntervalMs,
   ])
-  const gone = [...new Set(rows.filter((r) => r.effect === 'gone').map((r) => r.subscription_id))]
-  const failing = [
-    ...new Set(rows.filter((r) => r.effect === 'failure').map((r) => r.subscription_id)),
+  const of = (kind: string) => rows.filter((r) => r.kind === kind)
+  const recorded = of('result')
+  const subscriptionOf = new Map(results.map((r) => [r.id, r.subscriptionId]))
+  const by = (effect: string) => [
+    ...new Set(recorded.filter((r) => r.detail === effect).map((r) => subscriptionOf.get(r.id)!)),
   ]
-  const disabled = await disable(db, gone, disableAfterHours > 0 ? failing : [], disableAfterHours)
-  return { recorded: new Set(rows.map((r) => r.id)), disabled }
+  const disabled = await disable(
+    db,
+    by('gone'),
+    disableAfterHours > 0 ? by('failure') : [],
+    disableAfterHours,
+  )
+  return {
+    recorded: new Set(recorded.map((r) => r.id)),
+    disabled,
+    paused: of('paused').map((r) => r.id),
+    resumed: of('resumed').map((r) => r.id),
+  }
 }
 
 async function disable(
@@ -123,12 +185,15 @@ async function disable(
   if (gone.length === 0 && failing.length === 0) return []
   // Writing status makes the subscriptions trigger notify every node's cache.
   const { rows } = await db.query<{ id: string; reason: string }>(
-    `UPDATE subscriptions SET status = 'disabled', updated_at = now(),
-       disabled_reason = CASE WHEN id = ANY ($1::uuid[]) THEN 'the receiver answered 410 Gone'
-         ELSE format('deliveries failed for %s hours with no success', $3::int) END
-     WHERE status = 'active' AND (id = ANY ($1::uuid[])
-       OR (id = ANY ($2::uuid[]) AND failing_since <= now() - make_interval(hours => $3::int)))
-     RETURNING id, disabled_reason AS reason`,
+    `WITH s AS (
+       UPDATE subscriptions SET status = 'disabled', updated_at = now(), paused_at = NULL,
+         disabled_reason = CASE WHEN id = ANY ($1::uuid[]) THEN 'the receiver answered 410 Gone'
+           ELSE format('deliveries failed for %s hours with no success', $3::int) END
+       WHERE status = 'active' AND (id = ANY ($1::uuid[])
+         OR (id = ANY ($2::uuid[]) AND failing_since <= now() - make_interval(hours => $3::int)))
+       RETURNING id, url, sources, disabled_reason),
+     ops AS (${operationalEvents.ofDisabled('s')})
+     SELECT id, disabled_reason AS reason FROM s CROSS JOIN (SELECT count(*) FROM ops) o`,
     [gone, failing, hours],
   )
   return rows

@@ -6,27 +6,27 @@ import { sleep } from '../util/backoff.js'
 import type { Lane } from './lanes.js'
 import {
   attemptSeconds,
-  breakerTransitions,
   deliveriesTotal,
+  flowTransitions,
   ssrfRefusals,
   subscriptionsDisabled,
 } from './metrics.js'
 import type { ResolvedOptions } from './options.js'
 import { attemptRequest } from './request.js'
-import { decide, type Decision } from './schedule.js'
+import { decide, signalOf, type Decision } from './schedule.js'
 import type { CachedSubscription } from './subscription-cache.js'
 import type { ResultWriter } from './result-writer.js'
 
 export interface AttemptEvents {
-  /** Recording disabled subscriptions (410, failing too long). */
-  disabled(): void
+  /** Recording disabled, paused or resumed subscriptions: the cache should know. */
+  changed(outcome: RecordOutcome): void
   /** The earliest retry just recorded is due at `at` (ms since the epoch). */
   retryAt(at: number): void
 }
 
 /**
  * The attempts in progress on this node: each one POSTs (src/outbound/attempt.ts), applies the
- * contract's rules (schedule.ts decide), updates its lane's breaker and queues its result.
+ * contract's rules (schedule.ts decide), tells its lane's flow control and queues its result.
  */
 export class Attempts {
   private readonly running = new Map<string, Promise<void>>()
@@ -49,8 +49,8 @@ export class Attempts {
     return this.running.keys()
   }
 
-  run(d: ClaimedDelivery, sub: CachedSubscription, lane: Lane): void {
-    const done = this.attempt(d, sub, lane)
+  run(d: ClaimedDelivery, sub: CachedSubscription, lane: Lane, probe: boolean): void {
+    const done = this.attempt(d, sub, lane, probe)
       .catch((err: unknown) => {
         this.o.logger?.error({ err, delivery: d.id }, 'attempt crashed')
         // No result to write: its lease expires and it is attempted again.
@@ -68,7 +68,12 @@ export class Attempts {
     timeUp.abort()
   }
 
-  private async attempt(d: ClaimedDelivery, sub: CachedSubscription, lane: Lane): Promise<void> {
+  private async attempt(
+    d: ClaimedDelivery,
+    sub: CachedSubscription,
+    lane: Lane,
+    probe: boolean,
+  ): Promise<void> {
     const attemptedAt = new Date()
     let result: AttemptResult | null = null
     let decision: Decision
@@ -81,18 +86,13 @@ export class Attempts {
         dispatcher: this.agent,
         timeoutMs: this.o.timeoutMs,
       })
-      decision = decide(d.attempts, result, this.o.schedule, Date.now())
+      decision = decide(d.attempts, result, this.o.schedule, Date.now(), Math.random, probe)
       attemptSeconds.observe({ result: result.outcome }, result.durationMs / 1000)
       if ('error' in result && result.error === 'ssrf_refused') ssrfRefusals.inc()
     }
-    const moved = lane.finished(
-      decision.effect === 'success' ? true : decision.effect === 'failure' ? false : null,
-      Date.now(),
-    )
-    if (moved) {
-      breakerTransitions.inc({ to: moved })
-      this.o.logger?.info({ subscription: sub.id, breaker: moved }, 'circuit breaker moved')
-    }
+    const signal = result ? signalOf(result) : ({ kind: 'neutral' } as const)
+    const moved = lane.finished(d.id, signal, attemptedAt.getTime(), Date.now())
+    if (moved) flowTransitions.inc({ to: moved })
     this.unwritten.set(d.id, lane)
     this.writer.push(toResult(d, attemptedAt, decision, result))
   }
@@ -112,7 +112,9 @@ export class Attempts {
       subscriptionsDisabled.inc({ reason: reason.includes('410') ? 'gone' : 'failing' })
       this.o.logger?.warn({ subscription: id, reason }, 'subscription disabled')
     }
-    if (outcome.disabled.length > 0) this.events.disabled()
+    if (outcome.disabled.length + outcome.paused.length + outcome.resumed.length > 0) {
+      this.events.changed(outcome)
+    }
   }
 }
 

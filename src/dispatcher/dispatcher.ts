@@ -9,7 +9,9 @@ import { backoffDelay } from '../util/backoff.js'
 import { Attempts } from './attempts.js'
 import { BacklogGauges } from './backlog-gauges.js'
 import { Lanes, type LaneView } from './lanes.js'
-import { breakerTransitions } from './metrics.js'
+import { flowTransitions } from './metrics.js'
+import { takeProbeSlots } from '../db/probes.js'
+import type { RecordOutcome } from '../db/delivery-results.js'
 import { Notifier } from './notifier.js'
 import { resolveOptions, type DispatcherOptions, type ResolvedOptions } from './options.js'
 import { ResultWriter } from './result-writer.js'
@@ -47,7 +49,10 @@ export class Dispatcher implements Component {
   constructor(options: DispatcherOptions) {
     this.o = resolveOptions(options, `${hostname()}:${process.pid}`)
     const log = this.o.logger
-    this.lanes = new Lanes(this.o.breaker)
+    this.lanes = new Lanes(this.o.flow, (id, to) => {
+      flowTransitions.inc({ to })
+      log?.info({ subscription: id, flow: to }, `subscription ${to}`)
+    })
     this.agent = createOutboundAgent({
       policy: this.o.policy,
       ...(this.o.resolve ? { resolve: this.o.resolve } : {}),
@@ -72,6 +77,7 @@ export class Dispatcher implements Component {
       owner: this.owner,
       node: this.o.node,
       disableAfterHours: this.o.disableAfterHours,
+      flow: this.o.flow,
       logger: log,
       // Written results free their leases, which the claim counts against max_in_flight.
       onWritten: (batch, outcome) => {
@@ -80,7 +86,7 @@ export class Dispatcher implements Component {
       },
     })
     this.attempts = new Attempts(this.o, this.agent, this.writer, {
-      disabled: () => void this.cache.refresh().catch(() => {}),
+      changed: (outcome) => this.statesChanged(outcome),
       // A recorded retry may be due before the wake armed when it was still leased.
       retryAt: (at) => this.timer.in(at - Date.now()),
     })
@@ -131,9 +137,10 @@ export class Dispatcher implements Component {
   }
 
   private async claimOnce(): Promise<void> {
-    const now = Date.now()
     const free = this.o.maxInFlight - this.attempts.size
     if (free <= 0) return
+    await this.askForProbes()
+    const now = Date.now()
     const rooms = new Map<string, number>()
     for (const sub of this.cache.all()) {
       const room = this.lanes.of(sub, now).room(now)
@@ -154,17 +161,47 @@ export class Dispatcher implements Component {
     await releaseLeases(this.o.pool, this.owner, unused)
   }
 
-  /** Starts one claimed delivery; false when it must not go now (closing, breaker opened). */
+  /**
+   * Paused subscriptions whose probe may be due ask Postgres for the slot: one probe per
+   * interval across every node. A won slot is room for one delivery, the oldest due.
+   */
+  private async askForProbes(): Promise<void> {
+    const now = Date.now()
+    const asking: string[] = []
+    for (const sub of this.cache.all()) {
+      if (this.lanes.of(sub, now).wantsProbe(now)) asking.push(sub.id)
+    }
+    if (asking.length === 0) return
+    const slots = await takeProbeSlots(this.o.pool, asking, this.o.flow.probeIntervalMs)
+    for (const slot of slots) {
+      this.lanes.get(slot.subscriptionId)?.probeSlot(slot.won, Date.now() + slot.inMs)
+    }
+  }
+
+  /** Starts one claimed delivery; false when it must not go now (closing, paused meanwhile). */
   private begin(d: ClaimedDelivery): boolean {
     const sub = this.cache.get(d.subscriptionId)
     const lane = this.lanes.get(d.subscriptionId)
     const now = Date.now()
-    // The breaker may have opened while the claim ran: its deliveries wait, spending nothing.
-    if (this.stop.signal.aborted || !sub || !lane || lane.breaker.allowance(now) < 1) return false
-    if (lane.breaker.state(now) === 'half_open') breakerTransitions.inc({ to: 'half_open' })
-    lane.started(now)
-    this.attempts.run(d, sub, lane)
+    // Flow control may have narrowed or paused it while the claim ran: those wait, spending nothing.
+    if (this.stop.signal.aborted || !sub || !lane || lane.room(now) < 1) return false
+    const probe = lane.started(d.id, now)
+    this.attempts.run(d, sub, lane, probe)
     return true
+  }
+
+  /** The write disabled, paused or resumed subscriptions: every lane follows the reloaded cache. */
+  private statesChanged(outcome: RecordOutcome): void {
+    for (const id of outcome.paused) {
+      this.o.logger?.warn(
+        { subscription: id },
+        'subscription paused: every attempt failed for a while; only probes go until one succeeds',
+      )
+    }
+    for (const id of outcome.resumed) {
+      this.o.logger?.info({ subscription: id }, 'subscription resumed: a delivery succeeded')
+    }
+    void this.cache.refresh().catch(() => {})
   }
 
   /** Sleep until the earliest of: a due delivery, a lane's room coming back, the poll. */
@@ -186,8 +223,16 @@ export class Dispatcher implements Component {
   }
 
   private subscriptionsChanged(): void {
-    this.lanes.prune((id) => this.cache.get(id) !== undefined, Date.now())
+    this.lanes.prune((id) => this.cache.get(id) !== undefined)
+    // Lanes follow the cache now (a pause began or ended), not at the next claim.
+    const now = Date.now()
+    for (const sub of this.cache.all()) this.lanes.of(sub, now)
     this.wake()
+  }
+
+  /** In flight and flow control of every subscription this node is delivering to. */
+  lanesView(): LaneView[] {
+    return this.lanes.view(Date.now())
   }
 
   /**
@@ -195,11 +240,6 @@ export class Dispatcher implements Component {
    * still in flight after that keeps its lease, which expires: another node (or this one,
    * restarted) attempts it again, so a delivery is never lost, at worst sent twice.
    */
-  /** In flight and breaker state of every subscription this node is delivering to. */
-  lanesView(): LaneView[] {
-    return this.lanes.view(Date.now())
-  }
-
   close = onceAsync(async () => {
     this.stop.abort()
     this.timer.close()

@@ -40,9 +40,9 @@ export const deliveriesInFlight = new Gauge({
   registers: [registry],
 })
 
-export const breakerTransitions = new Counter({
-  name: 'sluice_delivery_breaker_transitions_total',
-  help: 'Circuit breaker transitions of subscriptions, by the state entered: open, half_open, closed',
+export const flowTransitions = new Counter({
+  name: 'sluice_delivery_flow_transitions_total',
+  help: 'Flow control of subscriptions on this node, by the state entered: narrowed (fewer attempts in flight after congestion), normal (back to maxInFlight), held (a Retry-After), paused, resumed (from a pause)',
   labelNames: ['to'] as const,
   registers: [registry],
 })

@@ -4,7 +4,7 @@ import type { Resolver } from '../outbound/agent.js'
 import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../outbound/attempt.js'
 import type { SecretBox } from '../outbound/secret-box.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
-import { BREAKER_DEFAULTS, type BreakerOptions } from './breaker.js'
+import { FLOW_DEFAULTS, type FlowOptions } from './flow.js'
 import { DEFAULT_SCHEDULE } from './schedule.js'
 
 /** Connections of the dispatcher thread's pool: claims, result writes, cache poll, gauges. */
@@ -24,8 +24,8 @@ export interface DispatcherTuning {
   maxInFlight?: number
   /** Deliveries per claim at most. @defaultValue 200 */
   claimBatch?: number
-  /** @defaultValue BREAKER_DEFAULTS (5 failures, 30 s open, doubling up to 10 min) */
-  breaker?: Partial<BreakerOptions>
+  /** @defaultValue FLOW_DEFAULTS (pause after 10 failures over 30 s, a probe every 30 s) */
+  flow?: Partial<FlowOptions>
   /** How long close() waits for attempts in progress to end and be recorded. @defaultValue 5000 */
   closeGraceMs?: number
   /** Refresh of the due backlog gauges. @defaultValue 5000 */
@@ -51,8 +51,8 @@ export interface DispatcherOptions extends DispatcherTuning {
   readonly resolve?: Resolver
 }
 
-export type ResolvedOptions = Required<Omit<DispatcherOptions, 'logger' | 'resolve' | 'breaker'>> &
-  Pick<DispatcherOptions, 'logger' | 'resolve'> & { breaker: BreakerOptions }
+export type ResolvedOptions = Required<Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow'>> &
+  Pick<DispatcherOptions, 'logger' | 'resolve'> & { flow: FlowOptions }
 
 const defaults = Object.freeze({
   schedule: DEFAULT_SCHEDULE,
@@ -95,11 +95,11 @@ export function resolveOptions(options: DispatcherOptions, node: string): Resolv
   if (o.schedule.length === 0 || o.schedule.some((s) => !(s > 0))) {
     throw new TypeError('options.schedule must be a non-empty list of positive seconds')
   }
-  const breaker = { ...BREAKER_DEFAULTS, ...options.breaker }
-  for (const [k, v] of Object.entries(breaker)) {
+  const flow = { ...FLOW_DEFAULTS, ...options.flow }
+  for (const [k, v] of Object.entries(flow)) {
     if (!Number.isSafeInteger(v) || v < 1) {
-      throw new TypeError(`options.breaker.${k} must be a positive integer`)
+      throw new TypeError(`options.flow.${k} must be a positive integer`)
     }
   }
-  return { ...o, breaker }
+  return { ...o, flow }
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { recordResults, type DeliveryResult, type RecordOutcome } from '../db/delivery-results.js'
 import type { Logger } from '../log.js'
+import type { FlowOptions } from './flow.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 
 export interface ResultWriterOptions {
@@ -8,6 +9,7 @@ export interface ResultWriterOptions {
   readonly owner: string
   readonly node: string
   readonly disableAfterHours: number
+  readonly flow?: FlowOptions
   /** Results in one statement at most. @defaultValue 500 */
   readonly maxBatch?: number
   readonly logger?: Logger | undefined
@@ -72,6 +74,7 @@ export class ResultWriter {
           this.options.node,
           batch,
           this.options.disableAfterHours,
+          this.options.flow,
         )
         this.queue = this.queue.slice(batch.length)
         failures = 0

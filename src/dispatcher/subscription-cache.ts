@@ -33,6 +33,7 @@ interface Row {
   rate_per_second: number | null
   rate_burst: number | null
   max_in_flight: number
+  paused: boolean
 }
 
 // Every write of the admin API and of the dispatcher sets updated_at: a change of any row
@@ -123,7 +124,8 @@ export class SubscriptionCache {
     const digest = await this.pool.query<{ n: number; digest: string }>(DIGEST)
     const { rows } = await this.pool.query<Row>(
       `SELECT id, url, headers, payload, secret, previous_secret, previous_secret_until,
-         rate_per_second, rate_burst, max_in_flight FROM subscriptions WHERE status = 'active'`,
+         rate_per_second, rate_burst, max_in_flight, paused_at IS NOT NULL AS paused
+       FROM subscriptions WHERE status = 'active'`,
     )
     const next = new Map<string, CachedSubscription>()
     for (const r of rows) {
@@ -138,6 +140,7 @@ export class SubscriptionCache {
         previousSecret: r.previous_secret ? this.open(r.id, r.previous_secret) : null,
         previousUntil: r.previous_secret_until?.getTime() ?? null,
         maxInFlight: r.max_in_flight,
+        paused: r.paused,
         rate:
           r.rate_per_second === null
             ? null

@@ -76,7 +76,7 @@ export class DispatcherThread {
     return total?.values.find((v) => v.labels.outcome === 'succeeded')?.value ?? 0
   }
 
-  /** In flight and breaker per subscription on this node; none while it is being restarted. */
+  /** In flight and flow control per subscription on this node; none while it restarts. */
   async lanes(): Promise<LaneView[]> {
     const rpc = this.host.current?.rpc
     if (!rpc) return []
