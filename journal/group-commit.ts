@@ -20,6 +20,8 @@ export class GroupCommitter {
   private running = false
   private scheduled = false
   private idleWaiters: Array<() => void> = []
+  /** When the commit under way started (its events' receivedAt is this or later); null: none. */
+  committingSince: number | null = null
 
   constructor(
     private readonly commitFn: CommitFn,
@@ -60,6 +62,7 @@ export class GroupCommitter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch)
       const started = performance.now()
+      this.committingSince = Date.now()
       try {
         const r = await this.commitFn(batch.map((w) => w.event))
         this.onCommit(batch.length, (performance.now() - started) / 1000)
@@ -69,6 +72,7 @@ export class GroupCommitter {
       }
     }
     this.running = false
+    this.committingSince = null
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const w of waiters) w()

@@ -279,6 +279,15 @@ export class SqliteJournal implements Journal, Component {
     }
   }
 
+  forwardedThrough(): number {
+    const oldest = this.statement(
+      'oldest',
+      'SELECT received_at FROM entries ORDER BY seq LIMIT 1',
+    ).get() as { received_at: number } | undefined
+    const committing = this.committer.committingSince
+    return Math.min(oldest?.received_at ?? Infinity, committing ?? Infinity, Date.now())
+  }
+
   /** Resolves once every append accepted so far has been committed (or failed). */
   flush(): Promise<void> {
     return this.committer.idle()

@@ -45,5 +45,10 @@ export interface Journal {
   /** The broker confirmed these entries: they leave the journal (readPending no longer returns them). */
   markForwarded(seqs: readonly number[]): Promise<void>
   stats(): JournalStats | Promise<JournalStats>
+  /**
+   * A receipt time such that every entry received before it has been forwarded (marked): the
+   * oldest pending entry's, or the start of the commit under way, or now.
+   */
+  forwardedThrough(): number | Promise<number>
   close(): Promise<void>
 }

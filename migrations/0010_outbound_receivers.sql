@@ -36,10 +36,10 @@ CREATE INDEX deliveries_due_first ON deliveries (subscription_id, next_attempt_a
   WHERE status = 'pending' AND attempts = 0 AND waiting_for IS NULL;
 CREATE INDEX deliveries_due_retry ON deliveries (subscription_id, next_attempt_at)
   WHERE status = 'pending' AND attempts > 0 AND waiting_for IS NULL;
--- The linker finds a chain's last pending delivery, the result write a finished one's successor,
--- and the linker the deliveries still to be linked, oldest first.
+-- The linker finds a chain's last linked pending delivery, the result write a finished one's
+-- successor, and the linker the deliveries still to be linked, oldest first.
 CREATE INDEX deliveries_chain ON deliveries (subscription_id, ordering_key, generation, received_at, id)
-  WHERE status = 'pending' AND ordering_key IS NOT NULL;
+  WHERE status = 'pending' AND ordering_key IS NOT NULL AND (waiting_for IS NULL OR waiting_for > 0);
 CREATE INDEX deliveries_waiting ON deliveries (waiting_for) WHERE waiting_for > 0;
 CREATE INDEX deliveries_unlinked ON deliveries (received_at, id) WHERE waiting_for = 0;
 

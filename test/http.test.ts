@@ -261,6 +261,7 @@ t.test('503 journal_unavailable when the commit fails', async (t) => {
     readPending: () => [],
     markForwarded: async () => {},
     stats: () => ({ pending: 0, bytes: 0, oldestPendingAt: null }),
+    forwardedThrough: () => Date.now(),
     close: async () => {},
   }
   const { url } = await startServer(t, { journal: failing })

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { compileFilter, FilterError } from '../outbound/filter.js'
+import { parsePointer, PointerError } from '../outbound/ordering.js'
 
 /**
  * Header names a subscription may not set: they would break HTTP framing or routing, or forge
@@ -70,6 +72,30 @@ const secret = z
     return n >= 24 && n <= 64
   }, 'must hold 24 to 64 bytes of key')
 
+const filter = z
+  .record(z.string(), z.unknown(), { message: 'must be an object' })
+  .superRefine((f, ctx) => {
+    try {
+      compileFilter(f)
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err
+      // The error's path starts with `filter`, which zod puts in front of this issue already.
+      const inner = err.path.slice('filter.'.length)
+      ctx.addIssue({ code: 'custom', path: inner ? [inner] : [], message: err.why })
+    }
+  })
+
+const ordering = z.strictObject({
+  key: z.string().superRefine((key, ctx) => {
+    try {
+      parsePointer(key)
+    } catch (err) {
+      if (!(err instanceof PointerError)) throw err
+      ctx.addIssue({ code: 'custom', message: err.message })
+    }
+  }),
+})
+
 const fields = {
   url,
   eventTypes: z.array(eventType).min(1, 'must name at least one type').max(100).optional(),
@@ -85,12 +111,22 @@ const fields = {
     .optional(),
   maxInFlight: z.number().int().min(1).max(1000).optional(),
   description: z.string().max(500, 'must be at most 500 characters').optional(),
+  filter: filter.optional(),
+  ordering: ordering.optional(),
 }
 
 export const subscriptionCreate = z.strictObject(fields)
 
 /** Fields a PATCH may set to null: back to every type, every source, no payload, no limit. */
-const RESETTABLE = ['eventTypes', 'sources', 'payload', 'rateLimit', 'description'] as const
+const RESETTABLE = [
+  'eventTypes',
+  'sources',
+  'payload',
+  'rateLimit',
+  'description',
+  'filter',
+  'ordering',
+] as const
 type Resettable = (typeof RESETTABLE)[number]
 const resettable = (k: string): k is Resettable => (RESETTABLE as readonly string[]).includes(k)
 

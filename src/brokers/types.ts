@@ -72,6 +72,15 @@ export interface LegacyDeadLetterSource {
   drainLegacyDeadLetters(take: (letters: LegacyDeadLetter[]) => Promise<void>): Promise<number>
 }
 
+/**
+ * Optional: an adapter that can tell the oldest event it holds for this node (the local queue,
+ * whose every message is this node's), for the ordering watermark (src/pipeline/watermark.ts).
+ */
+export interface HeldEvents {
+  /** Receipt time of the oldest event not yet acked; null when it holds none. */
+  oldestHeldAt(): number | null
+}
+
 export interface LegacyDeadLetter {
   event: WebhookEvent
   attempts: number

@@ -60,6 +60,8 @@ export class Consumer implements Component {
   private readonly stop = new AbortController()
   private readonly running = new Set<Promise<void>>()
   private pending: Delivery[] = []
+  /** Taken from the broker and not settled: for the ordering watermark (oldestUnsettledAt). */
+  private readonly unsettled = new Set<Delivery>()
   private linger: NodeJS.Timeout | null = null
   private lingered = false
   private dispatchQueued = false
@@ -96,8 +98,18 @@ export class Consumer implements Component {
     await Promise.allSettled(this.running)
   })
 
+  /** Receipt time of the oldest event taken from the broker and not acked or retried yet. */
+  oldestUnsettledAt(): number | null {
+    let oldest: number | null = null
+    for (const d of this.unsettled) {
+      if (oldest === null || d.event.receivedAt < oldest) oldest = d.event.receivedAt
+    }
+    return oldest
+  }
+
   private onDelivery(delivery: Delivery): void {
     if (this.stop.signal.aborted) return
+    this.unsettled.add(delivery)
     this.pending.push(delivery)
     // An adapter hands over all events of a message (an envelope) in one go: dispatch after
     // it, so they are stored as one batch rather than a first event alone and then the rest.
@@ -260,6 +272,8 @@ export class Consumer implements Component {
         { err, id: event.id },
         'could not settle delivery; broker will redeliver',
       )
+    } finally {
+      this.unsettled.delete(delivery)
     }
   }
 }

@@ -77,7 +77,6 @@ export async function writeDeadLetters(db: Db, letters: readonly DeadLetterInput
      ), f AS (
        DELETE FROM event_failures f USING v WHERE f.source = v.source AND f.id = v.id
        RETURNING f.source, f.id, f.first_failed_at
-     )
      ), l AS (
        INSERT INTO dead_letters (source, id, received_at, content_type, headers, body, verified_by,
          reason, attempts, last_error, first_failed_at, last_failed_at)

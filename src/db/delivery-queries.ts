@@ -25,6 +25,10 @@ export interface Delivery {
   lastError: string | null
   createdAt: string
   completedAt: string | null
+  /** The event's value at the subscription's ordering pointer (JSON text); null: unordered. */
+  orderingKey: string | null
+  /** The delivery of its key it waits for; null when it may go (or is not ordered). */
+  waitingFor: string | null
 }
 
 export interface DeliveryAttempt {
@@ -37,6 +41,8 @@ export interface DeliveryAttempt {
   responseExcerpt: string | null
   responseTruncated: boolean
   node: string
+  /** A probe of a paused subscription: unless it succeeded, it spent no attempt. */
+  probe: boolean
 }
 
 export interface DeliveryDetail extends Delivery {
@@ -58,10 +64,13 @@ interface Row {
   last_error: string | null
   created_at: Date
   completed_at: Date | null
+  ordering_key: string | null
+  waiting_for: string | null
 }
 
 const COLUMNS = `d.id, d.subscription_id, d.source, d.event_id, d.generation, d.status, d.attempts,
-  d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.completed_at,
+  d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.completed_at, d.ordering_key,
+  d.waiting_for,
   (d.status = 'pending' AND d.lease_until > now()) AS in_flight`
 
 const toDelivery = (r: Row): Delivery => ({
@@ -79,6 +88,9 @@ const toDelivery = (r: Row): Delivery => ({
   lastError: r.last_error,
   createdAt: r.created_at.toISOString(),
   completedAt: r.completed_at?.toISOString() ?? null,
+  orderingKey: r.ordering_key,
+  // 0: stored, not linked into its chain yet (src/db/ordering.ts): it waits too, for no one yet.
+  waitingFor: r.waiting_for === null || r.waiting_for === '0' ? null : String(r.waiting_for),
 })
 
 export interface DeliveryQuery {
@@ -124,6 +136,7 @@ interface AttemptRow {
   response_excerpt: string | null
   response_truncated: boolean
   node: string
+  probe: boolean
 }
 
 /** The delivery and its attempts in one statement, so both come from one snapshot. */
@@ -133,7 +146,7 @@ export async function getDelivery(db: pg.Pool, id: string): Promise<DeliveryDeta
         SELECT json_agg(json_build_object('attempt', a.attempt, 'attempted_at', a.attempted_at,
             'duration_ms', a.duration_ms, 'status_code', a.status_code, 'error', a.error,
             'message', a.message, 'response_excerpt', a.response_excerpt,
-            'response_truncated', a.response_truncated, 'node', a.node)
+            'response_truncated', a.response_truncated, 'node', a.node, 'probe', a.probe)
           ORDER BY a.attempted_at, a.attempt)
           FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS log
        FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
@@ -156,6 +169,7 @@ export async function getDelivery(db: pg.Pool, id: string): Promise<DeliveryDeta
       responseExcerpt: a.response_excerpt,
       responseTruncated: a.response_truncated,
       node: a.node,
+      probe: a.probe,
     })),
   }
 }

@@ -33,25 +33,28 @@ export interface RecordOutcome {
   /** Subscriptions this batch paused, and those it resumed (a 2xx while paused). */
   readonly paused: readonly string[]
   readonly resumed: readonly string[]
+  /** Ordered deliveries this batch finished: their successors may go (advanceChains). */
+  readonly released: readonly string[]
 }
 
-// One statement: a result counts only while the lease is still ours (lease_owner = $1 and
-// still pending), and its attempt row is written from the same rows, so a stale owner's result
-// is neither applied nor logged, and nothing is recorded twice. A failed probe is logged but
-// leaves attempts and schedule alone. A delivery that is done frees the next one of its ordered
-// chain. The subscription's health follows the recorded results only: failing_since (when the
-// run of failures began), consecutive_failures (since the last 2xx), the pause ($15 failures in
-// a row spanning $16 ms) and its end (any 2xx); last_success_at is refreshed at most every 5 s
-// to spare the row at high rates. Pausing and resuming set updated_at, so every node's cache
-// sees them. The operational events of the changes are stored in the same transaction.
-// Cost: the UPDATE returns the batch's own columns, so what follows reads `d` alone instead of
-// joining it back to `r` (the planner, expecting one row from `d`, picked nested loops there:
-// quadratic in the batch). `d.id = ANY ($3)` makes it find the rows by primary key.
 // This batch's failures complete a run of $15 failed attempts spanning $16 ms: the pause.
 const PAUSING = `(NOT h.ok AND s.paused_at IS NULL AND s.status = 'active'
   AND s.consecutive_failures + h.failures >= $15
   AND coalesce(s.failing_since, now()) <= now() - make_interval(secs => $16 / 1000.0))`
 
+// One statement: a result counts only while the lease is still ours (lease_owner = $1 and
+// still pending), and its attempt row is written from the same rows, so a stale owner's result
+// is neither applied nor logged, and nothing is recorded twice. A failed probe is logged but
+// leaves attempts and schedule alone. A finished ordered delivery is returned as `released`:
+// its successor is freed under the chains' lock (src/db/ordering.ts). The subscription's health
+// follows the recorded results only: failing_since (when the run of failures began),
+// consecutive_failures (since the last 2xx), the pause ($15 failures in a row spanning $16 ms)
+// and its end (any 2xx); last_success_at is refreshed at most every 5 s to spare the row at high
+// rates. Pausing and resuming set updated_at, so every node's cache sees them. The operational
+// events of the changes are stored in the same transaction.
+// Cost: the UPDATE returns the batch's own columns, so what follows reads `d` alone instead of
+// joining it back to `r` (the planner, expecting one row from `d`, picked nested loops there:
+// quadratic in the batch). `d.id = ANY ($3)` makes it find the rows by primary key.
 const RECORD = `
 WITH r AS (
   SELECT * FROM unnest($3::bigint[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[],
@@ -67,7 +70,7 @@ d AS (
     completed_at = CASE WHEN r.status = 'pending' THEN NULL ELSE now() END
   FROM r WHERE d.id = r.id AND d.id = ANY ($3::bigint[]) AND d.lease_owner = $1
     AND d.status = 'pending'
-  RETURNING d.id, d.subscription_id, d.source, d.event_id, d.status,
+  RETURNING d.id, d.subscription_id, d.source, d.event_id, d.status, d.ordering_key,
     d.attempts + CASE WHEN r.probe AND r.status = 'pending' THEN 1 ELSE 0 END AS attempt,
     r.probe, r.effect, r.attempted_at, r.duration_ms, r.status_code, r.error, r.message, r.excerpt,
     r.truncated
@@ -78,10 +81,6 @@ log AS (
   SELECT id, subscription_id, attempt, attempted_at, duration_ms, status_code, error, message,
     excerpt, truncated, $1, $2, probe
   FROM d
-),
-next AS (
-  UPDATE deliveries n SET waiting_for = NULL FROM d
-  WHERE n.waiting_for = d.id AND d.status <> 'pending'
 ),
 runs AS (
   SELECT subscription_id AS sid, max(attempted_at) FILTER (WHERE effect = 'success') AS last_ok
@@ -115,6 +114,8 @@ s AS (
 ),
 ops AS (${operationalEvents.ofResults('d', 's')})
 SELECT 'result' AS kind, id::text AS id, effect AS detail FROM d
+UNION ALL SELECT 'released', id::text, NULL FROM d WHERE ordering_key IS NOT NULL
+  AND status <> 'pending'
 UNION ALL SELECT CASE WHEN paused THEN 'paused' ELSE 'resumed' END, id::text, NULL FROM s
   WHERE paused OR resumed
 UNION ALL SELECT 'emitted', NULL, count(*)::text FROM ops`
@@ -135,7 +136,9 @@ export async function recordResults(
   disableAfterHours: number,
   flow: FlowOptions = FLOW_DEFAULTS,
 ): Promise<RecordOutcome> {
-  if (results.length === 0) return { recorded: new Set(), disabled: [], paused: [], resumed: [] }
+  if (results.length === 0) {
+    return { recorded: new Set(), disabled: [], paused: [], resumed: [], released: [] }
+  }
   const col = <T>(f: (r: DeliveryResult) => T) => results.map(f)
   const { rows } = await db.query<{ kind: string; id: string; detail: string | null }>(RECORD, [
     owner,
@@ -173,6 +176,7 @@ export async function recordResults(
     disabled,
     paused: of('paused').map((r) => r.id),
     resumed: of('resumed').map((r) => r.id),
+    released: of('released').map((r) => r.id),
   }
 }
 

@@ -5,6 +5,8 @@ import {
   type SubscriptionInput,
   type SubscriptionPatch,
 } from '../admin/subscription-schema.js'
+import { compileFilter } from '../outbound/filter.js'
+import { parsePointer } from '../outbound/ordering.js'
 import type { SecretBox } from '../outbound/secret-box.js'
 
 /** A subscription as the admin API shows it; `secret` only on create, update and rotate. */
@@ -18,6 +20,10 @@ export interface Subscription {
   rateLimit: { perSecond: number; burst: number } | null
   maxInFlight: number
   description: string | null
+  /** Matched against the event's JSON body (src/outbound/filter.ts); null: every event. */
+  filter: Record<string, unknown> | null
+  /** Same key, one at a time, in receipt order (src/db/ordering.ts); null: unordered. */
+  ordering: { key: string } | null
   status: 'active' | 'disabled'
   disabledReason: string | null
   createdAt: string
@@ -37,6 +43,8 @@ interface Row {
   rate_burst: number | null
   max_in_flight: number
   description: string | null
+  filter: Record<string, unknown> | null
+  ordering: { key: string } | null
   status: 'active' | 'disabled'
   disabled_reason: string | null
   created_at: Date
@@ -54,6 +62,8 @@ const toSubscription = (r: Row): Subscription => ({
     r.rate_per_second === null ? null : { perSecond: r.rate_per_second, burst: r.rate_burst ?? 1 },
   maxInFlight: r.max_in_flight,
   description: r.description,
+  filter: r.filter,
+  ordering: r.ordering,
   status: r.status,
   disabledReason: r.disabled_reason,
   createdAt: r.created_at.toISOString(),
@@ -61,7 +71,7 @@ const toSubscription = (r: Row): Subscription => ({
 })
 
 const COLUMNS = `url, event_types, sources, match_key, headers, payload, rate_per_second,
-  rate_burst, max_in_flight, description`
+  rate_burst, max_in_flight, description, filter, filter_path, ordering, ordering_path`
 
 const values = (s: SubscriptionInput) => [
   s.url,
@@ -74,6 +84,10 @@ const values = (s: SubscriptionInput) => [
   s.rateLimit?.burst ?? null,
   s.maxInFlight ?? 10,
   s.description ?? null,
+  s.filter === undefined ? null : JSON.stringify(s.filter),
+  s.filter === undefined ? null : compileFilter(s.filter),
+  s.ordering === undefined ? null : JSON.stringify(s.ordering),
+  s.ordering === undefined ? null : parsePointer(s.ordering.key),
 ]
 
 /**
@@ -90,12 +104,15 @@ export async function upsertSubscription(
   const secret = input.secret ?? generated()
   const { rows } = await db.query<Row & { created: boolean }>(
     `INSERT INTO subscriptions (id, secret, ${COLUMNS})
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13::jsonb,
+       $14::jsonpath, $15::jsonb, $16::text[])
      ON CONFLICT (match_key) DO UPDATE SET
        headers = EXCLUDED.headers, payload = EXCLUDED.payload,
+       filter = EXCLUDED.filter, filter_path = EXCLUDED.filter_path,
+       ordering = EXCLUDED.ordering, ordering_path = EXCLUDED.ordering_path,
        rate_per_second = EXCLUDED.rate_per_second, rate_burst = EXCLUDED.rate_burst,
        max_in_flight = EXCLUDED.max_in_flight, description = EXCLUDED.description,
-       secret = CASE WHEN $13 THEN EXCLUDED.secret ELSE subscriptions.secret END,
+       secret = CASE WHEN $17 THEN EXCLUDED.secret ELSE subscriptions.secret END,
        status = CASE WHEN subscriptions.status = 'deleted' THEN 'active' ELSE subscriptions.status END,
        updated_at = now()
      RETURNING *, (xmax = 0) AS created`,
@@ -171,14 +188,19 @@ export async function patchSubscription(
       ...optional('rateLimit', given('rateLimit')),
       maxInFlight: patch.maxInFlight ?? was.maxInFlight,
       ...optional('description', given('description')),
+      ...optional('filter', given('filter')),
+      ...optional('ordering', given('ordering')),
     }
     const status = patch.status ?? was.status
     const updated = await client.query<Row>(
       `UPDATE subscriptions SET (${COLUMNS}) =
-         ($2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11),
-         secret = coalesce($12, secret), status = $13,
-         disabled_reason = CASE WHEN $13 = 'disabled' THEN coalesce($14, disabled_reason) END,
-         failing_since = CASE WHEN $13 = 'active' THEN NULL ELSE failing_since END,
+         ($2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12::jsonb, $13::jsonpath,
+           $14::jsonb, $15::text[]),
+         secret = coalesce($16, secret), status = $17,
+         disabled_reason = CASE WHEN $17 = 'disabled' THEN coalesce($18, disabled_reason) END,
+         failing_since = CASE WHEN $17 = 'active' THEN NULL ELSE failing_since END,
+         paused_at = CASE WHEN $19 THEN NULL ELSE paused_at END,
+         consecutive_failures = CASE WHEN $19 THEN 0 ELSE consecutive_failures END,
          updated_at = now()
        WHERE id = $1 RETURNING *`,
       [
@@ -187,8 +209,18 @@ export async function patchSubscription(
         patch.secret ? box.seal(patch.secret) : null,
         status,
         patch.status === 'disabled' ? 'disabled through the admin API' : null,
+        // "status": "active" given is also the operator's resume of a paused subscription.
+        patch.status === 'active',
       ],
     )
+    // Unordered now: its waiting deliveries need not wait for one another any more.
+    if (was.ordering && !next.ordering) {
+      await client.query(
+        `UPDATE deliveries SET waiting_for = NULL
+          WHERE subscription_id = $1 AND status = 'pending' AND waiting_for IS NOT NULL`,
+        [id],
+      )
+    }
     await client.query('COMMIT')
     return toSubscription(updated.rows[0]!)
   } catch (err) {
@@ -205,7 +237,7 @@ export async function deleteSubscription(db: pg.Pool, id: string): Promise<boole
     `WITH s AS (UPDATE subscriptions SET status = 'deleted', updated_at = now()
                  WHERE id = $1 AND status <> 'deleted' RETURNING id),
           c AS (UPDATE deliveries SET status = 'cancelled', completed_at = now(),
-                       lease_owner = NULL, lease_until = NULL
+                       lease_owner = NULL, lease_until = NULL, waiting_for = NULL
                  WHERE subscription_id IN (SELECT id FROM s) AND status = 'pending')
      SELECT id FROM s`,
     [id],

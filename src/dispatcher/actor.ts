@@ -74,6 +74,7 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     schedule: config.SLUICE_DELIVERY_SCHEDULE,
     timeoutMs: config.SLUICE_DELIVERY_TIMEOUT_MS,
     disableAfterHours: config.SLUICE_DISABLE_AFTER_HOURS,
+    watermark: () => rpc.call<number>('watermark'),
     logger,
     ...data.tuning,
   })

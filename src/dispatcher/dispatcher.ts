@@ -7,6 +7,7 @@ import { createOutboundAgent } from '../outbound/agent.js'
 import { onceAsync, runAll } from '../util/once.js'
 import { backoffDelay } from '../util/backoff.js'
 import { Attempts } from './attempts.js'
+import { Chains } from './chains.js'
 import { BacklogGauges } from './backlog-gauges.js'
 import { Lanes, type LaneView } from './lanes.js'
 import { flowTransitions } from './metrics.js'
@@ -39,6 +40,7 @@ export class Dispatcher implements Component {
   private readonly attempts: Attempts
   private readonly gauges: BacklogGauges
   private readonly lanes: Lanes
+  private readonly chains: Chains
   private readonly stop = new AbortController()
   private pumping: Promise<void> | null = null
   private arming: Promise<void> | null = null
@@ -82,6 +84,7 @@ export class Dispatcher implements Component {
       // Written results free their leases, which the claim counts against max_in_flight.
       onWritten: (batch, outcome) => {
         this.attempts.written(batch, outcome)
+        this.chains.released(outcome.released)
         this.wake()
       },
     })
@@ -90,6 +93,7 @@ export class Dispatcher implements Component {
       // A recorded retry may be due before the wake armed when it was still leased.
       retryAt: (at) => this.timer.in(at - Date.now()),
     })
+    this.chains = new Chains(this.o.pool, this.o.watermark)
     this.gauges = new BacklogGauges(this.o.pool, this.o.gaugeMs, () => this.attempts.size)
   }
 
@@ -107,6 +111,7 @@ export class Dispatcher implements Component {
   wake(): void {
     if (this.stop.signal.aborted) return
     this.wanted = true
+    this.chains.touched()
     this.pumping ??= this.pump().finally(() => {
       this.pumping = null
       if (this.wanted) this.wake()
@@ -139,6 +144,8 @@ export class Dispatcher implements Component {
   private async claimOnce(): Promise<void> {
     const free = this.o.maxInFlight - this.attempts.size
     if (free <= 0) return
+    const again = await this.chains.advance(this.cache.hasOrdered())
+    if (again !== null) this.timer.in(again)
     await this.askForProbes()
     const now = Date.now()
     const rooms = new Map<string, number>()

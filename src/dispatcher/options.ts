@@ -49,6 +49,12 @@ export interface DispatcherOptions extends DispatcherTuning {
   readonly logger?: Logger
   /** How host names resolve (tests). */
   readonly resolve?: Resolver
+  /**
+   * The receipt time (ms since the epoch) before which this node has stored every event it
+   * received: ordered deliveries are linked up to it (src/db/ordering.ts).
+   * @defaultValue now (everything stored is all there is: tests storing directly)
+   */
+  readonly watermark?: () => Promise<number>
 }
 
 export type ResolvedOptions = Required<Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow'>> &
@@ -65,6 +71,7 @@ const defaults = Object.freeze({
   claimBatch: 200,
   closeGraceMs: 5000,
   gaugeMs: 5000,
+  watermark: () => Promise.resolve(Date.now()),
 })
 
 const POSITIVE = [

@@ -14,6 +14,8 @@ export interface CachedSubscription extends LaneLimits {
   /** The secret before a rotation, signing too until previousUntil (ms since the epoch). */
   readonly previousSecret: string | null
   readonly previousUntil: number | null
+  /** Its deliveries are ordered by a key (src/db/ordering.ts). */
+  readonly ordered: boolean
 }
 
 /** Every secret that signs at `nowMs`: the previous one only during its grace period. */
@@ -34,6 +36,7 @@ interface Row {
   rate_burst: number | null
   max_in_flight: number
   paused: boolean
+  ordered: boolean
 }
 
 // Every write of the admin API and of the dispatcher sets updated_at: a change of any row
@@ -82,6 +85,12 @@ export class SubscriptionCache {
     return this.subs.values()
   }
 
+  /** Any subscription orders its deliveries. */
+  hasOrdered(): boolean {
+    for (const s of this.subs.values()) if (s.ordered) return true
+    return false
+  }
+
   /** Reload now (a notification said something changed); concurrent calls share one load. */
   refresh(): Promise<void> {
     if (this.refreshing) {
@@ -124,7 +133,8 @@ export class SubscriptionCache {
     const digest = await this.pool.query<{ n: number; digest: string }>(DIGEST)
     const { rows } = await this.pool.query<Row>(
       `SELECT id, url, headers, payload, secret, previous_secret, previous_secret_until,
-         rate_per_second, rate_burst, max_in_flight, paused_at IS NOT NULL AS paused
+         rate_per_second, rate_burst, max_in_flight, paused_at IS NOT NULL AS paused,
+         ordering_path IS NOT NULL AS ordered
        FROM subscriptions WHERE status = 'active'`,
     )
     const next = new Map<string, CachedSubscription>()
@@ -141,6 +151,7 @@ export class SubscriptionCache {
         previousUntil: r.previous_secret_until?.getTime() ?? null,
         maxInFlight: r.max_in_flight,
         paused: r.paused,
+        ordered: r.ordered,
         rate:
           r.rate_per_second === null
             ? null

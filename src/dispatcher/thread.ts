@@ -34,10 +34,16 @@ export class DispatcherThread {
   private readonly host: ThreadHost
   private readonly answers = new LastAnswer<ThreadMetrics>(() => threadMetricsLate.inc())
 
-  constructor(data: DispatcherActorData, logger: Logger) {
+  constructor(
+    data: DispatcherActorData,
+    logger: Logger,
+    /** The pipeline's ordering watermark, which the thread asks for (src/pipeline/watermark.ts). */
+    watermark: () => Promise<number>,
+  ) {
     this.host = new ThreadHost({
       file: actorFile,
       workerData: () => data,
+      handlers: { watermark: () => watermark() },
       logger,
       name: 'dispatcher thread',
       // Its own close waits up to closeGraceMs (5 s) for attempts in flight; past this bound the
@@ -111,6 +117,7 @@ export function dispatcherThread(
   database: { url: string; embedded: boolean },
   logger: Logger,
   tuning: DispatcherTuning = {},
+  watermark: () => Promise<number> = () => Promise.resolve(Date.now()),
 ): DispatcherThread {
   // Structured clone into the pipeline thread turned the configured Buffer into a Uint8Array.
   const configured = config.SLUICE_SECRET_KEY ? Buffer.from(config.SLUICE_SECRET_KEY) : undefined
@@ -130,5 +137,6 @@ export function dispatcherThread(
       nice: config.SLUICE_PIPELINE_NICE,
     },
     logger,
+    watermark,
   )
 }

@@ -8,7 +8,8 @@ import { onceAsync } from '../util/once.js'
 import { resolveForwarderOptions, type ForwarderOptions } from './options.js'
 
 /** All the forwarder needs from the journal: it compacts its files on its own. */
-export type ForwarderJournal = Pick<Journal, 'readPending' | 'markForwarded'>
+export type ForwarderJournal = Pick<Journal, 'readPending' | 'markForwarded'> &
+  Partial<Pick<Journal, 'forwardedThrough'>>
 
 export interface ForwarderStatus {
   /** `deferring`: holding entries back while ingest is busy (burstLagMs). */

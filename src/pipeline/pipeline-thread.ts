@@ -71,6 +71,7 @@ export class PipelineThread implements PipelineRunner {
           return packEntries(await journal.readPending(afterSeq, limit))
         },
         markForwarded: (seqs) => journal.markForwarded(seqs as JournalEntry['seq'][]),
+        forwardedThrough: () => journal.forwardedThrough?.() ?? Date.now(),
       },
       logger,
       name: 'pipeline thread',

@@ -31,6 +31,7 @@ import { generateSecret } from '../outbound/sign.js'
 import { loadSecretKey, SecretBox } from '../outbound/secret-box.js'
 import { DISPATCHER_CONNECTIONS, type DispatcherTuning } from '../dispatcher/options.js'
 import { dispatcherThread, wakeOnStored, type DispatcherThread } from '../dispatcher/thread.js'
+import { orderingWatermark } from './watermark.js'
 import { reportThreadMetricsFrom } from '../metrics.js'
 
 export interface PipelineOptions {
@@ -72,7 +73,7 @@ export class Pipeline implements PipelineRunner {
 
   constructor(
     private readonly config: Config,
-    journal: ForwarderJournal,
+    private readonly journal: ForwarderJournal,
     private readonly logger: Logger,
     private readonly options: PipelineOptions = {},
   ) {
@@ -181,7 +182,13 @@ export class Pipeline implements PipelineRunner {
     this.workers = createPool({ connectionString: db.url, threads: this.config.SLUICE_WORKERS })
     // Outbound delivery: its own thread, with its own pool, from now on (docs/outbound.md).
     const dispatchLog = this.logger.child({ component: 'dispatcher' })
-    this.dispatcher = dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher)
+    this.dispatcher = dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher, () =>
+      orderingWatermark({
+        journal: this.journal,
+        broker: this.broker,
+        consumer: () => this.consumer,
+      }),
+    )
     this.dispatcher.start()
     reportThreadMetricsFrom(async () => (await this.dispatcher?.metrics()) ?? [])
     await this.brokerStarted

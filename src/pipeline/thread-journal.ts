@@ -18,4 +18,8 @@ export class ThreadJournal implements ForwarderJournal {
   async markForwarded(seqs: readonly number[]): Promise<void> {
     await this.rpc.call('markForwarded', seqs)
   }
+
+  forwardedThrough(): Promise<number> {
+    return this.rpc.call<number>('forwardedThrough')
+  }
 }

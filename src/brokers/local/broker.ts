@@ -1,5 +1,6 @@
 import type { Logger } from '../../log.js'
 import type {
+  HeldEvents,
   Broker,
   BrokerFeatures,
   BrokerState,
@@ -19,7 +20,7 @@ import { QueueStore, type Leased } from './store.js'
  * delivered again) if the process dies. A poll loop is the source of truth; publishes and
  * settlements in this process only wake it early.
  */
-export class LocalBroker implements Broker, LegacyDeadLetterSource {
+export class LocalBroker implements Broker, LegacyDeadLetterSource, HeldEvents {
   readonly name = 'local'
   readonly features: BrokerFeatures
   private readonly options: Required<LocalBrokerOptions>
@@ -59,6 +60,10 @@ export class LocalBroker implements Broker, LegacyDeadLetterSource {
 
   state(): BrokerState {
     return this.status
+  }
+
+  oldestHeldAt(): number | null {
+    return this.store?.oldestReceivedAt() ?? null
   }
 
   async publish(events: readonly WebhookEvent[]): Promise<boolean[]> {

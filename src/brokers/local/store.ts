@@ -67,6 +67,13 @@ export class QueueStore {
     this.db.exec(schema)
   }
 
+  /** The receipt time of the oldest message not yet acked (in the queue, or leased); null: none. */
+  oldestReceivedAt(): number | null {
+    const row = this.db.prepare('SELECT received_at FROM messages ORDER BY seq LIMIT 1').get() as
+      { received_at: number } | undefined
+    return row?.received_at ?? null
+  }
+
   insert(events: readonly WebhookEvent[], now: number): void {
     const stmt = this.db.prepare(
       `INSERT INTO messages (${COLS}, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

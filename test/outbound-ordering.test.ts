@@ -1,0 +1,175 @@
+import t from 'tap'
+import type { ServerResponse } from 'node:http'
+import { getDelivery } from '../src/db/delivery-queries.js'
+import { replay } from '../src/db/replay.js'
+import { dispatchDb, receiver, type DispatchDb, testDispatcher } from './helpers/dispatch.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { until } from './helpers/wait.js'
+
+let db: DispatchDb
+t.before(async () => {
+  db = await dispatchDb('sluice_outbound_ordering')
+})
+
+/** A seeded generator, so the random failures are the same on every run. */
+function seeded(seed: number): () => number {
+  let s = seed
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+}
+
+interface Body {
+  customer?: string
+  seq: number
+}
+
+/**
+ * A receiver that fails at random and checks the ordering rule as requests come: for each
+ * customer, no event arrives before the one before it was answered 2xx, and never two at once.
+ */
+async function orderedReceiver(failing: (b: Body) => boolean) {
+  const random = seeded(7)
+  const succeeded = new Map<string, number>()
+  const inFlight = new Map<string, number>()
+  const violations: string[] = []
+  const delivered: Body[] = []
+  const rx = await receiver((r, res: ServerResponse) => {
+    const b = JSON.parse(r.body.toString()) as Body
+    const key = b.customer ?? null
+    if (key !== null) {
+      // A replay starts the key again from 0: only a jump ahead is out of order.
+      const before = succeeded.get(key) ?? -1
+      if (b.seq > before + 1)
+        violations.push(`${key}: ${b.seq} arrived before ${before + 1} succeeded`)
+      if ((inFlight.get(key) ?? 0) > 0)
+        violations.push(`${key}: ${b.seq} while another was in flight`)
+      inFlight.set(key, (inFlight.get(key) ?? 0) + 1)
+    }
+    const fail = failing(b) || random() < 0.3
+    setTimeout(() => {
+      if (key !== null) inFlight.set(key, inFlight.get(key)! - 1)
+      if (!fail) {
+        delivered.push(b)
+        if (key !== null) succeeded.set(key, Math.max(succeeded.get(key) ?? -1, b.seq))
+      }
+      res.statusCode = fail ? 503 : 200
+      res.end()
+    }, 2)
+  })
+  return { rx, violations, delivered }
+}
+
+const store = (type: string, bodies: Body[], gen0 = Date.now() - 60_000) =>
+  db.store(
+    bodies.map((b, i) => ({
+      id: `${type}-${b.customer ?? 'none'}-${b.seq}`,
+      // Receipt order is the order given (a millisecond apart), whatever order rows come in.
+      receivedAt: gen0 + i,
+      body: Buffer.from(JSON.stringify({ type, ...b })),
+    })),
+  )
+
+t.test('one at a time per key, in receipt order; a failing key holds only itself', async (t) => {
+  let stuck = true
+  const { rx, violations, delivered } = await orderedReceiver(
+    (b) => b.customer === 'stuck' && stuck,
+  )
+  t.teardown(() => rx.close())
+  const sub = await db.subscribe({
+    url: rx.url(),
+    eventTypes: ['ord'],
+    ordering: { key: '/customer' },
+    maxInFlight: 10,
+  })
+  // The pipeline's watermark: nothing received after it is known to be stored yet.
+  const first = Date.now() - 60_000
+  let watermark = first
+  await testDispatcher(t, db, {
+    schedule: Array(30).fill(1),
+    watermark: () => Promise.resolve(watermark),
+  }).start()
+  const bodies: Body[] = []
+  for (let seq = 0; seq < 15; seq++) {
+    for (const customer of ['a', 'b', 'c', 'stuck']) bodies.push({ customer, seq })
+    bodies.push({ seq }) // no key: not ordered
+  }
+  // Stored in two batches, the later-received one first (as two workers may): until the
+  // watermark passes them, ordered deliveries wait unlinked, so the chain follows receipt.
+  await store('ord', bodies.slice(40), first + 30_000)
+  await until('the unordered ones of the later batch went', async () => delivered.length >= 7)
+  t.same(
+    delivered.filter((b) => b.customer !== undefined),
+    [],
+    'no ordered one before the watermark passed it',
+  )
+  await store('ord', bodies.slice(0, 40), first)
+  watermark = Date.now()
+  const of = (customer: string | undefined) => delivered.filter((b) => b.customer === customer)
+  await until('a, b and c all delivered', async () =>
+    ['a', 'b', 'c'].every((c) => of(c).length === 15),
+  )
+  t.same(of('stuck'), [], 'the failing key got nothing through')
+  for (const c of ['a', 'b', 'c']) {
+    t.same(
+      of(c).map((b) => b.seq),
+      [...Array(15).keys()],
+      `${c}: in receipt order`,
+    )
+  }
+  const waiting = await db.pool.query<{ id: string; waiting_for: string }>(
+    `SELECT id, waiting_for FROM deliveries WHERE subscription_id = $1 AND status = 'pending'
+      AND waiting_for IS NOT NULL ORDER BY received_at LIMIT 1`,
+    [sub.id],
+  )
+  const second = await getDelivery(db.pool, waiting.rows[0]!.id)
+  t.match(second, { status: 'pending', orderingKey: '"stuck"', waitingFor: /^\d+$/ })
+  const head = await getDelivery(db.pool, second!.waitingFor!)
+  t.match(
+    head,
+    { status: 'pending', orderingKey: '"stuck"', waitingFor: null },
+    'it waits for the head',
+  )
+  t.ok(head!.attempts >= 1, 'which is being tried')
+
+  stuck = false
+  await until('the stuck key drains in order', async () => of('stuck').length === 15)
+  t.same(
+    of('stuck').map((b) => b.seq),
+    [...Array(15).keys()],
+  )
+  await until('the unordered ones too', async () => of(undefined).length === 15)
+  t.same(violations, [], 'no event of a key arrived before its predecessor succeeded')
+})
+
+t.test('a replay is a chain of its own generation', async (t) => {
+  const { rx, violations, delivered } = await orderedReceiver(() => false)
+  t.teardown(() => rx.close())
+  const sub = await db.subscribe({
+    url: rx.url(),
+    eventTypes: ['rep'],
+    ordering: { key: '/customer' },
+  })
+  await testDispatcher(t, db, { schedule: Array(30).fill(1) }).start()
+  const bodies = Array.from({ length: 20 }, (_, seq) => ({
+    customer: `k${seq % 2}`,
+    seq: seq >> 1,
+  }))
+  await store('rep', bodies)
+  await until('first delivered', async () => delivered.length === 20)
+  const before = delivered.length
+  const r = await replay(db.pool, { subscriptionId: sub.id }, false)
+  t.same(r, { count: 20 })
+  await until('replayed', async () => delivered.length === before + 20)
+  const replayed = delivered.slice(before)
+  for (const k of ['k0', 'k1']) {
+    t.same(
+      replayed.filter((b) => b.customer === k).map((b) => b.seq),
+      [...Array(10).keys()],
+      `${k}: replayed in receipt order`,
+    )
+  }
+  t.same(violations, [], 'one at a time, the replay after the first')
+})
+
+t.test('close the database', () => db.drop())
+
+failOnLeaks(t)
