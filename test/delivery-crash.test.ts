@@ -11,7 +11,7 @@ import { generateSecret } from '../src/outbound/sign.js'
 import { receiver } from './helpers/dispatch.js'
 import { EngineChild } from './helpers/engine-child.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { freshDatabase, waitForMigrations } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
@@ -53,10 +53,7 @@ t.test('kill -9 with deliveries in flight: after a restart every event is delive
     rmSync(dataDir, { recursive: true, force: true })
   })
   await engine.start()
-  await until('migrated', async () => {
-    const r = await pool.query("SELECT to_regclass('delivery_attempts') IS NOT NULL AS ok")
-    return (r.rows[0] as { ok: boolean }).ok
-  })
+  await waitForMigrations(pool)
   await upsertSubscription(
     pool,
     new SecretBox(key),

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { dispatchDb, receiver, type DispatchDb, testDispatcher } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
+import { seeded } from './helpers/ordered-receiver.js'
 import { until } from './helpers/wait.js'
 
 // Receivers that fail some requests must receive every event within the retry schedule, while a
@@ -20,12 +21,6 @@ const SCHEDULE = [1, 1, 2, 2, 4, 4, 8, 8, 16]
 // The pause after 10 failures in a row as in production, over 5 s instead of 30 (time).
 const FLOW = { pauseAfterMs: 5000, probeIntervalMs: 2000 }
 const N = 60
-
-/** A seeded generator: the 30 % receiver fails the same share on every run. */
-function seeded(seed: number): () => number {
-  let s = seed
-  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
-}
 
 const status = (res: ServerResponse, code: number, headers: Record<string, string> = {}) => {
   res.writeHead(code, headers)

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
+import { readMigrations } from '../../src/db/migrate.js'
 import { until } from './wait.js'
 
 export const ADMIN_URL =
@@ -66,4 +67,22 @@ export async function waitForStoredIds(
     250,
   )
   return ids
+}
+
+/** Until an engine child has applied every migration this checkout has. */
+export async function waitForMigrations(pool: pg.Pool, timeoutMs = 60_000): Promise<void> {
+  const latest = readMigrations().length
+  await until(
+    'migrated',
+    async () => {
+      // Two statements: a subquery on a table not there yet fails at planning, whatever CASE says.
+      const there = await pool.query("SELECT to_regclass('sluice_migrations') IS NOT NULL AS ok")
+      if (!(there.rows[0] as { ok: boolean }).ok) return false
+      const r = await pool.query<{ v: number | null }>(
+        'SELECT max(version) AS v FROM sluice_migrations',
+      )
+      return r.rows[0]?.v === latest
+    },
+    timeoutMs,
+  )
 }
