@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type { Logger } from '../log.js'
 import type { Resolver } from '../outbound/agent.js'
+import type { EgressConfig } from '../outbound/egress.js'
 import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../outbound/attempt.js'
 import type { SecretBox } from '../outbound/secret-box.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
@@ -49,10 +50,14 @@ export interface DispatcherOptions extends DispatcherTuning {
   readonly logger?: Logger
   /** How host names resolve (tests). */
   readonly resolve?: Resolver
+  /** Forward proxy, its exceptions and extra trusted CAs. @defaultValue direct, default roots */
+  readonly egress?: EgressConfig
 }
 
-export type ResolvedOptions = Required<Omit<DispatcherOptions, 'logger' | 'resolve' | 'breaker'>> &
-  Pick<DispatcherOptions, 'logger' | 'resolve'> & { breaker: BreakerOptions }
+export type ResolvedOptions = Required<
+  Omit<DispatcherOptions, 'logger' | 'resolve' | 'breaker' | 'egress'>
+> &
+  Pick<DispatcherOptions, 'logger' | 'resolve' | 'egress'> & { breaker: BreakerOptions }
 
 const defaults = Object.freeze({
   schedule: DEFAULT_SCHEDULE,
