@@ -13,7 +13,8 @@ const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$/
 export function configSummary(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(config)) {
-    if (name === 'sources') continue
+    // outboundCa is SLUICE_OUTBOUND_CA_FILE's contents: the path is shown, not the certificates.
+    if (name === 'sources' || name === 'outboundCa') continue
     out[name] = SECRET_NAME.test(name) ? hide(value) : withoutUrlSecrets(value)
   }
   out.sources = Object.fromEntries(

@@ -4,7 +4,9 @@ import { z } from 'zod'
 import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
 import { SluiceError } from './errors.js'
 import { parseSecretKey } from './outbound/secret-box.js'
+import { parseNoProxy, parseProxyUrl } from './outbound/proxy-config.js'
 import { parseAllowList } from './outbound/ssrf.js'
+import { readCaFile } from './outbound/trust.js'
 import { parseCidr } from './util/cidr.js'
 import { resolveFileVariables } from './config-files.js'
 
@@ -115,6 +117,36 @@ const envSchema = z.object({
         .filter(Boolean)
     })
     .default([]),
+  // Kept as written (validated only) so the start-up summary can redact its password.
+  SLUICE_OUTBOUND_PROXY: z
+    .string()
+    .superRefine((s, ctx) => {
+      try {
+        parseProxyUrl(s)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      }
+    })
+    .optional(),
+  SLUICE_OUTBOUND_NO_PROXY: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        parseNoProxy(s)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+        return z.NEVER
+      }
+      return s
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean)
+    })
+    .default([]),
+  SLUICE_OUTBOUND_CA_FILE: z
+    .string()
+    .min(1, 'SLUICE_OUTBOUND_CA_FILE must be the path of a PEM file of CA certificates')
+    .optional(),
   SLUICE_DELIVERY_SCHEDULE: z
     .string()
     .transform((s, ctx) => {
@@ -158,6 +190,8 @@ const envSchema = z.object({
 export type EnvConfig = z.infer<typeof envSchema>
 export interface Config extends EnvConfig {
   sources: SourcesFile['sources']
+  /** SLUICE_OUTBOUND_CA_FILE's certificates (PEM), read at start-up. */
+  outboundCa?: string
 }
 
 /** Parse and validate the environment once, at start-up. Throws ConfigError. */
@@ -179,7 +213,17 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   if (config.SLUICE_BROKER === 'sqs' && !config.SQS_QUEUE_URL) {
     throw new ConfigError('SQS_QUEUE_URL is required when SLUICE_BROKER is sqs (the queue URL)')
   }
-  return { ...config, sources: loadSources(config.SLUICE_CONFIG, env) }
+  const sources = loadSources(config.SLUICE_CONFIG, env)
+  const caFile = config.SLUICE_OUTBOUND_CA_FILE
+  return { ...config, sources, ...(caFile ? { outboundCa: loadCaFile(caFile) } : {}) }
+}
+
+function loadCaFile(path: string): string {
+  try {
+    return readCaFile(path)
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { cause: err })
+  }
 }
 
 function loadSources(path: string | undefined, env: NodeJS.ProcessEnv): SourcesFile['sources'] {

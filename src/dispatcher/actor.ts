@@ -12,6 +12,7 @@ import type { Config } from '../config.js'
 import { threadLogger } from '../log.js'
 import { registry } from '../metrics.js'
 import { SecretBox } from '../outbound/secret-box.js'
+import { parseNoProxy, parseProxyUrl } from '../outbound/proxy-config.js'
 import { parseAllowList } from '../outbound/ssrf.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { runAll } from '../util/once.js'
@@ -28,6 +29,9 @@ export interface DispatcherActorData {
     | 'SLUICE_DELIVERY_TIMEOUT_MS'
     | 'SLUICE_DISABLE_AFTER_HOURS'
     | 'SLUICE_OUTBOUND_ALLOW'
+    | 'SLUICE_OUTBOUND_PROXY'
+    | 'SLUICE_OUTBOUND_NO_PROXY'
+    | 'outboundCa'
   >
   /** The 32-byte key of the subscription secrets (a Uint8Array after the structured clone). */
   secretKey: Uint8Array
@@ -71,6 +75,11 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     box: new SecretBox(Buffer.from(data.secretKey)),
     listen: data.embedded ? null : data.connectionString,
     policy: { allow: parseAllowList(config.SLUICE_OUTBOUND_ALLOW.join(',')) },
+    egress: {
+      proxy: config.SLUICE_OUTBOUND_PROXY ? parseProxyUrl(config.SLUICE_OUTBOUND_PROXY) : null,
+      noProxy: parseNoProxy(config.SLUICE_OUTBOUND_NO_PROXY.join(',')),
+      ...(config.outboundCa ? { ca: config.outboundCa } : {}),
+    },
     schedule: config.SLUICE_DELIVERY_SCHEDULE,
     timeoutMs: config.SLUICE_DELIVERY_TIMEOUT_MS,
     disableAfterHours: config.SLUICE_DISABLE_AFTER_HOURS,

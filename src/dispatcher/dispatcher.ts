@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Agent } from 'undici'
+import type { Dispatcher as UndiciDispatcher } from 'undici'
 import type { Component } from '../component.js'
 import { claimDue, msUntilDue, releaseLeases, type ClaimedDelivery } from '../db/deliveries.js'
-import { createOutboundAgent } from '../outbound/agent.js'
+import { createEgress } from '../outbound/egress.js'
 import { onceAsync, runAll } from '../util/once.js'
 import { backoffDelay } from '../util/backoff.js'
 import { Attempts } from './attempts.js'
@@ -33,7 +33,7 @@ export class Dispatcher implements Component {
   /** The lease owner token: random per dispatcher, so a restarted one is a new owner. */
   readonly owner = randomUUID()
   private readonly o: ResolvedOptions
-  private readonly agent: Agent
+  private readonly agent: UndiciDispatcher
   private readonly cache: SubscriptionCache
   private readonly notifier: Notifier | null
   private readonly writer: ResultWriter
@@ -55,9 +55,10 @@ export class Dispatcher implements Component {
       flowTransitions.inc({ to })
       log?.info({ subscription: id, flow: to }, `subscription ${to}`)
     })
-    this.agent = createOutboundAgent({
+    this.agent = createEgress({
       policy: this.o.policy,
       ...(this.o.resolve ? { resolve: this.o.resolve } : {}),
+      ...this.o.egress,
     })
     this.cache = new SubscriptionCache(this.o.pool, this.o.box, {
       pollMs: this.o.subscriptionPollMs,

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type { Logger } from '../log.js'
 import type { Resolver } from '../outbound/agent.js'
+import type { EgressConfig } from '../outbound/egress.js'
 import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../outbound/attempt.js'
 import type { SecretBox } from '../outbound/secret-box.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
@@ -55,10 +56,14 @@ export interface DispatcherOptions extends DispatcherTuning {
    * @defaultValue now (everything stored is all there is: tests storing directly)
    */
   readonly watermark?: () => Promise<number>
+  /** Forward proxy, its exceptions and extra trusted CAs. @defaultValue direct, default roots */
+  readonly egress?: EgressConfig
 }
 
-export type ResolvedOptions = Required<Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow'>> &
-  Pick<DispatcherOptions, 'logger' | 'resolve'> & { flow: FlowOptions }
+export type ResolvedOptions = Required<
+  Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow' | 'egress'>
+> &
+  Pick<DispatcherOptions, 'logger' | 'resolve' | 'egress'> & { flow: FlowOptions }
 
 const defaults = Object.freeze({
   schedule: DEFAULT_SCHEDULE,

@@ -1,16 +1,11 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+import type { LookupAddress } from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { Agent, buildConnector } from 'undici'
-import { formatIp, parseHostAddress, parseIp } from './addresses.js'
+import { formatIp, parseHostAddress } from './addresses.js'
+import { checkAnswer, notFound, systemResolver, type Resolver } from './destination.js'
 import { refusedRange, SsrfRefusedError, type OutboundPolicy } from './ssrf.js'
 
-/** Every address of a host name, as `dns.lookup(host, { all: true })` answers. */
-export type Resolver = (host: string) => Promise<readonly LookupAddress[]>
-
-export const systemResolver: Resolver = (host) =>
-  new Promise((resolve, reject) => {
-    dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)))
-  })
+export { systemResolver, type Resolver } from './destination.js'
 
 export interface OutboundAgentOptions {
   readonly policy: OutboundPolicy
@@ -29,22 +24,19 @@ export interface OutboundAgentOptions {
  * A net/tls `lookup` that resolves every address of the host, refuses the connection when ANY of
  * them is refused, and otherwise hands net exactly the checked addresses: the socket connects to
  * what was checked, so a DNS answer that changes between check and connect (rebinding) has
- * nothing to slip through. Refusing on any (instead of connecting to the allowed ones) because
- * a name answering both a public and an internal address is a rebinding trick or a
- * misconfiguration, and which address wins would otherwise decide whether delivery works.
+ * nothing to slip through (checkAnswer says why any refused address refuses the name).
  */
 export function guardedLookup(policy: OutboundPolicy, resolve: Resolver): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname).then(
       (found) => {
-        const checked: LookupAddress[] = []
-        for (const { address } of found) {
-          const ip = parseIp(address)
-          if (!ip) return callback(new Error(`resolver answered a non-address: ${address}`), '')
-          const range = refusedRange(policy, ip)
-          if (range) return callback(new SsrfRefusedError(hostname, formatIp(ip), range), '')
-          if (options.family === undefined || options.family === 0 || options.family === ip.family)
-            checked.push({ address: formatIp(ip), family: ip.family })
+        let checked: LookupAddress[]
+        try {
+          checked = checkAnswer(policy, hostname, found)
+            .filter((ip) => !options.family || options.family === ip.family)
+            .map((ip) => ({ address: formatIp(ip), family: ip.family }))
+        } catch (err) {
+          return callback(err as Error, '')
         }
         const first = checked[0]
         if (!first) return callback(notFound(hostname), '')
@@ -54,14 +46,6 @@ export function guardedLookup(policy: OutboundPolicy, resolve: Resolver): Lookup
       (err: NodeJS.ErrnoException) => callback(err, ''),
     )
   }
-}
-
-function notFound(hostname: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
-    code: 'ENOTFOUND',
-    syscall: 'getaddrinfo',
-    hostname,
-  })
 }
 
 /**

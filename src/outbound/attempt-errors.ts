@@ -1,3 +1,4 @@
+import { ProxyError } from './proxy-error.js'
 import { SsrfRefusedError } from './ssrf.js'
 
 /**
@@ -7,6 +8,7 @@ import { SsrfRefusedError } from './ssrf.js'
 export type AttemptErrorClass =
   | 'timeout'
   | 'ssrf_refused'
+  | 'proxy'
   | 'dns'
   | 'connection_refused'
   | 'connection_reset'
@@ -34,6 +36,8 @@ const PROTOCOL = /^(HPE_|UND_ERR_HEADERS_OVERFLOW|UND_ERR_RES_CONTENT_LENGTH_MIS
 export function errorClass(err: unknown): AttemptErrorClass {
   for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
     if (e instanceof SsrfRefusedError) return 'ssrf_refused'
+    // Before the codes: a refused connection to the proxy is the proxy's, not the receiver's.
+    if (e instanceof ProxyError) return 'proxy'
     // undici's parser error carries its HPE_* code only sometimes; its name always.
     if (e.name === 'HTTPParserError') return 'protocol'
     const code = (e as { code?: unknown }).code

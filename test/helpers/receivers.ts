@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type RequestListener } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 
 /**
@@ -18,7 +19,8 @@ export interface Listener {
   close(): Promise<void>
 }
 
-function track(server: Server, host: string): Promise<Listener> {
+/** Listens on `host` (a free port) and counts and ends `server`'s connections (for other helpers). */
+export function track(server: Server, host: string): Promise<Listener> {
   const sockets = new Set<Socket>()
   let accepted = 0
   let idle: (() => void)[] = []
@@ -61,6 +63,15 @@ export function httpReceiver(handler: RequestListener, host = '127.0.0.1'): Prom
   // Keep-alive off the server side: each test sees its own connections, not a pooled one.
   const server = createHttpServer({ keepAliveTimeout: 1 }, handler)
   return track(server, host)
+}
+
+/** An HTTPS receiver with the given certificate and key (PEM), without keep-alive either. */
+export function httpsReceiver(
+  handler: RequestListener,
+  tls: { cert: string; key: string },
+  host = '127.0.0.1',
+): Promise<Listener> {
+  return track(createHttpsServer({ ...tls, keepAliveTimeout: 1 }, handler), host)
 }
 
 /** A raw TCP receiver: `onSocket` decides what (if anything) the peer ever hears. */
