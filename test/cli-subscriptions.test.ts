@@ -43,6 +43,24 @@ t.test('sluice subscriptions add|list|disable|enable drive the running engine', 
   const delivered = rx.received[0]!
   t.ok(new Webhook(sub.secret).verify(delivered.body.toString(), delivered.headers as never))
 
+  // Run again without --header or --description: only what it gives changes, and no secret is
+  // printed (none was made or given).
+  const rerun = await sluice(
+    'subscriptions',
+    'add',
+    '--url',
+    rx.url(),
+    '--type',
+    'order.*',
+    '--type',
+    'refund.issued',
+  )
+  t.equal(rerun.code, 0, rerun.stderr)
+  const same = JSON.parse(rerun.stdout) as Record<string, unknown>
+  t.equal(same.id, sub.id, 'the same subscription')
+  t.match(same, { headers: { 'X-Tenant': 'acme' }, maxInFlight: 3, description: 'billing' })
+  t.notOk('secret' in same, 'no secret printed: the live one is not read back')
+
   const list = await sluice('subscriptions', 'list')
   t.equal(list.code, 0)
   const rows = list.stdout

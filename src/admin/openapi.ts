@@ -100,7 +100,10 @@ export const openApiDocument = {
           disabledReason: nullable(str),
           createdAt: iso,
           updatedAt: iso,
-          secret: { ...str, description: 'only on create, update and rotate' },
+          secret: {
+            ...str,
+            description: 'only when made or given: on create, an update giving one, and rotate',
+          },
           delivery: ref('SubscriptionDelivery'),
         },
       },
@@ -242,7 +245,7 @@ export const openApiDocument = {
         ...authed,
         requestBody: json(ref('SubscriptionInput')),
         responses: {
-          '200': { description: 'updated', ...json(ref('Subscription')) },
+          '200': { description: 'updated: only the fields given', ...json(ref('Subscription')) },
           '201': { description: 'created', ...json(ref('Subscription')) },
           ...common,
         },

@@ -21,8 +21,10 @@ export const subscriptionsAddSpec: CommandSpec = {
   synopsis: '--url URL [--type T]... [--source S]... [--header "Name: value"]... [options]',
   description:
     'Subscribes URL to stored events (POST /v1/subscriptions). With the same url, types and\n' +
-    'sources as an existing subscription, that one is updated. Prints the subscription as JSON,\n' +
-    'with its signing secret: the only time it is shown, so keep it.',
+    'sources as an existing subscription, that one is updated: only what the options give\n' +
+    'changes, an option left out keeps its value. Prints the subscription as JSON, with its\n' +
+    'signing secret when one was made or given (a new subscription, or --secret): keep it, it\n' +
+    'is not shown again.',
   options: {
     url: { type: 'string', help: 'the http:// or https:// URL deliveries are POSTed to' },
     type: { type: 'string', multiple: true, help: 'an event type, or a prefix ending in *' },
