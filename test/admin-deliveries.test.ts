@@ -159,6 +159,12 @@ t.test('deliveries, attempts, retry and replay through the admin API', async (t)
     body: { type: 'order.paid', subscriptionId: ok.id, dryRun: true },
   })
   t.same(dry.json, { count: 2, dryRun: true }, 'two order.paid events for that subscription')
+  const everything = await call('POST', '/v1/replay', { body: { all: true, dryRun: true } })
+  t.same(everything.json, { count: 4, dryRun: true }, '"all": true counts every stored event')
+  const allTyped = await call('POST', '/v1/replay', {
+    body: { all: true, type: 'order.paid', subscriptionId: ok.id, dryRun: true },
+  })
+  t.same(allTyped.json, { count: 2, dryRun: true }, 'beside filters, "all" changes nothing')
   t.equal((await page(ok.id)).data.length, 3, 'a dry run makes nothing')
   const before = healthy.received.length
   const real = await call('POST', '/v1/replay', { body: { source: 'default' } })
@@ -214,7 +220,20 @@ t.test('bad input to the delivery routes is a 400 naming the field', async (t) =
     401,
     'replay needs the token',
   )
-  t.same((await call('POST', '/v1/replay', { body: {} })).json, { count: 0, dryRun: false })
+  // Replaying everything has to be said: an empty body once re-sent every stored event.
+  for (const body of [{}, { dryRun: true }, { dryRun: false, all: false }]) {
+    const answer = await call('POST', '/v1/replay', { body })
+    t.equal(answer.status, 400, JSON.stringify(body))
+    t.match(answer.json, {
+      error: 'invalid_request',
+      message:
+        /^body: must name at least one of source, type, since, until, subscriptionId, or "all": true/,
+    })
+  }
+  t.same((await call('POST', '/v1/replay', { body: { all: true } })).json, {
+    count: 0,
+    dryRun: false,
+  })
 })
 
 t.test('a delivery being attempted shows inFlight and no due time', async (t) => {

@@ -27,6 +27,8 @@ const deliveriesQuery = z.strictObject({
   cursor: cursor.optional(),
 })
 
+const FILTERS = ['source', 'type', 'since', 'until', 'subscriptionId'] as const
+
 const replayBody = z
   .strictObject({
     source: name.optional(),
@@ -35,11 +37,18 @@ const replayBody = z
     until: iso.optional(),
     subscriptionId: z.string().regex(UUID, 'must be a subscription id').optional(),
     dryRun: z.boolean({ message: 'must be true or false' }).optional(),
+    /** Says that every stored event is meant; beside filters it changes nothing. */
+    all: z.boolean({ message: 'must be true or false' }).optional(),
   })
   .refine((b) => !b.since || !b.until || Date.parse(b.since) < Date.parse(b.until), {
     path: ['since'],
     message: 'must be before until',
   })
+  // An empty body once re-sent every stored event: no filter has to be said out loud.
+  .refine(
+    (b) => b.all === true || FILTERS.some((k) => b[k] !== undefined),
+    `must name at least one of ${FILTERS.join(', ')}, or "all": true to replay every stored event`,
+  )
 
 const missing = (what: string): Answer => ({
   status: 404,
@@ -115,7 +124,8 @@ export function deliveryRoutes(data: AdminData): AdminRoute[] {
       async run({ body }) {
         const b = parse(replayBody, body ?? {})
         const dryRun = b.dryRun ?? false
-        const { count } = await data.replay(b, dryRun)
+        const { all: _, ...filter } = b
+        const { count } = await data.replay(filter, dryRun)
         return { status: 200, json: { count, dryRun } }
       },
     },

@@ -136,8 +136,11 @@ export const deliveryPaths = {
           since: { ...iso, description: 'receivedAt >=' },
           until: { ...iso, description: 'receivedAt <' },
           subscriptionId: { ...str, format: 'uuid' },
+          all: { type: 'boolean', description: 'true: every stored event (no filter needed)' },
           dryRun: { type: 'boolean', description: 'count only' },
         },
+        description:
+          'at least one of source, type, since, until, subscriptionId, or "all": true (else 400)',
       }),
       responses: {
         '200': {
