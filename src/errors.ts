@@ -57,6 +57,10 @@ export const ErrorCodes = {
     status: 409,
     message: 'another subscription has this url, eventTypes and sources',
   },
+  subscription_disabled: {
+    status: 409,
+    message: 'the delivery belongs to a disabled subscription; enable the subscription first',
+  },
   delivery_not_retryable: {
     status: 409,
     message: 'only a pending or failed delivery is retried; replay a succeeded one',

@@ -236,6 +236,67 @@ t.test('bad input to the delivery routes is a 400 naming the field', async (t) =
   })
 })
 
+t.test(
+  "a 410 says why; a disabled or deleted subscription's delivery is not retried",
+  async (t) => {
+    const gone = await receiver((_r, res) => void res.writeHead(410).end())
+    t.teardown(() => gone.close())
+    const { call, webhook } = await startAdminEngine(t, {
+      SLUICE_ADMIN_TOKEN: TOKEN,
+      SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+      SLUICE_DELIVERY_TIMEOUT_MS: '10000',
+    })
+    const sub = (await call('POST', '/v1/subscriptions', { body: { url: gone.url() } })).json as {
+      id: string
+    }
+    t.equal((await post(webhook, '{"type":"x"}', { 'idempotency-key': 'gone-1' })).status, 200)
+    const subscription = async () =>
+      (await call('GET', `/v1/subscriptions/${sub.id}`)).json as { status: string }
+    await until('the 410 disabled it', async () => (await subscription()).status === 'disabled')
+    const [delivery] = (
+      (await call('GET', `/v1/subscriptions/${sub.id}/deliveries`)).json as Page<Delivery>
+    ).data
+    const detail = async () =>
+      (await call('GET', `/v1/deliveries/${delivery!.id}`)).json as Delivery & {
+        lastError: string | null
+        attemptLog: { statusCode: number; error: string | null; message: string | null }[]
+      }
+    const failed = await detail()
+    t.match(failed, { status: 'failed', attempts: 1, lastStatus: 410, lastError: 'gone' })
+    t.same(
+      failed.attemptLog.map((a) => [a.statusCode, a.error, a.message]),
+      [[410, 'gone', '410 Gone: subscription disabled']],
+      'the attempt says why it failed',
+    )
+
+    const refused = await call('POST', `/v1/deliveries/${delivery!.id}/retry`)
+    t.equal(refused.status, 409, 'not a 200 after which the delivery would wait unseen')
+    t.match(refused.json, {
+      status: 'error',
+      error: 'subscription_disabled',
+      message: new RegExp(
+        `subscription ${sub.id}, which is disabled: enable it first .*"status":"active".*` +
+          `sluice subscriptions enable --id ${sub.id}`,
+      ),
+    })
+    t.match(await detail(), { status: 'failed', attempts: 1 }, 'and nothing changed')
+
+    // Enabled again, its failed delivery can be retried (the receiver is still gone: 410 again).
+    await call('PATCH', `/v1/subscriptions/${sub.id}`, { body: { status: 'active' } })
+    const retried = await call('POST', `/v1/deliveries/${delivery!.id}/retry`)
+    t.equal(retried.status, 200)
+    await until('attempted again', async () => (await detail()).attempts === 2, 30_000)
+    await until('disabled again', async () => (await subscription()).status === 'disabled')
+
+    // Deleted, its failed delivery stays failed (only pending ones are cancelled) and is refused.
+    t.equal((await call('DELETE', `/v1/subscriptions/${sub.id}`)).status, 204)
+    const deleted = await call('POST', `/v1/deliveries/${delivery!.id}/retry`)
+    t.equal(deleted.status, 409)
+    t.match(deleted.json, { error: 'delivery_not_retryable', message: /which was deleted/ })
+    t.match(await detail(), { status: 'failed', attempts: 2 })
+  },
+)
+
 t.test('a delivery being attempted shows inFlight and no due time', async (t) => {
   const held: ServerResponse[] = []
   const hanging = await receiver((_r, res) => void held.push(res))

@@ -118,7 +118,10 @@ export const deliveryPaths = {
       responses: {
         '200': { description: 'the delivery, due now', ...json(ref('Delivery')) },
         '404': error('not_found: no such delivery'),
-        '409': error('delivery_not_retryable: it succeeded or was cancelled'),
+        '409': error(
+          'delivery_not_retryable: it succeeded, was cancelled, or its subscription was deleted; ' +
+            'subscription_disabled: its subscription is disabled (enable it first)',
+        ),
         ...common,
       },
     },
