@@ -96,13 +96,32 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
     [{ url: 'http://x/', secret: 'plain' }, /secret: must be whsec_/],
     [{ url: 'http://x/', maxInFlight: 0 }, /maxInFlight/],
     [{ url: 'http://x/', colour: 'red' }, /unknown field\(s\): colour/],
-    [{ url: 'http://10.0.0.1/hook' }, /url: .*10\.0\.0\.1.*SLUICE_OUTBOUND_ALLOW/],
-    [{ url: 'http://169.254.169.254/latest' }, /url: .*169\.254\.169\.254/],
-    [{ url: 'http://[::1]:8080/' }, /url: .*::1/],
   ] as const) {
     const r = await call('POST', '/v1/subscriptions', body)
     t.equal(r.status, 400, JSON.stringify(body))
     t.match(r.json, { status: 'error', error: 'invalid_request', message }, JSON.stringify(body))
+  }
+  // A valid request the engine's address policy refuses has its own code, and says that the
+  // policy is the engine's setting, so a client does not set it in its own environment.
+  for (const [url, address] of [
+    ['http://10.0.0.1/hook', /10\.0\.0\.1/],
+    ['http://169.254.169.254/latest', /169\.254\.169\.254/],
+    ['http://[::1]:8080/', /::1/],
+  ] as const) {
+    for (const [method, path] of [
+      ['POST', '/v1/subscriptions'],
+      ['PATCH', `/v1/subscriptions/${b.sub.id}`],
+    ]) {
+      const r = await call(method!, path!, { url })
+      t.equal(r.status, 400, `${method} ${url}`)
+      t.match(r.json, { status: 'error', error: 'destination_refused' }, `${method} ${url}`)
+      t.match(r.json.message, address)
+      t.match(
+        r.json.message,
+        /SLUICE_OUTBOUND_ALLOW is a setting of the engine.*restarted with it/,
+        'names where the setting belongs and when it takes effect',
+      )
+    }
   }
 
   // Read, page, patch into a clash, rotate, delete.
