@@ -57,6 +57,14 @@ export const ErrorCodes = {
     status: 409,
     message: 'another subscription has this url, eventTypes and sources',
   },
+  destination_refused: {
+    status: 400,
+    message: "the subscription's URL names an address the engine's SLUICE_OUTBOUND_ALLOW refuses",
+  },
+  subscription_disabled: {
+    status: 409,
+    message: 'the delivery belongs to a disabled subscription; enable the subscription first',
+  },
   delivery_not_retryable: {
     status: 409,
     message: 'only a pending or failed delivery is retried; replay a succeeded one',

@@ -159,6 +159,12 @@ t.test('deliveries, attempts, retry and replay through the admin API', async (t)
     body: { type: 'order.paid', subscriptionId: ok.id, dryRun: true },
   })
   t.same(dry.json, { count: 2, dryRun: true }, 'two order.paid events for that subscription')
+  const everything = await call('POST', '/v1/replay', { body: { all: true, dryRun: true } })
+  t.same(everything.json, { count: 4, dryRun: true }, '"all": true counts every stored event')
+  const allTyped = await call('POST', '/v1/replay', {
+    body: { all: true, type: 'order.paid', subscriptionId: ok.id, dryRun: true },
+  })
+  t.same(allTyped.json, { count: 2, dryRun: true }, 'beside filters, "all" changes nothing')
   t.equal((await page(ok.id)).data.length, 3, 'a dry run makes nothing')
   const before = healthy.received.length
   const real = await call('POST', '/v1/replay', { body: { source: 'default' } })
@@ -214,8 +220,82 @@ t.test('bad input to the delivery routes is a 400 naming the field', async (t) =
     401,
     'replay needs the token',
   )
-  t.same((await call('POST', '/v1/replay', { body: {} })).json, { count: 0, dryRun: false })
+  // Replaying everything has to be said: an empty body once re-sent every stored event.
+  for (const body of [{}, { dryRun: true }, { dryRun: false, all: false }]) {
+    const answer = await call('POST', '/v1/replay', { body })
+    t.equal(answer.status, 400, JSON.stringify(body))
+    t.match(answer.json, {
+      error: 'invalid_request',
+      message:
+        /^body: must name at least one of source, type, since, until, subscriptionId, or "all": true/,
+    })
+  }
+  t.same((await call('POST', '/v1/replay', { body: { all: true } })).json, {
+    count: 0,
+    dryRun: false,
+  })
 })
+
+t.test(
+  "a 410 says why; a disabled or deleted subscription's delivery is not retried",
+  async (t) => {
+    const gone = await receiver((_r, res) => void res.writeHead(410).end())
+    t.teardown(() => gone.close())
+    const { call, webhook } = await startAdminEngine(t, {
+      SLUICE_ADMIN_TOKEN: TOKEN,
+      SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+      SLUICE_DELIVERY_TIMEOUT_MS: '10000',
+    })
+    const sub = (await call('POST', '/v1/subscriptions', { body: { url: gone.url() } })).json as {
+      id: string
+    }
+    t.equal((await post(webhook, '{"type":"x"}', { 'idempotency-key': 'gone-1' })).status, 200)
+    const subscription = async () =>
+      (await call('GET', `/v1/subscriptions/${sub.id}`)).json as { status: string }
+    await until('the 410 disabled it', async () => (await subscription()).status === 'disabled')
+    const [delivery] = (
+      (await call('GET', `/v1/subscriptions/${sub.id}/deliveries`)).json as Page<Delivery>
+    ).data
+    const detail = async () =>
+      (await call('GET', `/v1/deliveries/${delivery!.id}`)).json as Delivery & {
+        lastError: string | null
+        attemptLog: { statusCode: number; error: string | null; message: string | null }[]
+      }
+    const failed = await detail()
+    t.match(failed, { status: 'failed', attempts: 1, lastStatus: 410, lastError: 'gone' })
+    t.same(
+      failed.attemptLog.map((a) => [a.statusCode, a.error, a.message]),
+      [[410, 'gone', '410 Gone: subscription disabled']],
+      'the attempt says why it failed',
+    )
+
+    const refused = await call('POST', `/v1/deliveries/${delivery!.id}/retry`)
+    t.equal(refused.status, 409, 'not a 200 after which the delivery would wait unseen')
+    t.match(refused.json, {
+      status: 'error',
+      error: 'subscription_disabled',
+      message: new RegExp(
+        `subscription ${sub.id}, which is disabled: enable it first .*"status":"active".*` +
+          `sluice subscriptions enable --id ${sub.id}`,
+      ),
+    })
+    t.match(await detail(), { status: 'failed', attempts: 1 }, 'and nothing changed')
+
+    // Enabled again, its failed delivery can be retried (the receiver is still gone: 410 again).
+    await call('PATCH', `/v1/subscriptions/${sub.id}`, { body: { status: 'active' } })
+    const retried = await call('POST', `/v1/deliveries/${delivery!.id}/retry`)
+    t.equal(retried.status, 200)
+    await until('attempted again', async () => (await detail()).attempts === 2, 30_000)
+    await until('disabled again', async () => (await subscription()).status === 'disabled')
+
+    // Deleted, its failed delivery stays failed (only pending ones are cancelled) and is refused.
+    t.equal((await call('DELETE', `/v1/subscriptions/${sub.id}`)).status, 204)
+    const deleted = await call('POST', `/v1/deliveries/${delivery!.id}/retry`)
+    t.equal(deleted.status, 409)
+    t.match(deleted.json, { error: 'delivery_not_retryable', message: /which was deleted/ })
+    t.match(await detail(), { status: 'failed', attempts: 2 })
+  },
+)
 
 t.test('a delivery being attempted shows inFlight and no due time', async (t) => {
   const held: ServerResponse[] = []

@@ -187,6 +187,21 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   await until('the list shows them delivered', async () => {
     return (await page.locator('#delivery-rows tr[data-status="succeeded"]').count()) === 5
   })
+  // An empty form is "everything" on purpose: the API refuses a replay with no filter unless
+  // the body says "all": true, and the page says so for the operator.
+  await page.selectOption('#replay-subscription', '')
+  await page.fill('#replay-type', '')
+  await page.fill('#replay-since', '')
+  await page.click('#replay-form button[type=submit]')
+  await until('the unfiltered dry run counts', async () =>
+    /makes \d+ deliveries \(no filter/.test(await textOf(page, '#replay-message')),
+  )
+  t.match(
+    await textOf(page, '#replay-message'),
+    /makes 4 deliveries \(no filter: every stored event\)\. Nothing was sent/,
+    'three events to the catch-all subscription, the refund to the partner one',
+  )
+  t.equal(healthy.received.length, 5, 'the dry run sent nothing')
   // The event's panel counts its deliveries, the replay's among them.
   await page.click('[data-event="default/p-0"]')
   await until('the event panel is filled', async () =>

@@ -43,6 +43,24 @@ t.test('sluice subscriptions add|list|disable|enable drive the running engine', 
   const delivered = rx.received[0]!
   t.ok(new Webhook(sub.secret).verify(delivered.body.toString(), delivered.headers as never))
 
+  // Run again without --header or --description: only what it gives changes, and no secret is
+  // printed (none was made or given).
+  const rerun = await sluice(
+    'subscriptions',
+    'add',
+    '--url',
+    rx.url(),
+    '--type',
+    'order.*',
+    '--type',
+    'refund.issued',
+  )
+  t.equal(rerun.code, 0, rerun.stderr)
+  const same = JSON.parse(rerun.stdout) as Record<string, unknown>
+  t.equal(same.id, sub.id, 'the same subscription')
+  t.match(same, { headers: { 'X-Tenant': 'acme' }, maxInFlight: 3, description: 'billing' })
+  t.notOk('secret' in same, 'no secret printed: the live one is not read back')
+
   const list = await sluice('subscriptions', 'list')
   t.equal(list.code, 0)
   const rows = list.stdout
@@ -68,8 +86,17 @@ t.test('sluice subscriptions add|list|disable|enable drive the running engine', 
   t.equal(badHeader.code, 2)
   t.match(badHeader.stderr, /must be "Name: value"/)
   const refused = await sluice('subscriptions', 'add', '--url', 'ftp://example.com/x')
-  t.equal(refused.code, 2, 'a subscription the API refuses: exit 2')
+  t.equal(refused.code, 2, 'a value of the command line the API refuses: exit 2')
   t.match(refused.stderr, /url: must use http or https/)
+  // A valid URL the engine's policy refuses: the command line was right, setting the variable
+  // for the CLI would change nothing, so it is no usage error.
+  const policy = await sluice('subscriptions', 'add', '--url', 'http://10.1.2.3/hook')
+  t.equal(policy.code, 1, "refused by the engine's configuration: exit 1")
+  t.match(policy.stderr, /400 url: destination 10\.1\.2\.3 is /)
+  t.match(
+    policy.stderr,
+    /SLUICE_OUTBOUND_ALLOW is a setting of the engine, not of the client.*restarted with it/,
+  )
   const unknown = await sluice(
     'subscriptions',
     'disable',

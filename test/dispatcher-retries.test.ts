@@ -98,7 +98,17 @@ t.test('410 fails the delivery and disables the subscription at once', async (t)
   // The disabling statement follows the one recording the result, in the same write.
   await until('disabled', async () => (await subscription())?.status === 'disabled', 10_000)
   t.match(await subscription(), { status: 'disabled', disabled_reason: /410/ })
-  t.match(await delivery('g1'), { attempts: 1, last_status: 410 })
+  t.match(await delivery('g1'), { attempts: 1, last_status: 410, last_error: 'gone' })
+  t.same(
+    (
+      await db.pool.query(
+        `SELECT a.status_code, a.error, a.message FROM delivery_attempts a
+          JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = 'g1'`,
+      )
+    ).rows,
+    [{ status_code: 410, error: 'gone', message: '410 Gone: subscription disabled' }],
+    'the 410 attempt says why it failed',
+  )
   // Made before the fan-out saw the change? No: the subscription is disabled, so only the
   // healthy one gets a delivery; and nothing more reaches the gone receiver.
   await db.store([event('g2', 'gone.later')])

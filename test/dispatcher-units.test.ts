@@ -42,7 +42,8 @@ t.test(
       status: 'succeeded',
       effect: 'success',
     })
-    t.match(decide(0, { outcome: 'gone', status: 410, ...common }, [1], now), {
+    const gone = { outcome: 'gone', status: 410, error: 'gone', message: '', ...common } as const
+    t.match(decide(0, gone, [1], now), {
       status: 'failed',
       effect: 'gone',
     })

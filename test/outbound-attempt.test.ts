@@ -111,7 +111,13 @@ t.test('status codes and Retry-After', async (t) => {
   t.match(await run('/500'), { outcome: 'failure', status: 500, error: 'status_5xx' })
   t.match(await run('/500'), { excerpt: 'boom' })
   t.match(await run('/404'), { outcome: 'failure', status: 404, error: 'status_4xx' })
-  t.match(await run('/410'), { outcome: 'gone', status: 410, excerpt: 'gone' })
+  t.match(await run('/410'), {
+    outcome: 'gone',
+    status: 410,
+    excerpt: 'gone',
+    error: 'gone',
+    message: '410 Gone: subscription disabled',
+  })
   const noHint = { outcome: 'retry', retryAfterMs: undefined }
   t.match(await run('/503'), { ...noHint, status: 503, error: 'status_5xx' })
   t.match(await run('/429s'), { outcome: 'retry', status: 429, retryAfterMs: 120_000 })

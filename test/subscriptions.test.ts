@@ -57,7 +57,7 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
   })
   t.equal(again.status, 200, 'the same url, types and sources: updated')
   t.equal(again.sub.id, a.sub.id)
-  t.equal(again.sub.secret, a.sub.secret, 'the secret is kept unless a new one is given')
+  t.notOk('secret' in again.sub, 'an update without a secret does not show the live one')
   const b = await create({ url: 'http://127.0.0.1:9/b', sources: ['github'] })
   const c = await create({
     url: 'http://127.0.0.1:9/c',
@@ -96,13 +96,32 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
     [{ url: 'http://x/', secret: 'plain' }, /secret: must be whsec_/],
     [{ url: 'http://x/', maxInFlight: 0 }, /maxInFlight/],
     [{ url: 'http://x/', colour: 'red' }, /unknown field\(s\): colour/],
-    [{ url: 'http://10.0.0.1/hook' }, /url: .*10\.0\.0\.1.*SLUICE_OUTBOUND_ALLOW/],
-    [{ url: 'http://169.254.169.254/latest' }, /url: .*169\.254\.169\.254/],
-    [{ url: 'http://[::1]:8080/' }, /url: .*::1/],
   ] as const) {
     const r = await call('POST', '/v1/subscriptions', body)
     t.equal(r.status, 400, JSON.stringify(body))
     t.match(r.json, { status: 'error', error: 'invalid_request', message }, JSON.stringify(body))
+  }
+  // A valid request the engine's address policy refuses has its own code, and says that the
+  // policy is the engine's setting, so a client does not set it in its own environment.
+  for (const [url, address] of [
+    ['http://10.0.0.1/hook', /10\.0\.0\.1/],
+    ['http://169.254.169.254/latest', /169\.254\.169\.254/],
+    ['http://[::1]:8080/', /::1/],
+  ] as const) {
+    for (const [method, path] of [
+      ['POST', '/v1/subscriptions'],
+      ['PATCH', `/v1/subscriptions/${b.sub.id}`],
+    ]) {
+      const r = await call(method!, path!, { url })
+      t.equal(r.status, 400, `${method} ${url}`)
+      t.match(r.json, { status: 'error', error: 'destination_refused' }, `${method} ${url}`)
+      t.match(r.json.message, address)
+      t.match(
+        r.json.message,
+        /SLUICE_OUTBOUND_ALLOW is a setting of the engine.*restarted with it/,
+        'names where the setting belongs and when it takes effect',
+      )
+    }
   }
 
   // Read, page, patch into a clash, rotate, delete.
@@ -218,5 +237,76 @@ t.test('subscriptions through the admin API, and fan-out with the stored event',
   )
   await listener.end()
 })
+
+t.test(
+  'create-or-update changes only the fields it gives, and shows a secret it made',
+  async (t) => {
+    const { pool, dir, ...e } = await startAdminEngine(t, { SLUICE_ADMIN_TOKEN: TOKEN })
+    const box = new SecretBox(Buffer.from(readFileSync(join(dir, 'secret-key'), 'utf8'), 'base64'))
+    const liveSecret = async (id: string) => {
+      const { rows } = await pool.query<{ secret: Buffer }>(
+        'SELECT secret FROM subscriptions WHERE id = $1',
+        [id],
+      )
+      return box.open(rows[0]!.secret)
+    }
+    const upsert = async (body: object) => {
+      const r = await e.call('POST', '/v1/subscriptions', { body })
+      return { status: r.status, sub: r.json as Record<string, unknown> }
+    }
+    const key = { url: 'https://example.com/orders', eventTypes: ['order.*'] }
+    const full = {
+      ...key,
+      headers: { 'X-Team': 'shop' },
+      payload: { tenant: 'acme' },
+      rateLimit: { perSecond: 5, burst: 5 },
+      maxInFlight: 3,
+      description: 'orders for the shop',
+    }
+    const made = await upsert(full)
+    t.equal(made.status, 201)
+    t.match(made.sub.secret, /^whsec_/, 'a create shows the secret it generated')
+    const id = String(made.sub.id)
+    const generated = String(made.sub.secret)
+
+    // The operator's finding: `sluice subscriptions add --url U --type 'order.*'` again.
+    const rerun = await upsert(key)
+    t.equal(rerun.status, 200)
+    t.equal(rerun.sub.id, id)
+    t.match(rerun.sub, full, 'headers, payload, rate limit, maxInFlight, description all kept')
+    t.notOk('secret' in rerun.sub, 'no secret: none was given or generated')
+    t.equal(await liveSecret(id), generated, 'and the live one is unchanged')
+
+    const described = await upsert({ ...key, description: 'orders v2', maxInFlight: 20 })
+    t.match(described.sub, { ...full, description: 'orders v2', maxInFlight: 20 }, 'only those two')
+    t.notOk('secret' in described.sub)
+
+    const given = `whsec_${Buffer.alloc(32, 9).toString('base64')}`
+    const withSecret = await upsert({ ...key, secret: given })
+    t.equal(withSecret.sub.secret, given, 'an update that gives a secret answers it')
+    t.equal(await liveSecret(id), given)
+    t.match(withSecret.sub, { headers: full.headers, description: 'orders v2' })
+
+    // A disabled one stays disabled (enabling is PATCH's); a deleted one is made anew.
+    await e.call('PATCH', `/v1/subscriptions/${id}`, { body: { status: 'disabled' } })
+    t.match((await upsert(key)).sub, { status: 'disabled', description: 'orders v2' })
+    t.equal((await e.call('DELETE', `/v1/subscriptions/${id}`)).status, 204)
+    const back = await upsert(key)
+    t.equal(back.status, 200, 'taken up again in place, as documented')
+    t.match(back.sub, { id, status: 'active' })
+    t.same(
+      [back.sub.headers, back.sub.payload, back.sub.rateLimit, back.sub.maxInFlight],
+      [{}, null, null, 10],
+      'with the defaults of a new one',
+    )
+    t.equal(back.sub.description, null)
+    t.match(back.sub.secret, /^whsec_/, 'and a new secret, shown: the old one was deleted with it')
+    t.not(back.sub.secret, given)
+    t.equal(await liveSecret(id), back.sub.secret)
+
+    const rotated = await e.call('POST', `/v1/subscriptions/${id}/rotate-secret`, { body: {} })
+    t.match((rotated.json as { secret?: string }).secret, /^whsec_/, 'rotate still answers it')
+  },
+)
 
 failOnLeaks(t)

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { Delivery } from '../db/delivery-queries.js'
 import type { AdminData } from './data.js'
 import type { AdminRoute, Answer } from './routes.js'
 import {
@@ -27,6 +28,8 @@ const deliveriesQuery = z.strictObject({
   cursor: cursor.optional(),
 })
 
+const FILTERS = ['source', 'type', 'since', 'until', 'subscriptionId'] as const
+
 const replayBody = z
   .strictObject({
     source: name.optional(),
@@ -35,16 +38,55 @@ const replayBody = z
     until: iso.optional(),
     subscriptionId: z.string().regex(UUID, 'must be a subscription id').optional(),
     dryRun: z.boolean({ message: 'must be true or false' }).optional(),
+    /** Says that every stored event is meant; beside filters it changes nothing. */
+    all: z.boolean({ message: 'must be true or false' }).optional(),
   })
   .refine((b) => !b.since || !b.until || Date.parse(b.since) < Date.parse(b.until), {
     path: ['since'],
     message: 'must be before until',
   })
+  // An empty body once re-sent every stored event: no filter has to be said out loud.
+  .refine(
+    (b) => b.all === true || FILTERS.some((k) => b[k] !== undefined),
+    `must name at least one of ${FILTERS.join(', ')}, or "all": true to replay every stored event`,
+  )
 
 const missing = (what: string): Answer => ({
   status: 404,
   json: { status: 'error', error: 'not_found', message: `no ${what}` },
 })
+
+/** Why a delivery is not made due, and what the operator can do about it. */
+function refusedRetry(
+  outcome: 'not_retryable' | 'subscription_disabled' | 'subscription_deleted',
+  d: Delivery,
+): Answer {
+  const refuse = (error: string, message: string): Answer => ({
+    status: 409,
+    json: { status: 'error', error, message },
+  })
+  if (outcome === 'subscription_disabled') {
+    return refuse(
+      'subscription_disabled',
+      `delivery ${d.id} belongs to subscription ${d.subscriptionId}, which is disabled: enable ` +
+        `it first (PATCH /v1/subscriptions/${d.subscriptionId} {"status":"active"}, or ` +
+        `sluice subscriptions enable --id ${d.subscriptionId}); its pending deliveries are then ` +
+        'attempted, and this one can be retried',
+    )
+  }
+  if (outcome === 'subscription_deleted') {
+    return refuse(
+      'delivery_not_retryable',
+      `delivery ${d.id} belongs to subscription ${d.subscriptionId}, which was deleted: its ` +
+        'deliveries are not attempted (POST /v1/subscriptions with the same url, eventTypes ' +
+        'and sources takes it up again)',
+    )
+  }
+  return refuse(
+    'delivery_not_retryable',
+    `delivery ${d.id} is ${d.status}: only a pending or failed one is retried (POST /v1/replay delivers an event again)`,
+  )
+}
 
 /** The delivery routes of the contract's "Outbound delivery" section, and replay. */
 export function deliveryRoutes(data: AdminData): AdminRoute[] {
@@ -98,14 +140,7 @@ export function deliveryRoutes(data: AdminData): AdminRoute[] {
         const r = await data.retryDelivery(id)
         if (r.outcome === 'missing') return missing(`delivery ${id}`)
         if (r.outcome === 'due') return { status: 200, json: r.delivery }
-        return {
-          status: 409,
-          json: {
-            status: 'error',
-            error: 'delivery_not_retryable',
-            message: `delivery ${id} is ${r.delivery.status}: only a pending or failed one is retried (POST /v1/replay delivers an event again)`,
-          },
-        }
+        return refusedRetry(r.outcome, r.delivery)
       },
     },
     {
@@ -115,7 +150,8 @@ export function deliveryRoutes(data: AdminData): AdminRoute[] {
       async run({ body }) {
         const b = parse(replayBody, body ?? {})
         const dryRun = b.dryRun ?? false
-        const { count } = await data.replay(b, dryRun)
+        const { all: _, ...filter } = b
+        const { count } = await data.replay(filter, dryRun)
         return { status: 200, json: { count, dryRun } }
       },
     },

@@ -118,7 +118,10 @@ export const deliveryPaths = {
       responses: {
         '200': { description: 'the delivery, due now', ...json(ref('Delivery')) },
         '404': error('not_found: no such delivery'),
-        '409': error('delivery_not_retryable: it succeeded or was cancelled'),
+        '409': error(
+          'delivery_not_retryable: it succeeded, was cancelled, or its subscription was deleted; ' +
+            'subscription_disabled: its subscription is disabled (enable it first)',
+        ),
         ...common,
       },
     },
@@ -136,8 +139,11 @@ export const deliveryPaths = {
           since: { ...iso, description: 'receivedAt >=' },
           until: { ...iso, description: 'receivedAt <' },
           subscriptionId: { ...str, format: 'uuid' },
+          all: { type: 'boolean', description: 'true: every stored event (no filter needed)' },
           dryRun: { type: 'boolean', description: 'count only' },
         },
+        description:
+          'at least one of source, type, since, until, subscriptionId, or "all": true (else 400)',
       }),
       responses: {
         '200': {

@@ -21,6 +21,12 @@ import {
   str,
 } from './openapi-parts.js'
 
+/** A subscription's url can be refused by the engine's policy besides not validating. */
+const refusedOr400 = error(
+  'invalid_request: a field does not validate; destination_refused: the url is on an address ' +
+    "the engine's SLUICE_OUTBOUND_ALLOW refuses",
+)
+
 const eventSummary = {
   type: 'object',
   required: ['source', 'id', 'receivedAt', 'processedAt', 'bytes'],
@@ -100,7 +106,10 @@ export const openApiDocument = {
           disabledReason: nullable(str),
           createdAt: iso,
           updatedAt: iso,
-          secret: { ...str, description: 'only on create, update and rotate' },
+          secret: {
+            ...str,
+            description: 'only when made or given: on create, an update giving one, and rotate',
+          },
           delivery: ref('SubscriptionDelivery'),
         },
       },
@@ -242,9 +251,10 @@ export const openApiDocument = {
         ...authed,
         requestBody: json(ref('SubscriptionInput')),
         responses: {
-          '200': { description: 'updated', ...json(ref('Subscription')) },
+          '200': { description: 'updated: only the fields given', ...json(ref('Subscription')) },
           '201': { description: 'created', ...json(ref('Subscription')) },
           ...common,
+          '400': refusedOr400,
         },
       },
       get: {
@@ -275,6 +285,7 @@ export const openApiDocument = {
           '404': error('not_found: no such subscription'),
           '409': error('subscription_conflict: another has this url, eventTypes and sources'),
           ...common,
+          '400': refusedOr400,
         },
       },
       delete: {

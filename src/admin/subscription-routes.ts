@@ -3,7 +3,7 @@ import type { AdminRoute, Answer } from './routes.js'
 import { decodeCursor, encodeCursor, InvalidRequest, parse, queryObject } from './schemas.js'
 import { rotateBody, subscriptionCreate, subscriptionPatch } from './subscription-schema.js'
 import { z } from 'zod'
-import { checkUrl, type OutboundPolicy } from '../outbound/ssrf.js'
+import { ALLOW_VARIABLE, checkUrl, type OutboundPolicy } from '../outbound/ssrf.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -33,13 +33,24 @@ function known(id: string | undefined): id is string {
 
 /**
  * A destination the URL alone shows to be refused (a literal loopback, private or link-local
- * address, `localhost`) is refused at creation; names are checked at every connection.
+ * address, `localhost`) is refused at creation; names are checked at every connection. Its own
+ * code, not `invalid_request`: the request is well-formed and the engine's configuration is what
+ * refuses it, so a client (the CLI) must not read it as its caller's mistake.
  */
-function allowedDestination(url: string | undefined, policy: OutboundPolicy): void {
-  if (url === undefined) return
+function refusedDestination(url: string | undefined, policy: OutboundPolicy): Answer | null {
+  if (url === undefined) return null
   const check = checkUrl(url, policy)
-  if (!check.ok && check.problem === 'address') {
-    throw new InvalidRequest(`url: ${check.message} (SLUICE_OUTBOUND_ALLOW opens ranges)`)
+  if (check.ok || check.problem !== 'address') return null
+  return {
+    status: 400,
+    json: {
+      status: 'error',
+      error: 'destination_refused',
+      message:
+        `url: ${check.message}. ${ALLOW_VARIABLE} is a setting of the engine, not of the client ` +
+        `calling this API: it takes effect when the engine is restarted with it ` +
+        `(CIDRs or addresses, e.g. ${ALLOW_VARIABLE}=10.0.0.0/8)`,
+    },
   }
 }
 
@@ -63,7 +74,8 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
       auth: true,
       async run({ body }) {
         const input = parse(subscriptionCreate, body)
-        allowedDestination(input.url, policy)
+        const refused = refusedDestination(input.url, policy)
+        if (refused) return refused
         const { subscription, created } = await data.upsertSubscription(input)
         return { status: created ? 201 : 200, json: subscription }
       },
@@ -110,7 +122,8 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
       auth: true,
       async run({ params: [id], body }) {
         const patch = parse(subscriptionPatch, body)
-        allowedDestination(patch.url, policy)
+        const refused = refusedDestination(patch.url, policy)
+        if (refused) return refused
         if (!known(id)) return missing(id)
         try {
           const s = await data.patchSubscription(id, patch)

@@ -2,15 +2,28 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { TOKEN_FILE } from '../admin/auth.js'
 import type { Config } from '../config.js'
+import { ExitCode } from './args.js'
 
 /** A failed call: the engine is not reachable, refused the token, or answered an error. */
 export class AdminCallError extends Error {
   constructor(
     message: string,
     readonly status: number | null,
+    /** The answer's stable `error` code (src/errors.ts); null when there was no error body. */
+    readonly code: string | null = null,
   ) {
     super(message)
     this.name = 'AdminCallError'
+  }
+
+  /**
+   * The README's exit code for this failure: 2 when the API refused a value the command line
+   * gave (`invalid_request`: nothing was done, the command must be corrected); 1 for anything
+   * else, since the command ran and the engine refused or failed it for a reason of its own
+   * (a destination its SLUICE_OUTBOUND_ALLOW refuses, no such id, a wrong token, no engine).
+   */
+  get exitCode(): number {
+    return this.code === 'invalid_request' ? ExitCode.usage : ExitCode.failure
   }
 }
 
@@ -47,14 +60,15 @@ export function adminClient(config: Config) {
         null,
       )
     }
-    const body = (await res.json().catch(() => null)) as { message?: string } | null
+    const body = (await res.json().catch(() => null)) as { message?: string; error?: string } | null
     if (!res.ok) {
       const why = body?.message ?? res.statusText
       const hint =
         res.status === 401
           ? `; set SLUICE_ADMIN_TOKEN, or SLUICE_DATA_DIR to the engine's (token file ${file})`
           : ''
-      throw new AdminCallError(`${path}: ${res.status} ${why}${hint}`, res.status)
+      const code = typeof body?.error === 'string' ? body.error : null
+      throw new AdminCallError(`${path}: ${res.status} ${why}${hint}`, res.status, code)
     }
     return body as T
   }

@@ -80,6 +80,6 @@ export async function eventsCommand(args: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof AdminCallError)) throw err
     process.stderr.write(`${spec.name}: ${err.message}\n`)
-    return err.status === 400 ? ExitCode.usage : ExitCode.failure
+    return err.exitCode
   }
 }

@@ -21,8 +21,12 @@ export const subscriptionsAddSpec: CommandSpec = {
   synopsis: '--url URL [--type T]... [--source S]... [--header "Name: value"]... [options]',
   description:
     'Subscribes URL to stored events (POST /v1/subscriptions). With the same url, types and\n' +
-    'sources as an existing subscription, that one is updated. Prints the subscription as JSON,\n' +
-    'with its signing secret: the only time it is shown, so keep it.',
+    'sources as an existing subscription, that one is updated: only what the options give\n' +
+    'changes, an option left out keeps its value. Prints the subscription as JSON, with its\n' +
+    'signing secret when one was made or given (a new subscription, or --secret): keep it, it\n' +
+    'is not shown again. Exit code 2 when the engine refuses a value given here; 1 when it\n' +
+    'refuses for another reason, e.g. a destination its SLUICE_OUTBOUND_ALLOW does not allow\n' +
+    "(the engine's setting: restart the engine with it).",
   options: {
     url: { type: 'string', help: 'the http:// or https:// URL deliveries are POSTed to' },
     type: { type: 'string', multiple: true, help: 'an event type, or a prefix ending in *' },
@@ -40,14 +44,17 @@ export const subscriptionsDisableSpec: CommandSpec = {
   synopsis: '--id ID',
   description:
     'Stops deliveries to a subscription (PATCH status disabled); its pending deliveries wait\n' +
-    'until it is enabled again (`sluice subscriptions enable --id ID`).',
+    'until it is enabled again (`sluice subscriptions enable --id ID`). Exit code 1 when\n' +
+    'there is no such subscription.',
   options: { id: { type: 'string', help: 'the subscription id' } },
 }
 
 const subscriptionsEnableSpec: CommandSpec = {
   ...subscriptionsDisableSpec,
   name: 'sluice subscriptions enable',
-  description: 'Resumes deliveries to a disabled subscription (PATCH status active).',
+  description:
+    'Resumes deliveries to a disabled subscription (PATCH status active): its pending deliveries\n' +
+    'are attempted again. Exit code 1 when there is no such subscription.',
 }
 
 const SPECS: Record<string, CommandSpec> = {
@@ -140,6 +147,6 @@ export async function subscriptionsCommand(args: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof AdminCallError)) throw err
     process.stderr.write(`${spec.name}: ${err.message}\n`)
-    return err.status === 400 ? ExitCode.usage : ExitCode.failure
+    return err.exitCode
   }
 }

@@ -177,27 +177,40 @@ export async function getDelivery(db: pg.Pool, id: string): Promise<DeliveryDeta
 export type RetryOutcome =
   | { outcome: 'due'; delivery: Delivery }
   | { outcome: 'not_retryable'; delivery: Delivery }
+  | { outcome: 'subscription_disabled' | 'subscription_deleted'; delivery: Delivery }
   | { outcome: 'missing' }
 
 /**
  * Makes a pending or failed delivery due now. One being attempted right now (leased) is left
  * to that attempt. A failed one gets one more attempt; if that fails too it is failed again,
  * since its schedule is spent. A succeeded or cancelled one is not retried (replay it instead).
+ * Nor is one whose subscription is disabled or deleted: the dispatcher does not attempt those,
+ * so it would wait unseen; the caller says so instead.
  */
 export async function retryDelivery(db: pg.Pool, id: string): Promise<RetryOutcome> {
   const { rows } = await db.query<Row>(
     `UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), completed_at = NULL
       WHERE d.id = $1 AND d.status IN ('pending', 'failed')
         AND (d.lease_until IS NULL OR d.lease_until <= now())
+        AND EXISTS (SELECT 1 FROM subscriptions s
+                     WHERE s.id = d.subscription_id AND s.status = 'active')
       RETURNING ${COLUMNS}`,
     [id],
   )
   if (rows[0]) return { outcome: 'due', delivery: toDelivery(rows[0]) }
-  const now = await db.query<Row>(`SELECT ${COLUMNS} FROM deliveries d WHERE d.id = $1`, [id])
+  const now = await db.query<Row & { subscription_status: string }>(
+    `SELECT ${COLUMNS}, s.status AS subscription_status
+       FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE d.id = $1`,
+    [id],
+  )
   const current = now.rows[0]
   if (!current) return { outcome: 'missing' }
   const delivery = toDelivery(current)
-  return current.status === 'pending'
-    ? { outcome: 'due', delivery }
-    : { outcome: 'not_retryable', delivery }
+  if (current.status !== 'pending' && current.status !== 'failed') {
+    return { outcome: 'not_retryable', delivery }
+  }
+  if (current.subscription_status === 'active') return { outcome: 'due', delivery }
+  const outcome =
+    current.subscription_status === 'deleted' ? 'subscription_deleted' : 'subscription_disabled'
+  return { outcome, delivery }
 }

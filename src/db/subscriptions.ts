@@ -9,7 +9,10 @@ import { compileFilter } from '../outbound/filter.js'
 import { parsePointer } from '../outbound/ordering.js'
 import type { SecretBox } from '../outbound/secret-box.js'
 
-/** A subscription as the admin API shows it; `secret` only on create, update and rotate. */
+/**
+ * A subscription as the admin API shows it; `secret` only when this call made or was given one
+ * (create, an update with `secret`, rotate), never read back.
+ */
 export interface Subscription {
   id: string
   url: string
@@ -91,9 +94,20 @@ const values = (s: SubscriptionInput) => [
 ]
 
 /**
+ * What an update writes: a column is set only when the request gives its field, so a POST
+ * onto an existing subscription changes only what it names (absent keeps the row's value). A
+ * deleted row taken up again is written whole, defaults and a new secret included, as a new
+ * subscription would be: the API had stopped showing it, so nothing of it is the caller's.
+ */
+const setIfGiven = (column: string, field: keyof SubscriptionInput) =>
+  `${column} = CASE WHEN subscriptions.status = 'deleted' OR '${field}' = ANY ($17::text[])
+    THEN EXCLUDED.${column} ELSE subscriptions.${column} END`
+
+/**
  * Create-or-update by (url, eventTypes, sources): the same three update the existing row (a
  * deleted one comes back active), else a new row is made. The secret is kept on update unless
- * a new one is given; `generated` supplies one for a new row.
+ * a new one is given; `generated` supplies one for a new row. The answer carries `secret` only
+ * when this call set it (given or generated), never the live one of an update.
  */
 export async function upsertSubscription(
   db: pg.Pool,
@@ -102,25 +116,29 @@ export async function upsertSubscription(
   generated: () => string,
 ): Promise<{ subscription: Subscription; created: boolean }> {
   const secret = input.secret ?? generated()
+  const sealed = box.seal(secret)
+  const fields = Object.keys(input).filter((k) => input[k as keyof SubscriptionInput] !== undefined)
   const { rows } = await db.query<Row & { created: boolean }>(
     `INSERT INTO subscriptions (id, secret, ${COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13::jsonb,
        $14::jsonpath, $15::jsonb, $16::text[])
      ON CONFLICT (match_key) DO UPDATE SET
-       headers = EXCLUDED.headers, payload = EXCLUDED.payload,
-       filter = EXCLUDED.filter, filter_path = EXCLUDED.filter_path,
-       ordering = EXCLUDED.ordering, ordering_path = EXCLUDED.ordering_path,
-       rate_per_second = EXCLUDED.rate_per_second, rate_burst = EXCLUDED.rate_burst,
-       max_in_flight = EXCLUDED.max_in_flight, description = EXCLUDED.description,
-       secret = CASE WHEN $17 THEN EXCLUDED.secret ELSE subscriptions.secret END,
+       ${setIfGiven('headers', 'headers')}, ${setIfGiven('payload', 'payload')},
+       ${setIfGiven('filter', 'filter')}, ${setIfGiven('filter_path', 'filter')},
+       ${setIfGiven('ordering', 'ordering')}, ${setIfGiven('ordering_path', 'ordering')},
+       ${setIfGiven('rate_per_second', 'rateLimit')}, ${setIfGiven('rate_burst', 'rateLimit')},
+       ${setIfGiven('max_in_flight', 'maxInFlight')}, ${setIfGiven('description', 'description')},
+       ${setIfGiven('secret', 'secret')},
        status = CASE WHEN subscriptions.status = 'deleted' THEN 'active' ELSE subscriptions.status END,
        updated_at = now()
      RETURNING *, (xmax = 0) AS created`,
-    [randomUUID(), box.seal(secret), ...values(input), input.secret !== undefined],
+    [randomUUID(), sealed, ...values(input), fields],
   )
   const row = rows[0]!
+  // Sealing draws a random IV, so the row holds these exact bytes only when this call wrote them.
+  const fresh = row.secret.equals(sealed)
   return {
-    subscription: { ...toSubscription(row), secret: box.open(row.secret) },
+    subscription: { ...toSubscription(row), ...(fresh ? { secret } : {}) },
     created: row.created,
   }
 }

@@ -18,6 +18,8 @@ export type AttemptErrorClass =
   | 'invalid_url'
   | 'invalid_request'
   | 'redirect'
+  /** 410: the receiver asked to be unsubscribed; its subscription is disabled. */
+  | 'gone'
   | 'status_4xx'
   | 'status_5xx'
   | 'status_other'

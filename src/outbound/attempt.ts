@@ -53,7 +53,13 @@ interface Common {
  *   connection error, a refused destination. The contract retries both retry and failure.
  */
 export type AttemptResult =
-  | (Common & { readonly outcome: 'success' | 'gone'; readonly status: number })
+  | (Common & { readonly outcome: 'success'; readonly status: number })
+  | (Common & {
+      readonly outcome: 'gone'
+      readonly status: 410
+      readonly error: 'gone'
+      readonly message: string
+    })
   | (Common & {
       readonly outcome: 'retry'
       readonly status: number
@@ -67,6 +73,9 @@ export type AttemptResult =
       readonly error: AttemptErrorClass
       readonly message: string
     })
+
+/** The message of a 410 attempt; the dispatcher disables the subscription on it. */
+export const GONE_MESSAGE = '410 Gone: subscription disabled'
 
 /** Names the subscription may not set: framing, hop-by-hop, and what signing owns. */
 const RESERVED = new Set(['host', 'content-length', 'content-type', 'transfer-encoding'])
@@ -153,7 +162,10 @@ function classify(
 ): AttemptResult {
   const common = { status, durationMs, ...excerpt.result() }
   if (status >= 200 && status < 300) return { outcome: 'success', ...common }
-  if (status === 410) return { outcome: 'gone', ...common }
+  // A failed attempt always says why: a 410's reason is that it ends the subscription.
+  if (status === 410) {
+    return { outcome: 'gone', ...common, status, error: 'gone', message: GONE_MESSAGE }
+  }
   const error: AttemptErrorClass =
     status >= 300 && status < 400
       ? 'redirect'

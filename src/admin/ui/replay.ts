@@ -13,6 +13,8 @@ interface ReplayFilter {
   since?: string
   until?: string
   subscriptionId?: string
+  /** The API refuses a replay without a filter unless it says that every event is meant. */
+  all?: true
 }
 
 /** The form as the API's body; a time the browser cannot read is an error said to the user. */
@@ -36,6 +38,8 @@ function replayFilter(): ReplayFilter {
     if (Number.isNaN(at.getTime())) throw new Error(`${key}: not a date and time`)
     filter[key] = at.toISOString()
   }
+  // An empty form is the operator's choice of everything: the dry run counts it first.
+  if (Object.keys(filter).length === 0) filter.all = true
   return filter
 }
 
@@ -68,7 +72,8 @@ async function replayDryRun(): Promise<void> {
   try {
     const r = await api<{ count: number }>('/v1/replay', { ...filter, dryRun: true })
     const events = r.count === 1 ? '1 delivery' : `${fmtInt(r.count)} deliveries`
-    setText('replay-message', `Dry run: replaying makes ${events}. Nothing was sent.`)
+    const scope = filter.all ? ' (no filter: every stored event)' : ''
+    setText('replay-message', `Dry run: replaying makes ${events}${scope}. Nothing was sent.`)
     if (r.count === 0) return
     replayView.counted = JSON.stringify(filter)
     const confirm = byId<HTMLButtonElement>('replay-confirm')
