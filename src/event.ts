@@ -32,6 +32,12 @@ export type EventOutcome =
 /** An outcome with the time its commit finished (ms since the epoch). */
 export type EventResult = EventOutcome & { processedAt: number }
 
+/**
+ * The source of Sluice's own operational events (src/db/operational-events.ts): no webhook
+ * source may take this name, and only subscriptions that name it receive them.
+ */
+export const OPERATIONAL_SOURCE = 'sluice'
+
 /** The key of an event everywhere it is stored: one row per (source, id). */
 export interface EventKey {
   source: string

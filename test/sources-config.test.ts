@@ -46,6 +46,14 @@ t.test(
   },
 )
 
+t.test("no source may be called sluice: its events are Sluice's own", async (t) => {
+  const SLUICE_CONFIG = configFile({ sources: { sluice: {} } })
+  t.throws(() => loadConfig({ SLUICE_CONFIG }), {
+    name: 'ConfigError',
+    message: /sources\.sluice: 'sluice' is the source of Sluice's own operational events/,
+  })
+})
+
 t.test('an empty or malformed secret is refused with what a secret may be', async (t) => {
   const cases: [unknown, RegExp][] = [
     ['', /sources\.gh\.verify\.secret: a secret must not be empty/],

@@ -37,6 +37,8 @@ const delivery = {
     lastError: nullable(str),
     createdAt: iso,
     completedAt: nullable(iso),
+    orderingKey: nullable({ ...str, description: "the event's value at the ordering pointer" }),
+    waitingFor: nullable({ ...str, description: 'the delivery of its key it waits for' }),
   },
 }
 
@@ -68,19 +70,34 @@ export const deliverySchemas = {
       responseExcerpt: nullable({ ...str, description: 'the first 64 KiB of the response body' }),
       responseTruncated: { type: 'boolean' },
       node: str,
+      probe: { type: 'boolean', description: 'a probe of a paused subscription' },
     },
   },
   SubscriptionDelivery: {
     type: 'object',
-    description: 'pending and failed from Postgres; inFlight and breaker are this node',
-    required: ['pending', 'failed', 'inFlight', 'breaker', 'failingSince', 'lastSuccessAt'],
+    description: 'pending and failed from Postgres; inFlight and flow are this node',
+    required: ['pending', 'failed', 'inFlight', 'breaker', 'failingSince', 'lastSuccessAt', 'flow'],
     properties: {
       pending: int,
       failed: int,
       inFlight: int,
-      breaker: { enum: ['closed', 'open', 'half_open'] },
+      breaker: { enum: ['closed', 'open'], description: 'kept for scripts: open while paused' },
       failingSince: nullable(iso),
       lastSuccessAt: nullable(iso),
+      flow: ref('SubscriptionFlow'),
+    },
+  },
+  SubscriptionFlow: {
+    type: 'object',
+    description: 'flow control: the pause from Postgres (every node), the rest this node',
+    required: ['state', 'inFlightLimit', 'consecutiveFailures', 'pausedAt', 'nextProbeAt'],
+    properties: {
+      state: { enum: ['normal', 'narrowed', 'held', 'paused'] },
+      inFlightLimit: { ...int, description: 'attempts this node may have in flight now' },
+      consecutiveFailures: { ...int, description: 'failed attempts in a row since the last 2xx' },
+      pausedAt: nullable(iso),
+      nextProbeAt: nullable(iso),
+      heldUntil: nullable({ ...iso, description: "a receiver's Retry-After holds new attempts" }),
     },
   },
 }

@@ -102,6 +102,12 @@ export const openApiDocument = {
           rateLimit: nullable({ type: 'object' }),
           maxInFlight: int,
           description: nullable(str),
+          filter: nullable({ type: 'object', description: 'matched against the JSON body' }),
+          ordering: nullable({
+            type: 'object',
+            required: ['key'],
+            properties: { key: { ...str, description: 'a JSON pointer into the body' } },
+          }),
           status: { enum: ['active', 'disabled'] },
           disabledReason: nullable(str),
           createdAt: iso,
@@ -131,7 +137,22 @@ export const openApiDocument = {
           },
           maxInFlight: { ...int, minimum: 1, maximum: 1000 },
           description: str,
-          status: { enum: ['active', 'disabled'], description: 'PATCH only' },
+          filter: {
+            type: 'object',
+            description:
+              'dotted paths or $and/$or/$not; values are literals or $eq, $ne, $gt, $gte, $lt, ' +
+              '$lte, $in, $nin, $exists, $prefix (docs/outbound.md)',
+          },
+          ordering: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['key'],
+            properties: { key: { ...str, pattern: '^/' } },
+          },
+          status: {
+            enum: ['active', 'disabled'],
+            description: 'PATCH only; active also resumes a paused subscription',
+          },
         },
       },
       ...deliverySchemas,

@@ -8,18 +8,6 @@
  * takes only `sluice` events; so a subscription failing to take operational events makes none.
  */
 
-/** Types of operational events (the event's `type`). */
-export const OPERATIONAL_TYPES = [
-  'subscription.paused',
-  'subscription.resumed',
-  'subscription.disabled',
-  'delivery.failed',
-  'dead_letter.created',
-] as const
-
-/** The source of operational events: no webhook source may take this name. */
-export const OPERATIONAL_SOURCE = 'sluice'
-
 /** Subscription row `s` takes events other than Sluice's own (absent sources: every source). */
 const takesOthers = (s: string) => `coalesce(NOT (${s}.sources <@ '{sluice}'::text[]), true)`
 

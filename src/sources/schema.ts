@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { readSecretFile } from '../config-files.js'
+import { OPERATIONAL_SOURCE } from '../event.js'
 
 /** Schema of the SLUICE_CONFIG file (README "Sources"). Secrets are resolved here. */
 export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
@@ -80,12 +81,22 @@ export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
     perClient: z.boolean().default(false),
   })
   const source = z.object({ verify: verify.optional(), rateLimit: rateLimit.optional() }).strict()
-  return z.object({
-    sources: z.record(
-      z.string().regex(/^[\w.-]{1,64}$/, 'source names are 1-64 of [A-Za-z0-9_.-]'),
-      source,
-    ),
-  })
+  return z
+    .object({
+      sources: z.record(
+        z.string().regex(/^[\w.-]{1,64}$/, 'source names are 1-64 of [A-Za-z0-9_.-]'),
+        source,
+      ),
+    })
+    .superRefine((file, ctx) => {
+      // Its events are Sluice's own (src/db/operational-events.ts): none may be posted.
+      if (!Object.hasOwn(file.sources, OPERATIONAL_SOURCE)) return
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sources', OPERATIONAL_SOURCE],
+        message: `'${OPERATIONAL_SOURCE}' is the source of Sluice's own operational events; choose another name`,
+      })
+    })
 }
 
 export type SourcesFile = z.output<ReturnType<typeof sourcesFileSchema>>
