@@ -118,8 +118,11 @@ t.test('Sluice tells its own changes as events of the source sluice', async (t) 
 
   // The loop subscription failed every sluice event (finally, schedule [1]) and was paused.
   await until('the loop subscription paused', async () => {
-    const r = await db.pool.query('SELECT paused_at FROM subscriptions WHERE id = $1', [loopSub.id])
-    return r.rows[0].paused_at !== null
+    const r = await db.pool.query<{ paused_at: Date | null }>(
+      'SELECT paused_at FROM subscriptions WHERE id = $1',
+      [loopSub.id],
+    )
+    return r.rows[0]?.paused_at !== null
   })
   const about = (await stored()).filter(
     (e) => e.payload.subscription?.id === loopSub.id || e.payload.event?.source === 'sluice',
