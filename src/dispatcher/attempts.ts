@@ -13,6 +13,7 @@ import {
 } from './metrics.js'
 import type { ResolvedOptions } from './options.js'
 import { attemptRequest } from './request.js'
+import { FailureLog } from './failure-log.js'
 import { decide, type Decision } from './schedule.js'
 import type { CachedSubscription } from './subscription-cache.js'
 import type { ResultWriter } from './result-writer.js'
@@ -32,6 +33,7 @@ export class Attempts {
   private readonly running = new Map<string, Promise<void>>()
   /** Ended attempts whose result is not written yet: their lease still counts in their lane. */
   private readonly unwritten = new Map<string, Lane>()
+  private readonly failureLog = new FailureLog(() => this.o.logger)
 
   constructor(
     private readonly o: ResolvedOptions,
@@ -94,7 +96,9 @@ export class Attempts {
       this.o.logger?.info({ subscription: sub.id, breaker: moved }, 'circuit breaker moved')
     }
     this.unwritten.set(d.id, lane)
-    this.writer.push(toResult(d, attemptedAt, decision, result))
+    const r = toResult(d, attemptedAt, decision, result)
+    this.failureLog.attempted(r, sub.url, d.attempts + 1)
+    this.writer.push(r)
   }
 
   /** Metrics of what the database accepted; a result whose lease had passed on is `stale`. */
