@@ -44,7 +44,6 @@ t.test('each failed attempt is a warning; the last one says it failed finally', 
   const host = new URL(rx.url()).host
   t.match(first, {
     level: 40,
-    component: 'dispatcher',
     subscription: sub.id,
     host,
     delivery,

@@ -22,7 +22,6 @@ export class FailureLog {
     this.sampler = new LogSampler<string>(options, (s) => {
       this.logger()?.warn(
         {
-          component: 'dispatcher',
           subscription: s.key,
           host: s.context,
           suppressed: s.suppressed,
@@ -48,7 +47,6 @@ export class FailureLog {
         : 'failed finally'
     logger.warn(
       {
-        component: 'dispatcher',
         subscription: r.subscriptionId,
         host,
         delivery: r.id,
