@@ -128,7 +128,7 @@ export const openApiDocument = {
       ...deliverySchemas,
       Status: {
         type: 'object',
-        required: ['status', 'version', 'checks', 'rates', 'totals', 'history'],
+        required: ['status', 'version', 'checks', 'rates', 'totals', 'history', 'deliveries'],
         properties: {
           status: { enum: ['ready', 'not_ready'] },
           version: str,
@@ -138,6 +138,7 @@ export const openApiDocument = {
           totals: { type: 'object' },
           history: { type: 'object' },
           deadLetters: nullable(int),
+          deliveries: ref('DeliveriesStatus'),
         },
       },
     },

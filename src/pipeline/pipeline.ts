@@ -31,6 +31,7 @@ import { generateSecret } from '../outbound/sign.js'
 import { loadSecretKey, SecretBox } from '../outbound/secret-box.js'
 import { DISPATCHER_CONNECTIONS, type DispatcherTuning } from '../dispatcher/options.js'
 import { dispatcherThread, wakeOnStored, type DispatcherThread } from '../dispatcher/thread.js'
+import { outboundCounts } from '../dispatcher/outbound-counts.js'
 import { reportThreadMetricsFrom } from '../metrics.js'
 
 export interface PipelineOptions {
@@ -85,7 +86,7 @@ export class Pipeline implements PipelineRunner {
       { box: () => this.secretBox(), generate: generateSecret },
       {
         lanes: async () => (await this.dispatcher?.lanes()) ?? [],
-        delivered: async () => (await this.dispatcher?.delivered()) ?? 0,
+        outbound: async () => (await this.dispatcher?.outbound()) ?? outboundCounts(undefined),
         wake: () => this.dispatcher?.wake(),
       },
     )
