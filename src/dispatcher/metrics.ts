@@ -13,6 +13,9 @@ export const deliveriesTotal = new Counter({
   labelNames: ['outcome'] as const,
   registers: [registry],
 })
+for (const outcome of ['succeeded', 'retried', 'failed', 'gone', 'stale']) {
+  deliveriesTotal.inc({ outcome }, 0)
+}
 
 export const attemptSeconds = new Histogram({
   name: 'sluice_delivery_attempt_duration_seconds',
@@ -59,8 +62,8 @@ export const subscriptionsDisabled = new Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 })
-// Both series exist from the start: a series born at 1 has no earlier sample, so increase()
-// would see no increase and an alert on the first disabling would never fire.
+// Both series exist from the start, like the outcomes above: a series born at 1 has no earlier
+// sample, so increase() would see no increase and an alert on the first disabling never fire.
 for (const reason of ['gone', 'failing']) subscriptionsDisabled.inc({ reason }, 0)
 
 export const subscriptionsByState = new Gauge({
