@@ -32,6 +32,15 @@ function required(s: Schema | undefined): string[] {
   if (s.$ref) return required(doc.components.schemas[s.$ref.split('/').pop()!])
   return [...(s.required ?? []), ...(s.allOf ?? []).flatMap(required)]
 }
+/** The top-level properties of a schema, through $ref and allOf. */
+function properties(s: Schema | undefined): Record<string, Schema> {
+  if (!s) return {}
+  if (s.$ref) return properties(doc.components.schemas[s.$ref.split('/').pop()!])
+  return Object.assign({}, s.properties, ...(s.allOf ?? []).map(properties)) as Record<
+    string,
+    Schema
+  >
+}
 function itemSchema(s: Schema | undefined): Schema | undefined {
   if (!s) return undefined
   if (s.$ref) return itemSchema(doc.components.schemas[s.$ref.split('/').pop()!])
@@ -123,6 +132,12 @@ t.test('what the server answers is what the document says', async (t) => {
     const schema = op.responses[String(r.status)]?.content?.['application/json']?.schema
     if (!schema || !r.body) continue
     for (const field of required(schema)) t.ok(field in r.body, `${what}: has ${field}`)
+    // One level down too: an object answered for a property has what its schema requires.
+    for (const [field, sub] of Object.entries(properties(schema))) {
+      const value = r.body[field]
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) continue
+      for (const f of required(sub)) t.ok(f in value, `${what}: ${field} has ${f}`)
+    }
     const items = (r.body.data as Record<string, unknown>[] | undefined) ?? []
     for (const field of required(itemSchema(schema))) {
       if (items[0]) t.ok(field in items[0], `${what}: items have ${field}`)

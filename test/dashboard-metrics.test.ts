@@ -123,6 +123,10 @@ t.test('every metric the dashboard and the alerts query is exported', async (t) 
     /^sluice_events_processed_total\{outcome="stored"\} 3$/m.test(await scrape()),
   )
   await until('the database is up', async () => /^sluice_database_up 1$/m.test(await scrape()))
+  // The dispatcher thread's first count of the subscriptions (its gauges have no series before).
+  await until('subscriptions counted', async () =>
+    /^sluice_subscriptions\{state="active"\} 0$/m.test(await scrape()),
+  )
 
   const text = await scrape()
   const types = new Map(
@@ -165,6 +169,10 @@ t.test('every metric the dashboard and the alerts query is exported', async (t) 
     'sluice_http_responses_total',
     'sluice_events_processed_total',
     'process_cpu_seconds_total',
+    'sluice_subscriptions',
+    'sluice_subscriptions_disabled_total',
+    'sluice_deliveries_oldest_pending_age_seconds',
+    'sluice_deliveries_total',
     'up',
   ]) {
     t.ok(named.has(name), `the queries name ${name}`)

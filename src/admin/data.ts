@@ -2,6 +2,7 @@ import type { EventKey } from '../event.js'
 import type { EventDetail, EventQuery, EventSummary } from '../db/events.js'
 import type { Subscription } from '../db/subscriptions.js'
 import type { DeadLetterItem } from '../db/dead-letters.js'
+import type { OutboundBacklog } from '../db/outbound-backlog.js'
 import type {
   Delivery,
   DeliveryDetail,
@@ -20,11 +21,19 @@ export interface DeadLetterQuery {
   after?: { lastFailedAt: string; source: string; id: string }
 }
 
-/** Events processed, and deliveries made, by the pipeline's threads since they started. */
+/**
+ * Events processed, and deliveries made and failed, by the pipeline's threads since they
+ * started; and the outbound backlog the dispatcher thread last counted (null before its first
+ * count, or while the thread is not up).
+ */
 export interface PipelineCounts {
   stored: number
+  /** Events dead-lettered. */
   failed: number
   delivered: number
+  /** Delivery attempts that failed. */
+  failedAttempts: number
+  backlog: OutboundBacklog | null
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ReadinessCheck } from '../server/index.js'
 import { onceAsync, runAll } from '../util/once.js'
 import { packageVersion } from '../version.js'
 import { BearerAuth, loadAdminTokens } from './auth.js'
+import { deliveriesStatus } from './delivery-status.js'
 import type { AdminData, PipelineCounts } from './data.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
 import { openApiDocument } from './openapi.js'
@@ -87,16 +88,22 @@ export class AdminListener implements Component {
     ]),
   )
 
-  private pipelineSeen: PipelineCounts = { stored: 0, failed: 0, delivered: 0 }
-  private pipelineBase: PipelineCounts = { stored: 0, failed: 0, delivered: 0 }
+  private pipelineSeen: Counters = { stored: 0, failed: 0, delivered: 0, failedAttempts: 0 }
+  private pipelineBase: Counters = { stored: 0, failed: 0, delivered: 0, failedAttempts: 0 }
+  /** The outbound backlog of the last counts read; null when they could not be read. */
+  private backlog: PipelineCounts['backlog'] = null
 
   /**
    * Totals since start. The pipeline's and the dispatcher's counters restart with their
    * threads: a count that went down was restarted, so what it had reached is kept as a base.
    */
   private async totals(): Promise<Totals> {
-    const c = await this.o.data.counts()
-    for (const k of ['stored', 'failed', 'delivered'] as const) {
+    const c = await this.o.data.counts().catch((err: unknown) => {
+      this.backlog = null
+      throw err
+    })
+    this.backlog = c.backlog
+    for (const k of COUNTERS) {
       if (c[k] < this.pipelineSeen[k]) this.pipelineBase[k] += this.pipelineSeen[k]
     }
     this.pipelineSeen = c
@@ -105,6 +112,7 @@ export class AdminListener implements Component {
       stored: this.pipelineBase.stored + c.stored,
       failed: this.pipelineBase.failed + c.failed,
       delivered: this.pipelineBase.delivered + c.delivered,
+      failedAttempts: this.pipelineBase.failedAttempts + c.failedAttempts,
     }
   }
 
@@ -136,6 +144,10 @@ export class AdminListener implements Component {
       totals,
       history: { intervalSeconds: 5, points: this.rates.history(5) },
       deadLetters,
+      deliveries: deliveriesStatus(this.backlog, r),
     }
   }
 }
+
+const COUNTERS = ['stored', 'failed', 'delivered', 'failedAttempts'] as const
+type Counters = Pick<PipelineCounts, (typeof COUNTERS)[number]>

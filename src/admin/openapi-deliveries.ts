@@ -100,6 +100,40 @@ export const deliverySchemas = {
       heldUntil: nullable({ ...iso, description: "a receiver's Retry-After holds new attempts" }),
     },
   },
+  DeliveriesStatus: {
+    type: 'object',
+    description:
+      'Outbound delivery at a glance. The counts come from Postgres (every node of one database ' +
+      'sees the same), counted every 5 s, null until the first count; the rates are this node ' +
+      "dispatcher's over the last minute.",
+    required: [
+      'pending',
+      'oldestPendingSeconds',
+      'deliveredPerSecond',
+      'failedPerSecond',
+      'failingSubscriptions',
+      'pausedSubscriptions',
+      'disabledSubscriptions',
+    ],
+    properties: {
+      pending: nullable({
+        ...int,
+        description: 'pending deliveries of active subscriptions, exact up to 100000',
+      }),
+      oldestPendingSeconds: nullable({
+        ...int,
+        description: 'age of the oldest of them since it was created; 0 when none',
+      }),
+      deliveredPerSecond: { type: 'number', description: 'deliveries that succeeded' },
+      failedPerSecond: { type: 'number', description: 'delivery attempts that failed' },
+      failingSubscriptions: nullable({
+        ...int,
+        description: 'active, with failed attempts since their last success, not paused',
+      }),
+      pausedSubscriptions: nullable({ ...int, description: 'active and paused by flow control' }),
+      disabledSubscriptions: nullable(int),
+    },
+  },
 }
 
 export const deliveryPaths = {

@@ -158,7 +158,7 @@ export const openApiDocument = {
       ...deliverySchemas,
       Status: {
         type: 'object',
-        required: ['status', 'version', 'checks', 'rates', 'totals', 'history'],
+        required: ['status', 'version', 'checks', 'rates', 'totals', 'history', 'deliveries'],
         properties: {
           status: { enum: ['ready', 'not_ready'] },
           version: str,
@@ -168,6 +168,7 @@ export const openApiDocument = {
           totals: { type: 'object' },
           history: { type: 'object' },
           deadLetters: nullable(int),
+          deliveries: ref('DeliveriesStatus'),
         },
       },
     },

@@ -6,7 +6,10 @@ export interface Totals {
   received: number
   stored: number
   delivered: number
+  /** Events dead-lettered. */
   failed: number
+  /** Delivery attempts that failed. */
+  failedAttempts: number
 }
 
 interface Sample extends Totals {
@@ -88,7 +91,7 @@ export class RateHistory implements Component {
   }
 }
 
-const zero: Totals = { received: 0, stored: 0, delivered: 0, failed: 0 }
+const zero: Totals = { received: 0, stored: 0, delivered: 0, failed: 0, failedAttempts: 0 }
 
 function perSecond(from: Sample, to: Sample): Totals {
   const seconds = (to.at - from.at) / 1000
@@ -99,5 +102,6 @@ function perSecond(from: Sample, to: Sample): Totals {
     stored: rate('stored'),
     delivered: rate('delivered'),
     failed: rate('failed'),
+    failedAttempts: rate('failedAttempts'),
   }
 }

@@ -1,6 +1,7 @@
 import { AdminCallError, adminClient } from './admin-client.js'
 import { ExitCode, parseCommand, type CommandSpec } from './args.js'
 import { commandConfig } from './config.js'
+import { PENDING_COUNT_CAP } from '../db/outbound-backlog.js'
 
 export const statusSpec: CommandSpec = {
   name: 'sluice status',
@@ -8,7 +9,8 @@ export const statusSpec: CommandSpec = {
   description:
     "What the running engine's GET /v1/status answers (the admin API on SLUICE_ADMIN_HOST:\n" +
     'SLUICE_ADMIN_PORT, token from SLUICE_ADMIN_TOKEN or SLUICE_DATA_DIR/admin-token): readiness,\n' +
-    'journal backlog, broker and database state, rates over the last minute, dead letters.\n' +
+    'journal backlog, broker and database state, rates over the last minute, outbound\n' +
+    'deliveries (WARN while a subscription fails or is paused), dead letters.\n' +
     'Exit code 0 when the engine is ready, 1 when it is not or cannot be reached.',
   options: { json: { type: 'boolean', help: 'print the JSON document instead (for scripts)' } },
 }
@@ -29,6 +31,16 @@ interface Status {
   checks: Record<string, Check>
   rates: Record<string, number>
   deadLetters: number | null
+  deliveries?: Deliveries
+}
+interface Deliveries {
+  pending: number | null
+  oldestPendingSeconds: number | null
+  deliveredPerSecond: number
+  failedPerSecond: number
+  failingSubscriptions: number | null
+  pausedSubscriptions: number | null
+  disabledSubscriptions?: number | null
 }
 
 /** `sluice status`: resolves with the exit code. */
@@ -75,8 +87,27 @@ function humanStatus(s: Status): string {
       c.database,
       `${String(c.database?.state)}${c.database?.consuming ? ', consuming' : ''}`,
     ),
-    `  rates/s   received ${r.receivedPerSecond}, stored ${r.storedPerSecond}, failed ${r.failedPerSecond} (last minute)`,
-    `  dead letters ${s.deadLetters ?? 'unknown (database not up)'}`,
+    deliveriesLine(s.deliveries),
+    `  rates/s   received ${r.receivedPerSecond}, stored ${r.storedPerSecond}, dead-lettered ${r.failedPerSecond} (last minute)`,
+    `  dead letters ${s.deadLetters ?? 'unknown (database not up)'} (events that could not be stored: sluice dlq list)`,
     '',
   ].join('\n')
+}
+
+/** Outbound: WARN while a subscription fails or is paused (the engine is still ready). */
+function deliveriesLine(d: Deliveries | undefined): string {
+  if (!d) return '  ?    deliveries not reported by this engine'
+  const n = (v: number | null | undefined) => (v === null || v === undefined ? '?' : String(v))
+  const capped = d.pending !== null && d.pending >= PENDING_COUNT_CAP ? '+' : ''
+  const oldest = d.oldestPendingSeconds === null ? '?' : `${Math.round(d.oldestPendingSeconds)} s`
+  const trouble = (d.failingSubscriptions ?? 0) > 0 || (d.pausedSubscriptions ?? 0) > 0
+  const detail = [
+    `pending ${n(d.pending)}${capped}, oldest ${oldest}`,
+    `delivered ${d.deliveredPerSecond}/s, failed attempts ${d.failedPerSecond}/s`,
+    `subscriptions failing ${n(d.failingSubscriptions)}, paused ${n(d.pausedSubscriptions)}`,
+  ].join('; ')
+  const hint = trouble
+    ? '\n                 hint: sluice subscriptions list; the operator page; GET /v1/deliveries/:id'
+    : ''
+  return `  ${trouble ? 'WARN' : 'ok  '} deliveries ${detail}${hint}`
 }

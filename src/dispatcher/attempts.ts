@@ -13,6 +13,7 @@ import {
 } from './metrics.js'
 import type { ResolvedOptions } from './options.js'
 import { attemptRequest } from './request.js'
+import { FailureLog } from './failure-log.js'
 import { decide, signalOf, type Decision } from './schedule.js'
 import type { CachedSubscription } from './subscription-cache.js'
 import type { ResultWriter } from './result-writer.js'
@@ -32,6 +33,7 @@ export class Attempts {
   private readonly running = new Map<string, Promise<void>>()
   /** Ended attempts whose result is not written yet: their lease still counts in their lane. */
   private readonly unwritten = new Map<string, Lane>()
+  private readonly failureLog = new FailureLog(() => this.o.logger)
 
   constructor(
     private readonly o: ResolvedOptions,
@@ -66,6 +68,8 @@ export class Attempts {
     const all = Promise.all(this.running.values()).then(() => this.writer.flushed())
     await Promise.race([all, sleep(graceMs, timeUp.signal)])
     timeUp.abort()
+    // Closing: what the log left out so far is summarised now, not never.
+    this.failureLog.flush()
   }
 
   private async attempt(
@@ -94,7 +98,9 @@ export class Attempts {
     const moved = lane.finished(d.id, signal, attemptedAt.getTime(), Date.now())
     if (moved) flowTransitions.inc({ to: moved })
     this.unwritten.set(d.id, lane)
-    this.writer.push(toResult(d, attemptedAt, decision, result))
+    const r = toResult(d, attemptedAt, decision, result)
+    this.failureLog.attempted(r, sub.url, d.attempts + 1)
+    this.writer.push(r)
   }
 
   /** Metrics of what the database accepted; a result whose lease had passed on is `stale`. */

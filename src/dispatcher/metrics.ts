@@ -13,6 +13,9 @@ export const deliveriesTotal = new Counter({
   labelNames: ['outcome'] as const,
   registers: [registry],
 })
+for (const outcome of ['succeeded', 'retried', 'failed', 'gone', 'stale']) {
+  deliveriesTotal.inc({ outcome }, 0)
+}
 
 export const attemptSeconds = new Histogram({
   name: 'sluice_delivery_attempt_duration_seconds',
@@ -57,5 +60,27 @@ export const subscriptionsDisabled = new Counter({
   name: 'sluice_subscriptions_disabled_total',
   help: 'Subscriptions the dispatcher disabled, by reason: gone (410), failing (SLUICE_DISABLE_AFTER_HOURS)',
   labelNames: ['reason'] as const,
+  registers: [registry],
+})
+// Both series exist from the start, like the outcomes above: a series born at 1 has no earlier
+// sample, so increase() would see no increase and an alert on the first disabling never fire.
+for (const reason of ['gone', 'failing']) subscriptionsDisabled.inc({ reason }, 0)
+
+export const subscriptionsByState = new Gauge({
+  name: 'sluice_subscriptions',
+  help: 'Subscriptions by state, each counted once: active (delivering normally), failing, paused, disabled (counted every 5 s; shared by the nodes of one database)',
+  labelNames: ['state'] as const,
+  registers: [registry],
+})
+
+export const deliveriesPending = new Gauge({
+  name: 'sluice_deliveries_pending',
+  help: 'Pending deliveries of active subscriptions, exact up to 100000 (counted every 5 s; shared by the nodes of one database)',
+  registers: [registry],
+})
+
+export const oldestPendingSeconds = new Gauge({
+  name: 'sluice_deliveries_oldest_pending_age_seconds',
+  help: 'Age of the oldest pending delivery of an active subscription since it was created (0 when none)',
   registers: [registry],
 })

@@ -10,6 +10,7 @@ import { LastAnswer } from '../util/last-answer.js'
 import { withTimeout } from '../util/timeout.js'
 import type { DispatcherActorData } from './actor.js'
 import type { LaneView } from './lanes.js'
+import { outboundCounts, type OutboundCounts } from './outbound-counts.js'
 import type { DispatcherTuning } from './options.js'
 
 // Under tap the sources run through its TypeScript loader, which worker threads inherit.
@@ -75,11 +76,10 @@ export class DispatcherThread {
     return [await this.answers.of(rpc, metrics)]
   }
 
-  /** Deliveries that succeeded since the thread started (its counter restarts with it). */
-  async delivered(): Promise<number> {
+  /** Deliveries made and failed since the thread started, and the backlog it last counted. */
+  async outbound(): Promise<OutboundCounts> {
     const [metrics] = await this.metrics()
-    const total = metrics?.find((m) => m.name === 'sluice_deliveries_total')
-    return total?.values.find((v) => v.labels.outcome === 'succeeded')?.value ?? 0
+    return outboundCounts(metrics)
   }
 
   /** In flight and flow control per subscription on this node; none while it restarts. */

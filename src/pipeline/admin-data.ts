@@ -24,6 +24,7 @@ import {
 } from '../db/delivery-queries.js'
 import { replay } from '../db/replay.js'
 import type { LaneView } from '../dispatcher/lanes.js'
+import { outboundCounts, type OutboundCounts } from '../dispatcher/outbound-counts.js'
 import { withHealth } from './subscription-health.js'
 
 /** The pool and the workers' processing step, once the database side of the pipeline is up. */
@@ -41,8 +42,8 @@ export interface SecretTools {
 /** What the admin API asks of this node's dispatcher thread. */
 export interface DispatcherControl {
   lanes(): Promise<LaneView[]>
-  /** Deliveries this node's dispatcher thread made since it started. */
-  delivered(): Promise<number>
+  /** Deliveries this node's dispatcher thread made and failed since it started, its backlog. */
+  outbound(): Promise<OutboundCounts>
   /** A delivery was made due now. */
   wake(): void
 }
@@ -116,11 +117,14 @@ export function pipelineAdminData(
       const by = new Map(
         (await eventsProcessed.get()).values.map((v) => [v.labels.outcome, v.value]),
       )
+      // Best effort: a dispatcher thread restarting (or not up yet) counts nothing.
+      const outbound = await dispatcher.outbound().catch(() => outboundCounts(undefined))
       return {
         stored: (by.get('stored') ?? 0) + (by.get('duplicate') ?? 0),
         failed: by.get('dead_lettered') ?? 0,
-        // Best effort: a dispatcher thread restarting (or not up yet) counts nothing.
-        delivered: await dispatcher.delivered().catch(() => 0),
+        delivered: outbound.delivered,
+        failedAttempts: outbound.failedAttempts,
+        backlog: outbound.backlog,
       }
     },
   }

@@ -32,6 +32,7 @@ import { loadSecretKey, SecretBox } from '../outbound/secret-box.js'
 import { DISPATCHER_CONNECTIONS, type DispatcherTuning } from '../dispatcher/options.js'
 import { dispatcherThread, wakeOnStored, type DispatcherThread } from '../dispatcher/thread.js'
 import { orderingWatermark } from './watermark.js'
+import { outboundCounts } from '../dispatcher/outbound-counts.js'
 import { reportThreadMetricsFrom } from '../metrics.js'
 
 export interface PipelineOptions {
@@ -86,7 +87,7 @@ export class Pipeline implements PipelineRunner {
       { box: () => this.secretBox(), generate: generateSecret },
       {
         lanes: async () => (await this.dispatcher?.lanes()) ?? [],
-        delivered: async () => (await this.dispatcher?.delivered()) ?? 0,
+        outbound: async () => (await this.dispatcher?.outbound()) ?? outboundCounts(undefined),
         wake: () => this.dispatcher?.wake(),
       },
     )

@@ -39,9 +39,20 @@ interface Status {
   node: { hostname: string; pid: number; startedAt: string; uptimeSeconds: number }
   checks: { accepting: Check; journal: JournalCheck; broker: BrokerCheck; database: DatabaseCheck }
   rates: { windowSeconds: number; receivedPerSecond: number; storedPerSecond: number }
-  totals: { received: number; stored: number; failed: number }
+  totals: { received: number; stored: number; failed: number; failedAttempts: number }
   history: { intervalSeconds: number; points: RatePoint[] }
   deadLetters: number | null
+  deliveries: DeliveriesStatus
+}
+/** Counts from Postgres every 5 s (null until the first); rates of this node, last minute. */
+interface DeliveriesStatus {
+  pending: number | null
+  oldestPendingSeconds: number | null
+  deliveredPerSecond: number
+  failedPerSecond: number
+  failingSubscriptions: number | null
+  pausedSubscriptions: number | null
+  disabledSubscriptions: number | null
 }
 interface Page<T> {
   data: T[]

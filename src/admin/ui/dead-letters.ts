@@ -40,7 +40,11 @@ function deadRow(d: DeadLetter): HTMLTableRowElement {
       el('div', { class: 'muted small-text' }, `${d.source} · ${d.reason} · ${attempts}`),
       el('div', { class: 'error-text small-text clamp', title: d.lastError }, d.lastError),
     ),
-    el('td', { class: 'muted small-text', title: d.lastFailedAt }, ago(d.lastFailedAt)),
+    el(
+      'td',
+      { class: 'muted small-text', title: fmtTime(d.lastFailedAt, true) },
+      ago(d.lastFailedAt),
+    ),
     el('td', { class: 'right' }, button),
   )
 }

@@ -97,7 +97,7 @@ function deliveryRow(d: Delivery): HTMLTableRowElement {
       'data-delivery': d.id,
       'data-status': d.status,
     },
-    el('td', { class: 'small-text', title: d.createdAt }, fmtTime(d.createdAt)),
+    el('td', { class: 'small-text', title: fmtTime(d.createdAt, true) }, fmtTime(d.createdAt)),
     el(
       'td',
       {},

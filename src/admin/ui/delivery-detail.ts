@@ -27,7 +27,7 @@ function attemptItem(a: Attempt): HTMLElement {
     attemptOutcome(a),
     // A failed status has its error class too (the badge shows the error class otherwise).
     a.statusCode !== null && a.error && el('span', { class: 'mono muted' }, a.error),
-    el('span', { title: a.attemptedAt }, fmtTime(a.attemptedAt)),
+    el('span', { title: fmtTime(a.attemptedAt, true) }, fmtTime(a.attemptedAt)),
     el('span', { class: 'muted' }, fmtDuration(a.durationMs)),
     el('span', { class: 'spacer' }),
     el('span', { class: 'muted small-text', title: 'node' }, a.node),

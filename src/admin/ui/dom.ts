@@ -67,14 +67,23 @@ function fmtDuration(ms: number): string {
 
 const ago = (iso: string): string => `${fmtDuration(Math.max(0, Date.now() - Date.parse(iso)))} ago`
 
-/** Local wall-clock time with milliseconds; the date too when it is not today. */
-function fmtTime(iso: string): string {
+/**
+ * Times are shown in UTC, the zone named, as the log and the API write them, so a time read on
+ * the page is found in the log as it is: `20:31:50.123 UTC` today (UTC's today), else
+ * `2026-12-03 20:31:50 UTC`; `full` always gives the date and milliseconds (tooltips).
+ */
+function fmtTime(iso: string, full = false): string {
   const d = new Date(iso)
-  const time = d.toLocaleTimeString('en-GB', { hour12: false })
-  const ms = String(d.getMilliseconds()).padStart(3, '0')
-  const today = d.toDateString() === new Date().toDateString()
-  return today ? `${time}.${ms}` : `${d.toISOString().slice(0, 10)} ${time}`
+  if (Number.isNaN(d.getTime())) return iso
+  const s = d.toISOString() // 2026-12-04T20:31:50.123Z
+  const date = s.slice(0, 10)
+  if (full) return `${date} ${s.slice(11, 23)} UTC`
+  const today = date === new Date().toISOString().slice(0, 10)
+  return today ? `${s.slice(11, 23)} UTC` : `${date} ${s.slice(11, 19)} UTC`
 }
+
+/** Wall-clock time of day, UTC: `20:31:50 UTC`. */
+const fmtClock = (ms: number): string => `${new Date(ms).toISOString().slice(11, 19)} UTC`
 
 /** Unmarks the selected row of a table body. */
 function clearSelected(tbodyId: string): void {

@@ -46,7 +46,7 @@ function eventRow(e: EventSummary): HTMLTableRowElement {
   const row = el(
     'tr',
     { class: key === eventsView.selected ? 'row selected' : 'row', 'data-event': key, tabindex: 0 },
-    el('td', { title: e.receivedAt }, fmtTime(e.receivedAt)),
+    el('td', { title: fmtTime(e.receivedAt, true) }, fmtTime(e.receivedAt)),
     el('td', {}, e.source),
     el('td', {}, e.type ?? '—'),
     el('td', { class: 'mono clip', title: e.id }, e.id),

@@ -21,7 +21,7 @@ async function refreshStatus(): Promise<void> {
       void refreshDeadLetters()
     }
     lastUpdate = Date.now()
-    setText('updated', `updated ${new Date(lastUpdate).toLocaleTimeString('en-GB')}`)
+    setText('updated', `updated ${fmtClock(lastUpdate)}`)
     byId('updated').className = 'muted'
   } catch (err) {
     if (err instanceof Unauthorized) return

@@ -33,8 +33,8 @@ function replayFilter(): ReplayFilter {
     ['until', 'replay-until'],
   ] as const) {
     if (!value(id)) continue
-    // datetime-local is the operator's local time, without a zone: Date reads it as local.
-    const at = new Date(value(id))
+    // datetime-local has no zone; the form says UTC, as every time on the page is.
+    const at = new Date(`${value(id)}Z`)
     if (Number.isNaN(at.getTime())) throw new Error(`${key}: not a date and time`)
     filter[key] = at.toISOString()
   }

@@ -34,17 +34,65 @@ function renderDatabase(d: DatabaseCheck): void {
   setText('database-hint', d.hint ?? '')
 }
 
-/** The header badge: one sentence on whether events are safe and flowing. */
+/** The API counts pending deliveries up to this many (src/db/outbound-backlog.ts). */
+const PENDING_COUNT_CAP = 100000
+
+/** "1 subscription failing, 2 paused", or '' while no subscription fails or is paused. */
+function subscriptionTrouble(d: DeliveriesStatus): string {
+  const failing = d.failingSubscriptions ?? 0
+  const paused = d.pausedSubscriptions ?? 0
+  const some = (n: number): string => (n === 1 ? '1 subscription' : `${fmtInt(n)} subscriptions`)
+  if (failing > 0 && paused > 0) return `${some(failing)} failing, ${fmtInt(paused)} paused`
+  if (failing > 0) return `${some(failing)} failing`
+  if (paused > 0) return `${some(paused)} paused`
+  return ''
+}
+
+/** The header badge: one sentence on whether events are safe and flowing, in and out. */
 function renderOverall(s: Status): void {
   const { broker, database } = s.checks
   const down = [
     broker.state === 'up' && broker.ok ? null : 'broker',
     stateTone(database.ok, database.state) === 'ok' ? null : 'database',
   ].filter((x) => x !== null)
+  const outbound = subscriptionTrouble(s.deliveries)
   if (s.status !== 'ready') setBadge('overall', 'bad', `Not accepting events (${s.status})`)
-  else if (down.length > 0)
-    setBadge('overall', 'warn', `Accepting; ${down.join(' and ')} down, events wait in the journal`)
+  else if (down.length > 0) {
+    const also = outbound ? `; ${outbound}` : ''
+    setBadge(
+      'overall',
+      'warn',
+      `Accepting; ${down.join(' and ')} down, events wait in the journal${also}`,
+    )
+  } else if (outbound) setBadge('overall', 'warn', `Degraded: ${outbound}`)
   else setBadge('overall', 'ok', 'Healthy: accepting and storing')
+}
+
+/** The Deliveries tile: amber while a subscription fails or is paused. */
+function renderDeliveries(d: DeliveriesStatus): void {
+  setText('delivered-rate', fmtRate(d.deliveredPerSecond))
+  const count = (n: number | null): string => (n === null ? '–' : fmtInt(n))
+  const capped = (d.pending ?? 0) >= PENDING_COUNT_CAP ? '+' : ''
+  setText('deliveries-pending', `${count(d.pending)}${capped}`)
+  const oldest = d.oldestPendingSeconds
+  setText(
+    'deliveries-oldest',
+    oldest === null ? '–' : oldest === 0 ? 'none' : fmtDuration(oldest * 1000),
+  )
+  for (const [id, n] of [
+    ['deliveries-failing', d.failingSubscriptions],
+    ['deliveries-paused', d.pausedSubscriptions],
+  ] as const) {
+    setText(id, count(n))
+    byId(id).className = (n ?? 0) > 0 ? 'warn-text' : ''
+  }
+  const tile = byId('deliveries-tile')
+  tile.dataset.tone = subscriptionTrouble(d) ? 'warn' : 'ok'
+  tile.title =
+    `deliveries that succeeded per second over the last minute (this node); ` +
+    `${fmtRate(d.failedPerSecond)} failed attempts/s; ` +
+    `${count(d.disabledSubscriptions)} disabled subscriptions; pending deliveries and ` +
+    'subscriptions as Postgres counted them, every 5 s'
 }
 
 function renderStatus(s: Status): void {
@@ -67,18 +115,21 @@ function renderStatus(s: Status): void {
   setText(
     'backlog-age',
     j.oldestPendingAgeMs === null
-      ? 'nothing waiting'
-      : `oldest ${fmtDuration(j.oldestPendingAgeMs)}`,
+      ? 'none in the journal'
+      : `in the journal · oldest ${fmtDuration(j.oldestPendingAgeMs)}`,
   )
+  byId('backlog-tile').title = 'events in the journal that the broker has not confirmed yet'
   byId('backlog-tile').dataset.tone = j.backlog > 0 ? 'warn' : 'ok'
 
   setText('dead-count', s.deadLetters === null ? '—' : fmtInt(s.deadLetters))
   setText(
     'dead-detail',
-    s.deadLetters === null ? 'database not up' : `${fmtInt(s.totals.failed)} failed since start`,
+    s.deadLetters === null ? 'database not up' : `${fmtInt(s.totals.failed)} since start`,
   )
+  byId('dead-tile').title = 'events that could not be stored (GET /v1/dead-letters)'
   byId('dead-tile').dataset.tone = (s.deadLetters ?? 0) > 0 ? 'bad' : 'ok'
 
+  renderDeliveries(s.deliveries)
   renderBroker(s.checks.broker)
   renderDatabase(s.checks.database)
   drawChart(byId<SVGSVGElement>('chart'), s.history.points)

@@ -85,7 +85,7 @@ function subscriptionRow(s: Subscription): HTMLTableRowElement {
     s.id === deliveriesView.subscription ? 'selected' : '',
   ]
   const when = (iso: string | null, none: string): HTMLElement =>
-    el('td', { class: 'small-text', title: iso ?? '' }, iso ? ago(iso) : none)
+    el('td', { class: 'small-text', title: iso ? fmtTime(iso, true) : '' }, iso ? ago(iso) : none)
   const toggle = el(
     'button',
     {
