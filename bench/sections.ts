@@ -1,4 +1,5 @@
 import { burstSection } from './burst/section.js'
+import { deliverySqlSection } from './delivery-sql/section.js'
 import { e2eSection } from './e2e/section.js'
 import { forwarderSection } from './forwarder/section.js'
 import { ingestSection } from './ingest/section.js'
@@ -20,4 +21,4 @@ export const sections: BenchSection[] = [
   burstSection,
   outboundSection,
 ]
-export const optionalSections: BenchSection[] = [journalWriterSection]
+export const optionalSections: BenchSection[] = [journalWriterSection, deliverySqlSection]
