@@ -123,6 +123,34 @@ t.test('a replay is a chain of its own generation', async (t) => {
   t.same(violations, [], 'one at a time, the replay after the first')
 })
 
+t.test('two nodes on one database keep one order per key', async (t) => {
+  const { rx, violations, delivered } = await orderedReceiver(() => false)
+  t.teardown(() => rx.close())
+  await db.subscribe({ url: rx.url(), eventTypes: ['two'], ordering: { key: '/customer' } })
+  // Two dispatchers as two nodes would run them: each claims, links and frees on its own.
+  await testDispatcher(t, db, { schedule: Array(30).fill(1) }).start()
+  await testDispatcher(t, db, { schedule: Array(30).fill(1) }).start()
+  const bodies = Array.from({ length: 60 }, (_, i) => ({
+    customer: `k${i % 3}`,
+    seq: Math.floor(i / 3),
+  }))
+  await store('two', bodies.slice(0, 30))
+  await store('two', bodies.slice(30), Date.now() - 30_000)
+  await until(
+    'all delivered',
+    async () => new Set(delivered.map((b) => `${b.customer}/${b.seq}`)).size === 60,
+  )
+  for (const k of ['k0', 'k1', 'k2']) {
+    const seqs = delivered.filter((b) => b.customer === k).map((b) => b.seq)
+    t.same(
+      seqs.filter((s, i) => seqs.indexOf(s) === i),
+      [...Array(20).keys()],
+      `${k} in receipt order`,
+    )
+  }
+  t.same(violations, [], 'never two of a key at once, never one before its predecessor succeeded')
+})
+
 t.test('close the database', () => db.drop())
 
 failOnLeaks(t)
