@@ -6,6 +6,7 @@ import { launchChromium, textOf } from './helpers/browser.js'
 import { receiver } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { post } from './helpers/post.js'
+import { pauseWhenSettled } from './helpers/pg.js'
 import { until } from './helpers/wait.js'
 
 const TOKEN = 'operator-page-outbound-token-0123'
@@ -68,15 +69,7 @@ t.test('the operator page shows failing and paused subscriptions', async (t) => 
     return healthy.received.length === 2 && quiet.received.length === 2
   })
   await until('the 500 receiver was tried', () => flaky.received.length === 2)
-  // Paused only once its successes are recorded: a 2xx recorded later would resume it.
-  await until('the quiet one recorded its successes', async () => {
-    const r = await pool.query(
-      "SELECT 1 FROM deliveries WHERE subscription_id = $1 AND status = 'succeeded'",
-      [paused],
-    )
-    return r.rowCount === 2
-  })
-  await pool.query('UPDATE subscriptions SET paused_at = now() WHERE id = $1', [paused])
+  await pauseWhenSettled(pool, paused)
 
   await until('the header turns amber, naming both', async () => {
     return /Degraded: 1 subscription failing, 1 paused/.test(await textOf(page, '#overall'))

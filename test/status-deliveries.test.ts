@@ -4,6 +4,7 @@ import { receiver } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { post } from './helpers/post.js'
 import { collect, spawnSluice } from './helpers/spawn.js'
+import { pauseWhenSettled } from './helpers/pg.js'
 import { until } from './helpers/wait.js'
 
 const TOKEN = 'status-deliveries-token-0123456789'
@@ -82,7 +83,7 @@ t.test('deliveries in /v1/status, /metrics and sluice status', async (t) => {
   })
   await until('both attempted at the failing one', () => failing.received.length === 2)
   // Flow control's pause, set as it sets it; and one delivery made an hour ago.
-  await pool.query('UPDATE subscriptions SET paused_at = now() WHERE id = $1', [paused])
+  await pauseWhenSettled(pool, paused)
   await pool.query(
     `UPDATE deliveries SET created_at = now() - interval '1 hour'
      WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = $1)`,

@@ -86,3 +86,18 @@ export async function waitForMigrations(pool: pg.Pool, timeoutMs = 60_000): Prom
     timeoutMs,
   )
 }
+
+/**
+ * Pause a subscription the way flow control does (paused_at), once none of its deliveries is
+ * pending: a 2xx recorded after the pause would resume it, as it should.
+ */
+export async function pauseWhenSettled(pool: pg.Pool, subscriptionId: string): Promise<void> {
+  await until('its deliveries are recorded', async () => {
+    const r = await pool.query(
+      "SELECT 1 FROM deliveries WHERE subscription_id = $1 AND status = 'pending' LIMIT 1",
+      [subscriptionId],
+    )
+    return r.rowCount === 0
+  })
+  await pool.query('UPDATE subscriptions SET paused_at = now() WHERE id = $1', [subscriptionId])
+}
