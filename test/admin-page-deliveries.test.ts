@@ -108,6 +108,7 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   t.same([status, pending, failed, inFlight], ['active', '0', '1', '0'])
   t.match(flow, /^narrowed\s*limit \d of 10$/, 'three 500s narrowed it; not paused')
   t.match(failures, /^3 failures in a row\s*since .* UTC$/, 'the window: three in a row since')
+  t.equal((await cells(retiredRow))[5], '—', 'no flow state for a disabled one')
   t.equal(success, 'never', 'no success ever')
   t.match((await cells(page.locator(`[data-sub="${ok}"]`)))[7], /ago$/, 'the healthy one succeeded')
   t.match(await textOf(page, '#subs-summary'), /3 subscriptions · 2 failing/)

@@ -216,7 +216,13 @@ t.test('the operator page shows flow control, ordering and filters', async (t) =
   await page.setViewportSize({ width: 420, height: 900 })
   await until('laid out narrow', async () => (await page.evaluate(() => window.innerWidth)) === 420)
   t.ok((await scrollWidth(page)) <= 420, 'no sideways scroll')
-  await page.evaluate(() => document.querySelector('#subscriptions-card')?.scrollIntoView())
+  // The table scrolls in its box: the screenshot shows it scrolled to the flow column.
+  await page.evaluate(() => {
+    document.querySelector('#subscriptions-card')?.scrollIntoView()
+    const box = document.querySelector<HTMLElement>('#subscriptions-card .scroll')
+    const cell = document.querySelector<HTMLElement>('#sub-rows td[data-flow]')
+    if (box && cell) box.scrollLeft = cell.offsetLeft - 40
+  })
   await page.screenshot({ path: join(ARTIFACTS, 'admin-flow-narrow.png') })
 
   t.equal(ledger.received.length, 1, 'the second entry was never sent before the first')

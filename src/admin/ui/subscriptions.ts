@@ -85,6 +85,8 @@ function statusCell(s: Subscription): HTMLElement {
 /** Flow control now: the state, and what holds it back (docs/outbound.md "Flow control"). */
 function flowCell(s: Subscription): HTMLElement {
   const f = s.delivery.flow
+  // Nothing is delivered to a disabled one: no flow to speak of (enabling it ends any pause).
+  if (s.status === 'disabled') return el('td', { class: 'muted', 'data-flow': '' }, '—')
   const line = (text: string) => el('div', { class: 'muted small-text' }, text)
   let detail: HTMLElement[] = []
   if (f.state === 'paused') {
