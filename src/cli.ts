@@ -35,7 +35,8 @@ export const subcommands: Record<string, Subcommand> = {
     load: async () => (await import('./commands/events.js')).eventsCommand,
   },
   subscriptions: {
-    summary: 'outbound subscribers: `subscriptions list`, `add --url URL`, `disable --id ID`',
+    summary:
+      'outbound subscribers: `subscriptions list`, `add --url URL`, `disable|enable|resume --id ID`',
     load: async () => (await import('./commands/subscriptions.js')).subscriptionsCommand,
   },
   journal: {

@@ -39,7 +39,7 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   const { call, webhook, admin } = await startAdminEngine(t, {
     SLUICE_ADMIN_TOKEN: TOKEN,
     SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
-    // Three attempts, quickly; one failed delivery stays under the breaker's five failures.
+    // Three attempts, quickly; one failed delivery stays under the pause's 10 failures.
     SLUICE_DELIVERY_SCHEDULE: '0.2,0.2',
     SLUICE_DELIVERY_TIMEOUT_MS: '10000',
   })
@@ -102,11 +102,13 @@ t.test('the operator page shows subscribers and acts on their deliveries', async
   const badRow = page.locator(`[data-sub="${bad}"]`)
   const cells = async (row: typeof badRow) =>
     (await row.locator('td').allTextContents()).map((s) => s.trim())
-  const [where, status, pending, failed, inFlight, breaker, since, success] = await cells(badRow)
+  const [where, status, pending, failed, inFlight, flow, failures, success] = await cells(badRow)
   t.match(where, failing.url('/partner'), 'its url')
   t.match(where, /partner integration/, 'its description')
-  t.same([status, pending, failed, inFlight, breaker], ['active', '0', '1', '0', 'closed'])
-  t.match(since, /ago$/, 'failing since a moment ago')
+  t.same([status, pending, failed, inFlight], ['active', '0', '1', '0'])
+  t.match(flow, /^narrowed\s*limit \d of 10$/, 'three 500s narrowed it; not paused')
+  t.match(failures, /^3 failures in a row\s*since .* UTC$/, 'the window: three in a row since')
+  t.equal((await cells(retiredRow))[5], '—', 'no flow state for a disabled one')
   t.equal(success, 'never', 'no success ever')
   t.match((await cells(page.locator(`[data-sub="${ok}"]`)))[7], /ago$/, 'the healthy one succeeded')
   t.match(await textOf(page, '#subs-summary'), /3 subscriptions · 2 failing/)

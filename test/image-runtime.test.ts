@@ -139,7 +139,7 @@ t.test('SIGTERM to the image command while requests are in flight loses no 200',
   t.same(childrenOf(first.pid), [], 'the engine starts no child processes (nothing to reap)')
   const page = await fetch(`http://127.0.0.1:${first.adminPort}/`)
   t.equal(page.status, 200, 'the operator page is built from what the image holds')
-  t.match(await page.text(), /<style>[^]*col\.w-breaker/, 'with every stylesheet it inlines')
+  t.match(await page.text(), /<style>[^]*col\.w-flow/, 'with every stylesheet it inlines')
   // As the image's healthcheck and an orchestrator would: load once the engine is ready with
   // its embedded database up (a stop while PGlite still starts waits for that start).
   await until('the embedded database is up', () => databaseUp(first.port), 120_000, 250)

@@ -7,7 +7,8 @@ export const subscriptionsListSpec: CommandSpec = {
   synopsis: '[--status active|disabled] [--limit N] [--cursor C]',
   description:
     "The subscriptions, oldest first, from the running engine's GET /v1/subscriptions: one JSON\n" +
-    'object per line, with how its deliveries stand (pending, failed, breaker, failingSince).\n' +
+    'object per line, with its filter and ordering and how its deliveries stand (pending,\n' +
+    'failed, failingSince, flow: normal, narrowed, held or paused).\n' +
     'When more match, a last line {"nextCursor":"..."} gives the --cursor of the next page.',
   options: {
     status: { type: 'string', help: 'only active or only disabled ones' },
@@ -26,7 +27,10 @@ export const subscriptionsAddSpec: CommandSpec = {
     'signing secret when one was made or given (a new subscription, or --secret): keep it, it\n' +
     'is not shown again. Exit code 2 when the engine refuses a value given here; 1 when it\n' +
     'refuses for another reason, e.g. a destination its SLUICE_OUTBOUND_ALLOW does not allow\n' +
-    "(the engine's setting: restart the engine with it).",
+    "(the engine's setting: restart the engine with it). --filter takes a JSON object matched\n" +
+    "against each event's JSON body (docs/outbound.md, Filters), e.g.\n" +
+    '--filter \'{"data.amount": {"$gte": 100}}\'; --ordering-key a JSON pointer into it: events\n' +
+    'with the same value there are delivered one at a time, in the order received.',
   options: {
     url: { type: 'string', help: 'the http:// or https:// URL deliveries are POSTed to' },
     type: { type: 'string', multiple: true, help: 'an event type, or a prefix ending in *' },
@@ -36,6 +40,8 @@ export const subscriptionsAddSpec: CommandSpec = {
     'max-in-flight': { type: 'string', help: 'deliveries at once to it, 1-1000 (default 10)' },
     rate: { type: 'string', help: 'at most this many deliveries per second to it' },
     description: { type: 'string', help: 'a note for operators' },
+    filter: { type: 'string', help: 'a filter object, as JSON (default: every event)' },
+    'ordering-key': { type: 'string', help: 'a JSON pointer, e.g. /customer/id (default: none)' },
   },
 }
 
@@ -54,7 +60,19 @@ const subscriptionsEnableSpec: CommandSpec = {
   name: 'sluice subscriptions enable',
   description:
     'Resumes deliveries to a disabled subscription (PATCH status active): its pending deliveries\n' +
-    'are attempted again. Exit code 1 when there is no such subscription.',
+    'are attempted again. It resumes a paused one too. Exit code 1 when there is no such\n' +
+    'subscription.',
+}
+
+/** The same PATCH as enable, under the name the page and the operational events use. */
+const subscriptionsResumeSpec: CommandSpec = {
+  ...subscriptionsDisableSpec,
+  name: 'sluice subscriptions resume',
+  description:
+    'Resumes a subscription paused by flow control now, without waiting for a probe to succeed\n' +
+    '(PATCH status active, as enable does; a disabled one is enabled): its count of failures in\n' +
+    'a row starts again from 0 and deliveries go again, from one in flight, widening as they\n' +
+    'succeed. Exit code 1 when there is no such subscription.',
 }
 
 const SPECS: Record<string, CommandSpec> = {
@@ -62,8 +80,9 @@ const SPECS: Record<string, CommandSpec> = {
   add: subscriptionsAddSpec,
   disable: subscriptionsDisableSpec,
   enable: subscriptionsEnableSpec,
+  resume: subscriptionsResumeSpec,
 }
-const GROUP = { name: 'sluice subscriptions', synopsis: 'list|add|disable|enable [options]' }
+const GROUP = { name: 'sluice subscriptions', synopsis: 'list|add|disable|enable|resume [options]' }
 
 /** `--header "Name: value"` into the headers object; a bad one is a usage error. */
 function headers(given: string[]): Record<string, string> {
@@ -74,6 +93,20 @@ function headers(given: string[]): Record<string, string> {
       return [h.slice(0, at).trim(), h.slice(at + 1).trim()]
     }),
   )
+}
+
+/** `--filter JSON`: an object (the API checks its operators); anything else is a usage error. */
+function filter(given: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(given)
+  } catch (err) {
+    throw new Error(`--filter is not JSON: ${(err as Error).message}`, { cause: err })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('--filter must be a JSON object, e.g. \'{"type": "order.paid"}\'')
+  }
+  return value as Record<string, unknown>
 }
 
 /** The POST body of `add`: only what was given, so the API's defaults apply to the rest. */
@@ -95,10 +128,12 @@ function addBody(v: Record<string, string | string[] | undefined>): Record<strin
       ? { rateLimit: { perSecond: number('rate'), burst: Math.max(1, Math.ceil(number('rate'))) } }
       : {}),
     ...(v.description ? { description: v.description } : {}),
+    ...(v.filter !== undefined ? { filter: filter(v.filter as string) } : {}),
+    ...(v['ordering-key'] !== undefined ? { ordering: { key: v['ordering-key'] } } : {}),
   }
 }
 
-/** `sluice subscriptions list|add|disable|enable`: resolves with the exit code. */
+/** `sluice subscriptions list|add|disable|enable|resume`: resolves with the exit code. */
 export async function subscriptionsCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args
   const spec = action ? SPECS[action] : undefined
@@ -113,7 +148,7 @@ export async function subscriptionsCommand(args: string[]): Promise<number> {
   if (!parsed.ok) return parsed.exitCode
   const v = parsed.values as Record<string, string | string[] | undefined>
   if (action === 'add' && !v.url) return usageError(spec, new Error('--url is required'))
-  if ((action === 'disable' || action === 'enable') && !v.id) {
+  if (action !== 'list' && action !== 'add' && !v.id) {
     return usageError(spec, new Error('--id is required'))
   }
   let body: Record<string, unknown> | undefined

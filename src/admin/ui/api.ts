@@ -83,7 +83,16 @@ interface DeadLetter {
   bytes: number
 }
 
-type BreakerState = 'closed' | 'open' | 'half_open'
+/** Flow control (docs/outbound.md): paused from Postgres; else this node's lane. */
+type FlowState = 'normal' | 'narrowed' | 'held' | 'paused'
+interface SubscriptionFlow {
+  state: FlowState
+  inFlightLimit: number
+  consecutiveFailures: number
+  pausedAt: string | null
+  nextProbeAt: string | null
+  heldUntil: string | null
+}
 interface Subscription {
   id: string
   url: string
@@ -91,14 +100,18 @@ interface Subscription {
   status: 'active' | 'disabled'
   disabledReason: string | null
   createdAt: string
-  /** Pending and failed are counted in Postgres; inFlight and breaker are the answering node's. */
+  maxInFlight: number
+  /** Set by API callers: shown as text only. */
+  filter: Record<string, unknown> | null
+  ordering: { key: string } | null
+  /** Pending and failed are counted in Postgres; inFlight and flow are the answering node's. */
   delivery: {
     pending: number
     failed: number
     inFlight: number
-    breaker: BreakerState
     failingSince: string | null
     lastSuccessAt: string | null
+    flow: SubscriptionFlow
   }
 }
 type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled'
@@ -116,6 +129,10 @@ interface Delivery {
   lastError: string | null
   createdAt: string
   completedAt: string | null
+  /** The event's value at the subscription's ordering pointer, as JSON text. */
+  orderingKey: string | null
+  /** The delivery of the same key this one waits for. */
+  waitingFor: string | null
 }
 interface Attempt {
   attempt: number
@@ -127,6 +144,8 @@ interface Attempt {
   responseExcerpt: string | null
   responseTruncated: boolean
   node: string
+  /** A probe of a paused subscription: unless it succeeded, it spent no attempt. */
+  probe: boolean
 }
 interface DeliveryDetail extends Delivery {
   url: string

@@ -21,6 +21,13 @@ const DELIVERY_TONE: Record<DeliveryStatus, Tone | ''> = {
 
 const retryable = (d: Delivery): boolean => d.status === 'failed' || d.status === 'pending'
 
+/**
+ * Its subscription is paused (as last listed): only a probe goes, whatever its due time says.
+ * Likewise a delivery waiting for its key's predecessor goes after it (`waitingFor`).
+ */
+const pausedFor = (d: Delivery): boolean =>
+  subsView.list.find((s) => s.id === d.subscriptionId)?.delivery.flow.state === 'paused'
+
 /** What the last attempt said: its status code, else its error class. */
 function lastResult(d: Delivery): string {
   if (d.attempts === 0) return 'not attempted yet'
@@ -28,9 +35,11 @@ function lastResult(d: Delivery): string {
   return d.lastError ?? '—'
 }
 
+/** The subscription's URL, and its ordering key and filter in full. */
 function setDeliveriesHeading(s: Subscription): void {
   setText('deliveries-of', s.url)
   byId('deliveries-of').title = s.url
+  byId('deliveries-rules').replaceChildren(...subscriptionRules(s, false))
 }
 
 function showDeliveries(s: Subscription): void {
@@ -74,9 +83,16 @@ async function refreshDeliveries(): Promise<void> {
 function deliveryRow(d: Delivery): HTMLTableRowElement {
   const next = d.inFlight
     ? 'attempt under way'
-    : d.status === 'pending' && d.nextAttemptAt
-      ? `next ${fmtTime(d.nextAttemptAt)}`
-      : ''
+    : d.waitingFor
+      ? waitingLink(d.waitingFor)
+      : d.status !== 'pending'
+        ? ''
+        : pausedFor(d)
+          ? 'paused: probes only'
+          : d.nextAttemptAt && `next ${fmtTime(d.nextAttemptAt)}`
+  const origin = [d.source]
+  if (d.generation > 0) origin.push(`replay ${d.generation}`)
+  if (d.orderingKey !== null) origin.push(`key ${d.orderingKey}`)
   const retry =
     retryable(d) &&
     el(
@@ -102,11 +118,7 @@ function deliveryRow(d: Delivery): HTMLTableRowElement {
       'td',
       {},
       el('div', { class: 'mono clip', title: d.eventId }, d.eventId),
-      el(
-        'div',
-        { class: 'muted small-text' },
-        d.generation > 0 ? `${d.source} · replay ${d.generation}` : d.source,
-      ),
+      el('div', { class: 'muted small-text clip', title: origin.join(' · ') }, origin.join(' · ')),
     ),
     el('td', {}, badge(DELIVERY_TONE[d.status], d.status)),
     el('td', { class: 'right num' }, fmtInt(d.attempts)),

@@ -1,6 +1,7 @@
 // One delivery (GET /v1/deliveries/:id) in a side panel: where it goes, its state, and every
 // attempt, newest first: time, duration, status code or error class and message, the start of
-// the response and the node that made it. Response bodies and messages come from the
+// the response and the node that made it, probes marked. An ordered delivery shows its key and
+// the delivery it waits for, one click away. Response bodies and messages come from the
 // subscriber's server, which may be hostile: they are set as text only. A pending delivery is
 // read again on the status cadence, so an attempt made meanwhile appears by itself.
 
@@ -19,11 +20,23 @@ function attemptOutcome(a: Attempt): HTMLElement {
   return badge('bad', a.error ?? 'error')
 }
 
+/**
+ * A probe of a paused subscription that failed spent no attempt: its number is the one the next
+ * real attempt will have, so it is named a probe instead. One that succeeded counted.
+ */
+function probeNote(a: Attempt): HTMLElement | null {
+  if (!a.probe) return null
+  const ok = a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300
+  const text = ok ? 'probe: succeeded, the subscription resumes' : 'probe: no attempt spent'
+  return el('div', { class: 'muted small-text probe-note' }, text)
+}
+
 function attemptItem(a: Attempt): HTMLElement {
+  const spent = !a.probe || (a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300)
   const head = el(
     'div',
     { class: 'attempt-head' },
-    el('strong', {}, `#${a.attempt}`),
+    el('strong', {}, spent ? `#${a.attempt}` : 'probe'),
     attemptOutcome(a),
     // A failed status has its error class too (the badge shows the error class otherwise).
     a.statusCode !== null && a.error && el('span', { class: 'mono muted' }, a.error),
@@ -35,8 +48,13 @@ function attemptItem(a: Attempt): HTMLElement {
   const excerpt = a.responseExcerpt
   return el(
     'li',
-    { class: 'attempt', 'data-attempt': a.attempt },
+    {
+      class: a.probe ? 'attempt probe' : 'attempt',
+      'data-attempt': a.attempt,
+      'data-probe': a.probe,
+    },
     head,
+    probeNote(a),
     a.message && el('div', { class: 'error-text small-text' }, a.message),
     excerpt !== null &&
       el(
@@ -46,6 +64,22 @@ function attemptItem(a: Attempt): HTMLElement {
       ),
     excerpt !== null && el('pre', { class: 'excerpt' }, excerpt === '' ? '(empty body)' : excerpt),
   )
+}
+
+/** "waiting for 12": opens that delivery in the panel (and marks it in the list, if there). */
+function waitingLink(id: string): HTMLButtonElement {
+  const link = el(
+    'button',
+    { class: 'link', 'data-waiting-for': id, title: 'the delivery of the same key before it' },
+    `waiting for ${id}`,
+  )
+  link.addEventListener('click', (ev) => {
+    ev.stopPropagation()
+    for (const r of byId('delivery-rows').querySelectorAll<HTMLElement>('tr[data-delivery]'))
+      r.classList.toggle('selected', r.dataset.delivery === id)
+    void openDelivery(id)
+  })
+  return link
 }
 
 async function openDelivery(id: string): Promise<void> {
@@ -88,15 +122,24 @@ async function refreshOpenDelivery(): Promise<void> {
     ...meta('status', d.status),
     ...meta('attempts', String(d.attempts)),
     ...meta('created', `${fmtTime(d.createdAt)} (${ago(d.createdAt)})`),
-    ...(d.inFlight ? meta('next attempt', 'under way now') : []),
-    ...(d.status === 'pending' && d.nextAttemptAt
-      ? meta('next attempt', fmtTime(d.nextAttemptAt))
-      : []),
+    ...(d.orderingKey !== null ? meta('ordering key', d.orderingKey) : []),
+    ...(d.inFlight
+      ? meta('next attempt', 'under way now')
+      : d.waitingFor
+        ? meta('next attempt', waitingLink(d.waitingFor))
+        : d.status !== 'pending'
+          ? []
+          : pausedFor(d)
+            ? meta('next attempt', 'when a probe succeeds (the subscription is paused)')
+            : d.nextAttemptAt
+              ? meta('next attempt', fmtTime(d.nextAttemptAt))
+              : []),
     ...(d.completedAt ? meta('completed', fmtTime(d.completedAt)) : []),
     ...(d.generation > 0 ? meta('replay', `generation ${d.generation}`) : []),
   )
   byId('delivery-meta').dataset.status = d.status
-  const items = [...d.attemptLog].sort((a, b) => b.attempt - a.attempt).map(attemptItem)
+  // The API's order (oldest first) reversed: a failed probe and the attempt after it share a number.
+  const items = [...d.attemptLog].reverse().map(attemptItem)
   if (items.length === 0) items.push(el('li', { class: 'muted' }, 'No attempt yet.'))
   byId('delivery-attempts').replaceChildren(...items)
 }

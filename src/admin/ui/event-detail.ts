@@ -49,7 +49,7 @@ function deliveriesSummary(deliveries: Delivery[]): string {
   return replays ? `${counts} (${replays} by replay)` : counts
 }
 
-function meta(label: string, value: string): HTMLElement[] {
+function meta(label: string, value: string | Node): HTMLElement[] {
   return [el('dt', {}, label), el('dd', {}, value)]
 }
 

@@ -1,6 +1,7 @@
-// Subscriptions (GET /v1/subscriptions) with their delivery health, the failing ones first and
-// highlighted, each with an enable/disable toggle (PATCH status). Clicking a row shows its
-// deliveries (deliveries.ts). URLs and reasons come from API callers or the engine: text only.
+// Subscriptions (GET /v1/subscriptions) with their delivery health and flow control, the failing
+// ones first and highlighted, each with an enable/disable toggle (PATCH status). Clicking a row
+// shows its deliveries (deliveries.ts). URLs, reasons and filters come from API callers or the
+// engine: text only.
 
 /** One page is enough for the sort to be whole; past it the table says so. */
 const SUBS_LIMIT = 500
@@ -16,7 +17,7 @@ const disabledBySystem = (s: Subscription): boolean =>
 
 function isFailing(s: Subscription): boolean {
   const d = s.delivery
-  return d.breaker !== 'closed' || d.failingSince !== null || disabledBySystem(s)
+  return d.flow.state === 'paused' || d.failingSince !== null || disabledBySystem(s)
 }
 
 /** Failing first, the longest failing at the top; the rest in the API's order (oldest first). */
@@ -59,7 +60,12 @@ async function refreshSubscriptions(): Promise<void> {
   if (shown) setDeliveriesHeading(shown)
 }
 
-const BREAKER_TONE: Record<BreakerState, Tone> = { closed: 'ok', half_open: 'warn', open: 'bad' }
+/** Paused sends nothing but probes: the failing colour. Narrowed or held still delivers. */
+const FLOW_TONE: Record<Exclude<FlowState, 'normal'>, Tone> = {
+  narrowed: 'warn',
+  held: 'warn',
+  paused: 'bad',
+}
 
 function badge(tone: Tone | '', text: string): HTMLElement {
   return el('span', { class: `badge small ${tone}`, 'data-tone': tone }, text)
@@ -73,6 +79,51 @@ function statusCell(s: Subscription): HTMLElement {
     badge(tone, s.status),
     s.disabledReason &&
       el('div', { class: 'muted small-text clamp', title: s.disabledReason }, s.disabledReason),
+  )
+}
+
+/** Flow control now: the state, and what holds it back (docs/outbound.md "Flow control"). */
+function flowCell(s: Subscription): HTMLElement {
+  const f = s.delivery.flow
+  // Nothing is delivered to a disabled one: no flow to speak of (enabling it ends any pause).
+  if (s.status === 'disabled') return el('td', { class: 'muted', 'data-flow': '' }, '—')
+  const line = (text: string) => el('div', { class: 'muted small-text' }, text)
+  let detail: HTMLElement[] = []
+  if (f.state === 'paused') {
+    detail = [line(f.nextProbeAt ? `next probe ${fmtTime(f.nextProbeAt)}` : 'next probe due')]
+  } else if (f.state !== 'normal') {
+    detail = [line(`limit ${fmtInt(f.inFlightLimit)} of ${fmtInt(s.maxInFlight)}`)]
+    if (f.heldUntil) detail.push(line(`held until ${fmtTime(f.heldUntil)}`))
+  }
+  // Normal is plain text: only what holds deliveries back draws the eye.
+  const state =
+    f.state === 'normal'
+      ? el('span', { class: 'muted', 'data-tone': '' }, 'normal')
+      : badge(FLOW_TONE[f.state], f.state)
+  return el('td', { 'data-flow': f.state }, state, ...detail)
+}
+
+/** The failure window that pauses: failed attempts in a row (every node's) since when. */
+function windowCell(s: Subscription): HTMLElement {
+  const n = s.delivery.flow.consecutiveFailures
+  const since = s.delivery.failingSince
+  if (n === 0 && since === null) return el('td', { class: 'small-text' }, '—')
+  return el(
+    'td',
+    { class: 'small-text', title: since ? `${ago(since)}, ${fmtTime(since, true)}` : '' },
+    el('div', {}, `${fmtInt(n)} ${n === 1 ? 'failure' : 'failures'} in a row`),
+    since && el('div', { class: 'muted' }, `since ${fmtTime(since)}`),
+  )
+}
+
+/** A filter or ordering key, compact, as text: one clipped line, the whole in its title. */
+function subscriptionRules(s: Subscription, clip: boolean): HTMLElement[] {
+  const rules: [string, string][] = []
+  if (s.ordering) rules.push(['ordered by', s.ordering.key])
+  if (s.filter) rules.push(['filter', JSON.stringify(s.filter)])
+  const cls = clip ? 'muted small-text clip' : 'small-text rule'
+  return rules.map(([what, text]) =>
+    el('div', { class: cls, title: text }, `${what} `, el('span', { class: 'mono' }, text)),
   )
 }
 
@@ -107,13 +158,14 @@ function subscriptionRow(s: Subscription): HTMLTableRowElement {
       {},
       el('div', { class: 'mono clip', title: s.url }, s.url),
       s.description && el('div', { class: 'muted small-text clip' }, s.description),
+      ...subscriptionRules(s, true),
     ),
     statusCell(s),
     el('td', { class: 'right num' }, fmtInt(d.pending)),
     el('td', { class: d.failed ? 'right num error-text' : 'right num' }, fmtInt(d.failed)),
     el('td', { class: 'right num' }, fmtInt(d.inFlight)),
-    el('td', {}, badge(BREAKER_TONE[d.breaker], d.breaker.replace('_', '-'))),
-    when(d.failingSince, '—'),
+    flowCell(s),
+    windowCell(s),
     when(d.lastSuccessAt, 'never'),
     el('td', { class: 'right' }, toggle),
   )
