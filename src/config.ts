@@ -28,6 +28,27 @@ const intIn = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
 const oneOf = <T extends string>(name: string, values: readonly [T, ...T[]]) =>
   z.enum(values, { message: `${name} must be one of: ${values.join(', ')}` })
 
+/**
+ * A comma-separated list whose whole text `check` accepts (it throws an Error naming the
+ * variable and the bad entry), as its trimmed, non-empty entries.
+ */
+const checkedList = (check: (text: string) => unknown) =>
+  z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        check(s)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+        return z.NEVER
+      }
+      return s
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean)
+    })
+    .default([])
+
 const envSchema = z.object({
   PORT: intIn('PORT', 0, 65535).default(8080),
   HOST: z.string().min(1, 'HOST must be a bind address such as 0.0.0.0').default('0.0.0.0'),
@@ -102,21 +123,7 @@ const envSchema = z.object({
       return key
     })
     .optional(),
-  SLUICE_OUTBOUND_ALLOW: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        parseAllowList(s)
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message })
-        return z.NEVER
-      }
-      return s
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean)
-    })
-    .default([]),
+  SLUICE_OUTBOUND_ALLOW: checkedList(parseAllowList),
   // Kept as written (validated only) so the start-up summary can redact its password.
   SLUICE_OUTBOUND_PROXY: z
     .string()
@@ -128,21 +135,7 @@ const envSchema = z.object({
       }
     })
     .optional(),
-  SLUICE_OUTBOUND_NO_PROXY: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        parseNoProxy(s)
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message })
-        return z.NEVER
-      }
-      return s
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean)
-    })
-    .default([]),
+  SLUICE_OUTBOUND_NO_PROXY: checkedList(parseNoProxy),
   SLUICE_OUTBOUND_CA_FILE: z
     .string()
     .min(1, 'SLUICE_OUTBOUND_CA_FILE must be the path of a PEM file of CA certificates')
