@@ -46,12 +46,13 @@ export interface ChainsResult {
 }
 
 // The successors of deliveries that are done (this node's results, or any orphan the sweep
-// finds) may go. The sweep reads every waiting delivery, so it runs seldom (after a crash
-// between a result's commit and its release, a successor would otherwise wait forever).
+// finds) may go. The sweep reads every waiting delivery, so it runs seldom: after a crash
+// between a result's commit and its release, a successor would otherwise wait forever, also for
+// a predecessor that retention has deleted since.
 const RELEASE = `UPDATE deliveries w SET waiting_for = NULL
   WHERE w.waiting_for = ANY ($1::bigint[])`
-const SWEEP = `UPDATE deliveries w SET waiting_for = NULL FROM deliveries p
-  WHERE w.waiting_for > 0 AND p.id = w.waiting_for AND p.status <> 'pending'`
+const SWEEP = `UPDATE deliveries w SET waiting_for = NULL WHERE w.waiting_for > 0
+  AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.id = w.waiting_for AND p.status = 'pending')`
 
 /**
  * Every change to the chains, in one transaction under LINK_LOCK_KEY, each statement taken after
