@@ -151,6 +151,37 @@ t.test('two nodes on one database keep one order per key', async (t) => {
   t.same(violations, [], 'never two of a key at once, never one before its predecessor succeeded')
 })
 
+t.test('a delivery left waiting for one that is done or gone is freed by the sweep', async (t) => {
+  const { rx, delivered } = await orderedReceiver(() => false)
+  t.teardown(() => rx.close())
+  const sub = await db.subscribe({
+    url: rx.url(),
+    eventTypes: ['orphan'],
+    ordering: { key: '/customer' },
+  })
+  await store('orphan', [
+    { customer: 'o', seq: 0 },
+    { customer: 'p', seq: 0 },
+  ])
+  // As a crash between a result's commit and its release leaves them: one waits for a finished
+  // delivery, the other for one that retention deleted since.
+  const { rows } = await db.pool.query<{ id: string }>(
+    'SELECT id FROM deliveries WHERE subscription_id = $1 ORDER BY id',
+    [sub.id],
+  )
+  await db.pool.query(
+    `WITH done AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, status)
+       VALUES ($1, 'default', 'finished', now(), 'succeeded') RETURNING id)
+     UPDATE deliveries SET waiting_for = CASE WHEN id = $2 THEN (SELECT id FROM done) ELSE 999999999 END
+      WHERE id = ANY ($3::bigint[])`,
+    [sub.id, rows[0]!.id, rows.map((r) => r.id)],
+  )
+  // A new dispatcher sweeps on its first claim.
+  await testDispatcher(t, db).start()
+  await until('both delivered', () => delivered.length === 2)
+  t.same(delivered.map((b) => b.customer).sort(), ['o', 'p'])
+})
+
 t.test('close the database', () => db.drop())
 
 failOnLeaks(t)
