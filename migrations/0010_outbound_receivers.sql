@@ -9,10 +9,12 @@ ALTER TABLE subscriptions
   ADD COLUMN filter_path jsonpath,
   ADD COLUMN ordering jsonb,
   ADD COLUMN ordering_path text[],
-  -- Flow control (src/dispatcher/flow.ts): failed attempts in a row since the last 2xx (the run
-  -- began at failing_since). Ten of them spanning 30 s pause the subscription: its deliveries
-  -- wait, and one node at a time sends a probe when next_probe_at comes.
+  -- Flow control (src/dispatcher/flow.ts): attempts in a row that met congestion (no answer, a
+  -- 5xx, a 429), the run beginning at down_since. Ten of them spanning 30 s pause the
+  -- subscription: its deliveries wait, and one node at a time sends a probe when next_probe_at
+  -- comes.
   ADD COLUMN consecutive_failures integer NOT NULL DEFAULT 0,
+  ADD COLUMN down_since timestamptz,
   ADD COLUMN paused_at timestamptz,
   ADD COLUMN next_probe_at timestamptz,
   -- When the last pause ended. The result write that resumes a subscription sets it to now(),
@@ -24,6 +26,12 @@ ALTER TABLE subscriptions
 -- waiting_for: NULL when the delivery may be attempted, the id of the delivery it waits for, or
 -- 0 until the linker has put it into its chain (subscription, key, generation).
 ALTER TABLE deliveries ADD COLUMN ordering_key text, ADD COLUMN waiting_for bigint;
+
+-- Each replay through the API makes one generation for everything it makes (so its deliveries of
+-- one key form one chain), numbered after any generation there already is.
+CREATE SEQUENCE sluice_replay_generation;
+SELECT setval('sluice_replay_generation', greatest(1, (SELECT max(generation) FROM deliveries)),
+  (SELECT max(generation) FROM deliveries) IS NOT NULL);
 
 -- A probe of a paused subscription: logged like any attempt, but it spends no attempt.
 ALTER TABLE delivery_attempts ADD COLUMN probe boolean NOT NULL DEFAULT false;
@@ -73,10 +81,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The ordering key of an event for a subscription: the JSON text at the path (so 1 and "1" are
--- two keys), NULL for none, a JSON null, or an unordered subscription (NULL path).
+-- two keys), NULL for none, a JSON null, or an unordered subscription (NULL path). A sender
+-- decides how long it is, and an index entry may not pass 2,704 bytes: a key over 200
+-- characters is kept as its first 160 and the MD5 of the whole, the same for the same key.
 CREATE FUNCTION sluice_ordering_key(path text[], payload jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT nullif((payload #> path)::text, 'null')
+  SELECT CASE WHEN length((payload #> path)::text) > 200
+    THEN left((payload #> path)::text, 160) || '…md5:' || md5((payload #> path)::text)
+    ELSE nullif((payload #> path)::text, 'null') END
 $$;
 
 -- Stores one operational event (source `sluice`) and its deliveries, in the caller's
@@ -99,11 +111,17 @@ BEGIN
   RETURN v_id;
 END $$;
 
--- The caches reload when a column they hold changes; the pause is one of them. next_probe_at,
--- consecutive_failures and resumed_at move with results and reload nothing.
+-- The caches reload when a column they hold changes. The pause is one of them, but the result
+-- write names paused_at in every update of a subscription's health, and a column-list trigger
+-- fires whenever the column is named: so the pause has a trigger of its own that fires only
+-- when it changes. next_probe_at, consecutive_failures and resumed_at reload nothing.
 DROP TRIGGER subscriptions_changed ON subscriptions;
 CREATE TRIGGER subscriptions_changed
   AFTER INSERT OR DELETE OR UPDATE OF url, event_types, sources, headers, payload, secret,
     previous_secret, previous_secret_until, rate_per_second, rate_burst, max_in_flight, status,
-    filter_path, ordering_path, paused_at
+    filter_path, ordering_path
   ON subscriptions FOR EACH ROW EXECUTE FUNCTION sluice_subscriptions_changed();
+CREATE TRIGGER subscriptions_paused
+  AFTER UPDATE OF paused_at ON subscriptions FOR EACH ROW
+  WHEN (OLD.paused_at IS DISTINCT FROM NEW.paused_at)
+  EXECUTE FUNCTION sluice_subscriptions_changed();

@@ -15,7 +15,9 @@ export function configSummary(config: Config): Record<string, unknown> {
   for (const [name, value] of Object.entries(config)) {
     // outboundCa is SLUICE_OUTBOUND_CA_FILE's contents: the path is shown, not the certificates.
     if (name === 'sources' || name === 'outboundCa') continue
-    out[name] = SECRET_NAME.test(name) ? hide(value) : withoutUrlSecrets(value)
+    out[name] = SECRET_NAME.test(name)
+      ? hide(value)
+      : withoutUrlSecrets(value, name === 'SLUICE_OUTBOUND_PROXY')
   }
   out.sources = Object.fromEntries(
     Object.entries(config.sources).map(([name, source]) => {
@@ -33,16 +35,21 @@ function hide(value: unknown): unknown {
   return Array.isArray(value) ? value.map(() => HIDDEN) : HIDDEN
 }
 
-/** A URL's password (user:password@ or ?password=) replaced; other values as they are. */
-function withoutUrlSecrets(value: unknown): unknown {
-  if (typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value
+/**
+ * A URL's credentials (user:password@, ?password=, and with `loneUser` a user without a
+ * password: for a proxy that is often a token) replaced; other values as they are. Blanks
+ * around it are ignored, as the parsers of the variables ignore them.
+ */
+function withoutUrlSecrets(value: unknown, loneUser = false): unknown {
+  if (typeof value !== 'string' || !/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value
   let url: URL
   try {
-    url = new URL(value)
+    url = new URL(value.trim())
   } catch {
     return value
   }
   if (url.password) url.password = 'redacted'
+  else if (loneUser && url.username) url.username = 'redacted'
   for (const key of [...url.searchParams.keys()]) {
     if (/pass|secret|token|key/i.test(key)) url.searchParams.set(key, 'redacted')
   }

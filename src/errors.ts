@@ -69,6 +69,10 @@ export const ErrorCodes = {
     status: 409,
     message: 'only a pending or failed delivery is retried; replay a succeeded one',
   },
+  delivery_waiting: {
+    status: 409,
+    message: 'the delivery waits for the one before it of its ordering key; retry that one',
+  },
   replay_too_large: {
     status: 400,
     message: 'the replay would make too many deliveries; narrow since/until',

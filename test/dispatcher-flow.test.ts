@@ -114,6 +114,59 @@ t.test(
   },
 )
 
+t.test(
+  'a receiver answering 4xx is failing, not down: no pause, its deliveries fail on schedule',
+  async (t) => {
+    const rx = await receiver((_r, res) => {
+      res.statusCode = 400
+      res.end('bad payload')
+    })
+    t.teardown(() => rx.close())
+    const sub = await db.subscribe({ url: rx.url(), eventTypes: ['rejects'] })
+    await testDispatcher(t, db, { schedule: [1, 1], flow: FLOW }).start()
+    await db.store(events('r', 'rejects', 4))
+    await until('all failed finally', async () => {
+      const r = await sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'failed'`,
+        [sub.id],
+      )
+      return r[0]!.n === 4
+    })
+    const [row] = await sql<{
+      paused_at: Date | null
+      consecutive_failures: number
+      failing: boolean
+    }>(
+      `SELECT paused_at, consecutive_failures, failing_since IS NOT NULL AS failing
+       FROM subscriptions WHERE id = $1`,
+      [sub.id],
+    )
+    t.same(
+      row,
+      { paused_at: null, consecutive_failures: 0, failing: true },
+      'failing, never paused',
+    )
+    t.equal(rx.received.length, 12, 'three attempts each: its schedule, none withheld')
+  },
+)
+
+t.test('a deleted subscription taken up again starts with no pause or failures', async (t) => {
+  const sub = await db.subscribe({ url: 'https://again.example/hook', eventTypes: ['again'] })
+  await db.pool.query(
+    `UPDATE subscriptions SET paused_at = now(), consecutive_failures = 50,
+       failing_since = now() - interval '200 hours' WHERE id = $1`,
+    [sub.id],
+  )
+  await db.pool.query(`UPDATE subscriptions SET status = 'deleted' WHERE id = $1`, [sub.id])
+  const again = await db.subscribe({ url: 'https://again.example/hook', eventTypes: ['again'] })
+  t.equal(again.id, sub.id, 'the same row')
+  const [row] = await sql<Record<string, unknown>>(
+    `SELECT status, paused_at, consecutive_failures, failing_since FROM subscriptions WHERE id = $1`,
+    [sub.id],
+  )
+  t.same(row, { status: 'active', paused_at: null, consecutive_failures: 0, failing_since: null })
+})
+
 t.test('close the database', () => db.drop())
 
 failOnLeaks(t)

@@ -148,6 +148,7 @@ t.test('a malformed filter is refused, naming the path', async (t) => {
   t.match(refused({ 'a..b': 1 }), /^filter\.a\.\.b: is not a path/)
   t.match(refused({ a: { $gt: true } }), /^filter\.a\.\$gt: must be a number or a string/)
   t.match(refused({ a: { $exists: 1 } }), /^filter\.a\.\$exists: must be true or false/)
+  t.match(refused({ a: 'x\ud800y' }), /^filter\.a: a string may not hold NUL or a lone surrogate/)
   t.match(refused('x'), /^filter: must be an object/)
   t.match(refused({ a: { $in: Array(101).fill(1) } }), /must be an array of 1 to 100/)
   t.equal(refused({ a: { $in: [1, 'x', null, true] }, $not: { b: { $prefix: 'q' } } }), 'accepted')

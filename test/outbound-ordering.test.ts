@@ -1,7 +1,8 @@
 import t from 'tap'
-import { getDelivery } from '../src/db/delivery-queries.js'
+import { randomBytes } from 'node:crypto'
+import { getDelivery, retryDelivery } from '../src/db/delivery-queries.js'
 import { replay } from '../src/db/replay.js'
-import { dispatchDb, type DispatchDb, testDispatcher } from './helpers/dispatch.js'
+import { dispatchDb, receiver, type DispatchDb, testDispatcher } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { orderedReceiver, type OrderedBody as Body } from './helpers/ordered-receiver.js'
 import { until } from './helpers/wait.js'
@@ -82,6 +83,11 @@ t.test('one at a time per key, in receipt order; a failing key holds only itself
     'it waits for the head',
   )
   t.ok(head!.attempts >= 1, 'which is being tried')
+  t.match(
+    await retryDelivery(db.pool, second!.id),
+    { outcome: 'waiting' },
+    'a retry may not send it before its predecessor',
+  )
 
   stuck = false
   await until('the stuck key drains in order', async () => of('stuck').length === 15)
@@ -149,6 +155,95 @@ t.test('two nodes on one database keep one order per key', async (t) => {
     )
   }
   t.same(violations, [], 'never two of a key at once, never one before its predecessor succeeded')
+})
+
+t.test(
+  'an older event stored late is appended behind the tail and is the tail after',
+  async (t) => {
+    let holdX = true
+    const { rx, violations, delivered } = await orderedReceiver((b) => b.seq === 10 && holdX)
+    t.teardown(() => rx.close())
+    const sub = await db.subscribe({
+      url: rx.url(),
+      eventTypes: ['late'],
+      ordering: { key: '/customer' },
+    })
+    await testDispatcher(t, db, { schedule: Array(30).fill(1) }).start()
+    const base = Date.now() - 60_000
+    const one = (seq: number) =>
+      db.store([
+        {
+          id: `late-${seq}`,
+          receivedAt: base + seq * 1000,
+          body: Buffer.from(JSON.stringify({ type: 'late', customer: 'k', seq })),
+        },
+      ])
+    const waiting = async () =>
+      (
+        await db.pool.query<{ event_id: string; before: string | null; linked: boolean }>(
+          `SELECT d.event_id, p.event_id AS before, d.waiting_for IS DISTINCT FROM 0 AS linked
+             FROM deliveries d LEFT JOIN deliveries p ON p.id = d.waiting_for
+          WHERE d.subscription_id = $1 ORDER BY d.id`,
+          [sub.id],
+        )
+      ).rows
+    await one(10)
+    await until('X is being tried', () => rx.received.length >= 1)
+    // Y and Z were received before X but stored after it (another node, a late store): each is
+    // appended in its turn, so Z follows Y, not X a second time (that would free both at once).
+    await one(5)
+    await until('Y linked', async () => (await waiting())[1]?.before === 'late-10')
+    await one(7)
+    await until('Z linked', async () => (await waiting())[2]?.linked === true)
+    t.same(
+      (await waiting()).map((w) => [w.event_id, w.before]),
+      [
+        ['late-10', null],
+        ['late-5', 'late-10'],
+        ['late-7', 'late-5'],
+      ],
+      'one chain, no fork',
+    )
+    holdX = false
+    await until('all three delivered', () => delivered.length === 3)
+    t.same(
+      delivered.map((b) => b.seq),
+      [10, 5, 7],
+    )
+    t.same(
+      violations.filter((v) => v.includes('in flight')),
+      [],
+      'never two at once',
+    )
+  },
+)
+
+t.test('a key longer than an index entry still orders, and stops nothing else', async (t) => {
+  const { rx, delivered } = await orderedReceiver(() => false)
+  const plain = await receiver()
+  t.teardown(() => Promise.all([rx.close(), plain.close()]))
+  await db.subscribe({ url: rx.url(), eventTypes: ['long'], ordering: { key: '/customer' } })
+  await db.subscribe({ url: plain.url(), eventTypes: ['long'] })
+  await testDispatcher(t, db).start()
+  // The sender chooses the key: 4,000 characters that do not compress.
+  const customer = randomBytes(3000).toString('base64')
+  await db.store(
+    [0, 1].map((seq) => ({
+      id: `long-${seq}`,
+      receivedAt: Date.now() - 10_000 + seq,
+      body: Buffer.from(JSON.stringify({ type: 'long', customer, seq })),
+    })),
+  )
+  await until('delivered to both', () => delivered.length === 2 && plain.received.length === 2)
+  t.same(
+    delivered.map((b) => b.seq),
+    [0, 1],
+    'in order',
+  )
+  const keys = await db.pool.query<{ n: number }>(
+    "SELECT max(length(ordering_key))::int AS n FROM deliveries WHERE event_id LIKE 'long-%'",
+  )
+  t.ok(keys.rows[0]!.n <= 200, `the key is kept bounded (${keys.rows[0]!.n} characters)`)
 })
 
 t.test('a delivery left waiting for one that is done or gone is freed by the sweep', async (t) => {

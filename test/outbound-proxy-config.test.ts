@@ -182,4 +182,9 @@ t.test('the start-up summary: no proxy password, the CA path and not its content
   t.same(summary.SLUICE_OUTBOUND_NO_PROXY, ['.corp.example'])
   t.equal(summary.SLUICE_OUTBOUND_CA_FILE, ca.caFile)
   t.notMatch(JSON.stringify(summary), /hunter2|BEGIN CERTIFICATE/)
+  // A token as the user, and blanks around the value (which the parser trims): hidden too.
+  for (const proxy of ['http://tok3n@proxy.corp:3128', ' http://u:hunter2@proxy.corp:3128 ']) {
+    const shown = configSummary(loadConfig({ SLUICE_OUTBOUND_PROXY: proxy }))
+    t.notMatch(String(shown.SLUICE_OUTBOUND_PROXY), /tok3n|hunter2/, `${proxy.trim()} redacted`)
+  }
 })

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { isConnectionError, permanentSqlState } from '../src/db/errors.js'
+import { isConnectionError, permanentSqlState, retryOnConflict } from '../src/db/errors.js'
 import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
 import { orderingValues, subscriptionMatches } from '../src/db/subscription-match.js'
 import { detectType, parseBody } from './parse.js'
@@ -91,18 +91,6 @@ async function insertRows(pool: pg.Pool, rows: Row[]): Promise<Set<string>> {
   return new Set(res.rows.map((r) => keyOf(r.source, r.id)))
 }
 
-// Deadlocks and serialization failures (class 40) are resolved by simply running again.
-async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn()
-    } catch (err) {
-      const code = (err as { code?: string }).code
-      if (attempt >= 3 || !code?.startsWith('40')) throw err
-    }
-  }
-}
-
 /**
  * Write a batch with one multi-row statement (one transaction), idempotent on (source, id).
  * A data error isolates the bad events by retrying row by row (first without the JSON payload,
@@ -142,7 +130,7 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
     // Very large batches are split into statements of MAX_ROWS (see there).
     for (let at = 0; at < sorted.length; at += MAX_ROWS) {
       const chunk = sorted.slice(at, at + MAX_ROWS)
-      for (const key of await withRetry(() => insertRows(pool, chunk))) inserted.add(key)
+      for (const key of await retryOnConflict(() => insertRows(pool, chunk))) inserted.add(key)
     }
     rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
   } catch (err) {
@@ -166,7 +154,7 @@ async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
   let last: unknown
   for (const variant of row.hasPayload ? [row, withoutPayload(row)] : [row]) {
     try {
-      const inserted = await withRetry(() => insertRows(pool, [variant]))
+      const inserted = await retryOnConflict(() => insertRows(pool, [variant]))
       return { ok: true, inserted: inserted.has(row.key) }
     } catch (err) {
       if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)

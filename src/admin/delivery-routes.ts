@@ -58,7 +58,7 @@ const missing = (what: string): Answer => ({
 
 /** Why a delivery is not made due, and what the operator can do about it. */
 function refusedRetry(
-  outcome: 'not_retryable' | 'subscription_disabled' | 'subscription_deleted',
+  outcome: 'not_retryable' | 'subscription_disabled' | 'subscription_deleted' | 'waiting',
   d: Delivery,
 ): Answer {
   const refuse = (error: string, message: string): Answer => ({
@@ -72,6 +72,14 @@ function refusedRetry(
         `it first (PATCH /v1/subscriptions/${d.subscriptionId} {"status":"active"}, or ` +
         `sluice subscriptions enable --id ${d.subscriptionId}); its pending deliveries are then ` +
         'attempted, and this one can be retried',
+    )
+  }
+  if (outcome === 'waiting') {
+    return refuse(
+      'delivery_waiting',
+      d.waitingFor
+        ? `delivery ${d.id} waits for delivery ${d.waitingFor} of its ordering key (${d.orderingKey}) and goes once that one is done: retry that one`
+        : `delivery ${d.id} is being put in the order of its key (${d.orderingKey}); it goes when its turn comes`,
     )
   }
   if (outcome === 'subscription_deleted') {

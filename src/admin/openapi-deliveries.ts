@@ -28,7 +28,10 @@ const delivery = {
     subscriptionId: { ...str, format: 'uuid' },
     source: str,
     eventId: str,
-    generation: { ...int, description: '0 for the first fan-out; 1, 2, ... per replay' },
+    generation: {
+      ...int,
+      description: '0 for the first fan-out; each replay one number of its own, increasing',
+    },
     status: statusEnum,
     attempts: int,
     nextAttemptAt: nullable(iso),
@@ -94,7 +97,11 @@ export const deliverySchemas = {
     properties: {
       state: { enum: ['normal', 'narrowed', 'held', 'paused'] },
       inFlightLimit: { ...int, description: 'attempts this node may have in flight now' },
-      consecutiveFailures: { ...int, description: 'failed attempts in a row since the last 2xx' },
+      consecutiveFailures: {
+        ...int,
+        description: 'attempts in a row that met congestion (no answer, 5xx, 429)',
+      },
+      congestedSince: nullable({ ...iso, description: 'when that run began' }),
       pausedAt: nullable(iso),
       nextProbeAt: nullable(iso),
       heldUntil: nullable({ ...iso, description: "a receiver's Retry-After holds new attempts" }),
@@ -171,7 +178,8 @@ export const deliveryPaths = {
         '404': error('not_found: no such delivery'),
         '409': error(
           'delivery_not_retryable: it succeeded, was cancelled, or its subscription was deleted; ' +
-            'subscription_disabled: its subscription is disabled (enable it first)',
+            'subscription_disabled: its subscription is disabled (enable it first); ' +
+            'delivery_waiting: it waits for the delivery before it of its ordering key',
         ),
         ...common,
       },

@@ -7,6 +7,7 @@ export interface DeliveryHealth {
   failingSince: string | null
   lastSuccessAt: string | null
   consecutiveFailures: number
+  downSince: string | null
   pausedAt: string | null
   nextProbeAt: string | null
 }
@@ -22,10 +23,11 @@ export async function deliveryHealth(
     failing_since: Date | null
     last_success_at: Date | null
     consecutive_failures: number
+    down_since: Date | null
     paused_at: Date | null
     next_probe_at: Date | null
   }>(
-    `SELECT s.id, s.failing_since, s.last_success_at, s.consecutive_failures, s.paused_at,
+    `SELECT s.id, s.failing_since, s.last_success_at, s.consecutive_failures, s.down_since, s.paused_at,
        s.next_probe_at,
        (SELECT count(*) FROM deliveries d
          WHERE d.subscription_id = s.id AND d.status = 'pending') AS pending,
@@ -43,6 +45,7 @@ export async function deliveryHealth(
         failingSince: r.failing_since?.toISOString() ?? null,
         lastSuccessAt: r.last_success_at?.toISOString() ?? null,
         consecutiveFailures: r.consecutive_failures,
+        downSince: r.down_since?.toISOString() ?? null,
         pausedAt: r.paused_at?.toISOString() ?? null,
         nextProbeAt: r.next_probe_at?.toISOString() ?? null,
       },

@@ -13,7 +13,7 @@ export interface Delivery {
   subscriptionId: string
   source: string
   eventId: string
-  /** 0 for the fan-out made with the event's row; 1, 2, ... for each replay through the API. */
+  /** 0 for the fan-out made with the event's row; each replay through the API one of its own. */
   generation: number
   status: DeliveryStatus
   attempts: number
@@ -178,6 +178,7 @@ export type RetryOutcome =
   | { outcome: 'due'; delivery: Delivery }
   | { outcome: 'not_retryable'; delivery: Delivery }
   | { outcome: 'subscription_disabled' | 'subscription_deleted'; delivery: Delivery }
+  | { outcome: 'waiting'; delivery: Delivery }
   | { outcome: 'missing' }
 
 /**
@@ -185,13 +186,14 @@ export type RetryOutcome =
  * to that attempt. A failed one gets one more attempt; if that fails too it is failed again,
  * since its schedule is spent. A succeeded or cancelled one is not retried (replay it instead).
  * Nor is one whose subscription is disabled or deleted: the dispatcher does not attempt those,
- * so it would wait unseen; the caller says so instead.
+ * so it would wait unseen; the caller says so instead. Nor one that waits for the delivery
+ * before it of its ordering key.
  */
 export async function retryDelivery(db: pg.Pool, id: string): Promise<RetryOutcome> {
   const { rows } = await db.query<Row>(
     `UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), completed_at = NULL
       WHERE d.id = $1 AND d.status IN ('pending', 'failed')
-        AND (d.lease_until IS NULL OR d.lease_until <= now())
+        AND (d.lease_until IS NULL OR d.lease_until <= now()) AND d.waiting_for IS NULL
         AND EXISTS (SELECT 1 FROM subscriptions s
                      WHERE s.id = d.subscription_id AND s.status = 'active')
       RETURNING ${COLUMNS}`,
@@ -208,6 +210,10 @@ export async function retryDelivery(db: pg.Pool, id: string): Promise<RetryOutco
   const delivery = toDelivery(current)
   if (current.status !== 'pending' && current.status !== 'failed') {
     return { outcome: 'not_retryable', delivery }
+  }
+  // An ordered one waiting for its predecessor may not go first (contract: ordering).
+  if (current.status === 'pending' && current.waiting_for !== null) {
+    return { outcome: 'waiting', delivery }
   }
   if (current.subscription_status === 'active') return { outcome: 'due', delivery }
   const outcome =

@@ -16,6 +16,8 @@ export interface DeliveryResult {
   readonly effect: 'success' | 'failure' | 'gone' | 'none'
   /** A probe of a paused subscription: unless it succeeded, it spends no attempt. */
   readonly probe?: boolean
+  /** Failed for the receiver's load or absence (no answer, 5xx, 429): counts toward a pause. */
+  readonly congested?: boolean
   readonly attemptedAt: Date
   readonly durationMs: number
   readonly statusCode: number | null
@@ -37,19 +39,23 @@ export interface RecordOutcome {
   readonly released: readonly string[]
 }
 
-// This batch's failures complete a run of $15 failed attempts spanning $16 ms: the pause.
-const PAUSING = `(NOT h.ok AND s.paused_at IS NULL AND s.status = 'active'
-  AND s.consecutive_failures + h.failures >= $15
-  AND coalesce(s.failing_since, now()) <= now() - make_interval(secs => $16 / 1000.0))`
+// The run of congested attempts after this batch: a 2xx or an answer that says nothing of the
+// receiver's load (a 4xx) in the batch ends the run before it (`broke`).
+const RUN = `CASE WHEN h.broke THEN h.downs ELSE s.consecutive_failures + h.downs END`
+const RUN_SINCE = `CASE WHEN h.downs = 0 THEN (CASE WHEN h.broke THEN NULL ELSE s.down_since END)
+  WHEN h.broke THEN h.first_down ELSE coalesce(s.down_since, h.first_down) END`
+// The run reaches $15 attempts spanning $16 ms, with no 2xx in the batch: the pause.
+const PAUSING = `(NOT h.ok AND s.paused_at IS NULL AND s.status = 'active' AND ${RUN} >= $15
+  AND ${RUN_SINCE} <= now() - make_interval(secs => $16 / 1000.0))`
 
 // One statement: a result counts only while the lease is still ours (lease_owner = $1 and
 // still pending), and its attempt row is written from the same rows, so a stale owner's result
 // is neither applied nor logged, and nothing is recorded twice. A failed probe is logged but
 // leaves attempts and schedule alone. A finished ordered delivery is returned as `released`:
 // its successor is freed under the chains' lock (src/db/ordering.ts). The subscription's health
-// follows the recorded results only: failing_since (when the run of failures began),
-// consecutive_failures (since the last 2xx), the pause ($15 failures in a row spanning $16 ms)
-// and its end (any 2xx); last_success_at is refreshed at most every 5 s to spare the row at high
+// follows the recorded results only: failing_since (failures with no 2xx since then: for
+// disabling), consecutive_failures and down_since (the run of congested attempts: no answer, a
+// 5xx, a 429), the pause ($15 of them in a row spanning $16 ms) and its end (any 2xx); last_success_at is refreshed at most every 5 s to spare the row at high
 // rates. Pausing and resuming set updated_at, so every node's cache sees them. The operational
 // events of the changes are stored in the same transaction.
 // Cost: the UPDATE returns the batch's own columns, so what follows reads `d` alone instead of
@@ -58,9 +64,10 @@ const PAUSING = `(NOT h.ok AND s.paused_at IS NULL AND s.status = 'active'
 const RECORD = `
 WITH r AS (
   SELECT * FROM unnest($3::bigint[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[],
-    $8::int[], $9::int[], $10::text[], $11::text[], $12::text[], $13::bool[], $14::bool[])
+    $8::int[], $9::int[], $10::text[], $11::text[], $12::text[], $13::bool[], $14::bool[],
+    $18::bool[])
     AS r (id, status, next_at, effect, attempted_at, duration_ms, status_code, error, message,
-      excerpt, truncated, probe)
+      excerpt, truncated, probe, congested)
 ),
 d AS (
   UPDATE deliveries d SET status = r.status,
@@ -73,7 +80,7 @@ d AS (
   RETURNING d.id, d.subscription_id, d.source, d.event_id, d.status, d.ordering_key,
     d.attempts + CASE WHEN r.probe AND r.status = 'pending' THEN 1 ELSE 0 END AS attempt,
     r.probe, r.effect, r.attempted_at, r.duration_ms, r.status_code, r.error, r.message, r.excerpt,
-    r.truncated
+    r.truncated, r.congested
 ),
 log AS (
   INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, attempted_at, duration_ms,
@@ -83,23 +90,26 @@ log AS (
   FROM d
 ),
 runs AS (
-  SELECT subscription_id AS sid, max(attempted_at) FILTER (WHERE effect = 'success') AS last_ok
+  SELECT subscription_id AS sid, bool_or(effect = 'success') AS ok,
+    max(attempted_at) FILTER (WHERE effect = 'success' OR NOT congested) AS last_break
   FROM d WHERE effect IN ('success', 'failure') GROUP BY 1
 ),
 health AS (
-  SELECT runs.sid, runs.last_ok IS NOT NULL AS ok,
-    count(*) FILTER (WHERE d.effect = 'failure'
-      AND (runs.last_ok IS NULL OR d.attempted_at > runs.last_ok))::int AS failures,
+  SELECT runs.sid, runs.ok, runs.last_break IS NOT NULL AS broke,
+    count(*) FILTER (WHERE d.congested AND d.effect = 'failure'
+      AND (runs.last_break IS NULL OR d.attempted_at > runs.last_break))::int AS downs,
+    min(d.attempted_at) FILTER (WHERE d.congested AND d.effect = 'failure'
+      AND (runs.last_break IS NULL OR d.attempted_at > runs.last_break)) AS first_down,
     (array_agg(coalesce(d.message, d.error) ORDER BY d.attempted_at DESC)
       FILTER (WHERE d.effect = 'failure'))[1] AS last_error
-  FROM runs JOIN d ON d.subscription_id = runs.sid GROUP BY runs.sid, runs.last_ok
+  FROM runs JOIN d ON d.subscription_id = runs.sid GROUP BY runs.sid, runs.ok, runs.last_break
 ),
 s AS (
   UPDATE subscriptions s SET
     failing_since = CASE WHEN h.ok THEN NULL ELSE coalesce(s.failing_since, now()) END,
     last_success_at = CASE WHEN h.ok THEN now() ELSE s.last_success_at END,
-    consecutive_failures = CASE WHEN h.ok THEN h.failures
-      ELSE s.consecutive_failures + h.failures END,
+    consecutive_failures = ${RUN},
+    down_since = ${RUN_SINCE},
     paused_at = CASE WHEN h.ok THEN NULL WHEN ${PAUSING} THEN now() ELSE s.paused_at END,
     next_probe_at = CASE WHEN ${PAUSING} THEN now() + make_interval(secs => $17 / 1000.0)
       ELSE s.next_probe_at END,
@@ -107,10 +117,10 @@ s AS (
     updated_at = CASE WHEN (h.ok AND s.paused_at IS NOT NULL) OR ${PAUSING} THEN now()
       ELSE s.updated_at END
   FROM health h WHERE s.id = h.sid AND (NOT h.ok OR s.failing_since IS NOT NULL
-    OR s.paused_at IS NOT NULL OR s.consecutive_failures > 0
+    OR s.paused_at IS NOT NULL OR s.consecutive_failures > 0 OR s.down_since IS NOT NULL
     OR s.last_success_at IS NULL OR s.last_success_at < now() - interval '5 seconds')
   RETURNING s.id, s.url, s.sources, s.paused_at = now() AS paused, s.resumed_at = now() AS resumed,
-    s.consecutive_failures, s.failing_since, h.last_error
+    s.consecutive_failures, s.down_since, h.last_error
 ),
 ops AS (${operationalEvents.ofResults('d', 's')})
 SELECT 'result' AS kind, id::text AS id, effect AS detail FROM d
@@ -158,6 +168,7 @@ export async function recordResults(
     flow.pauseAfterFailures,
     flow.pauseAfterMs,
     flow.probeIntervalMs,
+    col((r) => r.congested ?? false),
   ])
   const of = (kind: string) => rows.filter((r) => r.kind === kind)
   const recorded = of('result')

@@ -113,3 +113,18 @@ export function permanentSqlState(
   }
   return null
 }
+
+/**
+ * Runs `fn` again when Postgres ended it for a deadlock or a serialization failure (SQLSTATE
+ * class 40): both resolve by trying again. Gives up after `attempts`, throwing the last error.
+ */
+export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      if (attempt >= attempts || typeof code !== 'string' || !code.startsWith('40')) throw err
+    }
+  }
+}

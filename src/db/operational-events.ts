@@ -24,7 +24,7 @@ export const operationalEvents = {
   /**
    * Of a result write: `d` the deliveries it recorded (id, subscription_id, source, event_id,
    * status, message, error) and `s` the subscriptions it updated (id, url, sources, paused,
-   * resumed, consecutive_failures, failing_since, last_error).
+   * resumed, consecutive_failures, down_since, last_error).
    */
   ofResults: (d: string, s: string) =>
     emit(`
@@ -38,7 +38,7 @@ export const operationalEvents = {
     SELECT CASE WHEN ${s}.paused THEN 'subscription.paused' ELSE 'subscription.resumed' END,
       jsonb_build_object('subscription', ${subscription(s)}, 'reason', CASE WHEN ${s}.paused
         THEN format('%s failed attempts in a row since %s; the last: %s', ${s}.consecutive_failures,
-          to_char(${s}.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ${s}.last_error)
+          to_char(${s}.down_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ${s}.last_error)
         ELSE 'a delivery succeeded' END)
     FROM ${s} WHERE (${s}.paused OR ${s}.resumed) AND ${takesOthers(s)}`),
 

@@ -18,8 +18,11 @@ import type pg from 'pg'
 export const LINK_LOCK_KEY = 5_317_911_017
 
 // u: the oldest unlinked deliveries received before $1. c: their predecessor among u, by chain.
-// The first of each chain in u follows the chain's last linked pending delivery, if any (the
-// deliveries_chain index, read backwards): none means it is the head and may go at once.
+// The first of each chain in u follows the chain's tail: its linked pending delivery that no
+// pending delivery waits for (the deliveries_chain index read backwards, deliveries_waiting for
+// the test). Not simply the latest received: one linked late (a replay of older events, an event
+// another node stored late) is appended behind the tail and is the tail from then on. None
+// means the new one is the head and may go at once.
 const LINK = `
 WITH u AS (
   SELECT id, subscription_id, ordering_key, generation, received_at FROM deliveries
@@ -35,6 +38,7 @@ UPDATE deliveries d SET waiting_for = CASE WHEN c.n > 1 THEN c.prev ELSE (
     SELECT t.id FROM deliveries t WHERE t.subscription_id = c.sid AND t.ordering_key = c.k
       AND t.generation = c.g AND t.status = 'pending'
       AND (t.waiting_for IS NULL OR t.waiting_for > 0)
+      AND NOT EXISTS (SELECT 1 FROM deliveries n WHERE n.waiting_for = t.id AND n.status = 'pending')
     ORDER BY t.received_at DESC, t.id DESC LIMIT 1) END
 FROM c WHERE d.id = c.id`
 
@@ -45,32 +49,26 @@ export interface ChainsResult {
   readonly more: boolean
 }
 
-// The successors of deliveries that are done (this node's results, or any orphan the sweep
-// finds) may go. The sweep reads every waiting delivery, so it runs seldom: after a crash
-// between a result's commit and its release, a successor would otherwise wait forever, also for
-// a predecessor that retention has deleted since.
+// The successors of deliveries this node finished may go (their results are committed).
 const RELEASE = `UPDATE deliveries w SET waiting_for = NULL
   WHERE w.waiting_for = ANY ($1::bigint[])`
-const SWEEP = `UPDATE deliveries w SET waiting_for = NULL WHERE w.waiting_for > 0
-  AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.id = w.waiting_for AND p.status = 'pending')`
 
 /**
  * Every change to the chains, in one transaction under LINK_LOCK_KEY, each statement taken after
  * the lock so it sees what the last holder did: free the successors of `done` (deliveries this
- * node finished, committed before), optionally sweep for orphans, then link up to `limit`
- * deliveries received before `beforeMs`. A result write frees nothing itself: its snapshot could
- * miss a link made meanwhile to the delivery it finishes, and that successor would wait forever.
+ * node finished, committed before), then link up to `limit` deliveries received before
+ * `beforeMs`. A result write frees nothing itself: its snapshot could miss a link made meanwhile
+ * to the delivery it finishes, and that successor would wait forever.
  */
 export async function advanceChains(
   db: pg.Pool,
-  req: { done: readonly string[]; beforeMs: number; sweep?: boolean; limit?: number },
+  req: { done: readonly string[]; beforeMs: number; limit?: number },
 ): Promise<ChainsResult> {
   const client = await db.connect()
   try {
     await client.query('BEGIN')
     await client.query('SELECT pg_advisory_xact_lock($1)', [LINK_LOCK_KEY])
     if (req.done.length > 0) await client.query(RELEASE, [req.done])
-    if (req.sweep) await client.query(SWEEP)
     const linked = await client.query(LINK, [new Date(req.beforeMs), req.limit ?? 5000])
     const more = await client.query<{ more: boolean }>(
       'SELECT EXISTS (SELECT 1 FROM deliveries WHERE waiting_for = 0) AS more',
@@ -83,4 +81,19 @@ export async function advanceChains(
   } finally {
     client.release()
   }
+}
+
+/**
+ * Frees deliveries left waiting for one that is finished or gone: a crash between a result's
+ * commit and the release of its successor leaves one (retention may delete the finished one
+ * since). It reads every waiting delivery, one index probe each (a subquery per row: as an
+ * anti-join the planner walked the whole table), so it runs seldom and off the claim's path.
+ * Freeing needs no lock: it links nothing.
+ */
+export async function sweepOrphans(db: pg.Pool): Promise<number> {
+  const r = await db.query(
+    `UPDATE deliveries w SET waiting_for = NULL WHERE w.waiting_for > 0
+       AND (SELECT p.status FROM deliveries p WHERE p.id = w.waiting_for) IS DISTINCT FROM 'pending'`,
+  )
+  return r.rowCount ?? 0
 }

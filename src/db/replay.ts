@@ -33,16 +33,15 @@ SELECT e.source, e.id, e.received_at, s.id AS sid, e.payload, s.ordering_path
    AND ($5::uuid IS NULL OR s.id = $5)
  LIMIT ${REPLAY_MAX + 1}`
 
-// A replay makes a new generation of each pair's delivery on purpose; the unique key
-// (source, event_id, subscription_id, generation) still forbids two of the same generation.
+// A replay makes new deliveries on purpose, all of one new generation (a sequence), so its
+// deliveries of one key form one chain, ordered within itself; the unique key (source, event_id,
+// subscription_id, generation) still forbids two of one generation.
 const INSERT = `
-WITH m AS (${PAIRS})
+WITH m AS (${PAIRS}), g AS (SELECT nextval('sluice_replay_generation') AS n)
 INSERT INTO deliveries (subscription_id, source, event_id, received_at, generation, ordering_key,
   waiting_for)
-SELECT m.sid, m.source, m.id, m.received_at, 1 + coalesce((SELECT max(d.generation)
-    FROM deliveries d WHERE d.source = m.source AND d.event_id = m.id AND d.subscription_id = m.sid), 0),
-  ${orderingValues('m', 'm')}
-  FROM m`
+SELECT m.sid, m.source, m.id, m.received_at, g.n, ${orderingValues('m', 'm')}
+  FROM m CROSS JOIN g`
 
 /**
  * Counts (dry run) or makes new deliveries of the stored events the filter matches, for every

@@ -6,6 +6,7 @@ import {
   type SubscriptionPatch,
 } from '../admin/subscription-schema.js'
 import { compileFilter } from '../outbound/filter.js'
+import { retryOnConflict } from './errors.js'
 import { parsePointer } from '../outbound/ordering.js'
 import type { SecretBox } from '../outbound/secret-box.js'
 
@@ -103,6 +104,10 @@ const setIfGiven = (column: string, field: keyof SubscriptionInput) =>
   `${column} = CASE WHEN subscriptions.status = 'deleted' OR '${field}' = ANY ($17::text[])
     THEN EXCLUDED.${column} ELSE subscriptions.${column} END`
 
+/** A deleted row taken up again starts with none of its old delivery state. */
+const freshIfDeleted = (column: string, value: string) =>
+  `${column} = CASE WHEN subscriptions.status = 'deleted' THEN ${value} ELSE subscriptions.${column} END`
+
 /**
  * Create-or-update by (url, eventTypes, sources): the same three update the existing row (a
  * deleted one comes back active), else a new row is made. The secret is kept on update unless
@@ -130,6 +135,9 @@ export async function upsertSubscription(
        ${setIfGiven('max_in_flight', 'maxInFlight')}, ${setIfGiven('description', 'description')},
        ${setIfGiven('secret', 'secret')},
        status = CASE WHEN subscriptions.status = 'deleted' THEN 'active' ELSE subscriptions.status END,
+       ${freshIfDeleted('paused_at', 'NULL')}, ${freshIfDeleted('next_probe_at', 'NULL')},
+       ${freshIfDeleted('consecutive_failures', '0')}, ${freshIfDeleted('failing_since', 'NULL')},
+       ${freshIfDeleted('disabled_reason', 'NULL')}, ${freshIfDeleted('previous_secret', 'NULL')},
        updated_at = now()
      RETURNING *, (xmax = 0) AS created`,
     [randomUUID(), sealed, ...values(input), fields],
@@ -175,7 +183,17 @@ export async function listSubscriptions(
 }
 
 /** Apply a patch; null when there is no such subscription. Throws 23505 on a key clash. */
-export async function patchSubscription(
+export function patchSubscription(
+  db: pg.Pool,
+  box: SecretBox,
+  id: string,
+  patch: SubscriptionPatch,
+): Promise<Subscription | null> {
+  // Clearing `ordering` writes its deliveries after the row: a result write's opposite order.
+  return retryOnConflict(() => patchOnce(db, box, id, patch))
+}
+
+async function patchOnce(
   db: pg.Pool,
   box: SecretBox,
   id: string,
@@ -249,16 +267,22 @@ export async function patchSubscription(
   }
 }
 
-/** Mark deleted and cancel its pending deliveries; false when there is no such subscription. */
+/**
+ * Mark deleted and cancel its pending deliveries; false when there is no such subscription. It
+ * locks the subscription, then its deliveries; a result write locks them the other way round,
+ * so a deadlock between the two is possible, and resolved by trying again.
+ */
 export async function deleteSubscription(db: pg.Pool, id: string): Promise<boolean> {
-  const { rows } = await db.query<{ id: string }>(
-    `WITH s AS (UPDATE subscriptions SET status = 'deleted', updated_at = now()
+  const { rows } = await retryOnConflict(() =>
+    db.query<{ id: string }>(
+      `WITH s AS (UPDATE subscriptions SET status = 'deleted', updated_at = now()
                  WHERE id = $1 AND status <> 'deleted' RETURNING id),
           c AS (UPDATE deliveries SET status = 'cancelled', completed_at = now(),
                        lease_owner = NULL, lease_until = NULL, waiting_for = NULL
                  WHERE subscription_id IN (SELECT id FROM s) AND status = 'pending')
      SELECT id FROM s`,
-    [id],
+      [id],
+    ),
   )
   return rows.length > 0
 }

@@ -98,7 +98,10 @@ export class Attempts {
     const moved = lane.finished(d.id, signal, attemptedAt.getTime(), Date.now())
     if (moved) flowTransitions.inc({ to: moved })
     this.unwritten.set(d.id, lane)
-    const r = toResult(d, attemptedAt, decision, result)
+    const r = {
+      ...toResult(d, attemptedAt, decision, result),
+      congested: signal.kind === 'congestion',
+    }
     this.failureLog.attempted(r, sub.url, d.attempts + 1)
     this.writer.push(r)
   }

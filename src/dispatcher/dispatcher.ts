@@ -46,7 +46,7 @@ export class Dispatcher implements Component {
   private arming: Promise<void> | null = null
   private wanted = false
   private failures = 0
-  private readonly timer = new WakeTimer(() => this.wake())
+  private readonly timer = new WakeTimer(() => this.claimSoon())
 
   constructor(options: DispatcherOptions) {
     this.o = resolveOptions(options, `${hostname()}:${process.pid}`)
@@ -86,7 +86,7 @@ export class Dispatcher implements Component {
       onWritten: (batch, outcome) => {
         this.attempts.written(batch, outcome)
         this.chains.released(outcome.released)
-        this.wake()
+        this.claimSoon()
       },
     })
     this.attempts = new Attempts(this.o, this.agent, this.writer, {
@@ -94,7 +94,9 @@ export class Dispatcher implements Component {
       // A recorded retry may be due before the wake armed when it was still leased.
       retryAt: (at) => this.timer.in(at - Date.now()),
     })
-    this.chains = new Chains(this.o.pool, this.o.watermark)
+    this.chains = new Chains(this.o.pool, this.o.watermark, (err) =>
+      log?.warn({ err }, 'sweeping ordered deliveries failed; trying again later'),
+    )
     this.gauges = new BacklogGauges(this.o.pool, this.o.gaugeMs, () => this.attempts.size)
   }
 
@@ -108,14 +110,19 @@ export class Dispatcher implements Component {
     this.wake()
   }
 
-  /** New deliveries may be due: claim now (or right after the claim in progress). */
+  /** New deliveries were stored: some may wait to be linked, others be due. Claim now. */
   wake(): void {
+    this.chains.touched()
+    this.claimSoon()
+  }
+
+  /** Claim now, or right after the claim in progress. */
+  private claimSoon(): void {
     if (this.stop.signal.aborted) return
     this.wanted = true
-    this.chains.touched()
     this.pumping ??= this.pump().finally(() => {
       this.pumping = null
-      if (this.wanted) this.wake()
+      if (this.wanted) this.claimSoon()
     })
   }
 
@@ -145,7 +152,11 @@ export class Dispatcher implements Component {
   private async claimOnce(): Promise<void> {
     const free = this.o.maxInFlight - this.attempts.size
     if (free <= 0) return
-    const again = await this.chains.advance(this.cache.hasOrdered())
+    // Ordered chains are advanced before the claim; trouble there must not stop the rest.
+    const again = await this.chains.advance(this.cache.hasOrdered()).catch((err: unknown) => {
+      this.o.logger?.warn({ err }, 'advancing ordered deliveries failed; retrying')
+      return OVERDUE_RECHECK_MS
+    })
     if (again !== null) this.timer.in(again)
     await this.askForProbes()
     const now = Date.now()
@@ -235,7 +246,7 @@ export class Dispatcher implements Component {
     // Lanes follow the cache now (a pause began or ended), not at the next claim.
     const now = Date.now()
     for (const sub of this.cache.all()) this.lanes.of(sub, now)
-    this.wake()
+    this.claimSoon()
   }
 
   /** In flight and flow control of every subscription this node is delivering to. */
@@ -258,6 +269,7 @@ export class Dispatcher implements Component {
         ['notifier', () => this.notifier?.close()],
         ['subscription cache', () => this.cache.close()],
         ['gauges', () => this.gauges.close()],
+        ['ordering sweep', () => this.chains.close()],
         ['attempts', () => this.attempts.settle(this.o.closeGraceMs)],
         ['writer', () => this.writer.close()],
         ['agent', () => this.agent.destroy()],

@@ -48,6 +48,9 @@ const COMPARE: Partial<Record<Operator, string>> = {
   $lt: '<',
   $lte: '<=',
 }
+// Postgres text holds neither NUL nor half a UTF-16 surrogate pair (the jsonpath cast fails).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const storable = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.test(s)
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -159,7 +162,7 @@ function literal(v: unknown, at: string): string {
     return JSON.stringify(v)
   }
   if (typeof v === 'string') {
-    if (v.includes('\u0000')) throw new FilterError(at, 'a string may not hold NUL')
+    if (!storable(v)) throw new FilterError(at, 'a string may not hold NUL or a lone surrogate')
     return JSON.stringify(v)
   }
   throw new FilterError(
@@ -173,7 +176,7 @@ function literal(v: unknown, at: string): string {
 /** `data.object.amount` as `$."data"."object"."amount"`. */
 function jsonPath(dotted: string, at: string): string {
   const segments = dotted.split('.')
-  if (dotted.length > LIMITS.pathLength || segments.some((p) => p === '' || p.includes('\u0000'))) {
+  if (dotted.length > LIMITS.pathLength || segments.some((p) => p === '' || !storable(p))) {
     throw new FilterError(
       at,
       `is not a path: dot-separated field names, at most ${LIMITS.pathLength} characters`,

@@ -10,8 +10,13 @@ export interface SubscriptionFlow {
   state: FlowState
   /** Attempts this node may have in flight to it now (0 while paused: probes only). */
   inFlightLimit: number
-  /** Failed attempts in a row since the last 2xx (every node's); the run began at failingSince. */
+  /**
+   * Attempts in a row that met congestion (no answer, a 5xx, a 429), every node's: the window
+   * that pauses at 10 spanning 30 s. A 2xx or another answer (a 4xx) ends the run.
+   */
   consecutiveFailures: number
+  /** When that run began; null with none. */
+  congestedSince: string | null
   pausedAt: string | null
   /** When the next probe of a paused subscription may go (one across all nodes). */
   nextProbeAt: string | null
@@ -73,6 +78,7 @@ export async function withHealth(
               : (lane?.flow.state ?? 'normal'),
           inFlightLimit: paused ? 0 : (lane?.flow.inFlightLimit ?? s.maxInFlight),
           consecutiveFailures: c?.consecutiveFailures ?? 0,
+          congestedSince: c?.downSince ?? null,
           pausedAt: c?.pausedAt ?? null,
           nextProbeAt: paused ? (c?.nextProbeAt ?? null) : null,
           heldUntil: paused ? null : (lane?.flow.heldUntil ?? null),

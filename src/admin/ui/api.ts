@@ -89,6 +89,7 @@ interface SubscriptionFlow {
   state: FlowState
   inFlightLimit: number
   consecutiveFailures: number
+  congestedSince: string | null
   pausedAt: string | null
   nextProbeAt: string | null
   heldUntil: string | null

@@ -103,15 +103,18 @@ function flowCell(s: Subscription): HTMLElement {
   return el('td', { 'data-flow': f.state }, state, ...detail)
 }
 
-/** The failure window that pauses: failed attempts in a row (every node's) since when. */
+/**
+ * The window that pauses: attempts in a row that met congestion (every node's) since when; or,
+ * failing with answers such as a 4xx that do not count toward a pause, since when it fails.
+ */
 function windowCell(s: Subscription): HTMLElement {
   const n = s.delivery.flow.consecutiveFailures
-  const since = s.delivery.failingSince
+  const since = s.delivery.flow.congestedSince ?? s.delivery.failingSince
   if (n === 0 && since === null) return el('td', { class: 'small-text' }, '—')
   return el(
     'td',
     { class: 'small-text', title: since ? `${ago(since)}, ${fmtTime(since, true)}` : '' },
-    el('div', {}, `${fmtInt(n)} ${n === 1 ? 'failure' : 'failures'} in a row`),
+    el('div', {}, n > 0 ? `${fmtInt(n)} ${n === 1 ? 'failure' : 'failures'} in a row` : 'failing'),
     since && el('div', { class: 'muted' }, `since ${fmtTime(since)}`),
   )
 }

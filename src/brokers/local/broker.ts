@@ -63,7 +63,8 @@ export class LocalBroker implements Broker, LegacyDeadLetterSource, HeldEvents {
   }
 
   oldestHeldAt(): number | null {
-    return this.store?.oldestReceivedAt() ?? null
+    // Not open yet: what queue.db holds is unknown, so nothing may count as stored.
+    return this.store ? this.store.oldestReceivedAt() : 0
   }
 
   async publish(events: readonly WebhookEvent[]): Promise<boolean[]> {

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS messages (
   lease TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (available_at, seq);
+CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at);
 `
 
 const COLS = 'id, source, received_at, content_type, headers, verified_by, body'
@@ -67,11 +68,16 @@ export class QueueStore {
     this.db.exec(schema)
   }
 
-  /** The receipt time of the oldest message not yet acked (in the queue, or leased); null: none. */
+  /**
+   * The receipt time of the oldest message not yet acked (in the queue, or leased); null: none.
+   * By receipt, not by seq: after a failed publish the forwarder sends entries again, so seq
+   * order is not always receipt order.
+   */
   oldestReceivedAt(): number | null {
-    const row = this.db.prepare('SELECT received_at FROM messages ORDER BY seq LIMIT 1').get() as
-      { received_at: number } | undefined
-    return row?.received_at ?? null
+    const row = this.db.prepare('SELECT min(received_at) AS at FROM messages').get() as {
+      at: number | null
+    }
+    return row.at
   }
 
   insert(events: readonly WebhookEvent[], now: number): void {
