@@ -3,6 +3,7 @@ export interface SubscriptionBody {
   url: string
   eventTypes: string[]
   maxInFlight?: number
+  ordering?: { key: string } | null
 }
 
 /**
@@ -21,7 +22,7 @@ export function adminClient(base: string, token: string) {
     })
     const text = await res.text()
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`)
-    return text === '' ? null : (JSON.parse(text) as { id?: string })
+    return text === '' ? null : (JSON.parse(text) as { id?: string } & Record<string, unknown>)
   }
   const inParallel = async <T, R>(items: T[], parallel: number, f: (item: T) => Promise<R>) => {
     const out: R[] = new Array<R>(items.length)
@@ -42,5 +43,10 @@ export function adminClient(base: string, token: string) {
       }),
     remove: (ids: string[], parallel = 8) =>
       inParallel(ids, parallel, (id) => call('DELETE', `/v1/subscriptions/${id}`)),
+    /** PATCH /v1/subscriptions/:id with the same change for each. */
+    patch: (ids: string[], change: Partial<SubscriptionBody>, parallel = 8) =>
+      inParallel(ids, parallel, (id) => call('PATCH', `/v1/subscriptions/${id}`, change)),
+    /** GET /v1/subscriptions/:id (its `delivery.flow` is this node's flow control). */
+    get: (id: string) => call('GET', `/v1/subscriptions/${id}`),
   }
 }
