@@ -59,8 +59,8 @@ export function kindRows(stats: KindStats[], requests: Record<string, number>): 
   }))
 }
 
-export function cpuRows(run: string, cpu: CpuReport, postgres: CpuGroup): Row[] {
-  return [...cpu.groups, cpu.process, postgres].map((g) => ({
+export function cpuRows(run: string, cpu: CpuReport, ...postgres: CpuGroup[]): Row[] {
+  return [...cpu.groups, cpu.process, ...postgres].map((g) => ({
     run,
     threads: g.group,
     count: g.threads,

@@ -85,10 +85,10 @@ export function sectionResult(r: OutboundRuns): SectionResult {
   if (n > 0) {
     tables.push({
       title:
-        'outbound 3: engine CPU per thread group, and the local Postgres (count: its processes), round 1',
+        "outbound 3: engine CPU per thread group, the local Postgres (count: its processes, those alive at both ends) and the bench database's backends alone, round 1",
       rows: [
-        ...(r.a[0] ? cpuRows('(a)', r.a[0].cpu, r.a[0].postgresCpu) : []),
-        ...(r.b[0] ? cpuRows('(b)', r.b[0].cpu, r.b[0].postgresCpu) : []),
+        ...(r.a[0] ? cpuRows('(a)', r.a[0].cpu, r.a[0].postgresCpu, r.a[0].postgresDbCpu) : []),
+        ...(r.b[0] ? cpuRows('(b)', r.b[0].cpu, r.b[0].postgresCpu, r.b[0].postgresDbCpu) : []),
       ],
     })
   }
