@@ -4,11 +4,14 @@ import type { adminClient } from './admin.js'
 import type { DriveSpec } from './driver.js'
 import { engineRun, type EngineRun } from './engine-run.js'
 import { OrderCheck, type OrderReport } from './order-check.js'
+import { sampleActivity, type ActivityReport } from './pg-activity.js'
 import type { ReceiverFarm } from './receivers.js'
 
 /** One closed-loop run of (d), with what the receivers saw of the order. */
 export interface OrderedRun extends EngineRun {
   order: OrderReport
+  /** What the bench database's backends were busy with during the run. */
+  activity: ActivityReport
 }
 
 export interface OrderedRounds {
@@ -50,8 +53,13 @@ export async function orderedRounds(
   const spec: DriveSpec = { ...o.spec, keyOf }
   const run = async (): Promise<OrderedRun> => {
     const check = new OrderCheck(keyOf)
-    const r = await engineRun(farm, { ...spec, watch: check }, o.engine)
-    return { ...r, order: check.report() }
+    const sampler = sampleActivity(o.engine.databaseUrl)
+    try {
+      const r = await engineRun(farm, { ...spec, watch: check }, o.engine)
+      return { ...r, order: check.report(), activity: await sampler.stop() }
+    } finally {
+      await sampler.stop().catch(() => {})
+    }
   }
   const order = async (ordering: typeof ORDERING | null) => {
     await o.admin.patch(o.ids, { ordering })

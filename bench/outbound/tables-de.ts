@@ -15,7 +15,7 @@ function orderedRow(run: string, r: OrderedRun): Row {
   const o = r.order
   return {
     ...driveRow(run, r),
-    'µs/delivery engine / dispatch / pg': `${r.cpu.process.usPerEvent} / ${us(r, 'sluice-dispatch')} / ${r.postgresCpu.usPerEvent}`,
+    'µs/delivery engine / dispatch / pg db': `${r.cpu.process.usPerEvent} / ${us(r, 'sluice-dispatch')} / ${r.postgresDbCpu.usPerEvent}`,
     'order: checked / held / violations (overlap, early)': `${o.checked} / ${o.held} / ${o.violations} (${o.overlaps}, ${o.outOfOrder})`,
   }
 }
@@ -32,6 +32,8 @@ export function orderedRatios(d: OrderedRounds) {
 }
 
 export function orderedTables(d: OrderedRounds, c: Record<string, number | string>): BenchTable[] {
+  const u = d.unordered[0]!
+  const o = d.ordered[0]!
   return [
     {
       title: `outbound 5 (d): ${c.HEALTHY} healthy subscriptions unordered vs ordered by /customer (${d.keys} keys, customer = c<floor(seq / ${d.keyRun}) % ${d.keys}>), closed loop of ${d.window} events x ${c.BODY_BYTES} B, ${c.SECONDS} s after ${c.WARM_SECONDS} s warm-up; held = arrivals that had to wait for an earlier event of their key; violations = arrivals while an earlier event of the key (its 200 before this one was posted) was unanswered there, or while another of the key was in flight there`,
@@ -41,13 +43,43 @@ export function orderedTables(d: OrderedRounds, c: Record<string, number | strin
       ]),
     },
     {
-      title: '(d) engine CPU per thread group and the local Postgres, round 1',
+      title:
+        "(d) engine CPU per thread group, the local Postgres and the bench database's backends alone, round 1",
       rows: [
-        ...cpuRows('unordered', d.unordered[0]!.cpu, d.unordered[0]!.postgresCpu),
-        ...cpuRows('ordered', d.ordered[0]!.cpu, d.ordered[0]!.postgresCpu),
+        ...cpuRows('unordered', u.cpu, u.postgresCpu, u.postgresDbCpu),
+        ...cpuRows('ordered', o.cpu, o.postgresCpu, o.postgresDbCpu),
       ],
     },
+    activityTable(d),
   ]
+}
+
+/** Per statement, the mean backends busy with it in each run (pg_stat_activity samples). */
+function activityTable(d: OrderedRounds): BenchTable {
+  const runs = d.unordered.flatMap((u, i) => [
+    [`unordered ${i + 1}`, u] as const,
+    [`ordered ${i + 1}`, d.ordered[i]!] as const,
+  ])
+  const labels = [...new Set(runs.flatMap(([, r]) => Object.keys(r.activity.busy)))]
+  const waits = [...new Set(runs.flatMap(([, r]) => Object.keys(r.activity.waiting)))]
+  const total = (r: OrderedRun) => Object.values(r.activity.busy).reduce((s, x) => s + x, 0)
+  return {
+    title: `(d) the bench database's backends: mean number busy with each statement over each run (pg_stat_activity every 20 ms; samples: ${runs.map(([, r]) => r.activity.samples).join(' / ')})`,
+    rows: [
+      ...labels.map((l) => ({
+        statement: l,
+        ...Object.fromEntries(runs.map(([n, r]) => [n, r.activity.busy[l] ?? 0])),
+      })),
+      {
+        statement: 'all',
+        ...Object.fromEntries(runs.map(([n, r]) => [n, Number(total(r).toFixed(2))])),
+      },
+      ...waits.map((w) => ({
+        statement: `of all: waiting for ${w}`,
+        ...Object.fromEntries(runs.map(([n, r]) => [n, r.activity.waiting[w] ?? 0])),
+      })),
+    ],
+  }
 }
 
 const hist = (h: Record<string, number>) =>
