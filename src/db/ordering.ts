@@ -48,8 +48,11 @@ export interface ChainsResult {
 // The successors of deliveries that are done (this node's results, or any orphan the sweep
 // finds) may go. The sweep reads every waiting delivery, so it runs seldom (after a crash
 // between a result's commit and its release, a successor would otherwise wait forever).
+// `waiting_for > 0` repeats deliveries_waiting's predicate: Postgres proves it from `= ANY`
+// only for arrays of at most 100 elements, and with more ids the release scanned the whole
+// table (measured: 101 ids, 200,000 rows: 24 ms sequential scan instead of 0.6 ms).
 const RELEASE = `UPDATE deliveries w SET waiting_for = NULL
-  WHERE w.waiting_for = ANY ($1::bigint[])`
+  WHERE w.waiting_for = ANY ($1::bigint[]) AND w.waiting_for > 0`
 const SWEEP = `UPDATE deliveries w SET waiting_for = NULL FROM deliveries p
   WHERE w.waiting_for > 0 AND p.id = w.waiting_for AND p.status <> 'pending'`
 
