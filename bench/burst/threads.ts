@@ -121,32 +121,44 @@ export function cpuBetween(pid: number, a: CpuSample, b: CpuSample, events: numb
   }
 }
 
-/**
- * utime + stime of every process whose comm is `name` at one moment (the local Postgres: its
- * postmaster, background workers and backends), in clock ticks. A backend that exits between
- * two samples takes its time with it; the engine's pools keep theirs open.
- */
-export function sampleProcessesNamed(name: string): { processes: number; ticks: number } {
-  let ticks = 0
-  let processes = 0
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    if (readOrNull(`/proc/${pid}/comm`)?.trim() !== name) continue
-    const stat = readOrNull(`/proc/${pid}/stat`)
-    if (stat === null) continue
-    ticks += statTicks(stat)
-    processes++
-  }
-  return { processes, ticks }
+/** utime + stime per process (pid -> clock ticks) at one moment. */
+export interface ProcessesSample {
+  ticks: Map<number, number>
 }
 
-type ProcessesSample = ReturnType<typeof sampleProcessesNamed>
+/**
+ * utime + stime of every process whose comm is `name` at one moment (the local Postgres: its
+ * postmaster, background workers and backends), in clock ticks; with `titleIncludes`, only
+ * those whose command line (Postgres's process title: `postgres: user database host state`)
+ * includes it, e.g. the backends of one database.
+ */
+export function sampleProcessesNamed(name: string, titleIncludes?: string): ProcessesSample {
+  const ticks = new Map<number, number>()
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    if (readOrNull(`/proc/${pid}/comm`)?.trim() !== name) continue
+    if (titleIncludes !== undefined) {
+      const title = readOrNull(`/proc/${pid}/cmdline`)
+      if (title === null || !title.includes(titleIncludes)) continue
+    }
+    const stat = readOrNull(`/proc/${pid}/stat`)
+    if (stat !== null) ticks.set(Number(pid), statTicks(stat))
+  }
+  return { ticks }
+}
 
-/** CPU between two sampleProcessesNamed samples as one group, over `events`. */
+/**
+ * CPU between two sampleProcessesNamed samples as one group, over `events`: the processes of the
+ * second sample, each from the first sample (or from its start, when it began in between). One
+ * that exited in between counts nothing, as with threads: the machine is shared, and other
+ * people's short-lived backends would otherwise take their whole lives out of the sum.
+ */
 export function processesBetween(
   group: string,
   a: ProcessesSample,
   b: ProcessesSample,
   events: number,
 ): CpuGroup {
-  return cpuGroup(group, b.processes, b.ticks - a.ticks, events)
+  let ticks = 0
+  for (const [pid, t] of b.ticks) ticks += t - (a.ticks.get(pid) ?? 0)
+  return cpuGroup(group, b.ticks.size, ticks, events)
 }

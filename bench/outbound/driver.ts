@@ -17,6 +17,19 @@ export interface DriveSpec {
   /** Longest wait after the run for the events still outstanding. */
   drainMs: number
   bodyBytes: number
+  /** Event type. @defaultValue 'bench.event' */
+  type?: string
+  /** When set, each event carries `"customer": "c<keyOf(seq)>"` (the ordering key of (d)). */
+  keyOf?: (seq: number) => number
+  /** Told of every post, 200, arrival and answer at a healthy receiver (the ordering check). */
+  watch?: DriveWatch
+}
+
+export interface DriveWatch {
+  posted(seq: number, at: number): void
+  acked(seq: number, at: number): void
+  arrived(receiver: number, seq: number, at: number): void
+  answered(receiver: number, seq: number, at: number): void
 }
 
 export interface DriveResult {
@@ -45,9 +58,20 @@ interface Tracked {
 // cannot count in a later one.
 let nextSeq = 1
 
-/** A JSON event of `bytes` bytes carrying its sequence number (receivers read it back). */
-export function eventBody(type: string, seq: number, bytes: number): string {
-  const head = `{"type":"${type}","seq":${seq},"data":"`
+/**
+ * A JSON event of `bytes` bytes carrying its sequence number (receivers read it back, so it
+ * stays within the first 200 bytes) and any `fields` (string values) after it.
+ */
+export function eventBody(
+  type: string,
+  seq: number,
+  bytes: number,
+  fields: Record<string, string> = {},
+): string {
+  const extra = Object.entries(fields)
+    .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`)
+    .join('')
+  const head = `{"type":"${type}","seq":${seq},${extra}"data":"`
   return `${head}${'x'.repeat(Math.max(0, bytes - head.length - 2))}"}`
 }
 
@@ -84,8 +108,12 @@ export async function drive(farm: ReceiverFarm, spec: DriveSpec): Promise<DriveR
   const refill = () => {
     while (outstanding < spec.window && performance.now() < to) post()
   }
+  const type = spec.type ?? 'bench.event'
+  const keyOf = spec.keyOf
+  const watch = spec.watch
   const post = () => {
     const seq = takeSeq()
+    const fields: Record<string, string> = keyOf ? { customer: `c${keyOf(seq)}` } : {}
     const e: Tracked = { ackAt: null, arrivals: new Map(), done: false }
     events.set(seq, e)
     outstanding++
@@ -95,10 +123,11 @@ export async function drive(farm: ReceiverFarm, spec: DriveSpec): Promise<DriveR
       outstanding--
       setTimeout(refill, 100)
     }
+    watch?.posted(seq, performance.now())
     void request(spec.webhook, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: eventBody('bench.event', seq, spec.bodyBytes),
+      body: eventBody(type, seq, spec.bodyBytes, fields),
     })
       .then(async (res) => {
         const at = performance.now()
@@ -106,6 +135,7 @@ export async function drive(farm: ReceiverFarm, spec: DriveSpec): Promise<DriveR
         if (res.statusCode !== 200) return failed()
         acked++
         e.ackAt = at
+        watch?.acked(seq, at)
         complete(e)
       })
       // Refused, reset, or the answer's body failed: not acknowledged, so it does not count.
@@ -117,10 +147,16 @@ export async function drive(farm: ReceiverFarm, spec: DriveSpec): Promise<DriveR
   farm.onArrival = (r, _path, seq, at) => {
     const e = r.behaviour === 'healthy' ? events.get(seq) : undefined
     if (!e) return
+    watch?.arrived(r.index, seq, at)
     if (e.arrivals.has(r.index)) return void duplicates++
     e.arrivals.set(r.index, at)
     if (at >= from && at <= to) deliveries++
     complete(e)
+  }
+  if (watch) {
+    farm.onAnswered = (r, _path, seq, _status, at) => {
+      if (r.behaviour === 'healthy' && events.has(seq)) watch.answered(r.index, seq, at)
+    }
   }
   try {
     refill()
@@ -129,6 +165,7 @@ export async function drive(farm: ReceiverFarm, spec: DriveSpec): Promise<DriveR
     while (outstanding > 0 && performance.now() < deadline) await sleep(50)
   } finally {
     farm.onArrival = () => {}
+    farm.onAnswered = () => {}
   }
   return {
     events: acked,

@@ -28,6 +28,8 @@ export interface EngineRun extends DriveResult {
   cpu: CpuReport
   /** Every local postgres process (the bench's database shares the machine's cluster). */
   postgresCpu: CpuGroup
+  /** The backends of the bench's database only: the engine's connections (and the bench's). */
+  postgresDbCpu: CpuGroup
   /** receive -> row (events table) of the run's events: the ingest part of the latency. */
   stored: StoreStats
   /** The dispatcher's result writes during the run. */
@@ -40,8 +42,11 @@ export async function engineRun(
   spec: DriveSpec,
   engine: { pid: number; databaseUrl: string },
 ): Promise<EngineRun> {
+  // Postgres's process title names the database: `postgres: <cluster>: <user> <db> <host> ...`.
+  const title = ` ${new URL(engine.databaseUrl).pathname.slice(1)} `
   const cpu0 = sampleCpu(engine.pid)
   const pg0 = sampleProcessesNamed('postgres')
+  const db0 = sampleProcessesNamed('postgres', title)
   const from = Date.now()
   const r = await withRunnerCpu(() => drive(farm, spec))
   const to = Date.now()
@@ -49,6 +54,12 @@ export async function engineRun(
     ...r,
     cpu: cpuBetween(engine.pid, cpu0, sampleCpu(engine.pid), r.deliveries),
     postgresCpu: processesBetween('postgres', pg0, sampleProcessesNamed('postgres'), r.deliveries),
+    postgresDbCpu: processesBetween(
+      'postgres: bench db backends',
+      db0,
+      sampleProcessesNamed('postgres', title),
+      r.deliveries,
+    ),
     stored: await storeStats(engine.databaseUrl, from, to),
     writes: await writeBatches(engine.databaseUrl, from, to),
   }

@@ -3,13 +3,18 @@ import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 
 /** How a receiver answers every POST it gets. */
-export type Behaviour = 'healthy' | 'hanging' | 'slow' | 'failing'
+export type Behaviour = 'healthy' | 'hanging' | 'slow' | 'failing' | 'flaky'
 
-/** Status and delay per behaviour; hanging accepts and reads the request but never answers. */
+/**
+ * Status and delay per behaviour; hanging accepts and reads the request but never answers.
+ * flaky answers 503 to the first two requests of each webhook-id and 200 to the third (one 2xx
+ * in three per message, issue 17), after 5 ms like a healthy one.
+ */
 const ANSWERS: Record<Behaviour, { status: number; afterMs: number } | null> = {
   healthy: { status: 200, afterMs: 5 },
   slow: { status: 200, afterMs: 2000 },
   failing: { status: 500, afterMs: 0 },
+  flaky: { status: 200, afterMs: 5 },
   hanging: null,
 }
 
@@ -25,6 +30,14 @@ export interface Receiver {
 
 /** One delivery seen by a receiver: the `seq` the bench put into the event's body. */
 export type ArrivalListener = (r: Receiver, path: string, seq: number, atMs: number) => void
+/** A receiver has answered a delivery (res.end() called): what the engine waits for. */
+export type AnswerListener = (
+  r: Receiver,
+  path: string,
+  seq: number,
+  status: number,
+  atMs: number,
+) => void
 
 const SEQ = /"seq":(\d+)/
 
@@ -37,6 +50,7 @@ const SEQ = /"seq":(\d+)/
 export class ReceiverFarm {
   readonly receivers: Receiver[] = []
   onArrival: ArrivalListener = () => {}
+  onAnswered: AnswerListener = () => {}
   private readonly closers: (() => Promise<void>)[] = []
 
   async add(behaviour: Behaviour, count: number): Promise<Receiver[]> {
@@ -62,18 +76,30 @@ export class ReceiverFarm {
     const answer = ANSWERS[behaviour]
     const sockets = new Set<Socket>()
     const held = new Set<ServerResponse>()
+    // flaky: requests so far per webhook-id (the same on every attempt of a delivery).
+    const tries = new Map<string, number>()
     const server = createServer((req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => {
         const at = performance.now()
         receiver.requests++
-        const seq = SEQ.exec(Buffer.concat(chunks).subarray(0, 200).toString('latin1'))
-        if (seq) this.onArrival(receiver, req.url ?? '', Number(seq[1]), at)
+        const path = req.url ?? ''
+        const m = SEQ.exec(Buffer.concat(chunks).subarray(0, 200).toString('latin1'))
+        const seq = m ? Number(m[1]) : null
+        if (seq !== null) this.onArrival(receiver, path, seq, at)
         if (!answer) return void held.add(res)
+        let status = answer.status
+        if (behaviour === 'flaky') {
+          const id = String(req.headers['webhook-id'])
+          const n = (tries.get(id) ?? 0) + 1
+          tries.set(id, n)
+          if (n % 3 !== 0) status = 503
+        }
         const reply = () => {
-          res.statusCode = answer.status
+          res.statusCode = status
           res.end()
+          if (seq !== null) this.onAnswered(receiver, path, seq, status, performance.now())
         }
         if (answer.afterMs > 0) setTimeout(reply, answer.afterMs)
         else reply()

@@ -50,8 +50,11 @@ export interface ChainsResult {
 }
 
 // The successors of deliveries this node finished may go (their results are committed).
+// `waiting_for > 0` repeats deliveries_waiting's predicate: Postgres proves it from `= ANY`
+// only for arrays of at most 100 elements, and with more ids the release scanned the whole
+// table (measured: 101 ids, 200,000 rows: 24 ms sequential scan instead of 0.6 ms).
 const RELEASE = `UPDATE deliveries w SET waiting_for = NULL
-  WHERE w.waiting_for = ANY ($1::bigint[])`
+  WHERE w.waiting_for = ANY ($1::bigint[]) AND w.waiting_for > 0`
 
 /**
  * Every change to the chains, in one transaction under LINK_LOCK_KEY, each statement taken after
