@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { claimDue, releaseLeases } from '../../src/db/deliveries.js'
+import { advanceChains } from '../../src/db/ordering.js'
 import { migrate } from '../../src/db/migrate.js'
 import { upsertSubscription } from '../../src/db/subscriptions.js'
 import { SecretBox } from '../../src/outbound/secret-box.js'
@@ -65,7 +66,24 @@ async function claimCost(pool: pg.Pool, box: SecretBox) {
   await pool.query('UPDATE deliveries SET waiting_for = id - 1 WHERE waiting_for = -1')
   await pool.query('ANALYZE deliveries')
   const withWaiting = await timed(ROUNDS, claim)
-  return { without, withWaiting }
+  // Linking, beside them: 200 new ordered deliveries of 200 keys of one subscription, each
+  // behind the tail its key already has (the last round's), under the chains' lock.
+  let round = 0
+  const link = async () => {
+    round++
+    await pool.query(
+      `INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for)
+       SELECT $1, 'default', 'l-' || $2 || '-' || k, now() - interval '1 minute', '"k' || k || '"', 0
+         FROM generate_series(1, 200) k`,
+      [subs[1], round],
+    )
+    const started = performance.now()
+    await advanceChains(pool, { done: [], beforeMs: Date.now() })
+    return performance.now() - started
+  }
+  const links: number[] = []
+  for (let i = 0; i < ROUNDS; i++) links.push(await link())
+  return { without, withWaiting, link: median(links) }
 }
 
 /** The workers' store statement for 100 JSON events: no subscription, 50 plain, 50 filtering. */
@@ -119,6 +137,7 @@ export const deliverySqlSection: BenchSection = {
       const rows = [
         { what: `claim of 200 (${SUBSCRIPTIONS} subscriptions × 20 due)`, ms: ms(claim.without) },
         { what: `  the same beside ${WAITING} waiting deliveries`, ms: ms(claim.withWaiting) },
+        { what: `link 200 new ordered deliveries, beside them`, ms: ms(claim.link) },
         { what: `store ${BATCH} events, no active subscription`, ms: ms(store.none) },
         { what: `  ${SUBSCRIPTIONS} subscriptions without a filter`, ms: ms(store.unfiltered) },
         {
