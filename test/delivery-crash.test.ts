@@ -1,39 +1,17 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pg from 'pg'
-import { upsertSubscription } from '../src/db/subscriptions.js'
 import { webhookId } from '../src/dispatcher/request.js'
-import { SecretBox } from '../src/outbound/secret-box.js'
-import { generateSecret } from '../src/outbound/sign.js'
 import { receiver } from './helpers/dispatch.js'
-import { EngineChild } from './helpers/engine-child.js'
+import { deliveryEngine } from './helpers/delivery-engine.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase, waitForMigrations } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
 const EVENTS = Number(process.env.CRASH_EVENTS ?? 600)
 
 t.test('kill -9 with deliveries in flight: after a restart every event is delivered', async (t) => {
-  const db = await freshDatabase('sluice_delivery_crash')
-  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-delivery-crash-'))
-  const key = randomBytes(32)
-  const engine = new EngineChild({
-    DATABASE_URL: db.url,
-    SLUICE_DATA_DIR: dataDir,
-    SLUICE_WORKERS: '2',
-    SLUICE_ADMIN_PORT: '0',
-    SLUICE_SECRET_KEY: key.toString('hex'),
-    SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+  const { engine, pool, subscribe } = await deliveryEngine(t, 'sluice_delivery_crash', {
     SLUICE_DELIVERY_SCHEDULE: '1,1,1,1,1',
-    // Short, so the leases the killed engine held run out soon; not so short that a loaded
-    // machine turns a slow answer into a timeout and a retry (a duplicate the kill did not cause).
-    SLUICE_DELIVERY_TIMEOUT_MS: '8000',
   })
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
   // Per webhook-id: requests received, and when the first one came.
   const requests = new Map<string, number>()
   const first = new Map<string, number>()
@@ -45,22 +23,8 @@ t.test('kill -9 with deliveries in flight: after a restart every event is delive
     // Answers take a while, so deliveries are in flight when the engine dies.
     setTimeout(() => res.end('ok'), 20 + Math.random() * 80)
   })
-  t.teardown(async () => {
-    await engine.kill9()
-    await rx.close()
-    await pool.end()
-    await db.drop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
-  await engine.start()
-  await waitForMigrations(pool)
-  await upsertSubscription(
-    pool,
-    new SecretBox(key),
-    { url: rx.url(), maxInFlight: 20 },
-    generateSecret,
-  )
-  await new Promise((r) => setTimeout(r, 1000)) // the subscription cache's poll bound
+  t.teardown(() => rx.close())
+  await subscribe({ url: rx.url(), maxInFlight: 20 })
 
   const posting = postMany({
     url: () => engine.url,

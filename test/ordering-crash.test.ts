@@ -1,17 +1,8 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
 import { Agent } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pg from 'pg'
-import { upsertSubscription } from '../src/db/subscriptions.js'
-import { SecretBox } from '../src/outbound/secret-box.js'
-import { generateSecret } from '../src/outbound/sign.js'
-import { EngineChild } from './helpers/engine-child.js'
+import { deliveryEngine } from './helpers/delivery-engine.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { orderedReceiver } from './helpers/ordered-receiver.js'
-import { freshDatabase, waitForMigrations } from './helpers/pg.js'
 import { post } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
@@ -26,33 +17,16 @@ const PER_KEY = 30
 t.test(
   'ordered delivery survives kill -9: no event before its predecessor succeeded',
   async (t) => {
-    const db = await freshDatabase('sluice_ordering_crash')
-    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-ordering-crash-'))
-    const key = randomBytes(32)
-    const engine = new EngineChild({
-      DATABASE_URL: db.url,
-      SLUICE_DATA_DIR: dataDir,
-      SLUICE_WORKERS: '2',
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_SECRET_KEY: key.toString('hex'),
-      SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+    const { engine, pool, subscribe } = await deliveryEngine(t, 'sluice_ordering_crash', {
       SLUICE_DELIVERY_SCHEDULE: Array(12).fill(1).join(','),
-      SLUICE_DELIVERY_TIMEOUT_MS: '8000',
       SLUICE_BURST_LAG_MS: '0',
     })
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 })
     const { rx, violations, delivered } = await orderedReceiver(() => false)
     const agent = new Agent({ keepAlive: true, maxSockets: KEYS })
     t.teardown(async () => {
       agent.destroy()
-      await engine.kill9()
       await rx.close()
-      await pool.end()
-      await db.drop()
-      rmSync(dataDir, { recursive: true, force: true })
     })
-    await engine.start()
-    await waitForMigrations(pool)
     // One event's store fails for a whole processing attempt (the batch statement, then its row
     // alone, with and without payload): the consumer retries it after a delay, and its successor
     // of the same key, posted after it, is stored first. A sequence, since a failed insert rolls
@@ -66,13 +40,7 @@ t.test(
       RETURN NEW;
     END $$;
     CREATE TRIGGER hold_once BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION hold_once();`)
-    await upsertSubscription(
-      pool,
-      new SecretBox(key),
-      { url: rx.url(), ordering: { key: '/customer' }, maxInFlight: 20 },
-      generateSecret,
-    )
-    await new Promise((r) => setTimeout(r, 1000)) // the subscription cache's poll bound
+    await subscribe({ url: rx.url(), ordering: { key: '/customer' }, maxInFlight: 20 })
 
     // A sender per key, each waiting for its 200 before the next event: that fixes receipt order.
     const acked = new Map<string, number>()
