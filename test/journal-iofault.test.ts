@@ -4,7 +4,7 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { EngineChild } from './helpers/engine-child.js'
+import { EngineChild, type EngineCommand } from './helpers/engine-child.js'
 import { buildIoFault, iofaultUnavailable, setIoFault, type IoFault } from './helpers/iofault.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { freshDatabase } from './helpers/pg.js'
@@ -82,11 +82,20 @@ function readyz(port: number): Promise<{ status: number; body: string }> {
   })
 }
 
+// `sluice start` (the default inline writer) through both faults; the worker-thread writer, whose
+// errors cross a thread as codes, through the fsync fault (a second cycle would only add time).
+const variants: Array<[string, EngineCommand, IoFault[]]> = [
+  [
+    'sluice start (inline writer): fsync EIO, then write ENOSPC',
+    'sluice start',
+    ['fsync-eio', 'write-enospc'],
+  ],
+  ['the worker-thread writer: fsync EIO', 'worker writer', ['fsync-eio']],
+]
+
 const skip = iofaultUnavailable()
-t.test(
-  'I/O faults under the journal: fsync EIO, then write ENOSPC',
-  { skip: skip ?? false },
-  async (t) => {
+for (const [name, command, faults] of variants)
+  t.test(`I/O faults under the journal, ${name}`, { skip: skip ?? false }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-iofault-data-'))
     const faultDir = mkdtempSync(join(tmpdir(), 'sluice-iofault-ctl-'))
     const db = await freshDatabase('sluice_iofault')
@@ -98,7 +107,7 @@ t.test(
       SLUICE_BROKER: 'local',
       SLUICE_WORKERS: '2',
     }
-    let engine = new EngineChild(env)
+    let engine = new EngineChild(env, command)
     t.teardown(async () => {
       await engine.kill9()
       await client.end().catch(() => {})
@@ -116,7 +125,7 @@ t.test(
       else failed.set(a.id, `${cycle}/${a.phase}/${a.status}`)
     }
 
-    for (const fault of ['fsync-eio', 'write-enospc'] as IoFault[]) {
+    for (const fault of faults) {
       const p = posters(engine.url, fault)
       await until('200s before the fault', () => p.count('before', 200) >= PER_PHASE, 120_000)
       p.state.phase = 'switching'
@@ -182,7 +191,7 @@ t.test(
     await engine.kill9()
     await last.stop()
     for (const a of last.answers) record(a, 'last')
-    engine = new EngineChild(env)
+    engine = new EngineChild(env, command)
     await engine.start()
     await until(
       'every 200 stored after the restart',
@@ -214,8 +223,7 @@ t.test(
     counts.notAcked = failed.size
     counts.refusedButStored = refusedButStored
     t.comment(`counts ${JSON.stringify(counts)}`)
-    console.error(`iofault counts ${JSON.stringify(counts)}`)
-  },
-)
+    console.error(`iofault counts (${command}) ${JSON.stringify(counts)}`)
+  })
 
 failOnLeaks(t)
