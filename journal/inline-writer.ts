@@ -31,6 +31,10 @@ export class InlineWriter implements JournalWriter {
     this.open().compact()
   }
 
+  async recover(): Promise<void> {
+    this.open().recover()
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.core?.close()

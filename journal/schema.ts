@@ -19,6 +19,12 @@ CREATE TABLE IF NOT EXISTS entries (
   body         BLOB    NOT NULL,
   verified_by  TEXT
 );
+-- One row, rewritten by the writer's recovery after an I/O error: a commit that must reach the
+-- disk (WAL write and fsync) to prove the disk takes writes again (journal/writer-core.ts).
+CREATE TABLE IF NOT EXISTS writer_probe (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL
+);
 `
 
 /**

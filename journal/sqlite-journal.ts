@@ -7,6 +7,7 @@ import { freeDiskBytes, journalFileBytes } from './disk.js'
 import { JournalClosedError, JournalFullError, JournalUnavailableError } from './errors.js'
 import { GroupCommitter } from './group-commit.js'
 import { InlineWriter } from './inline-writer.js'
+import { IO_FAULT_MESSAGE, IoFaultGuard, isIoFault, type IoFaultReport } from './io-fault.js'
 import { JOURNAL_FILE, openReadConnection, type SyncMode } from './schema.js'
 import { committedEntries, toEntry, type Row } from './entries.js'
 import { EntryWindow } from './window.js'
@@ -58,6 +59,13 @@ export interface SqliteJournalOptions {
    * `delayMs: null` when the attempts are used up (the journal is `failed`). @defaultValue no-op
    */
   onWriterRestart?: (r: WriterRestart) => void
+  /**
+   * Called, to be logged at error level, when a commit, mark or compaction failed with an I/O
+   * error (EIO, ENOSPC; the journal is `io_error` and refuses appends meanwhile), on the first
+   * and every 10th failed recovery, and with `recovered: true` once it is open again.
+   * @defaultValue no-op
+   */
+  onIoFault?: (r: IoFaultReport) => void
 }
 
 const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Object.freeze({
@@ -74,6 +82,7 @@ const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Obje
   onCompactError: () => {},
   writerRestartAttempts: 10,
   onWriterRestart: () => {},
+  onIoFault: () => {},
 })
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
@@ -84,6 +93,7 @@ export class SqliteJournal implements Journal, Component {
   private readonly opts: Required<SqliteJournalOptions>
   private readonly writer: JournalWriter
   private readonly committer: GroupCommitter
+  private readonly faults: IoFaultGuard
   private reader: Database.Database | null = null
   /** Recently committed entries; null when `windowBytes` is 0. See journal/window.ts. */
   private readonly window: EntryWindow | null
@@ -139,11 +149,18 @@ export class SqliteJournal implements Journal, Component {
           })
     // `from` is set by start(), before the first commit.
     this.window = opts.windowBytes > 0 ? new EntryWindow(opts.windowBytes, Infinity) : null
+    this.faults = new IoFaultGuard(
+      () => this.writer.recover(),
+      (r) => opts.onIoFault(r),
+    )
     const commit = async (events: readonly NewEvent[]) => {
+      // Batches queued behind the one that failed are refused too, not committed on a suspect WAL.
+      this.faults.check()
       let r: CommitResult
       try {
         r = await this.writer.commit(events)
       } catch (err) {
+        this.faults.observe(err)
         // The commit may have reached the file all the same (the writer thread died after it).
         this.forgetWindow()
         throw err
@@ -191,6 +208,7 @@ export class SqliteJournal implements Journal, Component {
       if (state === 'closed' || this.closing) throw new JournalClosedError('journal is closed')
       throw new JournalUnavailableError(`journal is ${state}`)
     }
+    this.faults.check()
     if (this.isFull()) throw new JournalFullError('journal is over its disk quota')
     // Counted before the commit so a burst cannot overshoot the quota between measurements.
     this.bytesSinceMeasure += event.body.byteLength + 256
@@ -198,7 +216,9 @@ export class SqliteJournal implements Journal, Component {
     try {
       r = await this.committer.add(event)
     } catch (err) {
-      throw new JournalUnavailableError('journal commit failed', { cause: err })
+      if (err instanceof JournalUnavailableError) throw err
+      const why = isIoFault(err) ? IO_FAULT_MESSAGE : 'journal commit failed; retry later'
+      throw new JournalUnavailableError(why, { cause: err })
     }
     return { ...event, seq: r.seq, receivedAt: r.receivedAt }
   }
@@ -241,9 +261,11 @@ export class SqliteJournal implements Journal, Component {
     // Not `this.pending -= await ...`: that reads pending before the await and loses the
     // updates of commits and marks that complete meanwhile.
     let deleted: number
+    this.faults.check()
     try {
       deleted = await this.writer.markForwarded(seqs)
     } catch (err) {
+      this.faults.observe(err)
       // Some of them may be deleted: the window no longer knows which.
       this.forgetWindow()
       throw err
@@ -257,7 +279,13 @@ export class SqliteJournal implements Journal, Component {
    * WAL. The journal runs this every `compactIntervalMs` by itself; call it to compact now.
    */
   async compact(): Promise<void> {
-    await this.writer.compact()
+    this.faults.check()
+    try {
+      await this.writer.compact()
+    } catch (err) {
+      this.faults.observe(err)
+      throw err
+    }
     this.bytesSinceMeasure = 0
     await this.measure()
   }
@@ -297,6 +325,7 @@ export class SqliteJournal implements Journal, Component {
     this.closing ??= (async () => {
       if (this.timer) clearInterval(this.timer)
       if (this.compactTimer) clearInterval(this.compactTimer)
+      await this.faults.close()
       await this.committer.idle()
       await this.compacting
       await this.measuring
@@ -319,6 +348,7 @@ export class SqliteJournal implements Journal, Component {
 
   private currentState(): JournalState {
     const state = this.writerState()
+    if (state === 'open' && this.faults.faulted) return 'io_error'
     return state === 'open' && this.isFull() ? 'full' : state
   }
 
@@ -369,7 +399,8 @@ export class SqliteJournal implements Journal, Component {
 
   /** One timed compaction at a time; none while the writer is down (it would only fail). */
   private compactInBackground(): void {
-    if (this.compacting || this.writerState() !== 'open' || this.closing) return
+    if (this.compacting || this.writerState() !== 'open' || this.faults.faulted || this.closing)
+      return
     this.compacting = this.compact()
       .catch((err: unknown) => this.opts.onCompactError(err))
       .finally(() => {

@@ -6,6 +6,7 @@ export type WriterRequest =
   | { n: number; op: 'commit'; batch: PackedBatch }
   | { n: number; op: 'mark'; seqs: number[] }
   | { n: number; op: 'compact' }
+  | { n: number; op: 'recover' }
   | { n: number; op: 'close' }
 
 /** Replies writer worker -> main thread. */

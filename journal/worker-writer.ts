@@ -97,6 +97,10 @@ export class WorkerWriter implements JournalWriter {
     await this.request({ n: 0, op: 'compact' })
   }
 
+  async recover(): Promise<void> {
+    await this.request({ n: 0, op: 'recover' })
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.restartTimer) clearTimeout(this.restartTimer)

@@ -17,17 +17,27 @@ export interface CommitResult {
  * writer worker; both call exactly this code. Not thread-safe: one owner only.
  */
 export class WriterCore {
-  private readonly db: Database.Database
-  private readonly insert: Database.Statement
-  private readonly mark: Database.Statement
-  private readonly commitTx: (events: readonly NewEvent[]) => CommitResult
-  private readonly markTx: (seqs: readonly number[]) => number
+  private db!: Database.Database
+  private insert!: Database.Statement
+  private mark!: Database.Statement
+  private probe!: Database.Statement
+  private commitTx!: (events: readonly NewEvent[]) => CommitResult
+  private markTx!: (seqs: readonly number[]) => number
 
   private readonly fullSync: boolean
 
-  constructor(path: string, sync: SyncMode) {
-    this.db = openWriteConnection(path, sync)
+  constructor(
+    private readonly path: string,
+    private readonly sync: SyncMode,
+  ) {
     this.fullSync = sync === 'full'
+    this.open()
+  }
+
+  /** Open the write connection and prepare its statements (at start, and by recover()). */
+  private open(): void {
+    this.db = openWriteConnection(this.path, this.sync)
+    this.probe = this.db.prepare('INSERT OR REPLACE INTO writer_probe (id, at) VALUES (1, ?)')
     this.insert = this.db.prepare(
       `INSERT INTO entries (source, id, received_at, content_type, headers, body, verified_by)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -82,12 +92,41 @@ export class WriterCore {
     // Bounded, so one compaction never stalls its thread for long (the inline writer runs on the
     // HTTP thread); the journal's timer compacts again every few seconds until the file is small.
     this.db.pragma(`incremental_vacuum(${VACUUM_PAGES_PER_COMPACT})`)
+    this.truncateWal() // Still busy: the next compaction tries again.
+  }
+
+  /**
+   * After an I/O error (a failed fsync or write): make the file trustworthy again, or throw.
+   * A failed fsync may have cost pages the kernel then marked clean (fsyncgate, see
+   * docs/journal-writer.md), and a later fsync succeeding proves nothing about them; in the
+   * WAL they can be frames of earlier marks (written without an fsync of their own), so a
+   * crash could stop WAL recovery at that hole and drop every acknowledged commit after it.
+   * So: a new connection (the old one's state after the error is not trusted), a TRUNCATE
+   * checkpoint (every frame the WAL index holds is written again into the main file, that file
+   * fsync'd, the WAL emptied: nothing acknowledged later sits behind a suspect frame), then a
+   * durable probe commit (a WAL write and fsync) proving the disk takes writes again. The
+   * failed transaction itself was rolled back by SQLite and is not in the index.
+   */
+  recover(): void {
+    try {
+      this.db.close()
+    } catch {
+      // Already closed or unusable: the new connection below is what matters.
+    }
+    this.open()
+    if (!this.truncateWal()) throw new Error('journal WAL checkpoint stayed busy')
+    this.probe.run(Date.now())
+  }
+
+  /** wal_checkpoint(TRUNCATE); false when it stayed busy. Throws on an I/O error. */
+  private truncateWal(): boolean {
     // The checkpointer thread may hold the checkpoint lock for a moment: retry until done.
     for (let i = 0; i < 100; i++) {
       const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
-      if (!r || r.busy === 0) return
+      if (!r || r.busy === 0) return true
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
     }
+    return false
   }
 
   close(): void {

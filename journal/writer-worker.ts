@@ -36,6 +36,10 @@ port.on('message', (req: WriterRequest) => {
         core.compact()
         reply = { n: req.n, ok: true }
         break
+      case 'recover':
+        core.recover()
+        reply = { n: req.n, ok: true }
+        break
       case 'close':
         core.close()
         reply = { n: req.n, ok: true }

@@ -20,6 +20,12 @@ export interface JournalWriter {
   /** Resolves with the number of entries deleted (seqs already gone do not count). */
   markForwarded(seqs: readonly number[]): Promise<number>
   compact(): Promise<void>
+  /**
+   * After an operation failed with an I/O error: reopen the file, checkpoint the whole WAL into
+   * it and truncate the WAL, then a probe commit; rejects while the disk still fails. See
+   * WriterCore.recover.
+   */
+  recover(): Promise<void>
   close(): Promise<void>
   /** The journal reports `restarting` and `failed` from this. */
   readonly health: WriterHealth

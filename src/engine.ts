@@ -7,6 +7,7 @@ import {
   journalCommits,
   journalCommitSeconds,
   journalWriterRestarts,
+  journalIoFaults,
   reportBacklogFrom,
 } from './metrics.js'
 import { reportJournalFrom } from './alert-metrics.js'
@@ -104,6 +105,16 @@ export class Engine implements Component {
         this.logger.error(
           { err, attempt, delayMs },
           delayMs === null ? gaveUp : 'journal writer thread died; restarting',
+        )
+      },
+      onIoFault: ({ cause: err, attempt, recovered }) => {
+        if (recovered) return this.logger.warn({ attempt }, 'journal recovered from an I/O error')
+        if (attempt === 0) journalIoFaults.inc()
+        this.logger.error(
+          { err, attempt },
+          attempt === 0
+            ? 'journal I/O error: refusing events until the journal recovers'
+            : 'journal recovery failed; retrying',
         )
       },
     })

@@ -100,6 +100,12 @@ export const journalWriterRestarts = new Counter({
   registers: [registry],
 })
 
+export const journalIoFaults = new Counter({
+  name: 'sluice_journal_io_faults_total',
+  help: 'Journal writes or fsyncs that failed with an I/O error (EIO, ENOSPC); each holds ingest closed until the journal recovered',
+  registers: [registry],
+})
+
 export const pipelineRestarts = new Counter({
   name: 'sluice_pipeline_thread_restarts_total',
   help: 'Restarts of the pipeline thread after it died',

@@ -30,6 +30,18 @@ export interface IngestContext {
 const JOURNAL_ERRORS = ['journal_full', 'shutting_down'] as const
 
 /**
+ * journal_unavailable says why in its message (an I/O error, the writer thread restarting). A
+ * refusal made without trying to commit carries no cause and is not logged per request: the
+ * journal logged its state once (a disk fault can last minutes at thousands of requests/s);
+ * a commit that failed carries its cause and is.
+ */
+function unavailable(err: unknown): { message?: string; failed: boolean } {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown }
+  if (e?.code !== 'journal_unavailable' || typeof e.message !== 'string') return { failed: true }
+  return { message: e.message, failed: e.cause !== undefined }
+}
+
+/**
  * POST /webhook[/:source]. Order: headers (synchronously: uWS's req dies with this call),
  * admit (rate limit, before reading the body), body with its limit, verify, event id, journal
  * append; the 200 is written only after the commit holding the event returned.
@@ -143,8 +155,10 @@ function accept(
     (err: unknown) => {
       const code = JOURNAL_ERRORS.find((c) => c === (err as { code?: unknown }).code)
       if (code) return reply.error(code, { retryAfterSeconds: ctx.retryAfterSeconds })
-      ctx.logger.error({ err, source: sourceName, id: event.id }, 'journal append failed')
-      reply.error('journal_unavailable', { retryAfterSeconds: ctx.retryAfterSeconds })
+      const { message, failed } = unavailable(err)
+      if (failed)
+        ctx.logger.error({ err, source: sourceName, id: event.id }, 'journal append failed')
+      reply.error('journal_unavailable', { retryAfterSeconds: ctx.retryAfterSeconds, message })
     },
   )
   ctx.inflight.add(p)
