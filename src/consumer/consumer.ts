@@ -9,6 +9,7 @@ import { PermanentError } from '../permanent-error.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
 import { resolveConsumerOptions, type ConsumerOptions } from './options.js'
+import { runIsolating } from './isolate.js'
 import { judge, screen, type Verdict } from './policy.js'
 import type { BatchProcessor } from './types.js'
 
@@ -170,18 +171,19 @@ export class Consumer implements Component {
   private async process(work: Delivery[]): Promise<EventResult[] | null> {
     if (work.length === 0) return []
     let results: EventResult[] | null = null
+    // Not the events' fault (an outage, a permanent setup problem): untilDone holds the batch
+    // and counts nothing. Otherwise the database answers, so the batch itself failed (e.g. a
+    // worker crashed on it): runIsolating splits it until the event that fails alone is found,
+    // and only that one is charged an attempt.
+    const ownFault = async (err: unknown) =>
+      !(err instanceof DatabaseUnavailableError || err instanceof PermanentError) &&
+      (await this.deps.databaseUp().catch(() => false))
     const done = await this.untilDone(async () => {
-      try {
-        results = await this.deps.processor.run(work.map((d) => d.event))
-      } catch (err) {
-        // Not the events' fault: hold the batch, count nothing.
-        if (err instanceof DatabaseUnavailableError || err instanceof PermanentError) throw err
-        // The database answers, so the batch itself failed (e.g. a worker crashed on it):
-        // count an attempt against every event in it.
-        if (!(await this.deps.databaseUp().catch(() => false))) throw err
-        const error = (err as Error).message ?? String(err)
-        results = work.map(() => ({ ok: false, error, permanent: false, processedAt: Date.now() }))
-      }
+      results = await runIsolating(
+        work.map((d) => d.event),
+        (events) => this.deps.processor.run(events),
+        ownFault,
+      )
     })
     return done ? results : null
   }
