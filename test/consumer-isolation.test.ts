@@ -6,6 +6,8 @@ import pg from 'pg'
 import { pino } from 'pino'
 import { LocalBroker } from '../src/brokers/index.js'
 import { Consumer } from '../src/consumer/index.js'
+import { runIsolating } from '../src/consumer/isolate.js'
+import { DatabaseUnavailableError } from '../src/db/errors.js'
 import { migrate } from '../src/db/migrate.js'
 import { Maintenance } from '../src/db/maintenance.js'
 import { ping } from '../src/db/ping.js'
@@ -118,6 +120,21 @@ t.test('a batch that fails only as a whole is stored in parts; nobody is charged
   await until('all 30 stored', async () => (await rows("id LIKE 'big-%'")) === 30)
   t.same(await dead(), [], 'nothing dead-lettered')
   t.same(await getFailures(direct, events), [], 'and no attempt charged')
+})
+
+t.test('an outage met while splitting holds the whole batch: nobody is charged', async (t) => {
+  const events = Array.from({ length: 8 }, (_, i) => event(`part-${i}`))
+  const seen: number[] = []
+  const run = async (part: StorableEvent[]) => {
+    seen.push(part.length)
+    if (part.some((e) => e.id === 'part-1')) throw new Error('worker exited with code 1')
+    // The database goes away while the halves are tried.
+    if (part.some((e) => e.id === 'part-6')) throw new DatabaseUnavailableError('connection lost')
+    return part.map(() => ({ ok: true as const, inserted: true, processedAt: 0 }))
+  }
+  const ownFault = async (err: unknown) => !(err instanceof DatabaseUnavailableError)
+  await t.rejects(runIsolating(events, run, ownFault), DatabaseUnavailableError)
+  t.same(seen, [8, 4, 2, 1, 1, 2, 4], 'split down to part-1, then the outage in the second half')
 })
 
 failOnLeaks(t)
