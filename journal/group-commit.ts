@@ -65,8 +65,14 @@ export class GroupCommitter {
       this.committingSince = Date.now()
       try {
         const r = await this.commitFn(batch.map((w) => w.event))
+        // A seq per event, in order, or nothing is known about which events are on disk:
+        // the whole batch fails (503, the client retries; the event id dedupes any copy).
+        if (r.seqs.length !== batch.length)
+          throw new Error(
+            `journal commit of ${batch.length} events answered ${r.seqs.length} sequence numbers`,
+          )
         this.onCommit(batch.length, (performance.now() - started) / 1000)
-        batch.forEach((w, i) => w.resolve({ seq: r.seqs[i] ?? -1, receivedAt: r.receivedAt }))
+        batch.forEach((w, i) => w.resolve({ seq: r.seqs[i]!, receivedAt: r.receivedAt }))
       } catch (err) {
         for (const w of batch) w.reject(err as Error)
       }

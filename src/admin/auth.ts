@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ConfigError } from '../config.js'
 
 /** Where the admin tokens came from, for the start-up log (never the tokens themselves). */
 export type TokenSource =
@@ -11,7 +12,10 @@ export const TOKEN_FILE = 'admin-token'
 /**
  * The admin tokens: SLUICE_ADMIN_TOKEN's when set, else the one in <dataDir>/admin-token,
  * created (random, mode 0600) at first start and kept across restarts, so a script that read
- * it once keeps working.
+ * it once keeps working. An existing file that group or others may read is refused (ConfigError),
+ * as ssh refuses such a private key: the token may already be known beyond its owner, so
+ * quietly tightening it would keep a leaked token working. The operator decides: chmod it to
+ * keep it, or delete it to have a new one made.
  */
 export function loadAdminTokens(
   configured: readonly string[] | undefined,
@@ -23,15 +27,31 @@ export function loadAdminTokens(
   const path = join(dataDir, TOKEN_FILE)
   if (existsSync(path)) {
     const token = readFileSync(path, 'utf8').trim()
-    if (token.length >= 16)
+    if (token.length >= 16) {
+      refuseExposed(path)
       return { tokens: [token], source: { from: 'file', path, created: false } }
+    }
+    // Too short to be ours: replaced. Removed first so the new token never sits in a file with
+    // the old one's mode.
+    unlinkSync(path)
   }
   mkdirSync(dataDir, { recursive: true })
   const token = randomBytes(32).toString('base64url')
-  writeFileSync(path, `${token}\n`, { mode: 0o600 })
-  // writeFileSync's mode only applies to a new file; make sure of it for a replaced short one.
-  chmodSync(path, 0o600)
+  // 'wx': a new file, so the mode applies from the first byte (the umask can only narrow it).
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' })
   return { tokens: [token], source: { from: 'file', path, created: true } }
+}
+
+function refuseExposed(path: string): void {
+  // Windows has no such mode bits (Node reports 0o666 for every writable file).
+  if (process.platform === 'win32') return
+  const mode = statSync(path).mode & 0o777
+  if ((mode & 0o077) === 0) return
+  throw new ConfigError(
+    `${path} is readable or writable by group or others (mode 0${mode.toString(8)}); the admin ` +
+      `token in it may be known beyond this user. Fix: chmod 600 ${path} to keep the token, or ` +
+      `delete the file to have a new one made at start, or set SLUICE_ADMIN_TOKEN`,
+  )
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()

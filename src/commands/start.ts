@@ -1,3 +1,4 @@
+import { ConfigError } from '../config.js'
 import { Engine } from '../engine.js'
 import { createLogger, type Logger } from '../log.js'
 import { ExitCode, parseCommand, type CommandSpec } from './args.js'
@@ -41,7 +42,9 @@ export async function startCommand(args: string[]): Promise<number> {
     await engine.start()
   } catch (err) {
     logger.fatal({ err }, 'start-up failed')
-    return ExitCode.failure
+    // A configuration found wrong only at start (the admin token file's mode): exit 2 as
+    // docs/errors.md promises for config_invalid.
+    return err instanceof ConfigError ? ExitCode.usage : ExitCode.failure
   }
   logger.info({ host: config.HOST, port: engine.port }, 'listening')
   return stopOnSignal(engine, logger, config.SLUICE_SHUTDOWN_TIMEOUT_MS)

@@ -2,13 +2,15 @@ import type { Delivery, Subscriber } from '../brokers/types.js'
 import type { Component } from '../component.js'
 import type { DeadLetterInput } from '../db/dead-letters.js'
 import { DatabaseUnavailableError } from '../db/errors.js'
-import type { EventKey, EventResult } from '../event.js'
+import type { EventKey, EventResult, StorableEvent } from '../event.js'
 import type { Logger } from '../log.js'
 import { endToEndSeconds, eventsProcessed } from '../metrics.js'
 import { PermanentError } from '../permanent-error.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
 import { resolveConsumerOptions, type ConsumerOptions } from './options.js'
+import { RunsAlone, eventKey, type CrashGuard } from './crash-guard.js'
+import { runIsolating } from './isolate.js'
 import { judge, screen, type Verdict } from './policy.js'
 import type { BatchProcessor } from './types.js'
 
@@ -40,6 +42,11 @@ export interface ConsumerDeps {
   failureLog?: FailureLog
   /** Told when the database refuses writes as configured (shown in /readyz), and when it is over. */
   health?: { failed(err: PermanentError): void; recovered(): void }
+  /**
+   * Finds the event a crash loop dies on (crash-guard.ts). Without it, every event of a message
+   * delivered more often than maxAttempts without being settled is dead-lettered unprocessed.
+   */
+  crashGuard?: CrashGuard
 }
 
 export interface ConsumerStatus {
@@ -147,18 +154,32 @@ export class Consumer implements Component {
   private async handle(batch: Delivery[]): Promise<void> {
     const verdicts = new Map<Delivery, Verdict>()
     const work: Delivery[] = []
+    const guard = this.deps.crashGuard
+    // A crash loop's events are stored one at a time under the guard, not dead-lettered.
+    const crashLoop = guard
+      ? batch.filter((d) => d.malformed === undefined && d.attempt > this.options.maxAttempts)
+      : []
     for (const d of batch) {
+      if (crashLoop.includes(d)) continue
       const early = screen(d, this.options)
       if (early) verdicts.set(d, early)
       else work.push(d)
     }
     const results = await this.process(work)
     if (!results) return // closing during a database outage: leave them to the broker
+    const culprits = await this.runAlone(crashLoop, verdicts, work, results)
+    if (!culprits) return
     work.forEach((d, i) => verdicts.set(d, judge(d, results[i], this.options)))
     const dead = batch.filter((d) => verdicts.get(d)?.action === 'dead-letter')
     // Dead letters are committed before their messages are acked: a crash in between only
     // writes the same rows again when the broker redelivers.
     if (!(await this.untilDone(() => this.writeDeadLetters(dead, verdicts)))) return
+    if (guard && culprits.length > 0) {
+      // Best effort: a run left begun only matters if this event comes in a crash loop again.
+      await guard
+        .end(culprits.map((d) => eventKey(d.event)))
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not clear a crash mark'))
+    }
     const resultOf = new Map(work.map((d, i) => [d, results[i]]))
     await Promise.all([
       this.report(work, results),
@@ -166,24 +187,56 @@ export class Consumer implements Component {
     ])
   }
 
+  /**
+   * A crash loop's events, stored one at a time under the guard (crash-guard.ts): each one's
+   * result is appended to work and results; the events the engine died on get a dead-letter
+   * verdict and are returned. False when the consumer closed first (during an outage).
+   */
+  private async runAlone(
+    crashLoop: Delivery[],
+    verdicts: Map<Delivery, Verdict>,
+    work: Delivery[],
+    results: EventResult[],
+  ): Promise<Delivery[] | false> {
+    const guard = this.deps.crashGuard
+    if (!guard || crashLoop.length === 0) return []
+    const alone = new RunsAlone(guard, crashLoop, async (e) => (await this.runIsolating([e]))[0]!)
+    if (!(await this.untilDone(() => alone.runAll()))) return false
+    for (const d of alone.culprits) {
+      const error = `the engine died while storing this event alone, delivered ${d.attempt - 1} times without being settled`
+      verdicts.set(d, { action: 'dead-letter', reason: 'attempts_exhausted', error })
+    }
+    for (const [d, r] of alone.results) {
+      work.push(d)
+      results.push(r)
+    }
+    return [...alone.culprits]
+  }
+
   /** Results of one processor run, held and retried while the database is unreachable. */
   private async process(work: Delivery[]): Promise<EventResult[] | null> {
     if (work.length === 0) return []
     let results: EventResult[] | null = null
     const done = await this.untilDone(async () => {
-      try {
-        results = await this.deps.processor.run(work.map((d) => d.event))
-      } catch (err) {
-        // Not the events' fault: hold the batch, count nothing.
-        if (err instanceof DatabaseUnavailableError || err instanceof PermanentError) throw err
-        // The database answers, so the batch itself failed (e.g. a worker crashed on it):
-        // count an attempt against every event in it.
-        if (!(await this.deps.databaseUp().catch(() => false))) throw err
-        const error = (err as Error).message ?? String(err)
-        results = work.map(() => ({ ok: false, error, permanent: false, processedAt: Date.now() }))
-      }
+      results = await this.runIsolating(work.map((d) => d.event))
     })
     return done ? results : null
+  }
+
+  /**
+   * Not the events' fault (an outage, a permanent setup problem): rejects, and untilDone holds
+   * the batch, counting nothing. Otherwise the database answers, so the batch itself failed
+   * (e.g. a worker crashed on it): it is split until the event that fails alone is found, and
+   * only that one gets a failed result (an attempt).
+   */
+  private runIsolating(events: StorableEvent[]): Promise<EventResult[]> {
+    return runIsolating(
+      events,
+      (part) => this.deps.processor.run(part),
+      async (err) =>
+        !(err instanceof DatabaseUnavailableError || err instanceof PermanentError) &&
+        (await this.deps.databaseUp().catch(() => false)),
+    )
   }
 
   /**

@@ -6,6 +6,7 @@ export {
   type FailedAttempt,
   type FailureLog,
 } from './consumer.js'
+export type { CrashGuard } from './crash-guard.js'
 export { consumerDefaults, type ConsumerOptions } from './options.js'
 export { judge, retryDelay, screen, type RetryPolicy, type Verdict } from './policy.js'
 export { redriveDeadLetters, type RedriveResult } from './redrive.js'

@@ -10,6 +10,7 @@ import { Consumer, type ConsumerOptions } from '../consumer/index.js'
 import { openDatabase, type Database } from '../db/database.js'
 import { writeDeadLetters } from '../db/dead-letters.js'
 import { permanentDatabaseError } from '../db/errors.js'
+import { crashGuardOn } from '../db/runs-alone.js'
 import { clearFailures, recordFailure } from '../db/failures.js'
 import { Maintenance } from '../db/maintenance.js'
 import { migrate } from '../db/migrate.js'
@@ -209,6 +210,7 @@ export class Pipeline implements PipelineRunner {
           clear: (keys) => clearFailures(db.pool, keys),
         },
         health: this.databaseHealth,
+        crashGuard: crashGuardOn(db.pool),
       },
       {
         concurrency: this.config.SLUICE_WORKERS,

@@ -17,7 +17,8 @@ export interface ConsumerSettings {
 /**
  * Consumes the main queue on its own channel and re-subscribes on every new connection. A retry
  * publishes a copy to `<queue>.retry` (through the confirm channel) and acks the original only
- * once the copy is confirmed: a crash in between leaves a duplicate, never a loss.
+ * once the copy is confirmed: a crash in between leaves a duplicate, never a loss. A copy the
+ * broker refuses or does not confirm returns the original to the queue (giveBack).
  *
  * attempt = the `sluice-attempt` header (set on retry copies, 1 when absent) + the times this
  * copy was already delivered (`x-delivery-count` on quorum queues; classic queues only say
@@ -76,16 +77,33 @@ export class RabbitConsumer {
       ack: async () => ackOn(),
       // A copy of the events to come back goes to <queue>.retry (confirmed) before the
       // original is acked: a crash in between leaves a duplicate, never a loss.
+      // If the copy is refused (a bounded retry queue) or its confirm fails, the original
+      // goes back to the queue at once (see giveBack) rather than holding a prefetch slot.
       retry: async (events, delayMs) => {
         const copy = encodeMessage(events, { [H.attempt]: String(attempt + 1) })
-        const [ok] = await this.publisher.publish([
-          {
-            queue: this.settings.names.retry,
-            body: copy.body,
-            options: { ...copy.options, expiration: String(Math.max(0, Math.round(delayMs))) },
-          },
-        ])
-        if (!ok) throw new Error(`RabbitMQ refused the copy to ${this.settings.names.retry}`)
+        const retryQueue = this.settings.names.retry
+        let ok: boolean | undefined
+        try {
+          ;[ok] = await this.publisher.publish([
+            {
+              queue: retryQueue,
+              body: copy.body,
+              options: { ...copy.options, expiration: String(Math.max(0, Math.round(delayMs))) },
+            },
+          ])
+        } catch (err) {
+          this.giveBack(ch, msg)
+          throw new DeliveryGoneError(
+            `the copy to ${retryQueue} was not confirmed; the original was returned to the queue`,
+            { cause: err },
+          )
+        }
+        if (!ok) {
+          this.giveBack(ch, msg)
+          throw new DeliveryGoneError(
+            `RabbitMQ refused the copy to ${retryQueue}; the original was returned to the queue`,
+          )
+        }
         ackOn()
       },
     }
@@ -99,6 +117,25 @@ export class RabbitConsumer {
     }
     for (const d of envelopeDeliveries(events, attempt, message)) {
       this.hand(malformed ? { ...d, malformed } : d)
+    }
+  }
+
+  /**
+   * Return a message whose retry copy failed to the queue, now: left unacked on a live channel
+   * it would hold a prefetch slot until the channel closed, and enough of them stop consumption.
+   * basic.reject, not basic.nack: RabbitMQ counts a reject as a failed delivery in every version
+   * (x-delivery-count + 1 on quorum queues; 4.3+ no longer counts a nack), so the redelivery is
+   * the next attempt and the attempt limit still bounds the loop while the retry queue refuses.
+   * The back-off is lost for that attempt; nothing is. A confirm that timed out may still land
+   * the copy as well: a duplicate, which the event id absorbs. On a closed channel there is
+   * nothing to do: the broker returns every unacked message itself.
+   */
+  private giveBack(ch: Channel, msg: ConsumeMessage): void {
+    if (this.channel !== ch) return
+    try {
+      ch.reject(msg, true)
+    } catch (err) {
+      this.logger?.warn({ err }, 'could not return a message to the queue; the channel is closing')
     }
   }
 

@@ -1,0 +1,101 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import pg from 'pg'
+import { migrate } from '../src/db/migrate.js'
+import { Maintenance } from '../src/db/maintenance.js'
+import { listDeadLetters } from '../src/db/dead-letters.js'
+import { onJsonLines } from '../bench/proc.js'
+import { makeEvent, rabbitFixture } from './helpers/broker-fixtures.js'
+import { freshDatabase } from './helpers/pg.js'
+import { until } from './helpers/wait.js'
+import { failOnLeaks } from './helpers/leaks.js'
+
+const child = new URL('./helpers/crash-loop-child.ts', import.meta.url).pathname
+const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+
+function runChild(args: string[]) {
+  const p = spawn(process.execPath, [...loaderArgs, child, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const lines: Record<string, unknown>[] = []
+  onJsonLines(p.stdout, (l) => lines.push(l))
+  const exited = new Promise<NodeJS.Signals | number | null>((r) =>
+    p.once('exit', (code, signal) => r(signal ?? code)),
+  )
+  return { p, lines, exited }
+}
+
+/**
+ * One event of an envelope kills the engine whenever it is stored (kill -9 of a real process):
+ * the message comes back each time with a higher delivery count (a quorum queue counts them).
+ * Past SLUICE_MAX_ATTEMPTS the envelope's events are stored one at a time under the crash
+ * guard, so the next death names the culprit: it alone is dead-lettered, its mates are stored.
+ */
+t.test(
+  'a crash loop on one message dead-letters the event it dies on, not its mates',
+  async (t) => {
+    const db = await freshDatabase('sluice_crash_loop')
+    const h = await rabbitFixture.setup()
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+    t.teardown(async () => {
+      await pool.end()
+      await h.cleanup()
+      await db.drop()
+    })
+    await migrate(pool)
+    await new Maintenance({ pool }).runOnce()
+    const mates = Array.from({ length: 9 }, (_, i) => makeEvent({ id: `mate-${i}` }))
+    const events = [...mates.slice(0, 4), makeEvent({ id: 'poison' }), ...mates.slice(4)]
+    const publisher = h.make()
+    await publisher.start()
+    t.same(await publisher.publish(events), Array(events.length).fill(true), 'one envelope')
+    await publisher.close()
+    t.equal(await h.depth(), 1, 'the ten events travel in one message')
+
+    const args = [JSON.stringify(h.choice()), db.url]
+    let deaths = 0
+    // Consumers are started until one survives: each death returns the message to the queue.
+    for (let round = 1; round <= 8; round++) {
+      const c = runChild(args)
+      t.teardown(() => {
+        if (c.p.exitCode === null && c.p.signalCode === null) c.p.kill('SIGKILL')
+      })
+      let died = false
+      void c.exited.then(() => (died = true))
+      await until('the consumer died or settled the message', async () => {
+        if (died) return true
+        return c.lines.some((l) => l.idle) && (await h.depth()) === 0
+      })
+      if (died) {
+        t.equal(await c.exited, 'SIGKILL', `consumer ${round} was killed by the poison event`)
+        deaths++
+        continue
+      }
+      c.p.kill('SIGTERM')
+      t.equal(await c.exited, 0, `consumer ${round} settled the message and stopped cleanly`)
+      break
+    }
+    t.ok(deaths >= 2, `a crash loop: ${deaths} deaths`)
+    const letters = await listDeadLetters(pool, { limit: 100 })
+    t.same(
+      letters.map((l) => l.event.id),
+      ['poison'],
+      'only the event the engine died on is dead-lettered',
+    )
+    t.equal(letters[0]?.reason, 'attempts_exhausted')
+    t.match(letters[0]?.lastError, /died while storing this event alone/)
+    const { rows } = await pool.query<{ id: string }>(
+      "SELECT id FROM events WHERE source <> 'sluice' ORDER BY id",
+    )
+    t.same(
+      rows.map((r) => r.id),
+      mates.map((e) => e.id).sort(),
+      'its nine envelope-mates are stored, once each',
+    )
+    const left = await pool.query('SELECT * FROM event_runs_alone')
+    t.same(left.rows, [], 'no run alone is left begun')
+    t.equal(await h.depth(), 0, 'the message was acked')
+  },
+)
+
+failOnLeaks(t)
