@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
-import { SluiceError } from './errors.js'
+import { ConfigError } from './errors.js'
 import { parseSecretKey } from './outbound/secret-box.js'
 import { parseNoProxy, parseProxyUrl } from './outbound/proxy-config.js'
 import { parseAllowList } from './outbound/ssrf.js'
@@ -11,12 +11,8 @@ import { parseCidr } from './util/cidr.js'
 import { resolveFileVariables } from './config-files.js'
 
 /** Thrown when configuration is invalid; the message names the variable and what it accepts. */
-export class ConfigError extends SluiceError<'config_invalid'> {
-  override name = 'ConfigError'
-  constructor(message?: string, options?: ErrorOptions) {
-    super('config_invalid', message, options)
-  }
-}
+// Defined beside SluiceError so that modules config.ts imports can throw it without a cycle.
+export { ConfigError }
 
 const intIn = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z

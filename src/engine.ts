@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { SqliteJournal, type WriterMode } from '../journal/index.js'
 import type { Component } from './component.js'
 import type { Config } from './config.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
+import { refuseSecretKeyExposed, SECRET_KEY_FILE } from './outbound/secret-box.js'
 import { createLogger, type Logger } from './log.js'
 import {
   journalCommits,
@@ -155,6 +158,10 @@ export class Engine implements Component {
         name: 'data dir lock',
         start: async () => {
           this.dataDirLock = lockDataDir(config.SLUICE_DATA_DIR, 'sluice start')
+          // Here, in the main thread, so that an exposed key stops the start with exit 2; the
+          // threads that load the key later would only fail their own start.
+          const keyFile = join(config.SLUICE_DATA_DIR, SECRET_KEY_FILE)
+          if (!config.SLUICE_SECRET_KEY && existsSync(keyFile)) refuseSecretKeyExposed(keyFile)
         },
       },
       { name: 'journal', start: () => this.journal.start() },

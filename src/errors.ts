@@ -164,3 +164,11 @@ export function errorCode(err: unknown): ErrorCode | undefined {
   const code = (err as { code?: unknown } | null | undefined)?.code
   return isErrorCode(code) ? code : undefined
 }
+
+/** A configuration that cannot run: exit 2 naming the variable (or file) and what is allowed. */
+export class ConfigError extends SluiceError<'config_invalid'> {
+  override name = 'ConfigError'
+  constructor(message?: string, options?: ErrorOptions) {
+    super('config_invalid', message, options)
+  }
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadAdminTokens } from '../src/admin/auth.js'
 import { ConfigError } from '../src/config.js'
+import { JOURNAL_ONLY_ENV, collect, spawnSluice } from './helpers/spawn.js'
 
 const TOKEN = 'token-file-0123456789abcdef'
 
@@ -67,4 +68,20 @@ t.test('a too-short token file readable by others is replaced by a new one, 0600
   t.equal(statSync(path).mode & 0o777, 0o600)
   t.equal(readFileSync(path, 'utf8').trim(), tokens[0])
   t.ok((tokens[0] ?? '').length >= 32)
+})
+
+t.test('sluice start with an exposed admin-token exits 2 naming the file', async (t) => {
+  const dir = dataDir(t)
+  const path = tokenFile(dir, 0o644)
+  const r = await collect(
+    spawnSluice(['start'], {
+      ...JOURNAL_ONLY_ENV,
+      PORT: '0',
+      SLUICE_ADMIN_PORT: '0',
+      SLUICE_DATA_DIR: dir,
+    }),
+  )
+  t.equal(r.code, 2, 'exit 2, a configuration error')
+  t.match(r.stdout + r.stderr, `chmod 600 ${path}`)
+  t.match(r.stdout + r.stderr, '"code":"config_invalid"')
 })

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError } from '../config.js'
+import { refuseExposedFile } from '../util/private-file.js'
 
 /** Where the admin tokens came from, for the start-up log (never the tokens themselves). */
 export type TokenSource =
@@ -28,7 +28,12 @@ export function loadAdminTokens(
   if (existsSync(path)) {
     const token = readFileSync(path, 'utf8').trim()
     if (token.length >= 16) {
-      refuseExposed(path)
+      refuseExposedFile(
+        path,
+        'admin token',
+        `chmod 600 ${path} to keep the token, or delete the file to have a new one made at start, ` +
+          'or set SLUICE_ADMIN_TOKEN',
+      )
       return { tokens: [token], source: { from: 'file', path, created: false } }
     }
     // Too short to be ours: replaced. Removed first so the new token never sits in a file with
@@ -40,18 +45,6 @@ export function loadAdminTokens(
   // 'wx': a new file, so the mode applies from the first byte (the umask can only narrow it).
   writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' })
   return { tokens: [token], source: { from: 'file', path, created: true } }
-}
-
-function refuseExposed(path: string): void {
-  // Windows has no such mode bits (Node reports 0o666 for every writable file).
-  if (process.platform === 'win32') return
-  const mode = statSync(path).mode & 0o777
-  if ((mode & 0o077) === 0) return
-  throw new ConfigError(
-    `${path} is readable or writable by group or others (mode 0${mode.toString(8)}); the admin ` +
-      `token in it may be known beyond this user. Fix: chmod 600 ${path} to keep the token, or ` +
-      `delete the file to have a new one made at start, or set SLUICE_ADMIN_TOKEN`,
-  )
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()

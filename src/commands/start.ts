@@ -41,10 +41,11 @@ export async function startCommand(args: string[]): Promise<number> {
   try {
     await engine.start()
   } catch (err) {
-    logger.fatal({ err }, 'start-up failed')
-    // A configuration found wrong only at start (the admin token file's mode): exit 2 as
-    // docs/errors.md promises for config_invalid.
-    return err instanceof ConfigError ? ExitCode.usage : ExitCode.failure
+    // A configuration found wrong only at start (a key file's mode): exit 2 as docs/errors.md
+    // promises for config_invalid. Engine.start wraps what a component threw.
+    const config = err instanceof ConfigError || (err as Error).cause instanceof ConfigError
+    logger.fatal({ err, ...(config && { code: 'config_invalid' }) }, 'start-up failed')
+    return config ? ExitCode.usage : ExitCode.failure
   }
   logger.info({ host: config.HOST, port: engine.port }, 'listening')
   return stopOnSignal(engine, logger, config.SLUICE_SHUTDOWN_TIMEOUT_MS)

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { refuseExposedFile } from '../util/private-file.js'
 
 export const SECRET_KEY_FILE = 'secret-key'
 
@@ -17,7 +18,10 @@ export function loadSecretKey(
   const path = join(dataDir, SECRET_KEY_FILE)
   if (existsSync(path)) {
     const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64')
-    if (key.length === 32) return { key, from: 'file', path }
+    if (key.length === 32) {
+      refuseSecretKeyExposed(path)
+      return { key, from: 'file', path }
+    }
     throw new Error(`${path} does not hold a 32-byte base64 key; restore it or remove it`)
   }
   mkdirSync(dataDir, { recursive: true })
@@ -25,6 +29,18 @@ export function loadSecretKey(
   writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' })
   chmodSync(path, 0o600)
   return { key, from: 'file', path }
+}
+
+/**
+ * Deleting the key is no fix here (it would make every stored subscription secret unreadable),
+ * so the message says to tighten the mode or move the key to SLUICE_SECRET_KEY.
+ */
+export function refuseSecretKeyExposed(path: string): void {
+  refuseExposedFile(
+    path,
+    'key that encrypts subscription secrets',
+    `chmod 600 ${path}; if others may have read it, rotate the subscriptions' secrets`,
+  )
 }
 
 /** SLUICE_SECRET_KEY's value as 32 bytes, or null when it is neither 64 hex nor 32-byte base64. */
