@@ -137,6 +137,7 @@ t.test(
     first.cutLink() // the node in use goes away and stays away
     await until('reconnected', () => second.attempts >= 1 && broker.state() === 'up')
     t.equal(second.attempts, 1, 'the node after the lost one is tried first, and it answers')
+    t.equal(first.attempts, 1, 'the lost node was not tried again first')
     const e2 = makeEvent()
     t.same(await broker.publish([e2]), [true], 'publishing through the third URL')
     await until('the consumer follows', () => inbox.received.some((d) => d.event.id === e2.id))
@@ -146,11 +147,29 @@ t.test(
     first.restore()
     // The list wraps around: after the third comes the (dead) first, then the second again.
     await until('back on the second URL', () => broker.state() === 'up' && first.attempts >= 2)
+    t.equal(first.attempts, 2, 'the second URL again, once')
+    t.equal(second.attempts, 1, 'the lost third was not tried again')
     const e3 = makeEvent()
     t.same(await broker.publish([e3]), [true], 'publishing through the second URL again')
     await until('consumed after the wrap', () => inbox.received.some((d) => d.event.id === e3.id))
     for (const d of inbox.received.slice(2)) await d.ack().catch(() => {})
   },
 )
+
+t.test('a node that refuses the login does not stop the walk to the next one', async (t) => {
+  const queue = `sluice.rotation-login-${process.pid}-${Date.now().toString(36)}`
+  const broker = new RabbitBroker({
+    url: ['amqp://nobody:wrong@127.0.0.1:5672', AMQP_URL],
+    queue,
+  })
+  t.teardown(async () => {
+    await broker.close()
+    const admin = await amqp.connect(AMQP_URL)
+    await deleteTopology(await admin.createChannel(), queueNames(queue))
+    await admin.close()
+  })
+  await broker.start()
+  t.equal(broker.state(), 'up', 'up through the second URL')
+})
 
 failOnLeaks(t)
