@@ -169,10 +169,13 @@ t.test(
       250,
     )
     const storedWhileLeaderDown = await storedOf(idsIn('leader-killed'))
-    const elsewhere = proxies.filter((p) => p !== proxyOf(leader)).reduce((n, p) => n + p.open, 0)
+    const elsewhere = () =>
+      proxies.filter((p) => p !== proxyOf(leader)).reduce((n, p) => n + p.open, 0)
+    // Each Sluice node holds one AMQP connection; the one that was on the leader has moved.
+    await until('both Sluice nodes are connected to the survivors', () => elsewhere() >= 2)
     t.ok(
-      elsewhere >= 2,
-      `both Sluice nodes are connected to the survivors (${elsewhere} connections)`,
+      elsewhere() >= 2 && proxyOf(leader).open === 0,
+      `both Sluice nodes are connected to the survivors (${elsewhere()} connections)`,
     )
     t.ok(leader.child === null, 'the killed node was still down while they were stored')
     phase = 'leader-back'
