@@ -7,7 +7,7 @@ const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$/
 /**
  * The effective configuration as the start-up log shows it: every variable with its value after
  * defaults, and each source's verification and rate limit, with secrets replaced by
- * `[redacted]`: source secrets, passwords inside URLs (DATABASE_URL, AMQP_URL, ...), and any
+ * `[redacted]`: source secrets, passwords inside URLs (DATABASE_URL, each of AMQP_URL's, ...), and any
  * variable whose name says it holds one (SLUICE_ADMIN_TOKEN).
  */
 export function configSummary(config: Config): Record<string, unknown> {
@@ -36,17 +36,33 @@ function hide(value: unknown): unknown {
 }
 
 /**
+ * Each URL of a comma-separated list of URLs (AMQP_URL naming the nodes of a cluster) without
+ * its secrets; any other value as withoutUrlSecret leaves it.
+ */
+function withoutUrlSecrets(value: unknown, loneUser = false): unknown {
+  if (typeof value !== 'string') return value
+  const parts = value.split(',')
+  if (parts.length > 1 && parts.every((p) => URL_START.test(p))) {
+    return parts.map((p) => withoutUrlSecret(p, loneUser)).join(',')
+  }
+  return withoutUrlSecret(value, loneUser)
+}
+
+const URL_START = /^\s*[a-z][a-z0-9+.-]*:\/\//i
+
+/**
  * A URL's credentials (user:password@, ?password=, and with `loneUser` a user without a
  * password: for a proxy that is often a token) replaced; other values as they are. Blanks
  * around it are ignored, as the parsers of the variables ignore them.
  */
-function withoutUrlSecrets(value: unknown, loneUser = false): unknown {
-  if (typeof value !== 'string' || !/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value
+function withoutUrlSecret(value: unknown, loneUser = false): unknown {
+  if (typeof value !== 'string' || !URL_START.test(value)) return value
   let url: URL
   try {
     url = new URL(value.trim())
   } catch {
-    return value
+    // Unparseable (refused by the config schema anyway): still never show `user:password@`.
+    return value.replace(/(:\/\/)[^@/]*@/, '$1redacted@')
   }
   if (url.password) url.password = 'redacted'
   else if (loneUser && url.username) url.username = 'redacted'

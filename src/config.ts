@@ -9,6 +9,7 @@ import { parseAllowList } from './outbound/ssrf.js'
 import { readCaFile } from './outbound/trust.js'
 import { parseCidr } from './util/cidr.js'
 import { resolveFileVariables } from './config-files.js'
+import { parseAmqpUrls } from './brokers/rabbitmq/urls.js'
 
 /** Thrown when configuration is invalid; the message names the variable and what it accepts. */
 // Defined beside SluiceError so that modules config.ts imports can throw it without a cycle.
@@ -54,9 +55,17 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
     .optional(),
   SLUICE_BROKER: oneOf('SLUICE_BROKER', ['local', 'rabbitmq', 'sqs']).default('local'),
+  // One URL, or the nodes of a cluster comma-separated; kept as written (validated only) so the
+  // start-up summary can redact each password, and parsed into the list by the broker's options.
   AMQP_URL: z
     .string()
-    .regex(/^amqps?:\/\//, 'AMQP_URL must be an amqp:// or amqps:// URL')
+    .superRefine((s, ctx) => {
+      try {
+        parseAmqpUrls(s)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      }
+    })
     .default('amqp://guest:guest@127.0.0.1:5672'),
   SLUICE_QUEUE: z
     .string()

@@ -48,13 +48,17 @@ export async function postMany(options: {
   body?: (i: number) => Buffer
   deadline?: number
   onProgress?: (acked: number) => void
+  /** Each id as it is acknowledged. */
+  onAck?: (id: string) => void
+  /** When it returns true, no new event is started (those in flight finish): an open-ended stream. */
+  stop?: () => boolean
 }): Promise<Set<string>> {
   const acked = new Set<string>()
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency })
   const deadline = options.deadline ?? Date.now() + 120000
   let next = 0
   const client = async () => {
-    while (next < options.count) {
+    while (next < options.count && !options.stop?.()) {
       const i = next++
       const id = `${options.idPrefix}-${i}`
       const body =
@@ -65,6 +69,7 @@ export async function postMany(options: {
           const res = await post(options.url(), body, { 'idempotency-key': id }, agent)
           if (res.status === 200) {
             acked.add(id)
+            options.onAck?.(id)
             options.onProgress?.(acked.size)
             break
           }

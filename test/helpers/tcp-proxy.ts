@@ -21,6 +21,11 @@ export class TcpProxy {
     return this.connectionsAttempted.length
   }
 
+  /** Client connections open through the proxy now. */
+  get open(): number {
+    return this.sockets.size / 2
+  }
+
   async start(port = 0): Promise<number> {
     this.server = net.createServer((client) => this.onConnection(client))
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve))

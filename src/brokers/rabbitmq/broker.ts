@@ -15,7 +15,11 @@ import { encodeMessage } from './codec.js'
 import { RabbitConnection } from './connection.js'
 import { RabbitConsumer } from './consumer.js'
 import { drainLegacyDlq } from './legacy-dead-letters.js'
-import { resolveRabbitOptions, type RabbitBrokerOptions } from './options.js'
+import {
+  resolveRabbitOptions,
+  type RabbitBrokerOptions,
+  type ResolvedRabbitOptions,
+} from './options.js'
 import { ConfirmPublisher } from './publisher.js'
 import { queueNames, type QueueNames } from './topology.js'
 
@@ -28,7 +32,7 @@ export class RabbitBroker implements Broker, LegacyDeadLetterSource {
   readonly name = 'rabbitmq'
   readonly features: BrokerFeatures
   readonly names: QueueNames
-  private readonly options: Required<RabbitBrokerOptions>
+  private readonly options: ResolvedRabbitOptions
   private readonly limits: EnvelopeLimits
   private readonly connection: RabbitConnection
   private readonly publisher: ConfirmPublisher

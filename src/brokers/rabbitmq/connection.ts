@@ -7,6 +7,7 @@ import { backoffDelay } from '../../util/backoff.js'
 import type { PermanentError } from '../../permanent-error.js'
 import { permanentRabbitError } from './errors.js'
 import { declareTopology, type QueueNames } from './topology.js'
+import { nodeLabel } from './urls.js'
 
 export interface Link {
   model: ChannelModel
@@ -15,7 +16,8 @@ export interface Link {
 }
 
 export interface ConnectionSettings {
-  url: string
+  /** The node URLs of one broker or cluster, in the order they are tried. */
+  urls: readonly string[]
   names: QueueNames
   queueType: 'quorum' | 'classic'
   reconnectBaseMs: number
@@ -33,10 +35,17 @@ export interface ConnectionSettings {
  * new Link so that consumers can re-subscribe. Any channel error closes the whole connection:
  * one recovery path instead of a half-alive state.
  *
+ * With several URLs (the nodes of a cluster) one attempt walks the list until a node answers,
+ * starting after the node last lost, so a dead node is tried last rather than first; the back-off
+ * runs between attempts that found no node. Publisher and consumer share this connection, so
+ * both move to the new node together.
+ *
  * Events: 'up' (link), 'down' (error), 'blocked' (reason), 'unblocked'.
  */
 export class RabbitConnection extends EventEmitter {
   link: Link | null = null
+  /** `host:port` of the node connected to (or last connected to). */
+  node: string | null = null
   blocked = false
   private status: BrokerState = 'connecting'
   private failures = 0
@@ -44,6 +53,8 @@ export class RabbitConnection extends EventEmitter {
   private timer: NodeJS.Timeout | null = null
   private closed = false
   private connecting: Promise<void> | null = null
+  /** Index in settings.urls of the node to try first on the next attempt. */
+  private next = 0
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -82,16 +93,42 @@ export class RabbitConnection extends EventEmitter {
   }
 
   private withHeartbeat(url: string): string {
+    // AMQP_URL was checked at start-up (parseAmqpUrls), so this parses.
     const u = new URL(url)
     if (!u.searchParams.has('heartbeat'))
       u.searchParams.set('heartbeat', String(this.settings.heartbeatSeconds))
     return u.toString()
   }
 
+  /**
+   * One attempt: each node in turn from `next` until one is up and declared. Rejects with the
+   * first permanent error seen (bad credentials are the same on every node), else the last one.
+   */
   private async connectOnce(): Promise<void> {
+    const { urls } = this.settings
+    let permanent: unknown = null
+    let last: unknown = null
+    for (let i = 0; i < urls.length; i++) {
+      const index = (this.next + i) % urls.length
+      try {
+        await this.connectTo(urls[index]!, index)
+        return
+      } catch (err) {
+        if (this.closed) throw err
+        if (urls.length > 1) {
+          this.logger?.warn({ err, node: nodeLabel(urls[index]!) }, 'RabbitMQ node did not answer')
+        }
+        permanent ??= permanentRabbitError(err, this.settings.names.main) ? err : null
+        last = err
+      }
+    }
+    throw permanent ?? last
+  }
+
+  private async connectTo(url: string, index: number): Promise<void> {
     if (this.closed) throw new Error('connection closed')
     if (this.link) return // already up (a start() racing the reconnect timer)
-    const model = await amqp.connect(this.withHeartbeat(this.settings.url), {
+    const model = await amqp.connect(this.withHeartbeat(url), {
       timeout: this.settings.connectTimeoutMs,
       // amqplib turns Nagle's algorithm on unless told otherwise; with small confirm frames
       // that adds tens of ms to every round trip (measured: end-to-end p50 53-72 -> 29-31 ms).
@@ -99,7 +136,7 @@ export class RabbitConnection extends EventEmitter {
     })
     let link: Link
     model.on('error', (err: Error) => this.logger?.warn({ err }, 'RabbitMQ connection error'))
-    model.on('close', (err?: Error) => this.lost(model, err))
+    model.on('close', (err?: Error) => this.lost(model, err, index))
     model.on('blocked', (reason: string) => {
       this.blocked = true
       this.logger?.warn({ reason }, 'RabbitMQ blocked publishing')
@@ -128,7 +165,9 @@ export class RabbitConnection extends EventEmitter {
     this.failures = 0
     this.permanent = null
     this.status = 'up'
-    this.logger?.info('RabbitMQ connection up')
+    this.next = index
+    this.node = nodeLabel(url)
+    this.logger?.info({ node: this.node }, 'RabbitMQ connection up')
     this.emit('up', link)
   }
 
@@ -137,12 +176,14 @@ export class RabbitConnection extends EventEmitter {
     if (this.link?.model === model) await model.close().catch(() => {})
   }
 
-  private lost(model: ChannelModel, err?: Error): void {
+  private lost(model: ChannelModel, err?: Error, index = 0): void {
     if (this.link?.model !== model) return
     this.link = null
+    // The node just lost is the likeliest to be down: the next attempt starts with the one after.
+    this.next = (index + 1) % this.settings.urls.length
     if (this.closed) return
     this.status = 'down'
-    this.logger?.warn({ err }, 'RabbitMQ connection lost')
+    this.logger?.warn({ err, node: this.node }, 'RabbitMQ connection lost')
     this.emit('down', err ?? new Error('connection closed'))
     this.scheduleReconnect()
   }

@@ -53,11 +53,26 @@ export class RabbitConsumer {
       })
       await ch.prefetch(this.settings.prefetch)
       this.channel = ch
-      await ch.consume(this.settings.names.main, (m) => m && this.deliver(ch, m), { noAck: false })
+      await ch.consume(
+        this.settings.names.main,
+        (m) => (m ? this.deliver(ch, m) : this.cancelled(link)),
+        { noAck: false },
+      )
     } catch (err) {
       this.logger?.warn({ err }, 'could not start consuming; waiting for the next connection')
       await this.connection.dropIfCurrent(link.model)
     }
+  }
+
+  /**
+   * The broker cancelled the consumer (amqplib passes null): the queue was deleted, or a cluster
+   * node holding it went away. Consuming again needs a new subscription, and the one recovery
+   * path is a new connection; without this the engine would stay connected and never consume.
+   */
+  private cancelled(link: Link): void {
+    if (this.stopped) return
+    this.logger?.warn('RabbitMQ cancelled the consumer; reconnecting to consume again')
+    void this.connection.dropIfCurrent(link.model)
   }
 
   private deliver(ch: Channel, msg: ConsumeMessage): void {

@@ -1,6 +1,11 @@
+import { parseAmqpUrls } from './urls.js'
+
 export interface RabbitBrokerOptions {
-  /** amqp:// or amqps:// URL (AMQP_URL). Required. */
-  url: string
+  /**
+   * amqp:// or amqps:// URL (AMQP_URL), or the nodes of one cluster: a comma-separated list or
+   * an array. The first that answers is used; on losing it, the next ones are tried. Required.
+   */
+  url: string | readonly string[]
   /** Main queue (SLUICE_QUEUE); `<queue>.retry` is derived. Required. */
   queue: string
   /** Queue type of the main and retry queues, when Sluice creates them (SLUICE_QUEUE_TYPE). @defaultValue 'quorum' */
@@ -47,14 +52,20 @@ export const rabbitBrokerDefaults: Readonly<Required<Omit<RabbitBrokerOptions, '
 
 const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0
 
-export function resolveRabbitOptions(options: RabbitBrokerOptions): Required<RabbitBrokerOptions> {
+export type ResolvedRabbitOptions = Required<RabbitBrokerOptions> & {
+  /** `url` as its list of node URLs, in the order they are tried. */
+  urls: readonly string[]
+}
+
+export function resolveRabbitOptions(options: RabbitBrokerOptions): ResolvedRabbitOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('options must be an object')
   }
   const o = { ...rabbitBrokerDefaults, ...options }
-  if (typeof o.url !== 'string' || !/^amqps?:\/\//.test(o.url)) {
-    throw new TypeError('options.url must be an amqp:// or amqps:// URL')
-  }
+  const urls = parseAmqpUrls(
+    Array.isArray(o.url) ? o.url.join(',') : (o.url as string),
+    'options.url',
+  )
   if (typeof o.queue !== 'string' || !/^[\w.:-]{1,200}$/.test(o.queue)) {
     throw new TypeError('options.queue must be 1-200 characters of letters, digits, . _ : -')
   }
@@ -78,5 +89,5 @@ export function resolveRabbitOptions(options: RabbitBrokerOptions): Required<Rab
   if (o.reconnectMaxMs < o.reconnectBaseMs) {
     throw new TypeError('options.reconnectMaxMs must be at least options.reconnectBaseMs')
   }
-  return o
+  return { ...o, urls }
 }
