@@ -37,7 +37,7 @@ async function refusingRetryQueue(t: Test, queueType: 'quorum' | 'classic') {
   await fill.waitForConfirms().catch(() => {})
   await fill.close()
   const connection = new RabbitConnection({
-    url: AMQP_URL,
+    urls: [AMQP_URL],
     names,
     queueType,
     reconnectBaseMs: 100,
