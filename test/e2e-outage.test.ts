@@ -101,6 +101,9 @@ async function endToEnd(t: Test, name: string) {
   let restored = false
   let ackedSoFar = 0
   let killed = false
+  // The signal the engine died of when the test killed it, and whether it came back.
+  let killedBy: NodeJS.Signals | null = null
+  let restarted = false
   const faults: Promise<void>[] = []
   const acked = await postMany({
     url: () => engine.url,
@@ -130,13 +133,24 @@ async function endToEnd(t: Test, name: string) {
       }
       if (!killed && n >= EVENTS * 0.6) {
         killed = true
-        faults.push(engine.kill9().then(() => engine.start()))
+        const restart = engine
+          .kill9()
+          .then((signal) => {
+            killedBy = signal
+            return engine.start()
+          })
+          .then(() => {
+            restarted = true
+          })
+        restart.catch(() => {}) // reported by Promise.all(faults) below
+        faults.push(restart)
       }
     },
   })
   await Promise.all(faults)
   t.equal(acked.size, EVENTS, 'every event was eventually acknowledged (senders retry)')
-  t.ok(killed, 'the engine was killed with SIGKILL mid-run and restarted')
+  t.equal(killedBy, 'SIGKILL', 'the engine was killed with SIGKILL mid-run')
+  t.ok(restarted, 'and restarted on its data directory')
   if (broker.proxy) {
     t.ok(
       cut && restored,
