@@ -13,6 +13,14 @@ import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 const EVENTS = Number(process.env.E2E_EVENTS ?? 5000)
+/**
+ * Per broker: the senders' deadline for thousands of posts through an outage and a restart,
+ * and the waits after it. Safety nets on a loaded 2-core machine, not timings; the file's
+ * timeout (.taprc, 600 s) is raised to hold three brokers at these bounds.
+ */
+const POST_DEADLINE_MS = 400_000
+const STORE_DEADLINE_MS = 180_000
+t.setTimeout(3 * (POST_DEADLINE_MS + STORE_DEADLINE_MS + 60_000))
 
 interface BrokerSetup {
   env: NodeJS.ProcessEnv
@@ -110,6 +118,7 @@ async function endToEnd(t: Test, name: string) {
     count: EVENTS,
     concurrency: 16,
     idPrefix: `e2e-${name}`,
+    deadline: Date.now() + POST_DEADLINE_MS,
     onProgress: (n) => {
       ackedSoFar = n
       if (broker.proxy && !cut && n >= EVENTS * 0.25) {
@@ -169,7 +178,7 @@ async function endToEnd(t: Test, name: string) {
     'every acknowledged event is a row',
     // The pipeline thread of the restarted engine may not have created the tables yet.
     async () => (await rows().catch(() => ({ d: 0 }))).d >= acked.size,
-    180000,
+    STORE_DEADLINE_MS,
     250,
   )
   const { n, d } = await rows()
