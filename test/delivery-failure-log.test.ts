@@ -138,6 +138,4 @@ t.test('sampling per subscription: ten lines each, then one summary', async (t) 
   log.flush()
 })
 
-t.test('close the database', () => db.drop())
-
-failOnLeaks(t)
+failOnLeaks(t, { closeFirst: () => db.drop() })

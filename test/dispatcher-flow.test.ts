@@ -167,6 +167,4 @@ t.test('a deleted subscription taken up again starts with no pause or failures',
   t.same(row, { status: 'active', paused_at: null, consecutive_failures: 0, failing_since: null })
 })
 
-t.test('close the database', () => db.drop())
-
-failOnLeaks(t)
+failOnLeaks(t, { closeFirst: () => db.drop() })

@@ -115,6 +115,4 @@ t.test('maxInFlight and the rate limit bound what one subscription gets', async 
   t.ok(span >= 1400, `10 requests at 5/s with a burst of 2 took ${span} ms (>= 1.6 s sent)`)
 })
 
-t.test('close the database', () => db.drop())
-
-failOnLeaks(t)
+failOnLeaks(t, { closeFirst: () => db.drop() })

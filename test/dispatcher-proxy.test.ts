@@ -193,6 +193,4 @@ t.test('the variables reach the dispatcher thread', async (t) => {
   )
 })
 
-t.test('close the database', () => db.drop())
-
-failOnLeaks(t)
+failOnLeaks(t, { closeFirst: () => db.drop() })

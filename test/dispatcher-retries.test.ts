@@ -136,6 +136,4 @@ t.test(
   },
 )
 
-t.test('close the database', () => db.drop())
-
-failOnLeaks(t)
+failOnLeaks(t, { closeFirst: () => db.drop() })

@@ -74,19 +74,29 @@ t.test(
         ).then(keep),
       ),
     )
+    // The teeth of the test: an engine blocked by the slow clients would answer only after
+    // uWS dropped them as idle (~10 s after they connected; that timeout is compiled into uWS,
+    // and bytes trickled in do not extend it, so a test cannot raise it). So the first answer
+    // must come while every slow client still holds its socket; the rest may come after, as
+    // they do when a loaded machine needs longer than the window for all 50.
+    let openAtFirstAnswer = -1
     const served = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        fetch(`${url}/webhook`, { method: 'POST', body: `{"i":${i}}` }).then((r) => r.status),
+        fetch(`${url}/webhook`, { method: 'POST', body: `{"i":${i}}` }).then((r) => {
+          if (openAtFirstAnswer < 0) openAtFirstAnswer = slow.filter((h) => !h.closed).length
+          return r.status
+        }),
       ),
     )
     t.same(new Set(served), new Set([200]), '50 normal requests served')
-    // The teeth of the test: an engine blocked by the slow clients would answer only after
-    // uWS dropped them as idle (~10 s after they connected). Here all 50 were answered while
-    // every slow client was still connected (1-2 s after they connected on a busy 2-core box).
     t.equal(
-      slow.filter((h) => !h.closed).length,
+      openAtFirstAnswer,
       SLOW,
-      `...while the ${SLOW} slow clients still hold their sockets (${Date.now() - windowStart} ms after they connected)`,
+      `the first answered while the ${SLOW} slow clients still held their sockets`,
+    )
+    t.comment(
+      `all 50 answered ${Date.now() - windowStart} ms after the slow clients connected; ` +
+        `${slow.filter((h) => !h.closed).length} of them still connected then`,
     )
 
     // Garbage: random bytes, a broken request line, an oversized header block, a bad chunk

@@ -135,6 +135,4 @@ t.test('Sluice tells its own changes as events of the source sluice', async (t) 
   await until('replayed', () => told.received.length >= before + events.length)
 })
 
-t.test('close the database', () => db.drop())
-
-failOnLeaks(t)
+failOnLeaks(t, { closeFirst: () => db.drop() })

@@ -130,7 +130,11 @@ t.test('status codes and Retry-After', async (t) => {
 })
 
 t.test('redirects are failures and are not followed', async (t) => {
-  const other = (await canListen('127.0.0.2')) ? await httpReceiver((_q, s) => s.end()) : null
+  // A listener on 127.0.0.2, which the policy refuses: a followed redirect to it would be a
+  // connection the guard should have stopped. Not every machine can bind 127.0.0.2.
+  const other = (await canListen('127.0.0.2'))
+    ? await httpReceiver((_q, s) => s.end(), '127.0.0.2')
+    : null
   t.teardown(() => other?.close())
   let targetHits = 0
   const receiver = await httpReceiver((req, res) => {
@@ -151,7 +155,9 @@ t.test('redirects are failures and are not followed', async (t) => {
     }
   }
   t.equal(targetHits, 0, 'the loopback target was never requested')
-  t.equal(other?.accepted() ?? 0, 0, 'nothing connected to 127.0.0.2')
+  t.equal(other?.accepted() ?? 0, 0, 'nothing connected to 127.0.0.2', {
+    skip: other ? false : '127.0.0.2 cannot be bound on this machine',
+  })
 })
 
 t.test('errors before any answer, each with its class', async (t) => {

@@ -137,6 +137,4 @@ t.test('flaky receivers get every event; a dead one is paused and probed', async
   t.comment(`all delivered after (ms): ${JSON.stringify(doneIn)}`)
 })
 
-t.test('close the database', () => db.drop())
-
-failOnLeaks(t)
+failOnLeaks(t, { closeFirst: () => db.drop() })

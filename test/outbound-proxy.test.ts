@@ -284,11 +284,9 @@ t.test('the deadline covers resolving a name for the proxy', async (t) => {
   t.notOk(released, 'the attempt ended while the name was still being resolved')
 })
 
-t.test('an IPv6 destination is named in brackets', async (t) => {
-  if (!(await canListen('::1'))) {
-    t.pass('no ::1 on this machine')
-    return
-  }
+// Skipped, and said so, where ::1 cannot be bound: a pass there would count a test not run.
+const noV6 = (await canListen('::1')) ? false : '::1 cannot be bound on this machine'
+t.test('an IPv6 destination is named in brackets', { skip: noV6 }, async (t) => {
   const rx = await httpReceiver((req, res) => void req.resume().on('end', () => res.end()), '::1')
   t.teardown(() => rx.close())
   const proxy = await proxyFor(t)

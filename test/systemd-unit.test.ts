@@ -32,15 +32,11 @@ const unit = parseUnit(readFileSync(path, 'utf8'))
 const service = unit.get('Service')!
 const one = (key: string) => service.get(key)?.at(-1)
 
-t.test('systemd-analyze verify accepts the unit without a warning', async (t) => {
-  const verify = spawnSync('systemd-analyze', ['verify', path], { encoding: 'utf8' })
-  if (verify.error) {
-    t.comment(
-      `systemd-analyze is not installed (${verify.error.message}); the keys are checked below`,
-    )
-    t.pass('only the ini checks apply here')
-    return
-  }
+const verify = spawnSync('systemd-analyze', ['verify', path], { encoding: 'utf8' })
+// Without systemd's parser the check is skipped, said so, not passed; the keys are checked below.
+const skip = verify.error ? `systemd-analyze is not installed (${verify.error.message})` : false
+
+t.test('systemd-analyze verify accepts the unit without a warning', { skip }, async (t) => {
   t.equal(verify.status, 0, verify.stderr)
   const about = verify.stderr.split('\n').filter((l) => l.includes('sluice.service'))
   t.same(about, [], 'no warning about the file')

@@ -3,7 +3,7 @@
  * JSON BrokerChoice in argv[2], storing into the database argv[3] with the engine's own store
  * step, dead letters into its dead_letters table. With argv[4] = 'crash', it dies by SIGKILL
  * right after its first dead-letter commit, before any broker ack of that batch: the window the
- * test is about. Prints `dead-lettered N` lines (JSON) when letters are committed.
+ * test is about. Prints `{ deadLettered: N, ids }` lines (JSON) when letters are committed.
  */
 import pg from 'pg'
 import { pino } from 'pino'
@@ -28,7 +28,8 @@ const consumer = new Consumer(
     deadLetters: {
       async write(letters) {
         await writeDeadLetters(pool, letters)
-        process.stdout.write(`${JSON.stringify({ deadLettered: letters.length })}\n`)
+        const ids = letters.map((l) => l.event.id)
+        process.stdout.write(`${JSON.stringify({ deadLettered: letters.length, ids })}\n`)
         if (crash && letters.length > 0) process.kill(process.pid, 'SIGKILL')
       },
     },

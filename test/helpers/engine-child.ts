@@ -45,12 +45,18 @@ export class EngineChild {
     this.port = Number(line.port)
   }
 
-  async kill9(): Promise<void> {
+  /**
+   * SIGKILL the running engine. Resolves with the signal it died of, or null when no engine was
+   * running (never started, or already gone): a test asserts 'SIGKILL' to show it killed one.
+   */
+  async kill9(): Promise<NodeJS.Signals | null> {
     const child = this.child
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
+    if (!child || child.exitCode !== null || child.signalCode !== null) return null
+    const exited = new Promise<NodeJS.Signals | null>((r) =>
+      child.once('exit', (_code, signal) => r(signal)),
+    )
     child.kill('SIGKILL')
-    await exited
+    return exited
   }
 
   /** The engine's last log lines (at most 40), one per line. */
