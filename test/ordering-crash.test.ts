@@ -65,7 +65,7 @@ t.test(
     const posting = Promise.all(customers.map(sender))
     await until('40 % delivered', () => delivered.length >= KEYS * PER_KEY * 0.4, 120_000, 5)
     const atKill = delivered.length
-    await engine.kill9()
+    t.equal(await engine.kill9(), 'SIGKILL', 'the engine died of SIGKILL')
     await engine.start()
     await posting
     t.equal(
