@@ -104,6 +104,9 @@ t.test(
           url: () => e.url,
           count: Number.MAX_SAFE_INTEGER,
           concurrency: 4,
+          // About 400 events/s per node at most: the faults need a steady stream, not a flood
+          // that starves the rest of a CI run on two cores.
+          paceMs: 10,
           idPrefix: `cluster-${'ab'[i]}`,
           deadline: Date.now() + 900_000,
           onAck: (id) => phaseOf.set(id, phase),

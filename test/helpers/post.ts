@@ -52,6 +52,8 @@ export async function postMany(options: {
   onAck?: (id: string) => void
   /** When it returns true, no new event is started (those in flight finish): an open-ended stream. */
   stop?: () => boolean
+  /** Each client waits this long after each acknowledged event: a stream that leaves CPU to the rest. */
+  paceMs?: number
 }): Promise<Set<string>> {
   const acked = new Set<string>()
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency })
@@ -71,6 +73,7 @@ export async function postMany(options: {
             acked.add(id)
             options.onAck?.(id)
             options.onProgress?.(acked.size)
+            if (options.paceMs) await new Promise((r) => setTimeout(r, options.paceMs))
             break
           }
         } catch {
