@@ -8,7 +8,7 @@ import { post } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 import { Agent } from 'node:http'
 
-const CYCLES = Number(process.env.PG_RESTART_CYCLES ?? 2)
+const CYCLES = Number(process.env.PG_RESTART_CYCLES ?? 3)
 const LONG_OUTAGE_MS = 20_000
 const TOKEN = 'pg-restart-token-0123456789abcdef'
 const PATHS = ['/a', '/b'] // two subscriptions: every event is delivered twice
@@ -26,13 +26,14 @@ interface Ready {
 
 /**
  * Issue 18 item 3: Postgres (the test's own server, never the shared one) killed with -9, all
- * its processes at once, while events are being stored and deliveries are in flight, then
- * started again on the same data (crash recovery). Ingest keeps acknowledging from the journal;
+ * its processes at once (twice, the second outage outlasting every lease), then stopped with
+ * `-m immediate`, each while events are being stored and deliveries are in flight, and started
+ * again on the same data (crash recovery). Ingest keeps acknowledging from the journal;
  * /readyz and /v1/status show the database, the consumer and the dispatcher down and then back
  * by themselves; in the end every acknowledged event is one row, every event reached both
  * subscriptions at least once, and no delivery is left leased or overdue.
  */
-t.test('Postgres killed -9 and restarted under inbound and outbound load', async (t) => {
+t.test('Postgres killed and restarted under inbound and outbound load', async (t) => {
   let at = Date.now()
   const own = await OwnPostgres.create()
   t.teardown(() => own.destroy())
@@ -136,7 +137,11 @@ t.test('Postgres killed -9 and restarted under inbound and outbound load', async
     const storedAtKill = await storedCount()
     const receivedAtKill = receipts.size
     const inFlightAtKill = inFlight
-    await own.kill9()
+    // Cycles 1 and 2: kill -9 of every process; cycle 3: an immediate stop (SIGQUIT), as by
+    // `pg_ctlcluster ... stop -m immediate`. Both leave crash recovery to the start.
+    const how = cycle % 3 === 0 ? 'stop -m immediate' : 'kill -9'
+    if (cycle % 3 === 0) await own.stopImmediate()
+    else await own.kill9()
     kills.push(Date.now())
     down = true
     const ackedAtKill = acked.size
@@ -162,7 +167,7 @@ t.test('Postgres killed -9 and restarted under inbound and outbound load', async
     t.pass(`cycle ${cycle}: events acknowledged while Postgres is down`)
     // The second outage outlasts a lease (SLUICE_DELIVERY_TIMEOUT_MS plus the dispatcher's 10 s
     // margin): the leases of the deliveries in flight at the kill run out while Postgres is away.
-    if (cycle % 2 === 0)
+    if (cycle === 2)
       await new Promise((r) => setTimeout(r, LONG_OUTAGE_MS - (Date.now() - kills.at(-1)!)))
     const restarting = Date.now()
     await own.start()
@@ -181,7 +186,7 @@ t.test('Postgres killed -9 and restarted under inbound and outbound load', async
     await until(`cycle ${cycle}: /v1/status shows the recovery`, async () => dbUp(await status()))
     t.pass(`cycle ${cycle}: /v1/status (the page's data) shows the recovery`)
     t.comment(
-      `cycle ${cycle}: at the kill ${storedAtKill} stored, ${receivedAtKill} receipts, ` +
+      `cycle ${cycle} (${how}): at the kill ${storedAtKill} stored, ${receivedAtKill} receipts, ` +
         `${inFlightAtKill} in flight; Postgres down ${restarting - kills.at(-1)!} ms, its ` +
         `restart (crash recovery) ${restartMs} ms, /readyz all up ${Date.now() - restarting} ms ` +
         `after the restart began; ${ackedWhileOut} acked while it was down`,

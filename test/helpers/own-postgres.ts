@@ -92,6 +92,20 @@ export class OwnPostgres {
     this.child = null
   }
 
+  /**
+   * `pg_ctl stop -m immediate` (what `pg_ctlcluster ... stop -m immediate` runs): SIGQUIT to the
+   * postmaster, which ends every backend at once without a checkpoint, so the start that follows
+   * runs crash recovery as after kill -9. Resolves when the postmaster has exited.
+   */
+  async stopImmediate(): Promise<void> {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGQUIT')
+    await exited
+    this.child = null
+  }
+
   /** The server's own log (crash recovery shows there), for a failed assertion to print. */
   log(): string {
     return readFileSync(join(this.dir, 'postgres.log'), 'utf8')
