@@ -196,7 +196,12 @@ t.test('Postgres killed and restarted under inbound and outbound load', async (t
   stopPosting = true
   await posting
   const ids = [...acked]
-  await until('every acknowledged event is stored', async () => (await storedCount()) >= ids.length)
+  await until(
+    'every acknowledged event is stored',
+    async () => (await storedCount()) >= ids.length,
+    300_000,
+    250,
+  )
   const dup = await pool.query(
     "SELECT id FROM events WHERE source = 'default' GROUP BY id HAVING count(*) > 1",
   )
@@ -213,10 +218,14 @@ t.test('Postgres killed and restarted under inbound and outbound load', async (t
     const missing = expected.filter((k) => !receipts.has(k)).length
     throw new Error(`${err.message}: ${missing} missing; ${await deliveryStates()}`)
   })
-  await until('every delivery is recorded as succeeded', async () => {
-    const r = await pool.query("SELECT 1 FROM deliveries WHERE status = 'succeeded'")
-    return r.rowCount === expected.length
-  }).catch(async (err: Error) => {
+  await until(
+    'every delivery is recorded as succeeded',
+    async () => {
+      const r = await pool.query("SELECT 1 FROM deliveries WHERE status = 'succeeded'")
+      return r.rowCount === expected.length
+    },
+    120_000,
+  ).catch(async (err: Error) => {
     throw new Error(`${err.message}: ${await deliveryStates()}`)
   })
   const left = await pool.query<{ leased: number; overdue: number; total: number }>(
