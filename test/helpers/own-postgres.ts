@@ -8,6 +8,7 @@ import pg from 'pg'
 import { until } from './wait.js'
 
 const PREFIX = 'sluice-own-pg-'
+const SETPRIV = '/usr/bin/setpriv'
 
 /**
  * A PostgreSQL server of the test's own, for tests that kill it: the system one on 5432 is
@@ -59,10 +60,16 @@ export class OwnPostgres {
     ]) {
       args.push('-c', c)
     }
-    this.child = spawn(join(this.bin, 'postgres'), args, {
-      ...this.ids,
-      stdio: ['ignore', log, log],
-    })
+    // Through setpriv (which execs, so the child's pid is the postmaster's): a parent-death
+    // signal, so a test process that dies without its teardown does not leave the server behind
+    // (its backends exit by themselves once the postmaster is gone). Without setpriv, the next
+    // create() removes it (cleanStale).
+    const postgres = join(this.bin, 'postgres')
+    this.child = existsSync(SETPRIV)
+      ? spawn(SETPRIV, ['--pdeathsig', 'KILL', ...this.asOwner(), postgres, ...args], {
+          stdio: ['ignore', log, log],
+        })
+      : spawn(postgres, args, { ...this.ids, stdio: ['ignore', log, log] })
     closeSync(log)
     this.child.on('error', () => {})
     await until(
@@ -83,6 +90,12 @@ export class OwnPostgres {
       120_000,
       100,
     )
+  }
+
+  /** setpriv's arguments that run the server as its owner (postgres when the test is root). */
+  private asOwner(): string[] {
+    if (!this.ids) return []
+    return ['--reuid', String(this.ids.uid), '--regid', String(this.ids.gid), '--clear-groups']
   }
 
   /** kill -9 of the postmaster and all its backends; resolves when none of them is left. */
