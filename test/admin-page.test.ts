@@ -99,6 +99,10 @@ t.test('the operator page shows the engine and acts on it', async (t) => {
   await until('the page shows the engine healthy', async () => (await tone('#overall')) === 'ok')
   t.equal(await tone('#broker-state'), 'ok', 'broker badge green')
   t.equal(await tone('#database-state'), 'ok', 'database badge green')
+  // The dispatcher's check: its claims and writes get through, LISTEN connected.
+  await until('the database line says outbound delivery works', async () =>
+    /· consuming · delivering$/.test(await textOf(page, '#database-detail')),
+  )
   t.equal(await numberOf(page, '#received-total'), 0, 'nothing received yet')
 
   // Counts move: 20 events posted to the webhook port.

@@ -2,7 +2,7 @@
  * The dispatcher actor: the body of the worker thread DispatcherThread starts. It runs the
  * outbound Dispatcher with a pool of its own, so slow receivers, TLS handshakes and signing
  * never take time from the pipeline thread's consumer or the HTTP thread. Calls it answers:
- * `wake` (cast: new deliveries were stored), `metrics`, `lanes`, `close`.
+ * `wake` (cast: new deliveries were stored), `metrics`, `lanes`, `health`, `close`.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import pg from 'pg'
@@ -17,6 +17,7 @@ import { parseAllowList } from '../outbound/ssrf.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { runAll } from '../util/once.js'
 import { Dispatcher } from './dispatcher.js'
+import { notRunning } from './health.js'
 import { DISPATCHER_POOL_SIZE, type DispatcherTuning } from './options.js'
 
 export interface DispatcherActorData {
@@ -49,11 +50,14 @@ let dispatcher: Dispatcher | null = null
 // The one being started: a close that comes meanwhile must close it too, or pool.end() below
 // would wait forever for the connections it holds.
 let starting: Dispatcher | null = null
+// Why the last start failed (the database gone again since the pipeline saw it up), for /readyz.
+let startError: string | null = null
 const pool = new pg.Pool({ connectionString: data.connectionString, max: DISPATCHER_POOL_SIZE })
 const rpc = new Rpc(parentPort!, {
   wake: () => dispatcher?.wake(),
   metrics: () => registry.getMetricsAsJSON(),
   lanes: () => dispatcher?.lanesView() ?? [],
+  health: () => dispatcher?.health() ?? notRunning(startError),
   close: async () => {
     stop.abort()
     await (dispatcher ?? starting)?.close()
@@ -99,6 +103,7 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     break
   } catch (err) {
     starting = null
+    startError = (err as Error).message
     await candidate.close()
     logger.warn({ err }, 'dispatcher cannot start yet; retrying')
     await sleep(backoffDelay(failures, 500, 30_000), stop.signal)

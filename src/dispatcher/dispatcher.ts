@@ -11,6 +11,7 @@ import { Chains } from './chains.js'
 import { BacklogGauges } from './backlog-gauges.js'
 import { Lanes, type LaneView } from './lanes.js'
 import { flowTransitions } from './metrics.js'
+import { HealthState, type DispatcherHealth } from './health.js'
 import { takeProbeSlots } from '../db/probes.js'
 import type { RecordOutcome } from '../db/delivery-results.js'
 import { Notifier } from './notifier.js'
@@ -46,6 +47,7 @@ export class Dispatcher implements Component {
   private arming: Promise<void> | null = null
   private wanted = false
   private failures = 0
+  private readonly healthState = new HealthState()
   private readonly timer = new WakeTimer(() => this.claimSoon())
 
   constructor(options: DispatcherOptions) {
@@ -82,8 +84,10 @@ export class Dispatcher implements Component {
       disableAfterHours: this.o.disableAfterHours,
       flow: this.o.flow,
       logger: log,
+      onFailed: (err) => this.healthState.failed('results', err),
       // Written results free their leases, which the claim counts against max_in_flight.
       onWritten: (batch, outcome) => {
+        this.healthState.succeeded('results')
         this.attempts.written(batch, outcome)
         this.chains.released(outcome.released)
         this.claimSoon()
@@ -134,6 +138,7 @@ export class Dispatcher implements Component {
         await this.claimOnce()
       }
       this.failures = 0
+      this.healthState.succeeded('claims')
     } catch (err) {
       this.failed(err)
       return
@@ -145,6 +150,7 @@ export class Dispatcher implements Component {
 
   private failed(err: unknown): void {
     if (this.stop.signal.aborted) return
+    this.healthState.failed('claims', err)
     this.o.logger?.warn({ err }, 'claiming deliveries failed; retrying')
     this.timer.in(backoffDelay(this.failures++, 200, 10_000))
   }
@@ -247,6 +253,11 @@ export class Dispatcher implements Component {
     const now = Date.now()
     for (const sub of this.cache.all()) this.lanes.of(sub, now)
     this.claimSoon()
+  }
+
+  /** Whether claims and result writes reach Postgres, for /readyz. */
+  health(): DispatcherHealth {
+    return this.healthState.view(this.notifier ? this.notifier.connected : null)
   }
 
   /** In flight and flow control of every subscription this node is delivering to. */

@@ -12,12 +12,18 @@ export class Notifier {
   private client: pg.Client | null = null
   private readonly stop = new AbortController()
   private loop: Promise<void> | null = null
+  private listening = false
 
   constructor(
     private readonly connectionString: string,
     private readonly handlers: Readonly<Record<string, () => void>>,
     private readonly logger?: Logger,
   ) {}
+
+  /** LISTENing right now (false while it reconnects: the callers' polls carry on alone). */
+  get connected(): boolean {
+    return this.listening
+  }
 
   /** Connects in the background, and again after every loss, until close(). */
   start(): void {
@@ -46,16 +52,20 @@ export class Notifier {
           await client.query(`LISTEN ${channel}`)
         }
         failures = 0
+        this.listening = true
         for (const handler of Object.values(this.handlers)) handler()
         const err = await Promise.race([lost, abortOf(this.stop.signal)])
+        this.listening = false
         if (err) this.logger?.warn({ err }, 'notification connection lost; reconnecting')
       } catch (err) {
         if (!this.stop.signal.aborted) this.logger?.warn({ err }, 'cannot LISTEN; retrying')
       } finally {
+        this.listening = false
         await client.end().catch(() => {})
       }
+      // Capped low: after a Postgres restart, wake-ups come back within seconds of the database.
       if (!this.stop.signal.aborted)
-        await sleep(backoffDelay(failures++, 500, 15_000), this.stop.signal)
+        await sleep(backoffDelay(failures++, 500, 5_000), this.stop.signal)
     }
   }
 }

@@ -15,6 +15,8 @@ export interface ResultWriterOptions {
   readonly logger?: Logger | undefined
   /** After each write: what was recorded (and what was stale) and what got disabled. */
   readonly onWritten: (batch: readonly DeliveryResult[], outcome: RecordOutcome) => void
+  /** A write failed (it is retried); shown in /readyz until the next write succeeds. */
+  readonly onFailed?: (err: unknown) => void
 }
 
 /**
@@ -83,7 +85,10 @@ export class ResultWriter {
         if (this.stop.signal.aborted) return
         const code = (err as { code?: string }).code
         // A deadlock with another node's write on the same subscription rows resolves by retrying.
-        if (!code?.startsWith('40')) this.options.logger?.warn({ err }, 'recording results failed')
+        if (!code?.startsWith('40')) {
+          this.options.logger?.warn({ err }, 'recording results failed')
+          this.options.onFailed?.(err)
+        }
         await sleep(backoffDelay(failures++, 100, 10_000), this.stop.signal)
         if (this.stop.signal.aborted) return
       }

@@ -9,6 +9,7 @@ import { loadSecretKey } from '../outbound/secret-box.js'
 import { LastAnswer } from '../util/last-answer.js'
 import { withTimeout } from '../util/timeout.js'
 import type { DispatcherActorData } from './actor.js'
+import { notRunning, type DispatcherHealth } from './health.js'
 import type { LaneView } from './lanes.js'
 import { outboundCounts, type OutboundCounts } from './outbound-counts.js'
 import type { DispatcherTuning } from './options.js'
@@ -34,6 +35,7 @@ const CALL_TIMEOUT_MS = 1000
 export class DispatcherThread {
   private readonly host: ThreadHost
   private readonly answers = new LastAnswer<ThreadMetrics>(() => threadMetricsLate.inc())
+  private readonly healthAnswers = new LastAnswer<DispatcherHealth>()
 
   constructor(
     data: DispatcherActorData,
@@ -80,6 +82,21 @@ export class DispatcherThread {
   async outbound(): Promise<OutboundCounts> {
     const [metrics] = await this.metrics()
     return outboundCounts(metrics)
+  }
+
+  /**
+   * Whether its claims and result writes reach Postgres (src/dispatcher/health.ts). A thread
+   * too busy to answer in time gives its previous answer rather than looking down.
+   */
+  async health(): Promise<DispatcherHealth> {
+    const rpc = this.host.current?.rpc
+    if (!rpc) return notRunning('the dispatcher thread is starting')
+    const ask = () =>
+      withTimeout(rpc.call<DispatcherHealth>('health'), CALL_TIMEOUT_MS, 'no answer in time')
+    return this.healthAnswers.of(rpc, ask).catch((err: unknown) => ({
+      ...notRunning((err as Error).message),
+      state: 'down' as const,
+    }))
   }
 
   /** In flight and flow control per subscription on this node; none while it restarts. */

@@ -24,7 +24,7 @@ import { createPool, type WorkerPool } from '../../workers/pool.js'
 import { brokerChoice } from './broker-choice.js'
 import { HealthTracker, retryUntilUp } from './bring-up.js'
 import { importLegacyDeadLetters } from './legacy-dead-letters.js'
-import { brokerCheck, databaseCheck, type Check } from './readiness.js'
+import { brokerCheck, databaseCheck, dispatcherCheck, type Check } from './readiness.js'
 import type { PipelineRunner } from './runner.js'
 import type { AdminData } from '../admin/data.js'
 import { pipelineAdminData } from './admin-data.js'
@@ -256,7 +256,10 @@ export class Pipeline implements PipelineRunner {
 
   /** /readyz checks; informative (they never turn /readyz into a 503: the journal holds events). */
   async readiness(): Promise<Record<string, Check>> {
-    const db = this.database ? await ping(this.database.pool, 1000) : null
+    const [db, dispatcher] = await Promise.all([
+      this.database ? ping(this.database.pool, 1000) : null,
+      this.dispatcher?.health() ?? null,
+    ])
     const consumer = this.consumer?.status()
     return {
       broker: brokerCheck(this.broker, this.forwarder.status(), this.brokerHealth.health()),
@@ -267,6 +270,7 @@ export class Pipeline implements PipelineRunner {
         embedded: this.database?.embedded ?? !this.config.DATABASE_URL,
         health: this.databaseHealth.health(),
       }),
+      dispatcher: dispatcherCheck(dispatcher),
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Broker } from '../brokers/index.js'
 import type { ConsumerStatus } from '../consumer/index.js'
+import { notRunning, type DispatcherHealth } from '../dispatcher/health.js'
 import type { PingResult } from '../db/ping.js'
 import type { ForwarderStatus } from '../forwarder/index.js'
 import type { Health } from './bring-up.js'
@@ -39,7 +40,14 @@ export function databaseCheck(v: DatabaseView): Check {
     state: v.ping ? (up ? 'up' : 'down') : v.state,
     embedded: v.embedded,
     consuming: v.consumer !== undefined,
+    // The consumer's own view: down while batches fail and the ping does not answer.
+    consumer: v.consumer?.database ?? null,
     ...(v.ping?.error ? { pingError: v.ping.error } : {}),
     ...problemFields(v.health),
   }
+}
+
+/** The outbound dispatcher: its claims and result writes reach Postgres; informative too. */
+export function dispatcherCheck(h: DispatcherHealth | null): Check {
+  return { ...(h ?? notRunning(null)) }
 }

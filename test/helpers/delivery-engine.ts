@@ -17,8 +17,14 @@ import { freshDatabase, waitForMigrations } from './pg.js'
  * subscription and waits out the subscription cache's poll bound. Everything goes at teardown
  * (registered before the caller's, so the caller's receivers close after the engine is gone).
  */
-export async function deliveryEngine(t: Test, name: string, env: NodeJS.ProcessEnv = {}) {
-  const db = await freshDatabase(name)
+export async function deliveryEngine(
+  t: Test,
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+  /** Another server's database (one the test kills); by default a fresh one on the shared server. */
+  database?: { url: string; drop(): Promise<void> },
+) {
+  const db = database ?? (await freshDatabase(name))
   const dataDir = mkdtempSync(join(tmpdir(), `${name}-`))
   const key = randomBytes(32)
   const engine = new EngineChild({
@@ -34,6 +40,8 @@ export async function deliveryEngine(t: Test, name: string, env: NodeJS.ProcessE
     ...env,
   })
   const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  // An idle connection lost when a test kills the server: the next query opens a new one.
+  pool.on('error', () => {})
   t.teardown(async () => {
     await engine.kill9()
     await pool.end()

@@ -28,6 +28,12 @@ interface DatabaseCheck extends Check {
   embedded: boolean
   pingError?: string
 }
+/** The outbound dispatcher's claims and result writes (src/dispatcher/health.ts). */
+interface DispatcherCheck extends Check {
+  state: string
+  listening: boolean | null
+  lastError: string | null
+}
 interface RatePoint {
   at: string
   received: number
@@ -37,7 +43,14 @@ interface Status {
   status: string
   version: string
   node: { hostname: string; pid: number; startedAt: string; uptimeSeconds: number }
-  checks: { accepting: Check; journal: JournalCheck; broker: BrokerCheck; database: DatabaseCheck }
+  checks: {
+    accepting: Check
+    journal: JournalCheck
+    broker: BrokerCheck
+    database: DatabaseCheck
+    // Absent from engines older than the check.
+    dispatcher?: DispatcherCheck
+  }
   rates: { windowSeconds: number; receivedPerSecond: number; storedPerSecond: number }
   totals: { received: number; stored: number; failed: number; failedAttempts: number }
   history: { intervalSeconds: number; points: RatePoint[] }

@@ -26,11 +26,20 @@ function renderBroker(b: BrokerCheck): void {
   setText('broker-hint', b.hint ?? '')
 }
 
-function renderDatabase(d: DatabaseCheck): void {
+/** Outbound delivery's part of the database line: whether its claims and writes get through. */
+function deliveringText(x: DispatcherCheck | undefined): string {
+  if (!x) return ''
+  if (!x.ok) return ` · not delivering (${x.state})`
+  return x.listening === false ? ' · delivering (polling)' : ' · delivering'
+}
+
+function renderDatabase(d: DatabaseCheck, x: DispatcherCheck | undefined): void {
   setBadge('database-state', stateTone(d.ok, d.state), d.ok ? d.state : `${d.state} · ${d.code}`)
   const where = d.embedded ? 'embedded Postgres' : 'PostgreSQL'
-  setText('database-detail', `${where} · ${d.consuming ? 'consuming' : 'not consuming'}`)
-  setText('database-error', problemText(d, d.pingError))
+  const consuming = d.consuming ? 'consuming' : 'not consuming'
+  setText('database-detail', `${where} · ${consuming}${deliveringText(x)}`)
+  const dispatcherError = x && !x.ok && x.lastError ? `dispatcher: ${x.lastError}` : null
+  setText('database-error', problemText(d, d.pingError ?? dispatcherError))
   setText('database-hint', d.hint ?? '')
 }
 
@@ -131,7 +140,7 @@ function renderStatus(s: Status): void {
 
   renderDeliveries(s.deliveries)
   renderBroker(s.checks.broker)
-  renderDatabase(s.checks.database)
+  renderDatabase(s.checks.database, s.checks.dispatcher)
   drawChart(byId<SVGSVGElement>('chart'), s.history.points)
   const last = s.history.points.at(-1)
   setText(
