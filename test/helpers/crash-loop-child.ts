@@ -13,6 +13,7 @@ import { writeDeadLetters } from '../../src/db/dead-letters.js'
 import { ping } from '../../src/db/ping.js'
 import { crashGuardOn } from '../../src/db/runs-alone.js'
 import { inProcessStore } from '../../src/commands/in-process-store.js'
+import { runConsumerChild } from './consumer-child.js'
 
 const choice = JSON.parse(process.argv[2]!) as BrokerChoice
 const pool = new pg.Pool({ connectionString: process.argv[3]!, max: 4 })
@@ -39,18 +40,4 @@ const consumer = new Consumer(
   },
   { maxAttempts: 2, retryBaseMs: 20, retryCapMs: 100, batchSize: 16, concurrency: 1 },
 )
-process.on('SIGTERM', () => {
-  clearInterval(keepAlive)
-  void consumer
-    .close()
-    .then(() => broker.close())
-    .then(() => pool.end())
-    .then(() => process.exit(0))
-})
-const keepAlive = setInterval(() => {
-  if (consumer.status().inFlightBatches === 0) {
-    process.stdout.write(`${JSON.stringify({ idle: true })}\n`)
-  }
-}, 100)
-await consumer.start()
-process.stdout.write(`${JSON.stringify({ consuming: true })}\n`)
+await runConsumerChild(consumer, broker, pool)

@@ -12,6 +12,7 @@ import { Consumer } from '../../src/consumer/index.js'
 import { writeDeadLetters } from '../../src/db/dead-letters.js'
 import { ping } from '../../src/db/ping.js'
 import { inProcessStore } from '../../src/commands/in-process-store.js'
+import { runConsumerChild } from './consumer-child.js'
 
 const choice = JSON.parse(process.argv[2]!) as BrokerChoice
 const pool = new pg.Pool({ connectionString: process.argv[3]!, max: 4 })
@@ -36,21 +37,4 @@ const consumer = new Consumer(
   },
   { maxAttempts: 2, retryBaseMs: 20, retryCapMs: 100, batchSize: 16, concurrency: 1 },
 )
-// Before consuming, so a stop asked for at any point after that is a graceful one.
-process.on('SIGTERM', () => {
-  clearInterval(keepAlive)
-  void consumer
-    .close()
-    .then(() => broker.close())
-    .then(() => pool.end())
-    .then(() => process.exit(0))
-})
-// The adapters' timers are unref'd (the engine's HTTP server keeps it alive); this child has
-// none. It also says when it has nothing in hand, so the parent can stop it between batches.
-const keepAlive = setInterval(() => {
-  if (consumer.status().inFlightBatches === 0) {
-    process.stdout.write(`${JSON.stringify({ idle: true })}\n`)
-  }
-}, 100)
-await consumer.start()
-process.stdout.write(`${JSON.stringify({ consuming: true })}\n`)
+await runConsumerChild(consumer, broker, pool)
