@@ -65,3 +65,21 @@ t.test('the error of a call with no previous answer comes through', async (t) =>
   t.equal(await answers.of('a', () => Promise.resolve(1)), 1)
   t.equal(await answers.of('a', () => Promise.reject(new Error('late'))), 1, 'then the last one')
 })
+
+t.test(
+  'a previous answer older than maxAgeMs does not stand in: a hung thread reads down',
+  async (t) => {
+    let now = 1_000
+    const answers = new LastAnswer<string>(
+      () => {},
+      30_000,
+      () => now,
+    )
+    t.equal(await answers.of('a', async () => 'up'), 'up')
+    const hung = () => Promise.reject(new Error('no answer in time'))
+    now += 29_000
+    t.equal(await answers.of('a', hung), 'up', 'a late answer within the bound stands in')
+    now += 2_000
+    await t.rejects(answers.of('a', hung), /no answer in time/, 'past it, the call fails')
+  },
+)

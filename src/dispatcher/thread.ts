@@ -35,7 +35,8 @@ const CALL_TIMEOUT_MS = 1000
 export class DispatcherThread {
   private readonly host: ThreadHost
   private readonly answers = new LastAnswer<ThreadMetrics>(() => threadMetricsLate.inc())
-  private readonly healthAnswers = new LastAnswer<DispatcherHealth>()
+  // A hung thread reads `down` after 30 s rather than its last `up` for ever.
+  private readonly healthAnswers = new LastAnswer<DispatcherHealth>(() => {}, 30_000)
 
   constructor(
     data: DispatcherActorData,
@@ -86,7 +87,7 @@ export class DispatcherThread {
 
   /**
    * Whether its claims and result writes reach Postgres (src/dispatcher/health.ts). A thread
-   * too busy to answer in time gives its previous answer rather than looking down.
+   * too busy to answer in time gives its previous answer (up to 30 s old) rather than looking down.
    */
   async health(): Promise<DispatcherHealth> {
     const rpc = this.host.current?.rpc
