@@ -32,6 +32,12 @@ export class Forwarder implements Component {
   private readonly inFlight = new Set<Promise<void>>()
   private loop: Promise<void> | null = null
   private rewind = false
+  /**
+   * Confirmed by the broker, not yet marked: the journal refused the mark (an I/O fault). They
+   * are marked again, not published again: rewinding would republish every pending entry every
+   * few seconds for as long as the fault lasts.
+   */
+  private unmarked: number[] = []
   private ingestBusy = false
   /** Aborted when ingest is calm again: ends a hold at once. */
   private calm = new AbortController()
@@ -92,19 +98,17 @@ export class Forwarder implements Component {
     let cursor = 0
     const { batchSize, maxInFlight } = this.options
     while (!this.stop.signal.aborted) {
+      if (this.unmarked.length > 0 && !(await this.markHeld())) {
+        await this.backOff()
+        continue
+      }
       if (this.rewind) {
         // Something was not confirmed: let the other batches settle, then re-read every
         // pending entry from the start so the unconfirmed ones go out again, in order.
         await Promise.allSettled(this.inFlight)
         this.rewind = false
         cursor = 0
-        this.current.state = 'retrying'
-        const delay = backoffDelay(
-          this.current.consecutiveFailures - 1,
-          this.options.retryBaseMs,
-          this.options.retryCapMs,
-        )
-        await sleep(delay, this.stop.signal)
+        await this.backOff()
         continue
       }
       // Re-arm the wake-up before reading, so a commit that lands after this read still wakes us.
@@ -153,17 +157,53 @@ export class Forwarder implements Component {
     try {
       await this.journal.markForwarded(confirmed)
     } catch (err) {
-      // The broker has them; marking failed, so they will be published again (a duplicate,
-      // never a loss).
-      this.fail(`journal markForwarded failed: ${(err as Error).message}`)
+      // The broker has them: held to be marked again (a restart meanwhile publishes them again,
+      // a duplicate, never a loss).
+      this.unmarked.push(...confirmed)
+      this.noteFailure(`journal markForwarded failed: ${(err as Error).message}`)
       return
     }
     if (confirmed.length === entries.length) this.current.consecutiveFailures = 0
-    this.current.forwarded += confirmed.length
-    eventsForwarded.inc(confirmed.length)
+    this.counted(confirmed.length)
+  }
+
+  /** Marks what the journal refused before; true once it took them. */
+  private async markHeld(): Promise<boolean> {
+    await Promise.allSettled(this.inFlight)
+    const seqs = this.unmarked
+    try {
+      await this.journal.markForwarded(seqs)
+    } catch (err) {
+      this.noteFailure(`journal markForwarded failed: ${(err as Error).message}`)
+      return false
+    }
+    this.unmarked = this.unmarked.slice(seqs.length)
+    this.current.consecutiveFailures = 0
+    this.counted(seqs.length)
+    return true
+  }
+
+  private counted(n: number): void {
+    this.current.forwarded += n
+    eventsForwarded.inc(n)
+  }
+
+  private async backOff(): Promise<void> {
+    this.current.state = 'retrying'
+    const delay = backoffDelay(
+      this.current.consecutiveFailures - 1,
+      this.options.retryBaseMs,
+      this.options.retryCapMs,
+    )
+    await sleep(delay, this.stop.signal)
   }
 
   private fail(message: string): void {
+    this.noteFailure(message)
+    this.rewind = true
+  }
+
+  private noteFailure(message: string): void {
     if (this.current.consecutiveFailures === 0) {
       this.logger.warn(
         { error: message },
@@ -172,7 +212,6 @@ export class Forwarder implements Component {
     }
     this.current.consecutiveFailures++
     this.current.lastError = message
-    this.rewind = true
   }
 
   private async idle(): Promise<void> {
