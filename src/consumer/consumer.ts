@@ -8,6 +8,7 @@ import { endToEndSeconds, eventsProcessed } from '../metrics.js'
 import { PermanentError } from '../permanent-error.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
+import { RwLock } from '../util/rw-lock.js'
 import { resolveConsumerOptions, type ConsumerOptions } from './options.js'
 import { RunsAlone, eventKey, type CrashGuard } from './crash-guard.js'
 import { runIsolating } from './isolate.js'
@@ -73,6 +74,8 @@ export class Consumer implements Component {
   private lingered = false
   private dispatchQueued = false
   private readonly current: ConsumerStatus = { database: 'up', inFlightBatches: 0, lastError: null }
+  /** Processor runs take it shared; a crash loop's run alone takes it exclusive (runAlone). */
+  private readonly runs = new RwLock()
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -200,7 +203,13 @@ export class Consumer implements Component {
   ): Promise<Delivery[] | false> {
     const guard = this.deps.crashGuard
     if (!guard || crashLoop.length === 0) return []
-    const alone = new RunsAlone(guard, crashLoop, async (e) => (await this.runIsolating([e]))[0]!)
+    // Alone in the process, not only in its batch: the processor runs nothing else meanwhile.
+    const alone = new RunsAlone(
+      guard,
+      crashLoop,
+      async (e) => (await this.runIsolating([e], (part) => this.deps.processor.run(part)))[0]!,
+      (fn) => this.runs.exclusive(fn),
+    )
     if (!(await this.untilDone(() => alone.runAll()))) return false
     for (const d of alone.culprits) {
       const error = `the engine died while storing this event alone, delivered ${d.attempt - 1} times without being settled`
@@ -229,10 +238,13 @@ export class Consumer implements Component {
    * (e.g. a worker crashed on it): it is split until the event that fails alone is found, and
    * only that one gets a failed result (an attempt).
    */
-  private runIsolating(events: StorableEvent[]): Promise<EventResult[]> {
+  private runIsolating(
+    events: StorableEvent[],
+    run = (part: StorableEvent[]) => this.runs.shared(() => this.deps.processor.run(part)),
+  ): Promise<EventResult[]> {
     return runIsolating(
       events,
-      (part) => this.deps.processor.run(part),
+      run,
       async (err) =>
         !(err instanceof DatabaseUnavailableError || err instanceof PermanentError) &&
         (await this.deps.databaseUp().catch(() => false)),

@@ -38,6 +38,11 @@ export class RunsAlone<D extends { readonly event: StorableEvent }> {
     private readonly guard: CrashGuard,
     private readonly deliveries: readonly D[],
     private readonly run: (event: StorableEvent) => Promise<EventResult>,
+    /**
+     * Holds the rest of the process off while one event runs alone (begin, run, end): a run
+     * of another batch in flight when the engine dies would be taken for a death too.
+     */
+    private readonly exclusive: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
   ) {}
 
   async runAll(): Promise<void> {
@@ -50,11 +55,14 @@ export class RunsAlone<D extends { readonly event: StorableEvent }> {
         this.culprits.add(d)
         continue
       }
-      await this.guard.begin(eventKey(d.event))
-      const result = await this.run(d.event)
-      // Ended before the result counts: a resumed runAll() runs it again rather than leave a
-      // begun run behind that a later delivery would take for a death.
-      await this.guard.end([eventKey(d.event)])
+      const result = await this.exclusive(async () => {
+        await this.guard.begin(eventKey(d.event))
+        const result = await this.run(d.event)
+        // Ended before the result counts: a resumed runAll() runs it again rather than leave a
+        // begun run behind that a later delivery would take for a death.
+        await this.guard.end([eventKey(d.event)])
+        return result
+      })
       this.results.set(d, result)
     }
   }
