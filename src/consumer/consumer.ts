@@ -210,7 +210,13 @@ export class Consumer implements Component {
       async (e) => (await this.runIsolating([e], (part) => this.deps.processor.run(part)))[0]!,
       (fn) => this.runs.exclusive(fn),
     )
-    if (!(await this.untilDone(() => alone.runAll()))) return false
+    if (!(await this.untilDone(() => alone.runAll()))) {
+      // Closing during an outage: the process lives on, so its begun run is no death.
+      await alone
+        .abandon()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not end a run alone'))
+      return false
+    }
     for (const d of alone.culprits) {
       const error = `the engine died while storing this event alone, delivered ${d.attempt - 1} times without being settled`
       verdicts.set(d, { action: 'dead-letter', reason: 'attempts_exhausted', error })
