@@ -211,9 +211,10 @@ export class Consumer implements Component {
       (fn) => this.runs.exclusive(fn),
     )
     if (!(await this.untilDone(() => alone.runAll()))) {
-      // Closing during an outage: the process lives on, so its begun run is no death.
-      await alone
-        .abandon()
+      // Closing during an outage: the process lives on, so its begun run is no death. Under
+      // the lock, lest it end the same event's run of a redelivery in flight.
+      await this.runs
+        .exclusive(() => alone.abandon())
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not end a run alone'))
       return false
     }
