@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import pg from 'pg'
 import { migrate } from '../src/db/migrate.js'
@@ -23,6 +23,35 @@ function runChild(args: string[]) {
     p.once('exit', (code, signal) => r(signal ?? code)),
   )
   return { p, lines, exited }
+}
+
+/**
+ * Consumers are started until one survives: each death returns the messages to the queue.
+ * Returns the number of deaths.
+ */
+async function untilOneSurvives(t: Test, args: string[], depth: () => Promise<number>) {
+  let deaths = 0
+  for (let round = 1; round <= 10; round++) {
+    const c = runChild(args)
+    t.teardown(() => {
+      if (c.p.exitCode === null && c.p.signalCode === null) c.p.kill('SIGKILL')
+    })
+    let died = false
+    void c.exited.then(() => (died = true))
+    await until('the consumer died or settled the messages', async () => {
+      if (died) return true
+      return c.lines.some((l) => l.idle) && (await depth()) === 0
+    })
+    if (died) {
+      t.equal(await c.exited, 'SIGKILL', `consumer ${round} was killed by the poison event`)
+      deaths++
+      continue
+    }
+    c.p.kill('SIGTERM')
+    t.equal(await c.exited, 0, `consumer ${round} settled the messages and stopped cleanly`)
+    break
+  }
+  return deaths
 }
 
 /**
@@ -52,29 +81,7 @@ t.test(
     await publisher.close()
     t.equal(await h.depth(), 1, 'the ten events travel in one message')
 
-    const args = [JSON.stringify(h.choice()), db.url]
-    let deaths = 0
-    // Consumers are started until one survives: each death returns the message to the queue.
-    for (let round = 1; round <= 8; round++) {
-      const c = runChild(args)
-      t.teardown(() => {
-        if (c.p.exitCode === null && c.p.signalCode === null) c.p.kill('SIGKILL')
-      })
-      let died = false
-      void c.exited.then(() => (died = true))
-      await until('the consumer died or settled the message', async () => {
-        if (died) return true
-        return c.lines.some((l) => l.idle) && (await h.depth()) === 0
-      })
-      if (died) {
-        t.equal(await c.exited, 'SIGKILL', `consumer ${round} was killed by the poison event`)
-        deaths++
-        continue
-      }
-      c.p.kill('SIGTERM')
-      t.equal(await c.exited, 0, `consumer ${round} settled the message and stopped cleanly`)
-      break
-    }
+    const deaths = await untilOneSurvives(t, [JSON.stringify(h.choice()), db.url], () => h.depth())
     t.ok(deaths >= 2, `a crash loop: ${deaths} deaths`)
     const letters = await listDeadLetters(pool, { limit: 100 })
     t.same(
@@ -97,5 +104,58 @@ t.test(
     t.equal(await h.depth(), 0, 'the message was acked')
   },
 )
+
+/**
+ * The same poison with several batches at once (concurrency 3, one envelope per batch): every
+ * prefetched message is redelivered at each death, so several batches become crash-loop
+ * batches together. A run alone must be alone in the consumer, not only in its batch: else an
+ * innocent event begun in another batch when the poison kills the engine is taken for a
+ * culprit too, and dead-lettered unstored.
+ */
+t.test('run-alone batches that overlap dead-letter only the poison', async (t) => {
+  const db = await freshDatabase('sluice_crash_loop_many')
+  const h = await rabbitFixture.setup()
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  t.teardown(async () => {
+    await pool.end()
+    await h.cleanup()
+    await db.drop()
+  })
+  await migrate(pool)
+  await new Maintenance({ pool }).runOnce()
+  const envelopes = Array.from({ length: 6 }, (_, m) =>
+    Array.from({ length: 4 }, (_, i) => makeEvent({ id: `env-${m}-${i}` })),
+  )
+  // Second in its envelope: its batch stores one event alone first, while the others run.
+  envelopes[0]![1] = makeEvent({ id: 'poison' })
+  const publisher = h.make()
+  await publisher.start()
+  for (const events of envelopes) await publisher.publish(events)
+  await publisher.close()
+  t.equal(await h.depth(), envelopes.length, 'one message per envelope')
+
+  const options = { concurrency: 3, batchSize: 4 }
+  const args = [JSON.stringify(h.choice()), db.url, JSON.stringify(options)]
+  const deaths = await untilOneSurvives(t, args, () => h.depth())
+  t.ok(deaths >= 2, `a crash loop: ${deaths} deaths`)
+  const letters = await listDeadLetters(pool, { limit: 100 })
+  t.same(
+    letters.map((l) => l.event.id),
+    ['poison'],
+    'only the event the engine died on is dead-lettered',
+  )
+  const { rows } = await pool.query<{ id: string }>(
+    "SELECT id FROM events WHERE source <> 'sluice' ORDER BY id",
+  )
+  const innocent = envelopes.flat().filter((e) => e.id !== 'poison')
+  t.same(
+    rows.map((r) => r.id),
+    innocent.map((e) => e.id).sort(),
+    'every innocent event is stored, once',
+  )
+  const left = await pool.query('SELECT * FROM event_runs_alone')
+  t.same(left.rows, [], 'no run alone is left begun')
+  t.equal(await h.depth(), 0, 'the messages were acked')
+})
 
 failOnLeaks(t)

@@ -8,6 +8,7 @@ import { endToEndSeconds, eventsProcessed } from '../metrics.js'
 import { PermanentError } from '../permanent-error.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { onceAsync } from '../util/once.js'
+import { RwLock } from '../util/rw-lock.js'
 import { resolveConsumerOptions, type ConsumerOptions } from './options.js'
 import { RunsAlone, eventKey, type CrashGuard } from './crash-guard.js'
 import { runIsolating } from './isolate.js'
@@ -73,6 +74,8 @@ export class Consumer implements Component {
   private lingered = false
   private dispatchQueued = false
   private readonly current: ConsumerStatus = { database: 'up', inFlightBatches: 0, lastError: null }
+  /** Processor runs take it shared; a crash loop's run alone takes it exclusive (runAlone). */
+  private readonly runs = new RwLock()
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -200,8 +203,21 @@ export class Consumer implements Component {
   ): Promise<Delivery[] | false> {
     const guard = this.deps.crashGuard
     if (!guard || crashLoop.length === 0) return []
-    const alone = new RunsAlone(guard, crashLoop, async (e) => (await this.runIsolating([e]))[0]!)
-    if (!(await this.untilDone(() => alone.runAll()))) return false
+    // Alone in the process, not only in its batch: the processor runs nothing else meanwhile.
+    const alone = new RunsAlone(
+      guard,
+      crashLoop,
+      async (e) => (await this.runIsolating([e], (part) => this.deps.processor.run(part)))[0]!,
+      (fn) => this.runs.exclusive(fn),
+    )
+    if (!(await this.untilDone(() => alone.runAll()))) {
+      // Closing during an outage: the process lives on, so its begun run is no death. Under
+      // the lock, lest it end the same event's run of a redelivery in flight.
+      await this.runs
+        .exclusive(() => alone.abandon())
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not end a run alone'))
+      return false
+    }
     for (const d of alone.culprits) {
       const error = `the engine died while storing this event alone, delivered ${d.attempt - 1} times without being settled`
       verdicts.set(d, { action: 'dead-letter', reason: 'attempts_exhausted', error })
@@ -229,10 +245,13 @@ export class Consumer implements Component {
    * (e.g. a worker crashed on it): it is split until the event that fails alone is found, and
    * only that one gets a failed result (an attempt).
    */
-  private runIsolating(events: StorableEvent[]): Promise<EventResult[]> {
+  private runIsolating(
+    events: StorableEvent[],
+    run = (part: StorableEvent[]) => this.runs.shared(() => this.deps.processor.run(part)),
+  ): Promise<EventResult[]> {
     return runIsolating(
       events,
-      (part) => this.deps.processor.run(part),
+      run,
       async (err) =>
         !(err instanceof DatabaseUnavailableError || err instanceof PermanentError) &&
         (await this.deps.databaseUp().catch(() => false)),
