@@ -150,7 +150,12 @@ export class SqliteJournal implements Journal, Component {
     // `from` is set by start(), before the first commit.
     this.window = opts.windowBytes > 0 ? new EntryWindow(opts.windowBytes, Infinity) : null
     this.faults = new IoFaultGuard(
-      () => this.writer.recover(),
+      async () => {
+        await this.writer.recover()
+        // The running count only follows answers: an operation around the fault may have
+        // reached the file (or not) against what its answer said. Count afresh before opening.
+        this.resync()
+      },
       (r) => opts.onIoFault(r),
     )
     const commit = async (events: readonly NewEvent[]) => {
@@ -361,9 +366,10 @@ export class SqliteJournal implements Journal, Component {
   }
 
   /**
-   * Count the rows afresh and restart the window: at start, and when a new writer thread took
-   * over (the dead one may have committed a batch or a mark whose answer was lost, so the
-   * running count is off and the window may miss rows or hold deleted ones).
+   * Count the rows afresh and restart the window: at start, when a new writer thread took over
+   * (the dead one may have committed a batch or a mark whose answer was lost, so the running
+   * count is off and the window may miss rows or hold deleted ones), and after an I/O fault's
+   * recovery (for the same reason).
    */
   private resync(): void {
     if (!this.reader) return

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
 import { openWriteConnection, type SyncMode } from './schema.js'
 import type { NewEvent } from './types.js'
+import { isIoFault } from './io-fault.js'
 
 /** Free pages returned to the file system per compact() call (8 MiB with 16 KiB pages). */
 const VACUUM_PAGES_PER_COMPACT = 512
@@ -25,6 +26,14 @@ export class WriterCore {
   private markTx!: (seqs: readonly number[]) => number
 
   private readonly fullSync: boolean
+  /**
+   * The I/O error that latched this writer, null while healthy. The main thread's IoFaultGuard
+   * learns of a fault only when the reply arrives; operations already queued behind the failed
+   * one (in the worker's port) would meanwhile run on the suspect connection, and a commit
+   * whose fsync then succeeds would be acknowledged on a WAL that may have lost pages. So the
+   * latch lives here, next to the connection: once set, only recover() runs.
+   */
+  private faulted: Error | null = null
 
   constructor(
     private readonly path: string,
@@ -71,11 +80,15 @@ export class WriterCore {
   }
 
   commit(events: readonly NewEvent[]): CommitResult {
-    return this.commitTx(events)
+    return this.latched(() => this.commitTx(events))
   }
 
   /** Deletes the entries and returns how many it deleted, for the journal's pending count. */
   markForwarded(seqs: readonly number[]): number {
+    return this.latched(() => this.markSeqs(seqs))
+  }
+
+  private markSeqs(seqs: readonly number[]): number {
     // A mark lost to a power cut only means the entry is published again (a duplicate, never a
     // loss), so it need not wait for an fsync of its own: the next event commit syncs it.
     if (!this.fullSync) return this.markTx(seqs)
@@ -89,6 +102,10 @@ export class WriterCore {
 
   /** Give the pages of forwarded (deleted) entries back, and truncate the WAL to zero bytes. */
   compact(): void {
+    this.latched(() => this.compactStep())
+  }
+
+  private compactStep(): void {
     // Bounded, so one compaction never stalls its thread for long (the inline writer runs on the
     // HTTP thread); the journal's timer compacts again every few seconds until the file is small.
     this.db.pragma(`incremental_vacuum(${VACUUM_PAGES_PER_COMPACT})`)
@@ -113,9 +130,36 @@ export class WriterCore {
     } catch {
       // Already closed or unusable: the new connection below is what matters.
     }
-    this.open()
-    if (!this.truncateWal()) throw new Error('journal WAL checkpoint stayed busy')
-    this.probe.run(Date.now())
+    try {
+      this.open()
+      if (!this.truncateWal()) throw new Error('journal WAL checkpoint stayed busy')
+      this.probe.run(Date.now())
+    } catch (err) {
+      if (isIoFault(err)) this.faulted ??= err as Error
+      throw err
+    }
+    this.faulted = null
+  }
+
+  /**
+   * Run a commit, mark or compaction unless the writer is latched; latch it on an I/O error.
+   * The refusal carries code SQLITE_IOERR so that isIoFault (and the guard) treat it as the
+   * fault it stands for, and the worker passes the code on like any SQLite error's.
+   */
+  private latched<T>(op: () => T): T {
+    if (this.faulted)
+      throw Object.assign(
+        new Error('journal writer is held closed after an I/O error until recover() succeeds', {
+          cause: this.faulted,
+        }),
+        { code: 'SQLITE_IOERR' },
+      )
+    try {
+      return op()
+    } catch (err) {
+      if (isIoFault(err)) this.faulted = err as Error
+      throw err
+    }
   }
 
   /** wal_checkpoint(TRUNCATE); false when it stayed busy. Throws on an I/O error. */

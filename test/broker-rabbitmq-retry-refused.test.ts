@@ -19,7 +19,11 @@ const PREFETCH = 2
  * it does for a `<queue>.retry` an operator's policy bounds. (Sluice declares `<queue>.retry`
  * itself with fixed arguments, so the consumer is pointed at another queue instead.)
  */
-async function refusingRetryQueue(t: Test, queueType: 'quorum' | 'classic') {
+async function refusingRetryQueue(
+  t: Test,
+  queueType: 'quorum' | 'classic',
+  settle: (d: Delivery) => Promise<void> = (d) => (d.attempt === 1 ? d.retry(10) : d.ack()),
+) {
   const queue = `sluice.retry-refused-${process.pid}-${Date.now().toString(36)}-${queueType}`
   const names = queueNames(queue)
   const full = `${queue}.full`
@@ -51,15 +55,14 @@ async function refusingRetryQueue(t: Test, queueType: 'quorum' | 'classic') {
   const deliveries: Delivery[] = []
   const settled: string[] = []
   const errors: string[] = []
-  // Each event asks for a retry on its first delivery and is acked on any later one.
+  // By default each event asks for a retry on its first delivery and is acked on any later one.
   const consumer = new RabbitConsumer(
     connection,
     publisher,
     { names: { ...names, retry: full }, prefetch: PREFETCH },
     (d) => {
       deliveries.push(d)
-      const settle = d.attempt === 1 ? d.retry(10) : d.ack()
-      settle.then(
+      settle(d).then(
         () => settled.push(`${d.event.id}@${d.attempt}`),
         (err: Error) => errors.push(err.message),
       )
@@ -102,7 +105,7 @@ for (const queueType of ['quorum', 'classic'] as const) {
         )
       })
       t.equal(r.errors.length, MESSAGES, 'each first delivery was refused its retry copy')
-      t.match(r.errors[0], /refused the copy .* returned to the queue/)
+      t.match(r.errors[0], /refused the copy .* back to the queue after the retry delay/)
       for (const e of events) {
         const mine = r.deliveries.filter((d) => d.event.id === e.id).map((d) => d.attempt)
         t.equal(mine[0], 1, `${e.id}: first delivery is attempt 1`)
@@ -114,6 +117,36 @@ for (const queueType of ['quorum', 'classic'] as const) {
       const ch = await r.admin.createChannel()
       t.equal((await ch.checkQueue(r.names.main)).messageCount, 0, 'every message was acked')
       await ch.close()
+    },
+  )
+}
+
+const DELAY_MS = 1000
+const WINDOW_MS = 2000
+
+for (const queueType of ['quorum', 'classic'] as const) {
+  t.test(
+    `${queueType}: a refused retry copy gives the original back only after the retry delay`,
+    async (t) => {
+      // One event that fails on every delivery and asks for a retry in DELAY_MS each time.
+      const r = await refusingRetryQueue(t, queueType, (d) => d.retry(DELAY_MS))
+      const event = makeEvent()
+      await r.publisher.publish([{ queue: r.names.main, ...encodeMessage([event]) }])
+      await r.consumer.start()
+      await until('the first delivery', () => r.deliveries.length > 0, 30_000)
+      // Count deliveries over a window of WINDOW_MS. Giving the original back at once (the old
+      // code) cycles it as fast as the broker can: tens to hundreds of deliveries on classic
+      // queues, every attempt burnt on quorum ones. Giving it back after the delay allows about
+      // WINDOW_MS / DELAY_MS + 1; the bound below is a count with room for a loaded machine.
+      await new Promise((res) => setTimeout(res, WINDOW_MS))
+      const seen = r.deliveries.length
+      t.comment(`${queueType}: ${seen} deliveries in ${WINDOW_MS} ms with a ${DELAY_MS} ms delay`)
+      t.ok(seen <= 5, `at most 5 deliveries in the window (saw ${seen})`)
+      t.ok(r.errors.length >= 1, 'the retry copy was refused')
+      t.ok(
+        r.deliveries.every((d) => d.event.id === event.id),
+        'only the one event was delivered',
+      )
     },
   )
 }

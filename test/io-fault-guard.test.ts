@@ -56,21 +56,44 @@ t.test('held closed from the fault until a recovery succeeds, by itself', async 
 })
 
 t.test('close stops the recovery timer', async (t) => {
-  let attempts = 0
-  const guard = new IoFaultGuard(
-    async () => {
-      attempts++
-      throw sqliteError('SQLITE_IOERR_FSYNC')
-    },
+  // Two guards whose recoveries always fail: one closed after its first attempt, one left
+  // running as the clock. By the time the running one made three more attempts (each backoff
+  // at least as long as the closed one's next would have been), a closed guard whose timer
+  // still ran would have made at least one more. A count, not a duration.
+  const attempts = { closed: 0, running: 0 }
+  const failing = (which: keyof typeof attempts) => async () => {
+    attempts[which]++
+    throw sqliteError('SQLITE_IOERR_FSYNC')
+  }
+  const closed = new IoFaultGuard(failing('closed'), () => {})
+  const running = new IoFaultGuard(failing('running'), () => {})
+  t.teardown(() => running.close())
+  closed.observe(sqliteError('SQLITE_FULL'))
+  running.observe(sqliteError('SQLITE_FULL'))
+  await until('one attempt', () => attempts.closed > 0)
+  await closed.close()
+  const after = { ...attempts }
+  await until(
+    'three more attempts of the running guard',
+    () => attempts.running >= after.running + 3,
+    30_000,
+  )
+  t.equal(attempts.closed, after.closed, 'no attempt after close')
+
+  // A fault observed after close is not recovered either: it schedules nothing.
+  let late = 0
+  const idle = new IoFaultGuard(
+    async () => void late++,
     () => {},
   )
-  guard.observe(sqliteError('SQLITE_FULL'))
-  await until('one attempt', () => attempts > 0)
-  await guard.close()
-  const after = attempts
-  t.equal(guard.observe(sqliteError('SQLITE_FULL')), true)
-  await new Promise((r) => setTimeout(r, 300))
-  t.equal(attempts, after, 'no attempt after close')
+  await idle.close()
+  t.equal(idle.observe(sqliteError('SQLITE_FULL')), true, 'still recognised as a fault')
+  await until(
+    'three more attempts of the running guard',
+    () => attempts.running >= after.running + 6,
+    30_000,
+  )
+  t.equal(late, 0, 'a guard closed before its fault never tries to recover')
 })
 
 failOnLeaks(t)

@@ -48,7 +48,10 @@ export class RabbitConnection extends EventEmitter {
   node: string | null = null
   blocked = false
   private status: BrokerState = 'connecting'
+  /** Reconnect attempts since the link last stayed up for reconnectMaxMs (the back-off step). */
   private failures = 0
+  /** performance.now() when the current link came up. */
+  private upSince = 0
   private permanent: PermanentError | null = null
   private timer: NodeJS.Timeout | null = null
   private closed = false
@@ -162,7 +165,10 @@ export class RabbitConnection extends EventEmitter {
     }
     this.link = link
     this.blocked = false
-    this.failures = 0
+    // failures is not reset here but in lost(), once the link proved stable: a link that the
+    // broker drops right after each connect (a consumer cancelled again and again) would
+    // otherwise reconnect at the base delay forever, a 125-250 ms loop.
+    this.upSince = performance.now()
     this.permanent = null
     this.status = 'up'
     this.next = index
@@ -182,6 +188,7 @@ export class RabbitConnection extends EventEmitter {
     // The node just lost is the likeliest to be down: the next attempt starts with the one after.
     this.next = (index + 1) % this.settings.urls.length
     if (this.closed) return
+    if (performance.now() - this.upSince >= this.settings.reconnectMaxMs) this.failures = 0
     this.status = 'down'
     this.logger?.warn({ err, node: this.node }, 'RabbitMQ connection lost')
     this.emit('down', err ?? new Error('connection closed'))

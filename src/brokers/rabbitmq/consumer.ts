@@ -18,7 +18,8 @@ export interface ConsumerSettings {
  * Consumes the main queue on its own channel and re-subscribes on every new connection. A retry
  * publishes a copy to `<queue>.retry` (through the confirm channel) and acks the original only
  * once the copy is confirmed: a crash in between leaves a duplicate, never a loss. A copy the
- * broker refuses or does not confirm returns the original to the queue (giveBack).
+ * broker refuses or does not confirm returns the original to the queue after the retry delay
+ * (giveBack).
  *
  * attempt = the `sluice-attempt` header (set on retry copies, 1 when absent) + the times this
  * copy was already delivered (`x-delivery-count` on quorum queues; classic queues only say
@@ -27,6 +28,8 @@ export interface ConsumerSettings {
 export class RabbitConsumer {
   private channel: Channel | null = null
   private stopped = false
+  /** giveBack timers not yet run; close() clears them (the channel close returns the messages). */
+  private readonly givingBack = new Set<NodeJS.Timeout>()
   private readonly onUp = (link: Link) => void this.attach(link)
 
   constructor(
@@ -93,7 +96,7 @@ export class RabbitConsumer {
       // A copy of the events to come back goes to <queue>.retry (confirmed) before the
       // original is acked: a crash in between leaves a duplicate, never a loss.
       // If the copy is refused (a bounded retry queue) or its confirm fails, the original
-      // goes back to the queue at once (see giveBack) rather than holding a prefetch slot.
+      // goes back to the queue after delayMs (see giveBack).
       retry: async (events, delayMs) => {
         const copy = encodeMessage(events, { [H.attempt]: String(attempt + 1) })
         const retryQueue = this.settings.names.retry
@@ -107,16 +110,16 @@ export class RabbitConsumer {
             },
           ])
         } catch (err) {
-          this.giveBack(ch, msg)
+          this.giveBackLater(ch, msg, delayMs)
           throw new DeliveryGoneError(
-            `the copy to ${retryQueue} was not confirmed; the original was returned to the queue`,
+            `the copy to ${retryQueue} was not confirmed; the original goes back to the queue after the retry delay`,
             { cause: err },
           )
         }
         if (!ok) {
-          this.giveBack(ch, msg)
+          this.giveBackLater(ch, msg, delayMs)
           throw new DeliveryGoneError(
-            `RabbitMQ refused the copy to ${retryQueue}; the original was returned to the queue`,
+            `RabbitMQ refused the copy to ${retryQueue}; the original goes back to the queue after the retry delay`,
           )
         }
         ackOn()
@@ -136,12 +139,29 @@ export class RabbitConsumer {
   }
 
   /**
-   * Return a message whose retry copy failed to the queue, now: left unacked on a live channel
-   * it would hold a prefetch slot until the channel closed, and enough of them stop consumption.
-   * basic.reject, not basic.nack: RabbitMQ counts a reject as a failed delivery in every version
-   * (x-delivery-count + 1 on quorum queues; 4.3+ no longer counts a nack), so the redelivery is
-   * the next attempt and the attempt limit still bounds the loop while the retry queue refuses.
-   * The back-off is lost for that attempt; nothing is. A confirm that timed out may still land
+   * Return a message whose retry copy failed to the queue once the retry delay has passed. At
+   * once would cycle a failing event with no back-off: as fast as the broker redelivers on a
+   * classic queue (where the attempt never grows past base + 1, so the attempt limit never ends
+   * it) and every attempt burnt in milliseconds on a quorum queue. Never would hold a prefetch
+   * slot until the channel closed, and enough of them stop consumption; for the delay it does.
+   * If the channel closes meanwhile, the broker has returned the message and the timer is moot.
+   */
+  private giveBackLater(ch: Channel, msg: ConsumeMessage, delayMs: number): void {
+    const timer = setTimeout(
+      () => {
+        this.givingBack.delete(timer)
+        this.giveBack(ch, msg)
+      },
+      Math.max(0, delayMs),
+    ).unref()
+    this.givingBack.add(timer)
+  }
+
+  /**
+   * Return the message to the queue now. basic.reject, not basic.nack: RabbitMQ counts a reject
+   * as a failed delivery in every version (x-delivery-count + 1 on quorum queues; 4.3+ no longer
+   * counts a nack), so on quorum queues the redelivery is the next attempt and the attempt limit
+   * still bounds the loop while the retry queue refuses. A confirm that timed out may still land
    * the copy as well: a duplicate, which the event id absorbs. On a closed channel there is
    * nothing to do: the broker returns every unacked message itself.
    */
@@ -169,6 +189,8 @@ export class RabbitConsumer {
   async close(): Promise<void> {
     this.stopped = true
     this.connection.off('up', this.onUp)
+    for (const timer of this.givingBack) clearTimeout(timer)
+    this.givingBack.clear()
     const ch = this.channel
     this.channel = null
     if (ch) await ch.close().catch(() => {})
