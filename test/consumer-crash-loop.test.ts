@@ -54,6 +54,21 @@ async function untilOneSurvives(t: Test, args: string[], depth: () => Promise<nu
   return deaths
 }
 
+/** A fresh migrated database and RabbitMQ queue, both removed at the test's end. */
+async function migratedOnRabbit(t: Test, name: string) {
+  const db = await freshDatabase(name)
+  const h = await rabbitFixture.setup()
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  t.teardown(async () => {
+    await pool.end()
+    await h.cleanup()
+    await db.drop()
+  })
+  await migrate(pool)
+  await new Maintenance({ pool }).runOnce()
+  return { db, h, pool }
+}
+
 /**
  * One event of an envelope kills the engine whenever it is stored (kill -9 of a real process):
  * the message comes back each time with a higher delivery count (a quorum queue counts them).
@@ -63,16 +78,7 @@ async function untilOneSurvives(t: Test, args: string[], depth: () => Promise<nu
 t.test(
   'a crash loop on one message dead-letters the event it dies on, not its mates',
   async (t) => {
-    const db = await freshDatabase('sluice_crash_loop')
-    const h = await rabbitFixture.setup()
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-    t.teardown(async () => {
-      await pool.end()
-      await h.cleanup()
-      await db.drop()
-    })
-    await migrate(pool)
-    await new Maintenance({ pool }).runOnce()
+    const { db, h, pool } = await migratedOnRabbit(t, 'sluice_crash_loop')
     const mates = Array.from({ length: 9 }, (_, i) => makeEvent({ id: `mate-${i}` }))
     const events = [...mates.slice(0, 4), makeEvent({ id: 'poison' }), ...mates.slice(4)]
     const publisher = h.make()
@@ -113,16 +119,7 @@ t.test(
  * culprit too, and dead-lettered unstored.
  */
 t.test('run-alone batches that overlap dead-letter only the poison', async (t) => {
-  const db = await freshDatabase('sluice_crash_loop_many')
-  const h = await rabbitFixture.setup()
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-  t.teardown(async () => {
-    await pool.end()
-    await h.cleanup()
-    await db.drop()
-  })
-  await migrate(pool)
-  await new Maintenance({ pool }).runOnce()
+  const { db, h, pool } = await migratedOnRabbit(t, 'sluice_crash_loop_many')
   const envelopes = Array.from({ length: 6 }, (_, m) =>
     Array.from({ length: 4 }, (_, i) => makeEvent({ id: `env-${m}-${i}` })),
   )
