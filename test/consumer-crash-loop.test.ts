@@ -1,12 +1,10 @@
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import pg from 'pg'
-import { migrate } from '../src/db/migrate.js'
-import { Maintenance } from '../src/db/maintenance.js'
 import { listDeadLetters } from '../src/db/dead-letters.js'
 import { onJsonLines } from '../bench/proc.js'
 import { makeEvent, rabbitFixture } from './helpers/broker-fixtures.js'
-import { freshDatabase } from './helpers/pg.js'
+import { migratedOn } from './helpers/consumer-setup.js'
 import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
@@ -54,19 +52,25 @@ async function untilOneSurvives(t: Test, args: string[], depth: () => Promise<nu
   return deaths
 }
 
-/** A fresh migrated database and RabbitMQ queue, both removed at the test's end. */
-async function migratedOnRabbit(t: Test, name: string) {
-  const db = await freshDatabase(name)
-  const h = await rabbitFixture.setup()
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-  t.teardown(async () => {
-    await pool.end()
-    await h.cleanup()
-    await db.drop()
-  })
-  await migrate(pool)
-  await new Maintenance({ pool }).runOnce()
-  return { db, h, pool }
+/** The end of a crash loop: exactly `stored` in events, no run alone left begun, the queue empty. */
+async function storedAllBut(
+  t: Test,
+  pool: pg.Pool,
+  h: { depth(): Promise<number> },
+  stored: { id: string }[],
+  what: string,
+) {
+  const { rows } = await pool.query<{ id: string }>(
+    "SELECT id FROM events WHERE source <> 'sluice' ORDER BY id",
+  )
+  t.same(
+    rows.map((r) => r.id),
+    stored.map((e) => e.id).sort(),
+    what,
+  )
+  const left = await pool.query('SELECT * FROM event_runs_alone')
+  t.same(left.rows, [], 'no run alone is left begun')
+  t.equal(await h.depth(), 0, 'the messages were acked')
 }
 
 /**
@@ -78,7 +82,7 @@ async function migratedOnRabbit(t: Test, name: string) {
 t.test(
   'a crash loop on one message dead-letters the event it dies on, not its mates',
   async (t) => {
-    const { db, h, pool } = await migratedOnRabbit(t, 'sluice_crash_loop')
+    const { db, h, pool } = await migratedOn(t, rabbitFixture, 'sluice_crash_loop')
     const mates = Array.from({ length: 9 }, (_, i) => makeEvent({ id: `mate-${i}` }))
     const events = [...mates.slice(0, 4), makeEvent({ id: 'poison' }), ...mates.slice(4)]
     const publisher = h.make()
@@ -97,17 +101,7 @@ t.test(
     )
     t.equal(letters[0]?.reason, 'attempts_exhausted')
     t.match(letters[0]?.lastError, /died while storing this event alone/)
-    const { rows } = await pool.query<{ id: string }>(
-      "SELECT id FROM events WHERE source <> 'sluice' ORDER BY id",
-    )
-    t.same(
-      rows.map((r) => r.id),
-      mates.map((e) => e.id).sort(),
-      'its nine envelope-mates are stored, once each',
-    )
-    const left = await pool.query('SELECT * FROM event_runs_alone')
-    t.same(left.rows, [], 'no run alone is left begun')
-    t.equal(await h.depth(), 0, 'the message was acked')
+    await storedAllBut(t, pool, h, mates, 'its nine envelope-mates are stored, once each')
   },
 )
 
@@ -119,7 +113,7 @@ t.test(
  * culprit too, and dead-lettered unstored.
  */
 t.test('run-alone batches that overlap dead-letter only the poison', async (t) => {
-  const { db, h, pool } = await migratedOnRabbit(t, 'sluice_crash_loop_many')
+  const { db, h, pool } = await migratedOn(t, rabbitFixture, 'sluice_crash_loop_many')
   const envelopes = Array.from({ length: 6 }, (_, m) =>
     Array.from({ length: 4 }, (_, i) => makeEvent({ id: `env-${m}-${i}` })),
   )
@@ -141,18 +135,8 @@ t.test('run-alone batches that overlap dead-letter only the poison', async (t) =
     ['poison'],
     'only the event the engine died on is dead-lettered',
   )
-  const { rows } = await pool.query<{ id: string }>(
-    "SELECT id FROM events WHERE source <> 'sluice' ORDER BY id",
-  )
   const innocent = envelopes.flat().filter((e) => e.id !== 'poison')
-  t.same(
-    rows.map((r) => r.id),
-    innocent.map((e) => e.id).sort(),
-    'every innocent event is stored, once',
-  )
-  const left = await pool.query('SELECT * FROM event_runs_alone')
-  t.same(left.rows, [], 'no run alone is left begun')
-  t.equal(await h.depth(), 0, 'the messages were acked')
+  await storedAllBut(t, pool, h, innocent, 'every innocent event is stored, once')
 })
 
 failOnLeaks(t)

@@ -1,12 +1,9 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import pg from 'pg'
-import { migrate } from '../src/db/migrate.js'
-import { Maintenance } from '../src/db/maintenance.js'
 import { listDeadLetters } from '../src/db/dead-letters.js'
 import { onJsonLines } from '../bench/proc.js'
 import { FAKE_AWS_ENV, fixtures, makeEvent } from './helpers/broker-fixtures.js'
-import { freshDatabase } from './helpers/pg.js'
+import { migratedOn } from './helpers/consumer-setup.js'
 import { until } from './helpers/wait.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
@@ -34,16 +31,7 @@ function runChild(args: string[], stop: 'crash' | 'drain') {
  */
 for (const fixture of fixtures) {
   t.test(`${fixture.name}: dead letters once each across a kill -9 before the ack`, async (t) => {
-    const db = await freshDatabase('sluice_dl_crash')
-    const h = await fixture.setup()
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-    t.teardown(async () => {
-      await pool.end()
-      await h.cleanup()
-      await db.drop()
-    })
-    await migrate(pool)
-    await new Maintenance({ pool }).runOnce()
+    const { db, h, pool } = await migratedOn(t, fixture, 'sluice_dl_crash')
     // The operator's bug: a trigger refusing some events, so they exhaust their attempts.
     await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.id LIKE 'poison-%' THEN RAISE EXCEPTION 'refused by trigger'; END IF;
