@@ -11,7 +11,7 @@ import type {
 } from '../db/delivery-queries.js'
 import type { ReplayFilter } from '../db/replay.js'
 import type { SubscriptionWithHealth } from '../pipeline/subscription-health.js'
-import type { SubscriptionInput, SubscriptionPatch } from './subscription-schema.js'
+import type { SubscriptionInput, SubscriptionPatch } from '../api/subscription-input.js'
 
 export type { DeadLetterItem }
 
