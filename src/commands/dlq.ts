@@ -1,5 +1,6 @@
 import { redriveDeadLetters } from '../consumer/redrive.js'
 import { deadLetterItem, listDeadLetters } from '../db/dead-letters.js'
+import { DataDirLockedError, lockDataDir } from '../data-dir-lock.js'
 import type { EventKey } from '../event.js'
 import type { DeadLetter, SluiceClient } from '../client/index.js'
 import { AdminCallError, adminClient, exitCodeOf, unreachable } from './admin-client.js'
@@ -92,6 +93,7 @@ export async function dlqCommand(args: string[]): Promise<number> {
     return nothing || r.failed > 0 ? ExitCode.failure : ExitCode.ok
   }
   try {
+    if (!engineRuns(config.SLUICE_DATA_DIR)) throw new AdminCallError('no engine', null)
     const client = adminClient(config)
     if (action === 'list') (await matching(client, sel)).forEach(out)
     else return finish(await retryThrough(client, sel))
@@ -103,7 +105,7 @@ export async function dlqCommand(args: string[]): Promise<number> {
       return exitCodeOf(err)
     }
   }
-  // No engine answers: the database itself (which the engine would hold while it runs).
+  // No engine (or none answering): the database itself, which the engine would hold.
   const keys: Partial<EventKey>[] | undefined =
     id !== undefined || source !== undefined
       ? [{ ...(id !== undefined ? { id } : {}), ...(source !== undefined ? { source } : {}) }]
@@ -121,6 +123,25 @@ export async function dlqCommand(args: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`${spec.name}: ${(err as Error).message}\n`)
     return ExitCode.failure
+  }
+}
+
+/**
+ * Whether an engine (`sluice start`, src/engine.ts) holds the data directory: its lock and
+ * lock.json (src/data-dir-lock.ts). The admin port alone would not say: another engine, of
+ * another data directory and database, may answer on the default port; and a one-shot command
+ * holding the directory has no API (the database path then says who holds it).
+ */
+/** The holder the engine writes into lock.json (src/engine.ts). */
+const ENGINE_HOLDER = 'sluice start'
+
+function engineRuns(dir: string): boolean {
+  try {
+    lockDataDir(dir, 'sluice dlq (checking for an engine)').release()
+    return false
+  } catch (err) {
+    if (err instanceof DataDirLockedError) return err.holder.command === ENGINE_HOLDER
+    throw err
   }
 }
 
