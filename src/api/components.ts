@@ -97,7 +97,7 @@ export function componentSchemas(): Record<ComponentName, JsonSchema> {
 }
 
 /** A query schema as OpenAPI parameters (every one optional: defaults apply). */
-export function queryParameters(schema: z.ZodType): JsonSchema[] {
+export function queryParameters(schema: z.ZodObject): JsonSchema[] {
   const json = z.toJSONSchema(schema, { io: 'input' }) as {
     properties?: Record<string, JsonSchema>
   }
@@ -105,6 +105,9 @@ export function queryParameters(schema: z.ZodType): JsonSchema[] {
     const { description, ...rest } = s
     // A number in a query string is text that must be digits: the integer type says that.
     if (rest.type === 'integer') delete rest.pattern
+    // Input mode leaves a default out (the input may omit it); a parameter documents it.
+    const field = (schema.shape as Record<string, z.ZodType | undefined>)[name]
+    if (field instanceof z.ZodDefault) rest.default = field.def.defaultValue
     return { name, in: 'query', required: false, description, schema: rest }
   })
 }

@@ -15,10 +15,10 @@ const select = {
 } as const
 
 const WHERE =
-  'While an engine runs, this goes through its admin API (GET /v1/dead-letters, POST\n' +
-  '/v1/dead-letters/retry; SLUICE_ADMIN_HOST:SLUICE_ADMIN_PORT, token from SLUICE_ADMIN_TOKEN\n' +
-  'or SLUICE_DATA_DIR/admin-token). Only when nothing answers there does it open the database\n' +
-  '(DATABASE_URL, or the embedded one of SLUICE_DATA_DIR) itself.'
+  'While an engine runs on SLUICE_DATA_DIR, this goes through its admin API (GET\n' +
+  '/v1/dead-letters, POST /v1/dead-letters/retry; SLUICE_ADMIN_HOST:SLUICE_ADMIN_PORT, token\n' +
+  'from SLUICE_ADMIN_TOKEN or SLUICE_DATA_DIR/admin-token). Only when no engine runs there does\n' +
+  'it open the database (DATABASE_URL, or the embedded one of SLUICE_DATA_DIR) itself.'
 
 export const dlqListSpec: CommandSpec = {
   name: 'sluice dlq list',

@@ -16,6 +16,7 @@ export const statusSpec: CommandSpec = {
   options: { json: { type: 'boolean', help: 'print the JSON document instead (for scripts)' } },
 }
 
+/** One readiness check as printed: the fields each component may report (src/api/status.ts). */
 interface Check {
   ok: boolean
   state?: string
@@ -25,15 +26,7 @@ interface Check {
   hint?: string
   [k: string]: unknown
 }
-interface Deliveries {
-  pending: number | null
-  oldestPendingSeconds: number | null
-  deliveredPerSecond: number
-  failedPerSecond: number
-  failingSubscriptions: number | null
-  pausedSubscriptions: number | null
-  disabledSubscriptions?: number | null
-}
+type Deliveries = Status['deliveries']
 
 /** `sluice status`: resolves with the exit code. */
 export async function statusCommand(args: string[]): Promise<number> {
