@@ -44,7 +44,7 @@ export const variableDocs: Record<EnvVariable, VariableDoc> = {
   SLUICE_TRUSTED_PROXIES: {
     group: 'Webhook listener',
     meaning:
-      'Comma-separated IPs or CIDRs of reverse proxies: from them, the client address (`perClient` rate limits, logs) is the right-most `X-Forwarded-For` address that is not a trusted proxy; anyone else’s `X-Forwarded-For` is ignored.',
+      'Comma-separated IPs or CIDRs of reverse proxies: from them, the client address (`perClient` rate limits, logs) is the right-most `X-Forwarded-For` address that is not a trusted proxy; anyone else’s `X-Forwarded-For` is ignored ([monitoring](monitoring.md#logs)).',
   },
   SLUICE_DATA_DIR: {
     group: 'Journal and data directory',
@@ -75,7 +75,7 @@ export const variableDocs: Record<EnvVariable, VariableDoc> = {
   SLUICE_QUEUE: {
     group: 'Broker',
     meaning:
-      'RabbitMQ queue, created when absent (an existing one is used as it is); `<queue>.retry` is derived.',
+      'RabbitMQ queue, created when absent (an existing one is used as it is, whatever its arguments); `<queue>.retry` is derived.',
   },
   SLUICE_QUEUE_TYPE: { group: 'Broker', meaning: 'Type of the RabbitMQ queue Sluice creates.' },
   SQS_QUEUE_URL: {
