@@ -1,4 +1,4 @@
-import type { FlowOptions } from '../model/flow-options.js'
+import type { FlowOptions } from '../outbound/flow-options.js'
 
 /**
  * Flow control of one subscription on this node: how many attempts it may have in flight.

@@ -1,4 +1,4 @@
-import type { FlowOptions } from '../model/flow-options.js'
+import type { FlowOptions } from '../outbound/flow-options.js'
 import { Flow, type FlowState, type FlowView, type Signal } from './flow.js'
 
 /** What the lanes report: flow control's states, and a pause beginning or ending. */

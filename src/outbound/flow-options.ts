@@ -1,7 +1,9 @@
 /**
- * The numbers of the pause rule of outbound flow control. Two folders read them: the dispatcher
- * (src/dispatcher/flow.ts) mirrors the pause, and the database decides it over every node's
- * results (src/db/delivery-results.ts); they live here, below both, so neither imports the other.
+ * The numbers of outbound flow control. Two folders read them: the dispatcher
+ * (src/dispatcher/flow.ts) narrows, holds and mirrors the pause, and the database decides the
+ * pause over every node's results (src/db/delivery-results.ts). They live in outbound, the
+ * delivery policy folder both already import and that imports neither, so db and dispatcher do
+ * not import each other for them.
  */
 export interface FlowOptions {
   /** Failed attempts in a row that, spanning pauseAfterMs, pause a subscription. @defaultValue 10 */
