@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { sourcesFileSchema, type SourcesFile } from './sources/schema.js'
 import { ConfigError } from './errors.js'
-import { parseSecretKey } from './outbound/secret-box.js'
+import { parseSecretKey } from './util/secret-box.js'
 import { parseNoProxy, parseProxyUrl } from './outbound/proxy-config.js'
 import { parseAllowList } from './outbound/ssrf.js'
 import { readCaFile } from './outbound/trust.js'
@@ -46,7 +46,7 @@ const checkedList = (check: (text: string) => unknown) =>
     })
     .default([])
 
-const envSchema = z.object({
+export const envSchema = z.object({
   PORT: intIn('PORT', 0, 65535).default(8080),
   HOST: z.string().min(1, 'HOST must be a bind address such as 0.0.0.0').default('0.0.0.0'),
   SLUICE_DATA_DIR: z.string().min(1, 'SLUICE_DATA_DIR must be a directory path').default('./data'),

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { EmbeddedThreadData } from './embedded-thread.js'
-import { runningFromSources } from './paths.js'
+import { runningFromSources } from '../util/package-root.js'
 
 export interface EmbeddedOptions {
   /** SLUICE_DATA_DIR; the database lives in `<dataDir>/pg`. */

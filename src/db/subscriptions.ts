@@ -9,7 +9,7 @@ import type { Subscription as ApiSubscription } from '../api/types.js'
 import { compileFilter } from '../outbound/filter.js'
 import { retryOnConflict } from './errors.js'
 import { parsePointer } from '../outbound/ordering.js'
-import type { SecretBox } from '../outbound/secret-box.js'
+import type { SecretBox } from '../util/secret-box.js'
 
 /**
  * A subscription as the admin API shows it (src/api/subscription.ts) without its delivery
