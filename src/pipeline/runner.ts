@@ -1,4 +1,4 @@
-import type { AdminData } from '../admin/data.js'
+import type { AdminData } from '../model/admin-data.js'
 import type { Component } from '../component.js'
 import type { Check } from './readiness.js'
 
