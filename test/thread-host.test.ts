@@ -1,4 +1,7 @@
 import t, { type Test } from 'tap'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import pino from 'pino'
 import { ThreadHost } from '../src/actors/thread-host.js'
 import { until } from './helpers/wait.js'
@@ -8,6 +11,7 @@ import type { EchoApi, EchoHostApi } from './fixtures/echo-actor.js'
 // engine's back-off, and one close (ask, wait for the exit, terminate after a timeout).
 
 const file = new URL('./fixtures/echo-actor.ts', import.meta.url)
+const run = promisify(execFile)
 
 function host(t: Test, hangOnClose = false, closeTimeoutMs = 30_000) {
   const lines: Array<{ msg?: string }> = []
@@ -84,4 +88,11 @@ t.test('a close that never answers is ended after the timeout', async (t) => {
   t.equal(await exited, 1, 'terminated (exit code 1)')
   t.ok(Date.now() - started < 10_000, 'within the bound, not for ever')
   t.ok(lines.some((l) => l.msg === 'echo thread did not close cleanly'))
+})
+
+t.test("closing an unref'd thread keeps the process alive until it has ended", async (t) => {
+  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+  const script = fileURLToPath(new URL('./fixtures/close-unrefd.ts', import.meta.url))
+  const { stdout } = await run(process.execPath, [...loader, script], { timeout: 60_000 })
+  t.equal(stdout.trim(), 'closed', 'the close finished before the process exited')
 })

@@ -121,6 +121,9 @@ export class ThreadHost<A extends ActorApi> {
     await this.restarting
     const incarnation = this.incarnation
     if (!incarnation) return
+    // An unref'd thread (the checkpointer) must keep the process alive until it has ended:
+    // otherwise a process with nothing else to do exits in the middle of its close.
+    incarnation.worker.ref()
     try {
       const timeoutMs = this.o.closeTimeoutMs ?? 30_000
       // Its close, then its exit: a thread that ends its own loop leaves nothing half done.
