@@ -46,7 +46,7 @@ const checkedList = (check: (text: string) => unknown) =>
     })
     .default([])
 
-const envSchema = z.object({
+export const envSchema = z.object({
   PORT: intIn('PORT', 0, 65535).default(8080),
   HOST: z.string().min(1, 'HOST must be a bind address such as 0.0.0.0').default('0.0.0.0'),
   SLUICE_DATA_DIR: z.string().min(1, 'SLUICE_DATA_DIR must be a directory path').default('./data'),

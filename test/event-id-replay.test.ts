@@ -17,7 +17,7 @@ import { failOnLeaks } from './helpers/leaks.js'
 /**
  * A captured signed request replayed within the timestamp tolerance with a new Idempotency-Key
  * (or any other unsigned id header) is the same event: the id the signature covers wins
- * (README "Event id"), so the replay lands on the same (source, id) and is one row.
+ * (docs/sources.md, "Event id and type"), so the replay lands on the same (source, id) and is one row.
  */
 const dir = mkdtempSync(join(tmpdir(), 'sluice-replay-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))

@@ -14,7 +14,7 @@ function source(verify: unknown): IngestSource {
 // Shopify's documented algorithm: base64 of HMAC-SHA256(app secret, raw body). The test's own
 // copy: Shopify publishes no test vector, and @shopify/shopify-api (an Admin API client with eight
 // dependencies) is not worth a devDependency for one HMAC. A misreading shared with the verifier
-// would pass here; the README says so.
+// would pass here; CONTRIBUTING.md says so.
 const shopifySign = (secret: string, body: Buffer) =>
   createHmac('sha256', secret).update(body).digest('base64')
 

@@ -34,7 +34,7 @@ const vectorHeaders = {
 t.test('the spec test vector verifies, with webhook-* and with svix-* headers', async (t) => {
   const acme = source({ type: 'standard-webhooks', secret: VECTOR.secret }, VECTOR_NOW)
   const body = Buffer.from(VECTOR.body)
-  // The signed id is reported: it is the event id (README "Event id").
+  // The signed id is reported: it is the event id (docs/sources.md, "Event id and type").
   const verified = { ok: true, verifiedBy: 'standard-webhooks', providerId: VECTOR.id }
   t.same(acme.verify({ headers: vectorHeaders, body }), verified)
   const svix = {

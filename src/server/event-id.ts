@@ -1,10 +1,10 @@
 import { uuidv7 } from 'uuidv7'
 
-/** Longest event id accepted (README "Event id"); longer ids get 400 invalid_event_id. */
+/** Longest event id accepted (docs/sources.md, "Event id and type"); longer ids get 400 invalid_event_id. */
 export const MAX_EVENT_ID_LENGTH = 256
 
 /**
- * Headers carrying an id chosen by the sender, in the README's order: the generic
+ * Headers carrying an id chosen by the sender, in the documented order (docs/sources.md, "Event id and type"): the generic
  * Idempotency-Key first, then each provider's own delivery id. Names are lower-case (uWS
  * lower-cases them).
  */

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { readSecretFile } from '../config-files.js'
 import { OPERATIONAL_SOURCE } from '../event.js'
 
-/** Schema of the SLUICE_CONFIG file (README "Sources"). Secrets are resolved here. */
+/** Schema of the SLUICE_CONFIG file (docs/sources.md). Secrets are resolved here. */
 export function sourcesFileSchema(env: NodeJS.ProcessEnv) {
   const secretShape = 'a secret is a non-empty string or { "env": "NAME" } or { "file": "/path" }'
   const secretRef = z.union(

@@ -24,7 +24,7 @@ export type Verified = {
   /**
    * The sender's event id as covered by the signature (Stripe's body `id`, Standard Webhooks'
    * `webhook-id`/`svix-id`). It outranks every id header, Idempotency-Key included: those are
-   * not signed, so a replay could change them (README "Event id").
+   * not signed, so a replay could change them (docs/sources.md, "Event id and type").
    */
   providerId?: string
   /** Event type the provider stated in the body (Stripe's `type`), when it was parsed anyway. */

@@ -44,7 +44,7 @@ export function standardWebhooksVerifier(
     if (stale) return unauthorized('timestamp_out_of_tolerance', `${names.timestamp}: ${stale}`)
     for (const key of keys) {
       const digest = hmac('sha256', key, [id, '.', ts, '.', body]).toString('base64')
-      // The id is part of the signed content, so it is the event id (README "Event id").
+      // The id is part of the signed content, so it is the event id (docs/sources.md, "Event id and type").
       if (anyEqual(Buffer.from(digest, 'latin1'), candidates)) return verified(id)
     }
     return unauthorized('signature_mismatch', `no v1 in ${names.signature} matches the body`)
