@@ -1,27 +1,10 @@
-import { SluiceError } from '../src/errors.js'
+import { codedError } from '../src/errors.js'
 
 /**
  * Journal errors the HTTP server turns into distinct answers (503 journal_full vs 503
  * journal_unavailable vs 503 shutting_down). Each carries its code from the registry
  * (src/errors.ts).
  */
-export class JournalFullError extends SluiceError<'journal_full'> {
-  override name = 'JournalFullError'
-  constructor(message?: string, options?: ErrorOptions) {
-    super('journal_full', message, options)
-  }
-}
-
-export class JournalUnavailableError extends SluiceError<'journal_unavailable'> {
-  override name = 'JournalUnavailableError'
-  constructor(message?: string, options?: ErrorOptions) {
-    super('journal_unavailable', message, options)
-  }
-}
-
-export class JournalClosedError extends SluiceError<'shutting_down'> {
-  override name = 'JournalClosedError'
-  constructor(message?: string, options?: ErrorOptions) {
-    super('shutting_down', message, options)
-  }
-}
+export class JournalFullError extends codedError('journal_full') {}
+export class JournalUnavailableError extends codedError('journal_unavailable') {}
+export class JournalClosedError extends codedError('shutting_down') {}

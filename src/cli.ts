@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ExitCode, usageError } from './commands/args.js'
-import { packageRoot } from './db/paths.js'
+import { packageRoot } from './util/package-root.js'
 
 type Run = (args: string[]) => Promise<number>
 

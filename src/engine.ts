@@ -4,7 +4,7 @@ import { SqliteJournal } from '../journal/index.js'
 import type { Component } from './component.js'
 import type { Config } from './config.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
-import { refuseSecretKeyExposed, SECRET_KEY_FILE } from './outbound/secret-box.js'
+import { refuseSecretKeyExposed, SECRET_KEY_FILE } from './util/secret-box.js'
 import { createLogger, type Logger } from './log.js'
 import {
   journalCommits,

@@ -143,7 +143,7 @@ export function errorSpec(code: string): ErrorSpec | undefined {
  * or on the typed `code`, never on the message. `message` defaults to the registry's message.
  *
  *   throw new SluiceError('broker_queue_missing', `queue ${name} does not exist`, { cause: err })
- *   class BrokerUnavailableError extends SluiceError<'broker_unavailable'> { ... }
+ *   class BrokerUnavailableError extends codedError('broker_unavailable') {}
  */
 export class SluiceError<C extends ErrorCode = ErrorCode> extends Error {
   override name = 'SluiceError'
@@ -165,10 +165,20 @@ export function errorCode(err: unknown): ErrorCode | undefined {
   return isErrorCode(code) ? code : undefined
 }
 
-/** A configuration that cannot run: exit 2 naming the variable (or file) and what is allowed. */
-export class ConfigError extends SluiceError<'config_invalid'> {
-  override name = 'ConfigError'
-  constructor(message?: string, options?: ErrorOptions) {
-    super('config_invalid', message, options)
+/**
+ * The base of an error class for one code, `new X(message?, { cause }?)`, instead of a copy of
+ * the same constructor per code. Declare each as a class of its own,
+ * `export class JournalFullError extends codedError('journal_full') {}`, so it keeps its own
+ * name (err.name, stack traces) and its own instanceof.
+ */
+export function codedError<C extends ErrorCode>(code: C) {
+  return class extends SluiceError<C> {
+    constructor(message?: string, options?: ErrorOptions) {
+      super(code, message, options)
+      this.name = new.target.name
+    }
   }
 }
+
+/** A configuration that cannot run: exit 2 naming the variable (or file) and what is allowed. */
+export class ConfigError extends codedError('config_invalid') {}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { packageRoot } from './db/paths.js'
+import { packageRoot } from './util/package-root.js'
 
 let version: string | null = null
 

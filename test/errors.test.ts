@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
+  ConfigError,
   ErrorCodes,
   SluiceError,
   errorCode,
@@ -10,8 +11,13 @@ import {
   type ErrorCode,
   type ErrorSpec,
 } from '../src/errors.js'
-import { BrokerUnavailableError, DeliveryGoneError } from '../src/brokers/errors.js'
-import { JournalFullError } from '../journal/errors.js'
+import { JournalClosedError, JournalFullError, JournalUnavailableError } from '../journal/errors.js'
+import {
+  BrokerUnavailableError,
+  DeliveryGoneError,
+  EventTooLargeError,
+} from '../src/brokers/errors.js'
+import { DatabaseUnavailableError, SchemaTooNewError } from '../src/db/errors.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -77,6 +83,36 @@ t.test('SluiceError carries a typed code; subclasses keep their class', async (t
   t.equal(errorCode(undefined), undefined)
 })
 
+t.test(
+  'each class made by codedError keeps its own name, code, instanceof and cause',
+  async (t) => {
+    const classes = [
+      [JournalFullError, 'journal_full'],
+      [JournalUnavailableError, 'journal_unavailable'],
+      [JournalClosedError, 'shutting_down'],
+      [BrokerUnavailableError, 'broker_unavailable'],
+      [EventTooLargeError, 'event_too_large'],
+      [DeliveryGoneError, 'delivery_gone'],
+      [DatabaseUnavailableError, 'database_unavailable'],
+      [SchemaTooNewError, 'schema_too_new'],
+      [ConfigError, 'config_invalid'],
+    ] as const
+    const cause = new Error('underneath')
+    for (const [Class, code] of classes) {
+      const err = new Class(undefined, { cause })
+      t.equal(err.name, Class.name, `${Class.name}: its name`)
+      t.equal(err.code, code, `${Class.name}: its code`)
+      t.equal(err.message, ErrorCodes[code].message, `${Class.name}: the registry's message`)
+      t.equal(err.cause, cause, `${Class.name}: its cause`)
+      t.match(String(err.stack), new RegExp(`^${Class.name}: `), `${Class.name}: its stack`)
+      for (const [Other] of classes) {
+        t.equal(err instanceof Other, Other === Class, `${Class.name} instanceof ${Other.name}`)
+      }
+    }
+    t.equal(new ConfigError('SLUICE_X must be a number').message, 'SLUICE_X must be a number')
+  },
+)
+
 // ---- The sources use only registered codes. ----
 
 /** Lower-case identifiers: Sluice's codes. SQLSTATEs ('3D000') and errno ('ECONNRESET') are not. */
@@ -89,7 +125,8 @@ const Q = `(['"])([^'"\\n]*)\\`
  * Positions where a string literal is a code:
  * - `code: 'x'`, `code = 'x'`, `code === 'x'`, `reason: 'x'` (dead letters), ... (not `typeof code`)
  * - the first argument of `reply.error('x')` and `unauthorized('x', ...)`
- * - the first argument of `new SomeError('x'` or `super('x'` when it looks like a code
+ * - the first argument of `new SomeError('x'`, `super('x'` or `codedError('x'` when it looks
+ *   like a code
  * - the literals of a `type SomethingCode = 'a' | 'b'` (or `...Reason`) union
  */
 const POSITIONS: { re: RegExp; group: number; accept: RegExp }[] = [
@@ -102,7 +139,11 @@ const POSITIONS: { re: RegExp; group: number; accept: RegExp }[] = [
     accept: CODE_LIKE,
   },
   { re: new RegExp(`(?:\\.error|\\bunauthorized)\\(\\s*${Q}1`, 'g'), group: 2, accept: CODE_LIKE },
-  { re: new RegExp(`(?:\\bnew\\s+\\w*Error|\\bsuper)\\(\\s*${Q}1`, 'g'), group: 2, accept: SNAKE },
+  {
+    re: new RegExp(`(?:\\bnew\\s+\\w*Error|\\bsuper|\\bcodedError)\\(\\s*${Q}1`, 'g'),
+    group: 2,
+    accept: SNAKE,
+  },
 ]
 const CODE_TYPE = /\btype\s+\w*(?:Code|Reason)\s*=\s*((?:\s*\|?\s*(['"])[^'"\n]*\2)+)/g
 
@@ -165,6 +206,7 @@ t.test('the scanner finds codes in every position it claims to', async (t) => {
     `export type SomeCode =\n  | 'h_code'\n  | 'i_code'`,
     `type DeadLetterReason = 'j_code' | 'k_code'`,
     `letters.push({ reason: 'l_code' })`,
+    `export class SomeError extends codedError('m_code') {}`,
     // Not codes: messages, SQLSTATEs, errno values, other keys.
     `throw new Error('journal is closed')`,
     `if (code === '3D000' || code === 'ECONNRESET') return`,
@@ -175,7 +217,7 @@ t.test('the scanner finds codes in every position it claims to', async (t) => {
     scan('sample.ts', sample)
       .map((u) => u.code)
       .sort(),
-    'abcdefghijkl'.split('').map((c) => `${c}_code`),
+    'abcdefghijklm'.split('').map((c) => `${c}_code`),
   )
 })
 

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadSecretKey } from '../src/outbound/secret-box.js'
+import { loadSecretKey } from '../src/util/secret-box.js'
 import { ConfigError } from '../src/config.js'
 import { JOURNAL_ONLY_ENV, collect, spawnSluice } from './helpers/spawn.js'
 

@@ -3,7 +3,7 @@ import { Piscina } from 'piscina'
 import type { Component } from '../src/component.js'
 import { DatabaseUnavailableError, permanentSqlState } from '../src/db/errors.js'
 import { PermanentError } from '../src/permanent-error.js'
-import { runningFromSources } from '../src/db/paths.js'
+import { runningFromSources } from '../src/util/package-root.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
 

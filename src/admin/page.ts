@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { packageRoot, runningFromSources } from '../db/paths.js'
+import { packageRoot, runningFromSources } from '../util/package-root.js'
 
 /**
  * The operator page's browser scripts (src/admin/ui/*.ts), in the order they are joined. They

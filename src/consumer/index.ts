@@ -8,6 +8,6 @@ export {
 } from './consumer.js'
 export type { CrashGuard } from './crash-guard.js'
 export { consumerDefaults, type ConsumerOptions } from './options.js'
-export { judge, retryDelay, screen, type RetryPolicy, type Verdict } from './policy.js'
+export { judge, processingRetry, screen, type RetrySettings, type Verdict } from './policy.js'
 export { redriveDeadLetters, type RedriveResult } from './redrive.js'
 export type { BatchProcessor } from './types.js'

@@ -1,10 +1,13 @@
 import type { Delivery } from '../brokers/types.js'
 import type { DeadLetterReason } from '../db/dead-letters.js'
 import type { EventResult } from '../event.js'
-import { backoffDelay } from '../util/backoff.js'
+import { exponentialRetry, type RetryPolicy } from '../util/retry-policy.js'
 
-/** The retry and dead-letter policy: the one place that decides what happens to a delivery. */
-export interface RetryPolicy {
+/**
+ * The retry and dead-letter settings: with screen() and judge(), the one place that decides what
+ * happens to a delivery. (The delays themselves come from src/util/retry-policy.ts.)
+ */
+export interface RetrySettings {
   /** Processing attempts before an event is dead-lettered (SLUICE_MAX_ATTEMPTS). */
   maxAttempts: number
   /** Delay before the second attempt; each later one waits about 4x longer. */
@@ -23,7 +26,7 @@ export type Verdict =
  * attempt limit without being settled (its consumers kept dying on it: a crash loop), is
  * dead-lettered without being processed. Null: process it.
  */
-export function screen(delivery: Delivery, policy: RetryPolicy): Verdict | null {
+export function screen(delivery: Delivery, policy: RetrySettings): Verdict | null {
   if (delivery.malformed !== undefined) {
     return { action: 'dead-letter', reason: 'undecodable_message', error: delivery.malformed }
   }
@@ -38,18 +41,25 @@ export function screen(delivery: Delivery, policy: RetryPolicy): Verdict | null 
 export function judge(
   delivery: Delivery,
   result: EventResult | undefined,
-  policy: RetryPolicy,
+  policy: RetrySettings,
 ): Verdict {
   if (result?.ok) return { action: 'ack' }
   const error = result?.error ?? 'processor returned no result for this event'
   if (result?.permanent) return { action: 'dead-letter', reason: 'invalid_event', error }
-  if (delivery.attempt >= policy.maxAttempts) {
-    return { action: 'dead-letter', reason: 'attempts_exhausted', error }
-  }
-  return { action: 'retry', delayMs: retryDelay(delivery.attempt, policy), error }
+  const delayMs = processingRetry(policy).delayMs(delivery.attempt)
+  if (delayMs === null) return { action: 'dead-letter', reason: 'attempts_exhausted', error }
+  return { action: 'retry', delayMs, error }
 }
 
-/** Delay before attempt `attempt + 1`: about base, 4·base, 16·base, ... capped, jittered. */
-export function retryDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
-  return backoffDelay(attempt - 1, policy.retryBaseMs, policy.retryCapMs, random, 4)
+/**
+ * The inbound processing retry: about base, 4·base, 16·base, ... capped, jittered; it gives up
+ * (dead-letters) once maxAttempts attempts failed.
+ */
+export function processingRetry(policy: RetrySettings): RetryPolicy {
+  return exponentialRetry({
+    baseMs: policy.retryBaseMs,
+    capMs: policy.retryCapMs,
+    factor: 4,
+    maxFailures: policy.maxAttempts,
+  })
 }

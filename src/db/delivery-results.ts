@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { FLOW_DEFAULTS, type FlowOptions } from '../dispatcher/flow.js'
+import { FLOW_DEFAULTS, type FlowOptions } from '../outbound/flow-options.js'
 import { operationalEvents } from './operational-events.js'
 
 /** What one attempt did to its delivery, as the dispatcher decided it. */

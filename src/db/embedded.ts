@@ -3,7 +3,7 @@ import pino from 'pino'
 import { ThreadHost } from '../actors/thread-host.js'
 import type { Logger } from '../log.js'
 import type { EmbeddedActorApi, EmbeddedHostApi, EmbeddedThreadData } from './embedded-thread.js'
-import { runningFromSources } from './paths.js'
+import { runningFromSources } from '../util/package-root.js'
 
 export interface EmbeddedOptions {
   /** SLUICE_DATA_DIR; the database lives in `<dataDir>/pg`. */

@@ -1,4 +1,4 @@
-import { SluiceError } from '../errors.js'
+import { codedError } from '../errors.js'
 import { PermanentError, type PermanentCode } from '../permanent-error.js'
 
 /**
@@ -6,20 +6,10 @@ import { PermanentError, type PermanentCode } from '../permanent-error.js'
  * known to be committed as a failure of the event itself: the consumer retries the whole batch
  * later without counting an attempt against the events, and acks nothing.
  */
-export class DatabaseUnavailableError extends SluiceError<'database_unavailable'> {
-  override name = 'DatabaseUnavailableError'
-  constructor(message?: string, options?: ErrorOptions) {
-    super('database_unavailable', message, options)
-  }
-}
+export class DatabaseUnavailableError extends codedError('database_unavailable') {}
 
 /** Thrown by migrate() when the database was migrated by a newer Sluice than this one. */
-export class SchemaTooNewError extends SluiceError<'schema_too_new'> {
-  override name = 'SchemaTooNewError'
-  constructor(message?: string, options?: ErrorOptions) {
-    super('schema_too_new', message, options)
-  }
-}
+export class SchemaTooNewError extends codedError('schema_too_new') {}
 
 // SQLSTATE classes that say "the server or the link is the problem, not this data":
 // 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown,

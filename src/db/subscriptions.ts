@@ -8,7 +8,7 @@ import {
 import { compileFilter } from '../outbound/filter.js'
 import { retryOnConflict } from './errors.js'
 import { parsePointer } from '../outbound/ordering.js'
-import type { SecretBox } from '../outbound/secret-box.js'
+import type { SecretBox } from '../util/secret-box.js'
 
 /**
  * A subscription as the admin API shows it; `secret` only when this call made or was given one

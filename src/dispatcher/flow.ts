@@ -1,3 +1,4 @@
+import type { FlowOptions } from '../outbound/flow-options.js'
 import type { FlowState } from '../model/flow-state.js'
 
 /**
@@ -12,23 +13,6 @@ import type { FlowState } from '../model/flow-state.js'
  * is decided in Postgres over every node's results (src/db/delivery-results.ts) and only
  * mirrored here. None of this spends a delivery's attempts: what is held back simply waits.
  */
-export interface FlowOptions {
-  /** Failed attempts in a row that, spanning pauseAfterMs, pause a subscription. @defaultValue 10 */
-  readonly pauseAfterFailures: number
-  /** The shortest run of failures that pauses. @defaultValue 30000 */
-  readonly pauseAfterMs: number
-  /** A paused subscription's probes are this far apart, across all nodes. @defaultValue 30000 */
-  readonly probeIntervalMs: number
-  /** The longest hold a receiver's Retry-After puts on new attempts. @defaultValue 60000 */
-  readonly holdMaxMs: number
-}
-
-export const FLOW_DEFAULTS: FlowOptions = Object.freeze({
-  pauseAfterFailures: 10,
-  pauseAfterMs: 30_000,
-  probeIntervalMs: 30_000,
-  holdMaxMs: 60_000,
-})
 
 /** How an attempt's result bears on flow control. */
 export type Signal =

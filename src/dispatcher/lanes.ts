@@ -1,4 +1,5 @@
-import { Flow, type FlowOptions, type FlowState, type FlowView, type Signal } from './flow.js'
+import type { FlowOptions } from '../outbound/flow-options.js'
+import { Flow, type FlowState, type FlowView, type Signal } from './flow.js'
 
 /** What the lanes report: flow control's states, and a pause beginning or ending. */
 export type FlowChange = FlowState | 'resumed'

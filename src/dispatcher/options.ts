@@ -3,9 +3,9 @@ import type { Logger } from '../log.js'
 import type { Resolver } from '../outbound/agent.js'
 import type { EgressConfig } from '../outbound/egress.js'
 import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../outbound/attempt.js'
-import type { SecretBox } from '../outbound/secret-box.js'
+import type { SecretBox } from '../util/secret-box.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
-import { FLOW_DEFAULTS, type FlowOptions } from './flow.js'
+import { FLOW_DEFAULTS, type FlowOptions } from '../outbound/flow-options.js'
 import { DEFAULT_SCHEDULE } from './schedule.js'
 
 /** Connections of the dispatcher thread's pool: claims, result writes, cache poll, gauges. */

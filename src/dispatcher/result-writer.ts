@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { recordResults, type DeliveryResult, type RecordOutcome } from '../db/delivery-results.js'
 import type { Logger } from '../log.js'
-import type { FlowOptions } from './flow.js'
+import type { FlowOptions } from '../outbound/flow-options.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 
 export interface ResultWriterOptions {

@@ -1,10 +1,11 @@
 import type { AttemptErrorClass, AttemptResult } from '../outbound/attempt.js'
+import { SCHEDULE_JITTER, scheduleRetry, type Random } from '../util/retry-policy.js'
 import type { Signal } from './flow.js'
 
 /** The contract's default SLUICE_DELIVERY_SCHEDULE: seconds between attempts. */
 export const DEFAULT_SCHEDULE = Object.freeze([5, 300, 1800, 7200, 18000, 36000, 36000])
-/** ±20 %: many deliveries failed by one outage do not come back in lock-step. */
-export const JITTER = 0.2
+/** ±20 % (src/util/retry-policy.ts): many deliveries failed by one outage do not come back in lock-step. */
+export const JITTER = SCHEDULE_JITTER.below
 
 /** What an attempt's result does to its delivery and to its subscription. */
 export interface Decision {
@@ -26,12 +27,10 @@ export function retryDelayMs(
   attempt: number,
   schedule: readonly number[],
   retryAfterMs?: number,
-  random: () => number = Math.random,
+  random: Random = Math.random,
 ): number | null {
-  const step = schedule[attempt - 1]
-  if (step === undefined) return null
-  const jittered = step * 1000 * (1 - JITTER + 2 * JITTER * random())
-  return Math.round(Math.max(jittered, retryAfterMs ?? 0))
+  const delay = scheduleRetry(schedule).delayMs(attempt, random)
+  return delay === null ? null : Math.round(Math.max(delay, retryAfterMs ?? 0))
 }
 
 /**

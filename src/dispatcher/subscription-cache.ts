@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { Logger } from '../log.js'
-import type { SecretBox } from '../outbound/secret-box.js'
+import type { SecretBox } from '../util/secret-box.js'
 import { sleep } from '../util/backoff.js'
 import type { LaneLimits } from './lanes.js'
 

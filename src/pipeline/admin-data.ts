@@ -14,7 +14,7 @@ import {
   rotateSecret,
   upsertSubscription,
 } from '../db/subscriptions.js'
-import type { SecretBox } from '../outbound/secret-box.js'
+import type { SecretBox } from '../util/secret-box.js'
 import type { Subscription } from '../db/subscriptions.js'
 import {
   deliveriesOfEvent,

@@ -2,7 +2,7 @@ import { ThreadHost } from '../actors/thread-host.js'
 import type { AdminData } from '../model/admin-data.js'
 import { SluiceError } from '../errors.js'
 import type { Config } from '../config.js'
-import { runningFromSources } from '../db/paths.js'
+import { runningFromSources } from '../util/package-root.js'
 import type { ForwarderJournal } from '../forwarder/index.js'
 import type { Logger } from '../log.js'
 import {

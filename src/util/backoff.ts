@@ -1,19 +1,19 @@
+import { exponentialRetry, type Random } from './retry-policy.js'
+
 /**
- * The one back-off of the engine (reconnects, outages, processing retries): capped exponential
- * growth with "equal jitter", a random delay in [ceiling/2, ceiling] where ceiling is
- * min(capMs, baseMs·factor^attempt). Half fixed, so a schedule keeps its shape; half random, so
- * many clients cut off by the same outage do not come back in lock-step; never under baseMs/2,
- * so a dead dependency cannot turn a loop into a tight loop.
+ * The exponential back-off of src/util/retry-policy.ts as a call (reconnects, outages,
+ * restarts): `attempt` counts from 0 (the wait after the first failure), the ceiling is
+ * min(capMs, baseMs·factor^attempt) and the wait in [ceiling/2, ceiling].
  */
 export function backoffDelay(
   attempt: number,
   baseMs: number,
   capMs: number,
-  random: () => number = Math.random,
+  random: Random = Math.random,
   factor = 2,
 ): number {
-  const ceiling = Math.min(capMs, baseMs * factor ** Math.min(Math.max(0, attempt), 60))
-  return Math.round(ceiling / 2 + random() * (ceiling / 2))
+  // No maxFailures: a back-off never gives up, so the policy always answers a number.
+  return exponentialRetry({ baseMs, capMs, factor }).delayMs(attempt + 1, random) as number
 }
 
 /** A timer promise that a close() can cut short; the timer never keeps the process alive. */

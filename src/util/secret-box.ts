@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { refuseExposedFile } from '../util/private-file.js'
+import { refuseExposedFile } from './private-file.js'
 
 export const SECRET_KEY_FILE = 'secret-key'
 
