@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { Delivery } from '../db/delivery-queries.js'
-import type { AdminData } from './data.js'
+import type { AdminData } from '../model/admin-data.js'
 import type { AdminRoute, Answer } from './routes.js'
 import {
   cursor,

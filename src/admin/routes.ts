@@ -1,4 +1,4 @@
-import type { AdminData } from './data.js'
+import type { AdminData } from '../model/admin-data.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
 import { deliveryRoutes } from './delivery-routes.js'
 import { subscriptionRoutes } from './subscription-routes.js'

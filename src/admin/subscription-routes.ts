@@ -1,4 +1,4 @@
-import type { AdminData } from './data.js'
+import type { AdminData } from '../model/admin-data.js'
 import type { AdminRoute, Answer } from './routes.js'
 import { decodeCursor, encodeCursor, InvalidRequest, parse, queryObject } from './schemas.js'
 import { rotateBody, subscriptionCreate, subscriptionPatch } from './subscription-schema.js'
