@@ -3,15 +3,13 @@ import { deliverySqlSection } from './delivery-sql/section.js'
 import { e2eSection } from './e2e/section.js'
 import { forwarderSection } from './forwarder/section.js'
 import { ingestSection } from './ingest/section.js'
-import { journalWriterSection } from './journal-writer/section.js'
 import { outboundSection } from './outbound/section.js'
 import type { BenchSection } from './types.js'
 import { verifySection } from './verify/section.js'
 
 /**
  * Every benchmark section, in run order. Add yours here (see BenchSection in bench/types.ts).
- * journal-writer is opt-in (`npm run bench -- journal-writer`): it is the measurement behind
- * docs/journal-writer.md, not part of the default run.
+ * Optional sections run only when named (`npm run bench -- delivery-sql`).
  */
 export const sections: BenchSection[] = [
   ingestSection,
@@ -21,4 +19,4 @@ export const sections: BenchSection[] = [
   burstSection,
   outboundSection,
 ]
-export const optionalSections: BenchSection[] = [journalWriterSection, deliverySqlSection]
+export const optionalSections: BenchSection[] = [deliverySqlSection]

@@ -1,6 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
+import { Rpc } from '../src/actors/rpc.js'
+import type { HostApi } from '../src/actors/thread-host.js'
 import { nameThread } from '../src/actors/thread-self.js'
+import type { CheckpointerApi } from './checkpointer.js'
 
 nameThread('sluice-checkpt')
 
@@ -20,10 +23,12 @@ const timer = setInterval(() => {
     // remains as a backstop so the WAL cannot grow without bound.
   }
 }, intervalMs)
-port.on('message', (m: unknown) => {
-  if (m !== 'close') return
-  clearInterval(timer)
-  db.close()
-  port.postMessage('closed')
-  port.close()
-})
+const actor: CheckpointerApi = {
+  close: () => {
+    clearInterval(timer)
+    db.close()
+    // Nothing of ours is left on this thread's loop: let it end.
+    port.unref()
+  },
+}
+new Rpc<HostApi>(port, actor).cast.started()

@@ -1,41 +1,40 @@
-import { Worker } from 'node:worker_threads'
+import type { Logger } from '../src/log.js'
+import { ThreadHost, type ActorApi } from '../src/actors/thread-host.js'
 
-// Same resolution rule as the writer worker: .ts under tap's loader, .js from dist/.
+// Same resolution rule as the other threads: .ts under tap's loader, .js from dist/.
 const workerFile = new URL(
   import.meta.url.endsWith('.ts') ? './checkpoint-worker.ts' : './checkpoint-worker.js',
   import.meta.url,
 )
 
+/** What the checkpointer thread (journal/checkpoint-worker.ts) serves: its close. */
+export interface CheckpointerApi extends ActorApi {
+  close(): void
+}
+
 /** Runs PASSIVE WAL checkpoints on its own thread every `intervalMs`. */
 export class Checkpointer {
-  private worker: Worker | null = null
-  private closing: Promise<void> | null = null
+  private readonly host: ThreadHost<CheckpointerApi>
 
-  constructor(
-    private readonly path: string,
-    private readonly intervalMs: number,
-  ) {}
+  constructor(path: string, intervalMs: number, logger: Logger) {
+    this.host = new ThreadHost({
+      file: workerFile,
+      workerData: () => ({ path, intervalMs }),
+      logger,
+      name: 'journal checkpointer thread',
+      // A checkpointer failure only costs latency (the writer's auto-checkpoint takes over).
+      whileDown: "the writer's own checkpoints take over",
+      closeTimeoutMs: 5000,
+      // It must not keep the process alive: the journal's close ends it.
+      unref: true,
+    })
+  }
 
   start(): void {
-    const worker = new Worker(workerFile, {
-      workerData: { path: this.path, intervalMs: this.intervalMs },
-    })
-    // A checkpointer failure only costs latency (the writer's auto-checkpoint takes over).
-    worker.on('error', () => {})
-    worker.unref()
-    this.worker = worker
+    this.host.start()
   }
 
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      const worker = this.worker
-      if (!worker) return
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-      worker.postMessage('close')
-      const timer = setTimeout(() => void worker.terminate(), 5000)
-      await exited
-      clearTimeout(timer)
-    })()
-    return this.closing
+    return this.host.close()
   }
 }

@@ -22,8 +22,8 @@ export function committedEntries(events: readonly NewEvent[], r: CommitResult): 
     receivedAt: r.receivedAt,
     contentType: e.contentType,
     headers: e.headers,
-    // The caller's own Buffer: the writers copy it (better-sqlite3 binds a copy, packBatch
-    // copies it into the ArrayBuffer it transfers), they never keep, change or transfer it.
+    // The caller's own Buffer: the writer copies it (better-sqlite3 binds a copy); it never
+    // keeps, changes or transfers it.
     body: Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body),
     verifiedBy: e.verifiedBy,
   }))

@@ -1,5 +1,4 @@
 export { SqliteJournal, type SqliteJournalOptions } from './sqlite-journal.js'
 export { JournalClosedError, JournalFullError, JournalUnavailableError } from './errors.js'
 export { JOURNAL_FILE, type SyncMode } from './schema.js'
-export type { WriterMode, WriterRestart } from './writer.js'
 export type * from './types.js'

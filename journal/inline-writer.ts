@@ -1,5 +1,5 @@
 import { WriterCore } from './writer-core.js'
-import type { CommitResult, JournalWriter, WriterHealth, WriterSpec } from './writer.js'
+import type { CommitResult, JournalWriter, WriterSpec } from './writer.js'
 import type { NewEvent } from './types.js'
 
 /**
@@ -10,8 +10,6 @@ import type { NewEvent } from './types.js'
 export class InlineWriter implements JournalWriter {
   private core: WriterCore | null = null
   private closing: Promise<void> | null = null
-  /** A failed inline commit only fails its batch; the connection stays usable. */
-  readonly health: WriterHealth = 'running'
 
   constructor(private readonly spec: WriterSpec) {}
 

@@ -11,8 +11,9 @@ import { IO_FAULT_MESSAGE, IoFaultGuard, isIoFault, type IoFaultReport } from '.
 import { JOURNAL_FILE, openReadConnection, type SyncMode } from './schema.js'
 import { committedEntries, toEntry, type Row } from './entries.js'
 import { EntryWindow } from './window.js'
-import { WorkerWriter } from './worker-writer.js'
-import type { CommitResult, JournalWriter, WriterMode, WriterRestart } from './writer.js'
+import type { CommitResult, JournalWriter } from './writer.js'
+import type { Logger } from '../src/log.js'
+import pino from 'pino'
 import type { Journal, JournalEntry, JournalState, JournalStats, NewEvent } from './types.js'
 
 export interface SqliteJournalOptions {
@@ -20,8 +21,6 @@ export interface SqliteJournalOptions {
   dataDir: string
   /** `full` fsyncs every commit (survives power loss); `normal` survives a process crash. @defaultValue 'full' */
   sync?: SyncMode
-  /** Where the single writer runs; inline measured faster on the reference machine, see docs/journal-writer.md. @defaultValue 'inline' */
-  writer?: WriterMode
   /** Journal size past which append is refused; null = a tenth of the free disk at start. @defaultValue null */
   maxBytes?: number | null
   /** Free disk below which append is refused, whatever the journal size. @defaultValue 64 MiB */
@@ -46,19 +45,8 @@ export interface SqliteJournalOptions {
   onCommit?: (events: number, seconds: number) => void
   /** Called when a timed compaction failed; the next interval tries again. @defaultValue no-op */
   onCompactError?: (err: unknown) => void
-  /**
-   * With `writer: 'worker'`, how many restarts of a dead writer thread may fail in a row (the
-   * new thread cannot open the journal, or dies before it answered a request) before the
-   * journal gives up and reports `failed`; 0 gives up when the thread first dies. The inline
-   * writer has no thread to lose. @defaultValue 10
-   */
-  writerRestartAttempts?: number
-  /**
-   * Called, to be logged at error level, when the writer thread died and a restart is scheduled
-   * (the journal is `restarting` meanwhile, refusing appends), and once more with
-   * `delayMs: null` when the attempts are used up (the journal is `failed`). @defaultValue no-op
-   */
-  onWriterRestart?: (r: WriterRestart) => void
+  /** Writes the checkpointer thread's deaths and restarts. @defaultValue silent */
+  logger?: Logger
   /**
    * Called, to be logged at error level, when a commit, mark or compaction failed with an I/O
    * error (EIO, ENOSPC; the journal is `io_error` and refuses appends meanwhile), on the first
@@ -70,7 +58,6 @@ export interface SqliteJournalOptions {
 
 const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Object.freeze({
   sync: 'full',
-  writer: 'inline',
   maxBytes: null,
   minFreeDiskBytes: 64 * 1024 * 1024,
   diskCheckIntervalMs: 1000,
@@ -80,8 +67,7 @@ const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Obje
   windowBytes: 64 * 1024 * 1024,
   onCommit: () => {},
   onCompactError: () => {},
-  writerRestartAttempts: 10,
-  onWriterRestart: () => {},
+  logger: pino({ level: 'silent' }),
   onIoFault: () => {},
 })
 
@@ -118,8 +104,6 @@ export class SqliteJournal implements Journal, Component {
     const opts = { ...defaults, ...options } as Required<SqliteJournalOptions>
     if (opts.sync !== 'full' && opts.sync !== 'normal')
       throw new TypeError("options.sync must be 'full' or 'normal'")
-    if (opts.writer !== 'inline' && opts.writer !== 'worker')
-      throw new TypeError("options.writer must be 'inline' or 'worker'")
     if (opts.maxBytes !== null && !positiveInt(opts.maxBytes))
       throw new TypeError('options.maxBytes must be a positive integer or null')
     if (!Number.isInteger(opts.minFreeDiskBytes) || opts.minFreeDiskBytes < 0)
@@ -134,19 +118,11 @@ export class SqliteJournal implements Journal, Component {
       throw new TypeError('options.compactIntervalMs must be a non-negative integer')
     if (!Number.isInteger(opts.windowBytes) || opts.windowBytes < 0)
       throw new TypeError('options.windowBytes must be a non-negative integer')
-    if (!Number.isInteger(opts.writerRestartAttempts) || opts.writerRestartAttempts < 0)
-      throw new TypeError('options.writerRestartAttempts must be a non-negative integer')
     this.opts = opts
     this.path = join(opts.dataDir, JOURNAL_FILE)
     const spec = { path: this.path, sync: opts.sync }
-    this.writer =
-      opts.writer === 'inline'
-        ? new InlineWriter(spec)
-        : new WorkerWriter(spec, {
-            attempts: opts.writerRestartAttempts,
-            onRestart: (r) => opts.onWriterRestart(r),
-            onRestarted: () => this.resync(),
-          })
+    // On the calling (HTTP) thread: a writer thread was measured no faster (docs/journal-writer.md).
+    this.writer = new InlineWriter(spec)
     // `from` is set by start(), before the first commit.
     this.window = opts.windowBytes > 0 ? new EntryWindow(opts.windowBytes, Infinity) : null
     this.faults = new IoFaultGuard(
@@ -166,7 +142,7 @@ export class SqliteJournal implements Journal, Component {
         r = await this.writer.commit(events)
       } catch (err) {
         this.faults.observe(err)
-        // The commit may have reached the file all the same (the writer thread died after it).
+        // The commit may have reached the file all the same (a failed fsync after the write).
         this.forgetWindow()
         throw err
       }
@@ -185,7 +161,8 @@ export class SqliteJournal implements Journal, Component {
       this.reader = openReadConnection(this.path)
       this.resync()
       if (this.opts.checkpointIntervalMs > 0) {
-        this.checkpointer = new Checkpointer(this.path, this.opts.checkpointIntervalMs)
+        const { checkpointIntervalMs, logger } = this.opts
+        this.checkpointer = new Checkpointer(this.path, checkpointIntervalMs, logger)
         this.checkpointer.start()
       }
       this.freeBytes = await freeDiskBytes(this.opts.dataDir)
@@ -208,7 +185,7 @@ export class SqliteJournal implements Journal, Component {
 
   /** Resolves after the commit holding the event returned. Rejects with a Journal*Error. */
   async append(event: NewEvent): Promise<JournalEntry> {
-    const state = this.writerState()
+    const state = this.state
     if (state !== 'open') {
       if (state === 'closed' || this.closing) throw new JournalClosedError('journal is closed')
       throw new JournalUnavailableError(`journal is ${state}`)
@@ -352,24 +329,15 @@ export class SqliteJournal implements Journal, Component {
   }
 
   private currentState(): JournalState {
-    const state = this.writerState()
+    const state = this.state
     if (state === 'open' && this.faults.faulted) return 'io_error'
     return state === 'open' && this.isFull() ? 'full' : state
   }
 
-  /** The state with the writer's health folded in: `restarting` passes, `failed` stays. */
-  private writerState(): JournalState {
-    if (this.state !== 'open') return this.state
-    const health = this.writer.health
-    if (health === 'failed') this.state = 'failed'
-    return health === 'restarting' ? 'restarting' : this.state
-  }
-
   /**
-   * Count the rows afresh and restart the window: at start, when a new writer thread took over
-   * (the dead one may have committed a batch or a mark whose answer was lost, so the running
-   * count is off and the window may miss rows or hold deleted ones), and after an I/O fault's
-   * recovery (for the same reason).
+   * Count the rows afresh and restart the window: at start, and after an I/O fault's recovery
+   * (an operation around the fault may have reached the file or not against what its answer
+   * said, so the running count is off and the window may miss rows or hold deleted ones).
    */
   private resync(): void {
     if (!this.reader) return
@@ -391,7 +359,7 @@ export class SqliteJournal implements Journal, Component {
       const top = this.statement('maxSeq', 'SELECT max(seq) AS seq FROM entries').get()
       from = (top as { seq: number | null }).seq ?? 0
     } catch {
-      // Keep Infinity; a later resync (a new writer thread) tries again.
+      // Keep Infinity; a later resync (after a recovery) tries again.
     }
     this.window.reset(from)
   }
@@ -405,8 +373,7 @@ export class SqliteJournal implements Journal, Component {
 
   /** One timed compaction at a time; none while the writer is down (it would only fail). */
   private compactInBackground(): void {
-    if (this.compacting || this.writerState() !== 'open' || this.faults.faulted || this.closing)
-      return
+    if (this.compacting || this.state !== 'open' || this.faults.faulted || this.closing) return
     this.compacting = this.compact()
       .catch((err: unknown) => this.opts.onCompactError(err))
       .finally(() => {

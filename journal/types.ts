@@ -17,7 +17,7 @@ export interface JournalStats {
   oldestPendingAt: number | null
   /**
    * Whether the journal accepts appends: `full` = over its quota or the disk is low;
-   * `restarting` = the writer thread died and a new one is being started; `io_error` = a write
+   * `io_error` = a write
    * or fsync of the journal failed, appends are refused until a recovery succeeded (retried by
    * itself, see journal/io-fault.ts); `failed` = for good.
    */
@@ -28,8 +28,7 @@ export interface JournalStats {
   freeDiskBytes?: number
 }
 
-export type JournalState =
-  'starting' | 'open' | 'full' | 'restarting' | 'io_error' | 'failed' | 'closed'
+export type JournalState = 'starting' | 'open' | 'full' | 'io_error' | 'failed' | 'closed'
 
 /**
  * The journal as the rest of the engine sees it. Contract: `append` resolves only after the

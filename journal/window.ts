@@ -17,11 +17,11 @@ export function entryBytes(e: JournalEntry): number {
  *
  * Contract, which makes an answer from memory equal to the SQLite query: every row of the
  * entries table with seq > `from` is held here, except the rows of a commit whose result has
- * not reached the journal yet (the worker writer); those have higher seqs than any held entry
+ * not reached the journal yet (the commit still running); those have higher seqs than any held entry
  * and are added when the result arrives. The journal removes entries once their mark returned
  * (the rows are gone). Evicting the oldest entry raises `from` to its seq, so from then on that
  * part of the range is read from the file. When the journal no longer knows what the file holds
- * (a commit or a mark failed, the writer thread was replaced) it calls `reset` with the highest
+ * (a commit or a mark failed, an I/O fault was recovered) it calls `reset` with the highest
  * seq in the file, and starts over from there.
  */
 export class EntryWindow {

@@ -14,8 +14,8 @@ export interface CommitResult {
 
 /**
  * The synchronous heart of the journal writer: owns the write connection and runs each
- * operation as one transaction. Runs either on the main thread (InlineWriter) or inside the
- * writer worker; both call exactly this code. Not thread-safe: one owner only.
+ * operation as one transaction, on the HTTP thread (InlineWriter). Not thread-safe: one owner
+ * only.
  */
 export class WriterCore {
   private db!: Database.Database

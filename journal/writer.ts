@@ -5,12 +5,6 @@ import type { CommitResult } from './writer-core.js'
 export type { CommitResult } from './writer-core.js'
 
 /**
- * `running`: accepts operations. `restarting`: its thread died; operations fail at once until a
- * new thread has opened the journal file again. `failed`: it can no longer commit, for good.
- */
-export type WriterHealth = 'running' | 'restarting' | 'failed'
-
-/**
  * The single journal writer as the main thread sees it. Operations are executed one at a
  * time in call order; the group committer never calls `commit` while another commit runs.
  */
@@ -27,23 +21,9 @@ export interface JournalWriter {
    */
   recover(): Promise<void>
   close(): Promise<void>
-  /** The journal reports `restarting` and `failed` from this. */
-  readonly health: WriterHealth
 }
-
-export type WriterMode = 'inline' | 'worker'
 
 export interface WriterSpec {
   path: string
   sync: SyncMode
-}
-
-/** One restart of a dead writer thread, as reported to `onWriterRestart`. */
-export interface WriterRestart {
-  /** Why: the thread's error or exit, or the failure of the previous restart. */
-  cause: Error
-  /** 1 for the first restart after a thread died; counts up while restarts fail in a row. */
-  attempt: number
-  /** Wait before this attempt; null when no attempt is left and the writer is now `failed`. */
-  delayMs: number | null
 }

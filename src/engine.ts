@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { SqliteJournal, type WriterMode } from '../journal/index.js'
+import { SqliteJournal } from '../journal/index.js'
 import type { Component } from './component.js'
 import type { Config } from './config.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
@@ -9,7 +9,6 @@ import { createLogger, type Logger } from './log.js'
 import {
   journalCommits,
   journalCommitSeconds,
-  journalWriterRestarts,
   journalIoFaults,
   reportBacklogFrom,
 } from './metrics.js'
@@ -17,7 +16,6 @@ import { reportJournalFrom } from './alert-metrics.js'
 import { configSummary } from './config-summary.js'
 import { maxEventBytesOf } from './brokers/index.js'
 import { brokerChoice } from './pipeline/broker-choice.js'
-import { Pipeline } from './pipeline/pipeline.js'
 import { PipelineThread, type PipelineThreadOptions } from './pipeline/pipeline-thread.js'
 import { AdminListener } from './admin/index.js'
 import { operatorPage } from './admin/page.js'
@@ -31,16 +29,8 @@ import { buildSources } from './sources/index.js'
 export interface EngineOptions {
   /** @defaultValue a new pino logger at SLUICE_LOG_LEVEL */
   logger?: Logger
-  /** Journal writer placement; see docs/journal-writer.md. @defaultValue the journal's default */
-  journalWriter?: WriterMode
   /** Tuning of the forwarder, consumer and broker adapters (tests, benchmarks). */
   pipeline?: PipelineThreadOptions
-  /**
-   * Where the pipeline behind the journal runs: `thread` = an actor in a worker thread of its
-   * own, so the HTTP thread does HTTP and journal appends only; `inline` = on the engine's
-   * thread (measured against each other in docs/actors.md). @defaultValue 'thread'
-   */
-  pipelinePlacement?: 'thread' | 'inline'
 }
 
 /** One step of the start-up, run in order. */
@@ -94,7 +84,7 @@ export class Engine implements Component {
       dataDir: config.SLUICE_DATA_DIR,
       sync: config.SLUICE_JOURNAL_SYNC,
       maxBytes: config.SLUICE_JOURNAL_MAX_BYTES ?? null,
-      ...(options.journalWriter ? { writer: options.journalWriter } : {}),
+      logger: this.logger,
       onCommit: (events, seconds) => {
         this.received += events
         journalCommits.observe(events)
@@ -102,14 +92,6 @@ export class Engine implements Component {
         this.pipeline.notify()
       },
       onCompactError: (err) => this.logger.warn({ err }, 'journal compaction failed'),
-      onWriterRestart: ({ cause: err, attempt, delayMs }) => {
-        if (delayMs !== null) journalWriterRestarts.inc()
-        const gaveUp = 'journal writer restarts used up; the journal failed'
-        this.logger.error(
-          { err, attempt, delayMs },
-          delayMs === null ? gaveUp : 'journal writer thread died; restarting',
-        )
-      },
       onIoFault: ({ cause: err, attempt, recovered }) => {
         if (recovered) return this.logger.warn({ attempt }, 'journal recovered from an I/O error')
         if (attempt === 0) journalIoFaults.inc()
@@ -121,10 +103,9 @@ export class Engine implements Component {
         )
       },
     })
-    this.pipeline =
-      options.pipelinePlacement === 'inline'
-        ? new Pipeline(config, this.journal, this.logger, options.pipeline)
-        : new PipelineThread(config, this.journal, this.logger, options.pipeline)
+    // In a worker thread of its own, so the HTTP thread does HTTP and journal appends only
+    // (measured against running it on this thread in docs/actors.md).
+    this.pipeline = new PipelineThread(config, this.journal, this.logger, options.pipeline)
     this.pressure = new IngestPressure({ onChange: (busy) => this.pipeline.ingestPressure(busy) })
     reportBacklogFrom(() => this.journal.stats().pending)
     reportJournalFrom(() => this.journal.stats())

@@ -94,9 +94,13 @@ export const journalCommitSeconds = new Histogram({
   registers: [registry],
 })
 
+/**
+ * Always 0 since the journal writer runs on the HTTP thread (the writer thread was removed, see
+ * docs/journal-writer.md); still exported so dashboards and alerts that name it keep working.
+ */
 export const journalWriterRestarts = new Counter({
   name: 'sluice_journal_writer_restarts_total',
-  help: 'Restart attempts of a dead journal writer thread',
+  help: 'Restart attempts of a dead journal writer thread (always 0: the writer runs inline)',
   registers: [registry],
 })
 

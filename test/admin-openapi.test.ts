@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { AdminData } from '../src/admin/data.js'
+import type { AdminData } from '../src/model/admin-data.js'
 import { openApiDocument } from '../src/api/openapi.js'
 import { adminRoutes } from '../src/admin/routes.js'
 import { failOnLeaks } from './helpers/leaks.js'

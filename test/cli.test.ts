@@ -124,7 +124,7 @@ t.test('start logs where it listens; SIGTERM answers what is in flight and exits
     if (r.status === 503) t.equal(r.body.error, 'shutting_down')
     else if (r.status !== 200 && r.status !== 0) t.fail(`unexpected status ${r.status}`)
   }
-  const journal = new SqliteJournal({ dataDir: dir, writer: 'inline' })
+  const journal = new SqliteJournal({ dataDir: dir })
   await journal.start()
   t.teardown(() => journal.close())
   const ids = new Set(journal.readPending(0, 1000).map((e) => e.id))

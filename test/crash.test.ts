@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import http from 'node:http'
 import { randomBytes, randomInt } from 'node:crypto'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { JOURNAL_ONLY_ENV, spawnSluice, waitForLog } from './helpers/spawn.js'
 import { SqliteJournal } from '../journal/index.js'
 import { failOnLeaks } from './helpers/leaks.js'
@@ -41,20 +40,8 @@ function post(agent: http.Agent, port: number, id: string, body: Buffer): Promis
   })
 }
 
-// `sluice start` runs the default (inline) writer; the worker-thread writer is started through
-// the benchmark's engine entry point, which builds the same Engine with journalWriter: 'worker'.
-const engineServer = fileURLToPath(new URL('../bench/ingest/engine-server.ts', import.meta.url))
-const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
 const variants: Array<[string, (env: NodeJS.ProcessEnv) => ChildProcess]> = [
   ['sluice start (inline writer)', (env) => spawnSluice(['start'], env)],
-  [
-    'engine with the worker-thread writer',
-    (env) =>
-      spawn(process.execPath, [...loaderArgs, engineServer, 'worker'], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-  ],
 ]
 
 for (const [name, start] of variants) {
@@ -104,7 +91,7 @@ for (const [name, start] of variants) {
       `${acked.size} events acknowledged before the kill (planned ${killAfter})`,
     )
 
-    const journal = new SqliteJournal({ dataDir: dir, writer: 'inline' })
+    const journal = new SqliteJournal({ dataDir: dir })
     await journal.start()
     t.teardown(() => journal.close())
     const entries = journal.readPending(0, TOTAL * 2)

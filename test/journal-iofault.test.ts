@@ -4,7 +4,7 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { EngineChild, type EngineCommand } from './helpers/engine-child.js'
+import { EngineChild } from './helpers/engine-child.js'
 import { buildIoFault, iofaultUnavailable, setIoFault, type IoFault } from './helpers/iofault.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { freshDatabase } from './helpers/pg.js'
@@ -82,19 +82,13 @@ function readyz(port: number): Promise<{ status: number; body: string }> {
   })
 }
 
-// `sluice start` (the default inline writer) through both faults; the worker-thread writer, whose
-// errors cross a thread as codes, through the fsync fault (a second cycle would only add time).
-const variants: Array<[string, EngineCommand, IoFault[]]> = [
-  [
-    'sluice start (inline writer): fsync EIO, then write ENOSPC',
-    'sluice start',
-    ['fsync-eio', 'write-enospc'],
-  ],
-  ['the worker-thread writer: fsync EIO', 'worker writer', ['fsync-eio']],
+// `sluice start` (the inline writer) through both faults.
+const variants: Array<[string, IoFault[]]> = [
+  ['sluice start (inline writer): fsync EIO, then write ENOSPC', ['fsync-eio', 'write-enospc']],
 ]
 
 const skip = iofaultUnavailable()
-for (const [name, command, faults] of variants)
+for (const [name, faults] of variants)
   t.test(`I/O faults under the journal, ${name}`, { skip: skip ?? false }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-iofault-data-'))
     const faultDir = mkdtempSync(join(tmpdir(), 'sluice-iofault-ctl-'))
@@ -107,7 +101,7 @@ for (const [name, command, faults] of variants)
       SLUICE_BROKER: 'local',
       SLUICE_WORKERS: '2',
     }
-    let engine = new EngineChild(env, command)
+    let engine = new EngineChild(env)
     t.teardown(async () => {
       await engine.kill9()
       await client.end().catch(() => {})
@@ -191,7 +185,7 @@ for (const [name, command, faults] of variants)
     await engine.kill9()
     await last.stop()
     for (const a of last.answers) record(a, 'last')
-    engine = new EngineChild(env, command)
+    engine = new EngineChild(env)
     await engine.start()
     await until(
       'every 200 stored after the restart',
@@ -223,7 +217,7 @@ for (const [name, command, faults] of variants)
     counts.notAcked = failed.size
     counts.refusedButStored = refusedButStored
     t.comment(`counts ${JSON.stringify(counts)}`)
-    console.error(`iofault counts (${command}) ${JSON.stringify(counts)}`)
+    console.error(`iofault counts (${name}) ${JSON.stringify(counts)}`)
   })
 
 failOnLeaks(t)

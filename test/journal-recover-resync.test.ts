@@ -26,7 +26,7 @@ t.test('a recovered I/O fault resyncs the pending count', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-resync-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const reports: IoFaultReport[] = []
-  const j = new SqliteJournal({ dataDir: dir, writer: 'inline', onIoFault: (r) => reports.push(r) })
+  const j = new SqliteJournal({ dataDir: dir, onIoFault: (r) => reports.push(r) })
   await j.start()
   t.teardown(() => j.close())
   const entries = await Promise.all([0, 1, 2].map((i) => j.append(event(i))))

@@ -9,7 +9,6 @@ import {
   type JournalEntry,
   type NewEvent,
   type SqliteJournalOptions,
-  type WriterMode,
 } from '../journal/index.js'
 import { EntryWindow, entryBytes } from '../journal/window.js'
 import { failOnLeaks } from './helpers/leaks.js'
@@ -122,288 +121,286 @@ const WINDOWS = [0, 1, 3_000, 20_000, 200_000, 64 * 1024 * 1024]
 // The random runs use sync 'normal': the window does not depend on fsync, and hundreds of
 // fsync'd commits per run only make the file slow on a busy machine.
 
-for (const writer of ['inline', 'worker'] as const satisfies readonly WriterMode[]) {
-  t.test(`${writer} writer`, async (t) => {
-    t.test('random appends, marks and reads answer what the file holds', async (t) => {
-      const trials = 8
-      const mismatches: string[] = []
-      for (let trial = 0; trial < trials; trial++) {
-        const seed = 1000 * trial + (writer === 'inline' ? 1 : 2)
-        const r = rng(seed)
-        const dir = tempDir(t)
-        const windowBytes = WINDOWS[trial % WINDOWS.length]!
-        const j = await open(t, dir, { writer, windowBytes, sync: 'normal' })
-        const file = fileReader(t, dir)
-        const where = (step: number, what: string) =>
-          `seed ${seed} window ${windowBytes} step ${step}: ${what}`
-        for (let step = 0; step < 120; step++) {
-          const op = r.next()
-          const pending = file(0, 1_000_000)
-          if (op < 0.35) {
-            const events = Array.from({ length: r.int(1, 25) }, () => event(r))
-            await Promise.all(events.map((e) => j.append(e)))
-          } else if (op < 0.55 && pending.length > 0) {
-            // The forwarder marks a prefix in order; out of order, twice, or unknown seqs too.
-            const k = r.int(1, Math.min(40, pending.length))
-            const start = r.next() < 0.6 ? 0 : r.int(0, pending.length - k)
-            const seqs = pending.slice(start, start + k).map((e) => e.seq)
-            if (r.next() < 0.3) seqs.reverse()
-            if (r.next() < 0.2) seqs.push(seqs[0]! + 1_000_000, seqs[0]!)
-            await j.markForwarded(seqs)
-          } else if (op < 0.9) {
-            const last = pending.at(-1)?.seq ?? 0
-            const cursor = r.pick([0, r.int(0, last + 3), pending[r.int(0, 5)]?.seq ?? 0, last])
-            const limit = r.int(1, 60)
-            const diff = difference(j.readPending(cursor, limit), file(cursor, limit))
-            if (diff) mismatches.push(where(step, `readPending(${cursor}, ${limit}): ${diff}`))
-          } else {
-            // Drain as the forwarder does: batches from a cursor until nothing is left.
-            const limit = r.int(1, 50)
-            const all: JournalEntry[] = []
-            for (let batch = j.readPending(0, limit); batch.length > 0;) {
-              all.push(...batch)
-              batch = j.readPending(batch.at(-1)!.seq, limit)
-            }
-            const diff = difference(all, pending)
-            if (diff) mismatches.push(where(step, `drain by ${limit}: ${diff}`))
-          }
-          const w = windowOf(j)
-          if (w && w.bytes > windowBytes) mismatches.push(where(step, `window ${w.bytes} B`))
-        }
-        await j.close()
-      }
-      t.same(mismatches, [], `${trials} random runs, every answer as the file's`)
-    })
-
-    t.test('appends, marks and reads interleaved without waiting', async (t) => {
-      const trials = 6
-      const problems: string[] = []
-      for (let trial = 0; trial < trials; trial++) {
-        const seed = 77 + 1000 * trial + (writer === 'inline' ? 0 : 1)
-        const r = rng(seed)
-        const dir = tempDir(t)
-        const windowBytes = WINDOWS[(trial + 1) % WINDOWS.length]!
-        const j = await open(t, dir, { writer, windowBytes, sync: 'normal' })
-        const file = fileReader(t, dir)
-        const fail = (what: string) => problems.push(`seed ${seed} window ${windowBytes}: ${what}`)
-        // What a read may, and what it must, return, from what the caller saw resolve.
-        const appended = new Map<string, NewEvent>()
-        const committed = new Map<number, JournalEntry>()
-        const markStarted = new Set<number>()
-        const markDone = new Set<number>()
-        const ops: Array<Promise<unknown>> = []
-        const read = () => {
-          const known = [...committed.keys()]
-          const cursor = r.pick([0, known.length ? r.pick(known) : 0, r.int(0, 400)])
-          const limit = r.int(1, 80)
-          const got = j.readPending(cursor, limit)
-          let prev = cursor
-          for (const e of got) {
-            const sent = appended.get(e.id)
-            if (e.seq <= prev) fail(`readPending(${cursor}, ${limit}) out of order at ${e.seq}`)
-            if (!sent || !e.body.equals(sent.body)) fail(`entry ${e.seq} is not what was appended`)
-            if (markDone.has(e.seq)) fail(`entry ${e.seq} returned after its mark resolved`)
-            const c = committed.get(e.seq)
-            if (c && (c.id !== e.id || c.receivedAt !== e.receivedAt))
-              fail(`entry ${e.seq} differs from its append's result`)
-            prev = e.seq
-          }
-          if (got.length > limit) fail(`readPending(${cursor}, ${limit}) gave ${got.length}`)
-          const returned = new Set(got.map((e) => e.seq))
-          const upTo = got.length === limit ? got.at(-1)!.seq : Infinity
-          for (const seq of committed.keys()) {
-            if (seq > cursor && seq < upTo && !markStarted.has(seq) && !returned.has(seq))
-              fail(`readPending(${cursor}, ${limit}) skipped pending entry ${seq}`)
-          }
-        }
-        for (let step = 0; step < 300; step++) {
-          const op = r.next()
-          if (op < 0.3) {
-            const e = event(r)
-            appended.set(e.id, e)
-            ops.push(j.append(e).then((entry) => committed.set(entry.seq, entry)))
-          } else if (op < 0.45) {
-            const candidates = [...committed.keys()].filter((s) => !markStarted.has(s))
-            const seqs = candidates.slice(0, r.int(1, 30))
-            if (r.next() < 0.3) seqs.reverse()
-            for (const s of seqs) markStarted.add(s)
-            ops.push(j.markForwarded(seqs).then(() => seqs.forEach((s) => markDone.add(s))))
-          } else if (op < 0.8) {
-            read()
-          } else if (op < 0.9) {
-            await tick()
-          } else {
-            await Promise.resolve()
-          }
-        }
-        await Promise.all(ops)
-        read()
-        const diff = difference(j.readPending(0, 1_000_000), file(0, 1_000_000))
-        if (diff) fail(`at rest: ${diff}`)
-        const left = file(0, 1_000_000).map((e) => e.seq)
-        const expected = [...committed.keys()].filter((s) => !markDone.has(s)).sort((a, b) => a - b)
-        if (left.join() !== expected.join()) fail('the file holds other entries than expected')
-        await j.close()
-      }
-      t.same(problems, [], `${trials} interleaved runs, no entry skipped, repeated or stale`)
-    })
-
-    t.test('a window smaller than the backlog: the rest comes from the file', async (t) => {
+t.test('inline writer', async (t) => {
+  t.test('random appends, marks and reads answer what the file holds', async (t) => {
+    const trials = 8
+    const mismatches: string[] = []
+    for (let trial = 0; trial < trials; trial++) {
+      const seed = 1000 * trial + 1
+      const r = rng(seed)
       const dir = tempDir(t)
-      const r = rng(5)
-      // About six 5 KB entries.
-      const j = await open(t, dir, { writer, windowBytes: 32 * 1024 })
+      const windowBytes = WINDOWS[trial % WINDOWS.length]!
+      const j = await open(t, dir, { windowBytes, sync: 'normal' })
       const file = fileReader(t, dir)
-      const events = Array.from({ length: 60 }, () => ({
-        ...event(r),
-        body: Buffer.alloc(5120, 7),
-      }))
-      const entries: JournalEntry[] = []
-      for (let i = 0; i < events.length; i += 10) {
-        entries.push(...(await Promise.all(events.slice(i, i + 10).map((e) => j.append(e)))))
-      }
-      const w = windowOf(j)!
-      t.ok(w.bytes <= 32 * 1024 && w.size > 0, `window holds ${w.size} entries, ${w.bytes} B`)
-      for (const [cursor, limit] of [
-        [0, 1000],
-        [0, 30],
-        [entries[40]!.seq, 5],
-        [entries[50]!.seq, 100],
-        [entries.at(-1)!.seq, 10],
-      ] as const) {
-        t.equal(
-          difference(j.readPending(cursor, limit), file(cursor, limit)),
-          null,
-          `${cursor}+${limit}`,
-        )
-      }
-      const all = j.readPending(0, 1000)
-      const fromMemory = all.filter((e, i) => e.body === events[i]!.body).length
-      t.equal(fromMemory, w.size, 'the newest entries are the appended objects')
-      t.ok(
-        all.slice(0, 60 - w.size).every((e, i) => e.body !== events[i]!.body),
-        'older read from the file',
-      )
-      // Marks reach entries held and evicted alike.
-      await j.markForwarded(entries.filter((_, i) => i % 3 === 0).map((e) => e.seq))
-      t.equal(difference(j.readPending(0, 1000), file(0, 1000)), null, 'after marks')
-      await j.markForwarded(entries.map((e) => e.seq))
-      t.same(j.readPending(0, 1000), [], 'all forwarded')
-      t.equal(w.size, 0)
-      t.equal(w.bytes, 0)
-    })
-
-    t.test('after a restart everything pending is read from the file', async (t) => {
-      const dir = tempDir(t)
-      const r = rng(9)
-      const a = await open(t, dir, { writer })
-      const first = await Promise.all(Array.from({ length: 40 }, () => a.append(event(r))))
-      await a.markForwarded(first.slice(0, 10).map((e) => e.seq))
-      await a.close()
-
-      const b = await open(t, dir, { writer })
-      const file = fileReader(t, dir)
-      t.equal(difference(b.readPending(0, 1000), file(0, 1000)), null, 'the backlog, from disk')
-      t.equal(b.readPending(0, 1000).length, 30)
-      const later = Array.from({ length: 20 }, () => event(r))
-      const second = await Promise.all(later.map((e) => b.append(e)))
-      for (const [cursor, limit] of [
-        [0, 1000],
-        [0, 25],
-        [first[20]!.seq, 15],
-        [first.at(-1)!.seq, 1000],
-        [second[4]!.seq, 3],
-      ] as const) {
-        t.equal(
-          difference(b.readPending(cursor, limit), file(cursor, limit)),
-          null,
-          `${cursor}+${limit}`,
-        )
-      }
-      const read = b.readPending(first.at(-1)!.seq, 1000)
-      t.ok(
-        read.every((e, i) => e.body === later[i]!.body),
-        'entries committed since the restart come from memory',
-      )
-    })
-
-    t.test('the caller keeps its bodies intact, never detached', async (t) => {
-      const j = await open(t, tempDir(t), { writer })
-      const bodies = Array.from({ length: 50 }, (_, i) => Buffer.alloc(3000 + i, i))
-      const copies = bodies.map((b) => Buffer.from(b))
-      const r = rng(11)
-      await Promise.all(bodies.map((body) => j.append({ ...event(r), body })))
-      t.ok(
-        bodies.every((b, i) => b.byteLength === copies[i]!.byteLength && b.equals(copies[i]!)),
-        'every appended body still holds its bytes',
-      )
-      const read = j.readPending(0, 100)
-      t.ok(
-        read.every((e, i) => e.body === bodies[i] && e.body.equals(copies[i]!)),
-        'readPending hands out the same bytes',
-      )
-    })
-
-    t.test(
-      'a commit or mark whose result was lost: the window is rebuilt from the file',
-      async (t) => {
-        const dir = tempDir(t)
-        const r = rng(13)
-        const j = await open(t, dir, { writer })
-        const file = fileReader(t, dir)
-        await Promise.all(Array.from({ length: 10 }, () => j.append(event(r))))
-        // The writer did the work, but its answer never arrived (as when its thread dies).
-        const internals = j as unknown as {
-          writer: {
-            commit: (events: readonly NewEvent[]) => Promise<unknown>
-            markForwarded: (seqs: readonly number[]) => Promise<number>
+      const where = (step: number, what: string) =>
+        `seed ${seed} window ${windowBytes} step ${step}: ${what}`
+      for (let step = 0; step < 120; step++) {
+        const op = r.next()
+        const pending = file(0, 1_000_000)
+        if (op < 0.35) {
+          const events = Array.from({ length: r.int(1, 25) }, () => event(r))
+          await Promise.all(events.map((e) => j.append(e)))
+        } else if (op < 0.55 && pending.length > 0) {
+          // The forwarder marks a prefix in order; out of order, twice, or unknown seqs too.
+          const k = r.int(1, Math.min(40, pending.length))
+          const start = r.next() < 0.6 ? 0 : r.int(0, pending.length - k)
+          const seqs = pending.slice(start, start + k).map((e) => e.seq)
+          if (r.next() < 0.3) seqs.reverse()
+          if (r.next() < 0.2) seqs.push(seqs[0]! + 1_000_000, seqs[0]!)
+          await j.markForwarded(seqs)
+        } else if (op < 0.9) {
+          const last = pending.at(-1)?.seq ?? 0
+          const cursor = r.pick([0, r.int(0, last + 3), pending[r.int(0, 5)]?.seq ?? 0, last])
+          const limit = r.int(1, 60)
+          const diff = difference(j.readPending(cursor, limit), file(cursor, limit))
+          if (diff) mismatches.push(where(step, `readPending(${cursor}, ${limit}): ${diff}`))
+        } else {
+          // Drain as the forwarder does: batches from a cursor until nothing is left.
+          const limit = r.int(1, 50)
+          const all: JournalEntry[] = []
+          for (let batch = j.readPending(0, limit); batch.length > 0;) {
+            all.push(...batch)
+            batch = j.readPending(batch.at(-1)!.seq, limit)
           }
+          const diff = difference(all, pending)
+          if (diff) mismatches.push(where(step, `drain by ${limit}: ${diff}`))
         }
-        const { commit, markForwarded } = internals.writer
-        internals.writer.commit = async (events) => {
-          await commit.call(internals.writer, events)
-          throw new Error('answer lost')
-        }
-        const lost = await Promise.allSettled(Array.from({ length: 5 }, () => j.append(event(r))))
-        t.ok(
-          lost.every((o) => o.status === 'rejected'),
-          'the appends failed',
-        )
-        internals.writer.commit = commit
-        t.equal(file(0, 100).length, 15, 'yet their rows are in the file')
-        t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'and readPending has them')
-        await Promise.all(Array.from({ length: 5 }, () => j.append(event(r))))
-        t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'with later appends')
+        const w = windowOf(j)
+        if (w && w.bytes > windowBytes) mismatches.push(where(step, `window ${w.bytes} B`))
+      }
+      await j.close()
+    }
+    t.same(mismatches, [], `${trials} random runs, every answer as the file's`)
+  })
 
-        const gone = file(0, 100)
-          .slice(12)
-          .map((e) => e.seq)
-        internals.writer.markForwarded = async (seqs) => {
-          await markForwarded.call(internals.writer, seqs)
-          throw new Error('answer lost')
+  t.test('appends, marks and reads interleaved without waiting', async (t) => {
+    const trials = 6
+    const problems: string[] = []
+    for (let trial = 0; trial < trials; trial++) {
+      const seed = 77 + 1000 * trial
+      const r = rng(seed)
+      const dir = tempDir(t)
+      const windowBytes = WINDOWS[(trial + 1) % WINDOWS.length]!
+      const j = await open(t, dir, { windowBytes, sync: 'normal' })
+      const file = fileReader(t, dir)
+      const fail = (what: string) => problems.push(`seed ${seed} window ${windowBytes}: ${what}`)
+      // What a read may, and what it must, return, from what the caller saw resolve.
+      const appended = new Map<string, NewEvent>()
+      const committed = new Map<number, JournalEntry>()
+      const markStarted = new Set<number>()
+      const markDone = new Set<number>()
+      const ops: Array<Promise<unknown>> = []
+      const read = () => {
+        const known = [...committed.keys()]
+        const cursor = r.pick([0, known.length ? r.pick(known) : 0, r.int(0, 400)])
+        const limit = r.int(1, 80)
+        const got = j.readPending(cursor, limit)
+        let prev = cursor
+        for (const e of got) {
+          const sent = appended.get(e.id)
+          if (e.seq <= prev) fail(`readPending(${cursor}, ${limit}) out of order at ${e.seq}`)
+          if (!sent || !e.body.equals(sent.body)) fail(`entry ${e.seq} is not what was appended`)
+          if (markDone.has(e.seq)) fail(`entry ${e.seq} returned after its mark resolved`)
+          const c = committed.get(e.seq)
+          if (c && (c.id !== e.id || c.receivedAt !== e.receivedAt))
+            fail(`entry ${e.seq} differs from its append's result`)
+          prev = e.seq
         }
-        await t.rejects(j.markForwarded(gone))
-        internals.writer.markForwarded = markForwarded
-        t.equal(file(0, 100).length, 12, 'the mark deleted its rows')
-        t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'and readPending agrees')
+        if (got.length > limit) fail(`readPending(${cursor}, ${limit}) gave ${got.length}`)
+        const returned = new Set(got.map((e) => e.seq))
+        const upTo = got.length === limit ? got.at(-1)!.seq : Infinity
+        for (const seq of committed.keys()) {
+          if (seq > cursor && seq < upTo && !markStarted.has(seq) && !returned.has(seq))
+            fail(`readPending(${cursor}, ${limit}) skipped pending entry ${seq}`)
+        }
+      }
+      for (let step = 0; step < 300; step++) {
+        const op = r.next()
+        if (op < 0.3) {
+          const e = event(r)
+          appended.set(e.id, e)
+          ops.push(j.append(e).then((entry) => committed.set(entry.seq, entry)))
+        } else if (op < 0.45) {
+          const candidates = [...committed.keys()].filter((s) => !markStarted.has(s))
+          const seqs = candidates.slice(0, r.int(1, 30))
+          if (r.next() < 0.3) seqs.reverse()
+          for (const s of seqs) markStarted.add(s)
+          ops.push(j.markForwarded(seqs).then(() => seqs.forEach((s) => markDone.add(s))))
+        } else if (op < 0.8) {
+          read()
+        } else if (op < 0.9) {
+          await tick()
+        } else {
+          await Promise.resolve()
+        }
+      }
+      await Promise.all(ops)
+      read()
+      const diff = difference(j.readPending(0, 1_000_000), file(0, 1_000_000))
+      if (diff) fail(`at rest: ${diff}`)
+      const left = file(0, 1_000_000).map((e) => e.seq)
+      const expected = [...committed.keys()].filter((s) => !markDone.has(s)).sort((a, b) => a - b)
+      if (left.join() !== expected.join()) fail('the file holds other entries than expected')
+      await j.close()
+    }
+    t.same(problems, [], `${trials} interleaved runs, no entry skipped, repeated or stale`)
+  })
 
-        // A mark fails while a commit's rows are in the file and its result is on its way (the
-        // worker writer): the window restarts above those rows and must not take them again.
-        internals.writer.commit = async (events) => {
-          const result = await commit.call(internals.writer, events)
-          internals.writer.markForwarded = () => Promise.reject(new Error('writer failed'))
-          await t.rejects(j.markForwarded([file(0, 1)[0]!.seq]))
-          internals.writer.markForwarded = markForwarded
-          return result
-        }
-        await Promise.all(Array.from({ length: 4 }, () => j.append(event(r))))
-        internals.writer.commit = commit
-        t.equal(file(0, 100).length, 16)
-        t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'each entry once')
-      },
+  t.test('a window smaller than the backlog: the rest comes from the file', async (t) => {
+    const dir = tempDir(t)
+    const r = rng(5)
+    // About six 5 KB entries.
+    const j = await open(t, dir, { windowBytes: 32 * 1024 })
+    const file = fileReader(t, dir)
+    const events = Array.from({ length: 60 }, () => ({
+      ...event(r),
+      body: Buffer.alloc(5120, 7),
+    }))
+    const entries: JournalEntry[] = []
+    for (let i = 0; i < events.length; i += 10) {
+      entries.push(...(await Promise.all(events.slice(i, i + 10).map((e) => j.append(e)))))
+    }
+    const w = windowOf(j)!
+    t.ok(w.bytes <= 32 * 1024 && w.size > 0, `window holds ${w.size} entries, ${w.bytes} B`)
+    for (const [cursor, limit] of [
+      [0, 1000],
+      [0, 30],
+      [entries[40]!.seq, 5],
+      [entries[50]!.seq, 100],
+      [entries.at(-1)!.seq, 10],
+    ] as const) {
+      t.equal(
+        difference(j.readPending(cursor, limit), file(cursor, limit)),
+        null,
+        `${cursor}+${limit}`,
+      )
+    }
+    const all = j.readPending(0, 1000)
+    const fromMemory = all.filter((e, i) => e.body === events[i]!.body).length
+    t.equal(fromMemory, w.size, 'the newest entries are the appended objects')
+    t.ok(
+      all.slice(0, 60 - w.size).every((e, i) => e.body !== events[i]!.body),
+      'older read from the file',
+    )
+    // Marks reach entries held and evicted alike.
+    await j.markForwarded(entries.filter((_, i) => i % 3 === 0).map((e) => e.seq))
+    t.equal(difference(j.readPending(0, 1000), file(0, 1000)), null, 'after marks')
+    await j.markForwarded(entries.map((e) => e.seq))
+    t.same(j.readPending(0, 1000), [], 'all forwarded')
+    t.equal(w.size, 0)
+    t.equal(w.bytes, 0)
+  })
+
+  t.test('after a restart everything pending is read from the file', async (t) => {
+    const dir = tempDir(t)
+    const r = rng(9)
+    const a = await open(t, dir)
+    const first = await Promise.all(Array.from({ length: 40 }, () => a.append(event(r))))
+    await a.markForwarded(first.slice(0, 10).map((e) => e.seq))
+    await a.close()
+
+    const b = await open(t, dir)
+    const file = fileReader(t, dir)
+    t.equal(difference(b.readPending(0, 1000), file(0, 1000)), null, 'the backlog, from disk')
+    t.equal(b.readPending(0, 1000).length, 30)
+    const later = Array.from({ length: 20 }, () => event(r))
+    const second = await Promise.all(later.map((e) => b.append(e)))
+    for (const [cursor, limit] of [
+      [0, 1000],
+      [0, 25],
+      [first[20]!.seq, 15],
+      [first.at(-1)!.seq, 1000],
+      [second[4]!.seq, 3],
+    ] as const) {
+      t.equal(
+        difference(b.readPending(cursor, limit), file(cursor, limit)),
+        null,
+        `${cursor}+${limit}`,
+      )
+    }
+    const read = b.readPending(first.at(-1)!.seq, 1000)
+    t.ok(
+      read.every((e, i) => e.body === later[i]!.body),
+      'entries committed since the restart come from memory',
     )
   })
-}
+
+  t.test('the caller keeps its bodies intact, never detached', async (t) => {
+    const j = await open(t, tempDir(t))
+    const bodies = Array.from({ length: 50 }, (_, i) => Buffer.alloc(3000 + i, i))
+    const copies = bodies.map((b) => Buffer.from(b))
+    const r = rng(11)
+    await Promise.all(bodies.map((body) => j.append({ ...event(r), body })))
+    t.ok(
+      bodies.every((b, i) => b.byteLength === copies[i]!.byteLength && b.equals(copies[i]!)),
+      'every appended body still holds its bytes',
+    )
+    const read = j.readPending(0, 100)
+    t.ok(
+      read.every((e, i) => e.body === bodies[i] && e.body.equals(copies[i]!)),
+      'readPending hands out the same bytes',
+    )
+  })
+
+  t.test(
+    'a commit or mark whose result was lost: the window is rebuilt from the file',
+    async (t) => {
+      const dir = tempDir(t)
+      const r = rng(13)
+      const j = await open(t, dir)
+      const file = fileReader(t, dir)
+      await Promise.all(Array.from({ length: 10 }, () => j.append(event(r))))
+      // The writer did the work, but its answer never arrived (as when its thread dies).
+      const internals = j as unknown as {
+        writer: {
+          commit: (events: readonly NewEvent[]) => Promise<unknown>
+          markForwarded: (seqs: readonly number[]) => Promise<number>
+        }
+      }
+      const { commit, markForwarded } = internals.writer
+      internals.writer.commit = async (events) => {
+        await commit.call(internals.writer, events)
+        throw new Error('answer lost')
+      }
+      const lost = await Promise.allSettled(Array.from({ length: 5 }, () => j.append(event(r))))
+      t.ok(
+        lost.every((o) => o.status === 'rejected'),
+        'the appends failed',
+      )
+      internals.writer.commit = commit
+      t.equal(file(0, 100).length, 15, 'yet their rows are in the file')
+      t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'and readPending has them')
+      await Promise.all(Array.from({ length: 5 }, () => j.append(event(r))))
+      t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'with later appends')
+
+      const gone = file(0, 100)
+        .slice(12)
+        .map((e) => e.seq)
+      internals.writer.markForwarded = async (seqs) => {
+        await markForwarded.call(internals.writer, seqs)
+        throw new Error('answer lost')
+      }
+      await t.rejects(j.markForwarded(gone))
+      internals.writer.markForwarded = markForwarded
+      t.equal(file(0, 100).length, 12, 'the mark deleted its rows')
+      t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'and readPending agrees')
+
+      // A mark fails while a commit's rows are in the file and its result is on its way (the
+      // failed fsync): the window restarts above those rows and must not take them again.
+      internals.writer.commit = async (events) => {
+        const result = await commit.call(internals.writer, events)
+        internals.writer.markForwarded = () => Promise.reject(new Error('writer failed'))
+        await t.rejects(j.markForwarded([file(0, 1)[0]!.seq]))
+        internals.writer.markForwarded = markForwarded
+        return result
+      }
+      await Promise.all(Array.from({ length: 4 }, () => j.append(event(r))))
+      internals.writer.commit = commit
+      t.equal(file(0, 100).length, 16)
+      t.equal(difference(j.readPending(0, 100), file(0, 100)), null, 'each entry once')
+    },
+  )
+})
 
 t.test('EntryWindow against a model of the file, many small steps', async (t) => {
   // The journal's readPending in miniature: the file's rows up to `from`, then the window.

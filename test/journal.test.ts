@@ -1,18 +1,12 @@
 import t, { type Test } from 'tap'
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
-import {
-  SqliteJournal,
-  JournalFullError,
-  JournalClosedError,
-  JournalUnavailableError,
-} from '../journal/index.js'
-import type { NewEvent, WriterMode, WriterRestart } from '../journal/index.js'
+import { SqliteJournal, JournalFullError, JournalClosedError } from '../journal/index.js'
+import type { NewEvent } from '../journal/index.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { until } from './helpers/wait.js'
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-journal-'))
@@ -51,248 +45,195 @@ function filesSize(dir: string): number {
   }, 0)
 }
 
-async function open(t: Test, dir: string, writer: WriterMode, extra = {}) {
+async function open(t: Test, dir: string, extra = {}) {
   const commits: number[] = []
-  const j = new SqliteJournal({ dataDir: dir, writer, onCommit: (n) => commits.push(n), ...extra })
+  const j = new SqliteJournal({ dataDir: dir, onCommit: (n) => commits.push(n), ...extra })
   await j.start()
   t.teardown(() => j.close())
   return { j, commits }
 }
 
-for (const writer of ['inline', 'worker'] as const) {
-  t.test(`${writer} writer`, async (t) => {
-    t.test('appends are ordered, kept byte for byte, and group-committed', async (t) => {
-      const { j, commits } = await open(t, tempDir(t), writer)
-      const bodies = Array.from({ length: 300 }, () =>
-        randomBytes(1 + Math.floor(Math.random() * 2000)),
-      )
-      const entries = await Promise.all(bodies.map((b, i) => j.append(event(i, b))))
-      for (let i = 1; i < entries.length; i++) {
-        t.ok(entries[i]!.seq > entries[i - 1]!.seq, 'seq strictly increasing in append order')
-      }
-      t.equal(
-        commits.reduce((a, b) => a + b, 0),
-        300,
-        'every event committed once',
-      )
-      t.ok(
-        commits.length < 300,
-        `fewer commits (${commits.length}) than events: appends were grouped`,
-      )
-      t.ok(Math.max(...commits) > 1, 'at least one commit held several events')
-      const read = j.readPending(0, 1000)
-      t.equal(read.length, 300)
-      read.forEach((e, i) => {
-        t.equal(e.seq, entries[i]!.seq)
-        t.equal(e.id, `evt-${i}`)
-        t.same(e.headers, { 'content-type': 'application/json', 'x-n': String(i) })
-        if (!e.body.equals(bodies[i]!)) t.fail(`body ${i} differs`)
-      })
-      t.equal(j.readPending(entries[149]!.seq, 1000).length, 150, 'reads after a cursor')
-      const s = j.stats()
-      t.equal(s.pending, 300)
-      t.equal(s.oldestPendingAt, entries[0]!.receivedAt)
+t.test('inline writer', async (t) => {
+  t.test('appends are ordered, kept byte for byte, and group-committed', async (t) => {
+    const { j, commits } = await open(t, tempDir(t))
+    const bodies = Array.from({ length: 300 }, () =>
+      randomBytes(1 + Math.floor(Math.random() * 2000)),
+    )
+    const entries = await Promise.all(bodies.map((b, i) => j.append(event(i, b))))
+    for (let i = 1; i < entries.length; i++) {
+      t.ok(entries[i]!.seq > entries[i - 1]!.seq, 'seq strictly increasing in append order')
+    }
+    t.equal(
+      commits.reduce((a, b) => a + b, 0),
+      300,
+      'every event committed once',
+    )
+    t.ok(
+      commits.length < 300,
+      `fewer commits (${commits.length}) than events: appends were grouped`,
+    )
+    t.ok(Math.max(...commits) > 1, 'at least one commit held several events')
+    const read = j.readPending(0, 1000)
+    t.equal(read.length, 300)
+    read.forEach((e, i) => {
+      t.equal(e.seq, entries[i]!.seq)
+      t.equal(e.id, `evt-${i}`)
+      t.same(e.headers, { 'content-type': 'application/json', 'x-n': String(i) })
+      if (!e.body.equals(bodies[i]!)) t.fail(`body ${i} differs`)
     })
+    t.equal(j.readPending(entries[149]!.seq, 1000).length, 150, 'reads after a cursor')
+    const s = j.stats()
+    t.equal(s.pending, 300)
+    t.equal(s.oldestPendingAt, entries[0]!.receivedAt)
+  })
 
-    t.test('appends made while a commit runs go into the next commit', async (t) => {
-      const { j, commits } = await open(t, tempDir(t), writer)
-      const first = j.append(event(0))
-      // Queued after the first commit started (it starts on setImmediate).
-      await new Promise((r) => setImmediate(r))
-      const rest = Array.from({ length: 50 }, (_, i) => j.append(event(i + 1)))
-      await Promise.all([first, ...rest])
-      t.equal(commits[0], 1, 'first commit held only the first event')
-      t.ok(commits.length < 51, `the 50 later appends shared ${commits.length - 1} commit(s)`)
-    })
+  t.test('appends made while a commit runs go into the next commit', async (t) => {
+    const { j, commits } = await open(t, tempDir(t))
+    const first = j.append(event(0))
+    // Queued after the first commit started (it starts on setImmediate).
+    await new Promise((r) => setImmediate(r))
+    const rest = Array.from({ length: 50 }, (_, i) => j.append(event(i + 1)))
+    await Promise.all([first, ...rest])
+    t.equal(commits[0], 1, 'first commit held only the first event')
+    t.ok(commits.length < 51, `the 50 later appends shared ${commits.length - 1} commit(s)`)
+  })
 
-    t.test('reopen keeps everything pending; markForwarded hides entries', async (t) => {
-      const dir = tempDir(t)
-      const a = new SqliteJournal({ dataDir: dir, writer })
-      await a.start()
-      const entries = await Promise.all(Array.from({ length: 10 }, (_, i) => a.append(event(i))))
-      await a.markForwarded(entries.slice(0, 3).map((e) => e.seq))
-      const closing = a.close()
-      t.equal(a.close(), closing, 'close returns the same promise')
-      await closing
-      await t.rejects(a.append(event(99)), JournalClosedError)
-      const { j } = await open(t, dir, writer)
-      const pending = j.readPending(0, 100)
-      t.same(
-        pending.map((e) => e.seq),
-        entries.slice(3).map((e) => e.seq),
-      )
-      t.equal(j.stats().pending, 7)
-      const next = await j.append(event(10))
-      t.ok(next.seq > entries[9]!.seq, 'seq keeps increasing across reopen')
-    })
+  t.test('reopen keeps everything pending; markForwarded hides entries', async (t) => {
+    const dir = tempDir(t)
+    const a = new SqliteJournal({ dataDir: dir })
+    await a.start()
+    const entries = await Promise.all(Array.from({ length: 10 }, (_, i) => a.append(event(i))))
+    await a.markForwarded(entries.slice(0, 3).map((e) => e.seq))
+    const closing = a.close()
+    t.equal(a.close(), closing, 'close returns the same promise')
+    await closing
+    await t.rejects(a.append(event(99)), JournalClosedError)
+    const { j } = await open(t, dir)
+    const pending = j.readPending(0, 100)
+    t.same(
+      pending.map((e) => e.seq),
+      entries.slice(3).map((e) => e.seq),
+    )
+    t.equal(j.stats().pending, 7)
+    const next = await j.append(event(10))
+    t.ok(next.seq > entries[9]!.seq, 'seq keeps increasing across reopen')
+  })
 
-    t.test('the pending count stays exact under concurrent marks and appends', async (t) => {
-      const { j } = await open(t, tempDir(t), writer)
-      const entries = await Promise.all(Array.from({ length: 300 }, (_, i) => j.append(event(i))))
-      const batches = Array.from({ length: 10 }, (_, b) => entries.slice(b * 20, b * 20 + 20))
-      await Promise.all([
-        ...batches.map((batch) => j.markForwarded(batch.map((e) => e.seq))),
-        ...Array.from({ length: 50 }, (_, i) => j.append(event(300 + i))),
-        // Already gone: marking it again must not count twice.
-        j.markForwarded([entries[0]!.seq]),
-      ])
-      t.equal(j.stats().pending, 150)
-      t.equal(j.readPending(0, 1000).length, 150)
-    })
+  t.test('the pending count stays exact under concurrent marks and appends', async (t) => {
+    const { j } = await open(t, tempDir(t))
+    const entries = await Promise.all(Array.from({ length: 300 }, (_, i) => j.append(event(i))))
+    const batches = Array.from({ length: 10 }, (_, b) => entries.slice(b * 20, b * 20 + 20))
+    await Promise.all([
+      ...batches.map((batch) => j.markForwarded(batch.map((e) => e.seq))),
+      ...Array.from({ length: 50 }, (_, i) => j.append(event(300 + i))),
+      // Already gone: marking it again must not count twice.
+      j.markForwarded([entries[0]!.seq]),
+    ])
+    t.equal(j.stats().pending, 150)
+    t.equal(j.readPending(0, 1000).length, 150)
+  })
 
-    t.test('compaction shrinks the files', async (t) => {
-      const dir = tempDir(t)
-      const { j } = await open(t, dir, writer)
-      const entries = await Promise.all(
-        Array.from({ length: 1500 }, (_, i) => j.append(event(i, randomBytes(4096)))),
-      )
-      await j.markForwarded(entries.map((e) => e.seq))
-      const before = filesSize(dir)
-      await j.compact()
-      const after = filesSize(dir)
-      t.ok(after < before / 4, `files went from ${before} to ${after} bytes`)
-      t.equal(statSync(join(dir, 'journal.db-wal')).size, 0, 'WAL truncated')
-      t.equal(j.stats().pending, 0)
-      t.ok(j.stats().bytes < before / 4, 'stats bytes follow')
-    })
+  t.test('compaction shrinks the files', async (t) => {
+    const dir = tempDir(t)
+    const { j } = await open(t, dir)
+    const entries = await Promise.all(
+      Array.from({ length: 1500 }, (_, i) => j.append(event(i, randomBytes(4096)))),
+    )
+    await j.markForwarded(entries.map((e) => e.seq))
+    const before = filesSize(dir)
+    await j.compact()
+    const after = filesSize(dir)
+    t.ok(after < before / 4, `files went from ${before} to ${after} bytes`)
+    t.equal(statSync(join(dir, 'journal.db-wal')).size, 0, 'WAL truncated')
+    t.equal(j.stats().pending, 0)
+    t.ok(j.stats().bytes < before / 4, 'stats bytes follow')
+  })
 
-    t.test('the journal compacts itself on its timer', async (t) => {
-      const dir = tempDir(t)
-      const { j } = await open(t, dir, writer, { compactIntervalMs: 20 })
-      const entries = await Promise.all(
-        Array.from({ length: 1500 }, (_, i) => j.append(event(i, randomBytes(4096)))),
-      )
-      const before = filesSize(dir)
-      await j.markForwarded(entries.map((e) => e.seq))
-      // Nobody calls compact(): the journal's own timer must shrink the files.
-      for (let i = 0; i < 600 && filesSize(dir) >= before / 4; i++) {
-        await new Promise((r) => setTimeout(r, 50))
-      }
-      t.ok(filesSize(dir) < before / 4, `files went from ${before} to ${filesSize(dir)} bytes`)
-      t.equal(j.stats().pending, 0)
-    })
+  t.test('the journal compacts itself on its timer', async (t) => {
+    const dir = tempDir(t)
+    const { j } = await open(t, dir, { compactIntervalMs: 20 })
+    const entries = await Promise.all(
+      Array.from({ length: 1500 }, (_, i) => j.append(event(i, randomBytes(4096)))),
+    )
+    const before = filesSize(dir)
+    await j.markForwarded(entries.map((e) => e.seq))
+    // Nobody calls compact(): the journal's own timer must shrink the files.
+    for (let i = 0; i < 600 && filesSize(dir) >= before / 4; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    t.ok(filesSize(dir) < before / 4, `files went from ${before} to ${filesSize(dir)} bytes`)
+    t.equal(j.stats().pending, 0)
+  })
 
-    t.test(
-      'a journal from the previous version opens and loses its forwarded column',
-      async (t) => {
-        const dir = tempDir(t)
-        const old = new Database(join(dir, 'journal.db'))
-        old.pragma('auto_vacuum = INCREMENTAL')
-        old.pragma('journal_mode = WAL')
-        old.exec(OLD_DDL)
-        const insert = old.prepare(
-          `INSERT INTO entries (source, id, received_at, content_type, headers, body, verified_by)
+  t.test('a journal from the previous version opens and loses its forwarded column', async (t) => {
+    const dir = tempDir(t)
+    const old = new Database(join(dir, 'journal.db'))
+    old.pragma('auto_vacuum = INCREMENTAL')
+    old.pragma('journal_mode = WAL')
+    old.exec(OLD_DDL)
+    const insert = old.prepare(
+      `INSERT INTO entries (source, id, received_at, content_type, headers, body, verified_by)
          VALUES ('default', ?, ?, 'application/json', '{"x-n":"1"}', ?, NULL)`,
-        )
-        for (let i = 0; i < 3; i++) insert.run(`old-${i}`, 1000 + i, Buffer.from(`{"n":${i}}`))
-        old.close()
-
-        const { j } = await open(t, dir, writer)
-        const pending = j.readPending(0, 10)
-        t.same(
-          pending.map((e) => [e.id, e.body.toString(), e.headers]),
-          [0, 1, 2].map((i) => [`old-${i}`, `{"n":${i}}`, { 'x-n': '1' }]),
-          'old entries are pending, byte for byte',
-        )
-        t.same(j.stats(), { ...j.stats(), pending: 3, oldestPendingAt: 1000 })
-        const inspect = new Database(join(dir, 'journal.db'), { readonly: true })
-        t.teardown(() => inspect.close())
-        const columns = inspect.pragma('table_info(entries)') as Array<{ name: string }>
-        t.notOk(
-          columns.some((c) => c.name === 'forwarded'),
-          'forwarded column dropped',
-        )
-        t.same(inspect.pragma('index_list(entries)'), [], 'partial index dropped')
-
-        await j.markForwarded([pending[0]!.seq])
-        const next = await j.append(event(3))
-        t.ok(next.seq > pending[2]!.seq, 'seq continues after the old entries')
-        t.same(
-          j.readPending(0, 10).map((e) => e.id),
-          ['old-1', 'old-2', 'evt-3'],
-        )
-        t.equal(j.stats().pending, 3)
-      },
     )
+    for (let i = 0; i < 3; i++) insert.run(`old-${i}`, 1000 + i, Buffer.from(`{"n":${i}}`))
+    old.close()
 
-    t.test(
-      'quota: appends are refused past maxBytes, accepted again after compaction',
-      async (t) => {
-        const { j } = await open(t, tempDir(t), writer, { maxBytes: 200_000 })
-        const accepted: number[] = []
-        let refused: unknown = null
-        for (let i = 0; i < 100 && !refused; i++) {
-          try {
-            accepted.push((await j.append(event(i, randomBytes(10_000)))).seq)
-          } catch (err) {
-            refused = err
-          }
-        }
-        t.type(refused, JournalFullError, 'refused with JournalFullError')
-        t.ok(
-          accepted.length > 0 && accepted.length < 30,
-          `accepted ${accepted.length} before refusing`,
-        )
-        t.equal(j.stats().state, 'full')
-        await j.markForwarded(accepted)
-        await j.compact()
-        t.equal(j.stats().state, 'open')
-        t.ok((await j.append(event(1000))).seq > 0, 'accepted again')
-      },
+    const { j } = await open(t, dir)
+    const pending = j.readPending(0, 10)
+    t.same(
+      pending.map((e) => [e.id, e.body.toString(), e.headers]),
+      [0, 1, 2].map((i) => [`old-${i}`, `{"n":${i}}`, { 'x-n': '1' }]),
+      'old entries are pending, byte for byte',
     )
-  })
-}
+    t.same(j.stats(), { ...j.stats(), pending: 3, oldestPendingAt: 1000 })
+    const inspect = new Database(join(dir, 'journal.db'), { readonly: true })
+    t.teardown(() => inspect.close())
+    const columns = inspect.pragma('table_info(entries)') as Array<{ name: string }>
+    t.notOk(
+      columns.some((c) => c.name === 'forwarded'),
+      'forwarded column dropped',
+    )
+    t.same(inspect.pragma('index_list(entries)'), [], 'partial index dropped')
 
-t.test('a dead writer thread that cannot be restarted leaves the journal failed', async (t) => {
-  const dir = tempDir(t)
-  const restarts: Array<{ attempt: number; delayMs: number | null; state: unknown }> = []
-  const { j } = await open(t, dir, 'worker', {
-    writerRestartAttempts: 2,
-    checkpointIntervalMs: 0,
-    compactIntervalMs: 0,
-    onWriterRestart: (r: WriterRestart) =>
-      restarts.push({ attempt: r.attempt, delayMs: r.delayMs, state: j.stats().state }),
+    await j.markForwarded([pending[0]!.seq])
+    const next = await j.append(event(3))
+    t.ok(next.seq > pending[2]!.seq, 'seq continues after the old entries')
+    t.same(
+      j.readPending(0, 10).map((e) => e.id),
+      ['old-1', 'old-2', 'evt-3'],
+    )
+    t.equal(j.stats().pending, 3)
   })
-  await j.append(event(1))
-  // A new writer thread cannot open what is now at the journal's path (a directory): every
-  // restart fails. The read connection keeps the moved files open, so reads still work.
-  for (const f of ['journal.db', 'journal.db-wal', 'journal.db-shm']) {
-    renameSync(join(dir, f), join(dir, `${f}.moved`))
-  }
-  mkdirSync(join(dir, 'journal.db'))
-  // Reach the private worker to kill it the way a fatal error in the thread would.
-  const internals = j as unknown as { writer: { worker: { terminate(): Promise<number> } } }
-  await internals.writer.worker.terminate()
-  await until('the journal gave up', () => j.stats().state === 'failed')
-  t.same(
-    restarts.map((r) => [r.attempt, r.delayMs === null, r.state]),
-    [
-      [1, false, 'restarting'],
-      [2, false, 'restarting'],
-      [2, true, 'failed'],
-    ],
-    'two restarts failed in a row, then it gave up',
-  )
-  await t.rejects(j.append(event(2)), JournalUnavailableError)
-  t.equal(j.stats().state, 'failed', 'failed stays')
-  t.equal(j.stats().pending, 1, 'reads still work')
+
+  t.test('quota: appends are refused past maxBytes, accepted again after compaction', async (t) => {
+    const { j } = await open(t, tempDir(t), { maxBytes: 200_000 })
+    const accepted: number[] = []
+    let refused: unknown = null
+    for (let i = 0; i < 100 && !refused; i++) {
+      try {
+        accepted.push((await j.append(event(i, randomBytes(10_000)))).seq)
+      } catch (err) {
+        refused = err
+      }
+    }
+    t.type(refused, JournalFullError, 'refused with JournalFullError')
+    t.ok(accepted.length > 0 && accepted.length < 30, `accepted ${accepted.length} before refusing`)
+    t.equal(j.stats().state, 'full')
+    await j.markForwarded(accepted)
+    await j.compact()
+    t.equal(j.stats().state, 'open')
+    t.ok((await j.append(event(1000))).seq > 0, 'accepted again')
+  })
 })
 
 t.test('options are checked', async (t) => {
   t.throws(() => new SqliteJournal({ dataDir: '' }), TypeError)
   t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', sync: 'off' as never }), /options.sync/)
   t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', maxBytes: -1 }), /options.maxBytes/)
-  t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', writer: 'x' as never }), /options.writer/)
   t.throws(
     () => new SqliteJournal({ dataDir: '/tmp/x', compactIntervalMs: -1 }),
     /options.compactIntervalMs/,
   )
-  for (const bad of [-1, 1.5, '3']) {
-    t.throws(() => new SqliteJournal({ dataDir: '/tmp/x', writerRestartAttempts: bad as never }), {
-      name: 'TypeError',
-      message: /options.writerRestartAttempts/,
-    })
-  }
 })
 
 failOnLeaks(t)

@@ -90,10 +90,21 @@ t.test('deliveries in /v1/status, /metrics and sluice status', async (t) => {
     [bad],
   )
 
-  await until('the count sees the failing and the paused one', async () => {
-    const d = (await status()).deliveries
-    return d.failingSubscriptions === 1 && d.pausedSubscriptions === 1 && d.pending === 2
-  })
+  // The rates come from the once-a-second samples of the totals, which trail the counts (by
+  // more than a second when the machine is loaded), so they are waited for too.
+  await until(
+    'the count sees the failing and the paused one, and the rates the attempts',
+    async () => {
+      const d = (await status()).deliveries
+      return (
+        d.failingSubscriptions === 1 &&
+        d.pausedSubscriptions === 1 &&
+        d.pending === 2 &&
+        d.deliveredPerSecond > 0 &&
+        d.failedPerSecond > 0
+      )
+    },
+  )
   const s = await status()
   t.match(s.deliveries, {
     pending: 2,

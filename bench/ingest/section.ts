@@ -31,12 +31,12 @@ export async function load(ctx: BenchContext, opts: LoadOptions): Promise<LoadRe
  * measured: the broker and the database point at a closed port, so the pipeline behind the
  * journal stays idle (the `e2e` section measures all of it).
  */
-export async function startSluice(ctx: BenchContext, writer: 'default' | 'inline' | 'worker') {
+export async function startSluice(ctx: BenchContext) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'))
   const dead = await deadPort()
   const { child, line } = await startNode(
     join(ctx.root, 'dist', 'bench', 'ingest', 'engine-server.js'),
-    [writer],
+    [],
     {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -103,14 +103,14 @@ export const ingestSection: BenchSection = {
     await stop(bareProc.child)
 
     ctx.log('Sluice (sync full), max throughput')
-    let sluice = await startSluice(ctx, 'default')
+    let sluice = await startSluice(ctx)
     await load(ctx, { ...base, url: sluice.url, duration: 2 })
     const max = await load(ctx, { ...base, url: sluice.url })
     const maxRss = peakRss(sluice.pid)
     await sluice.close()
 
     ctx.log(`Sluice (sync full), ${RATE} req/s offered`)
-    sluice = await startSluice(ctx, 'default')
+    sluice = await startSluice(ctx)
     await load(ctx, { ...base, url: sluice.url, duration: 2, overallRate: RATE / 2 })
     const rated = await load(ctx, { ...base, url: sluice.url, overallRate: RATE })
     const ratedRss = peakRss(sluice.pid)

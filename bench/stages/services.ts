@@ -84,7 +84,7 @@ export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv, roo
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'))
   const { child, line } = await startNode(
     join(root, 'dist', 'bench', 'ingest', 'engine-server.js'),
-    ['default'],
+    [],
     {
       PORT: '0',
       HOST: '127.0.0.1',

@@ -1,8 +1,14 @@
 /**
- * Request/response over a worker-thread channel, both ways: each side can call the other's
- * handlers and gets a promise of the answer. One-way messages (`cast`) carry hints and logs.
- * The channel is a Worker on the main side and `parentPort` on the thread side.
+ * Request/response over a worker-thread channel, both ways, typed by two interfaces: each side
+ * serves an object (`local`) and calls the other side's through `remote`, a Proxy that turns
+ * `remote.metrics()` or `remote.admin.getEvent(id)` into a message naming the property path.
+ * Neither side lists method names: the caller's names come from the interface, the server
+ * looks them up on its object (own or prototype methods). `cast` is the one-way form, for
+ * hints and log lines. The channel is a Worker on the main side and `parentPort` on the other.
  */
+import { pathProxy, servedMethod, type Casts, type Remote } from './rpc-types.js'
+
+export type { Casts, Remote } from './rpc-types.js'
 
 export interface Channel {
   postMessage(message: unknown, transfer?: readonly Transferable[]): void
@@ -11,13 +17,11 @@ export interface Channel {
 
 type Transferable = ArrayBuffer
 
-export type Handler = (payload: unknown) => unknown
-
 interface Request {
   rpc: 'call'
   id: number
-  method: string
-  payload: unknown
+  path: string[]
+  args: unknown[]
 }
 interface Response {
   rpc: 'result'
@@ -28,12 +32,12 @@ interface Response {
 }
 interface Cast {
   rpc: 'cast'
-  method: string
-  payload: unknown
+  path: string[]
+  args: unknown[]
 }
 type Message = Request | Response | Cast
 
-/** An error thrown by the other side's handler, with its message and code. */
+/** An error thrown by the other side's method, with its message and code. */
 export class RemoteError extends Error {
   constructor(
     message: string,
@@ -52,7 +56,7 @@ export class ChannelClosedError extends Error {
   }
 }
 
-/** Values a handler returns may ask for their ArrayBuffers to be moved, not copied. */
+/** Values a method returns may ask for their ArrayBuffers to be moved, not copied. */
 export class WithTransfer<T> {
   constructor(
     readonly value: T,
@@ -60,32 +64,24 @@ export class WithTransfer<T> {
   ) {}
 }
 
-export class Rpc {
+/** One end of the channel: serves `local`, calls the other end's `RemoteApi`. */
+export class Rpc<RemoteApi extends object> {
   private nextId = 1
   private readonly pending = new Map<
     number,
     { resolve: (v: unknown) => void; reject: (e: Error) => void }
   >()
   private closed: Error | null = null
+  /** The other side's methods: each call returns a promise of its answer. */
+  readonly remote: Remote<RemoteApi> = pathProxy((path, args) => this.call(path, args))
+  /** The other side's methods, one-way: no answer, errors stay on the other side. */
+  readonly cast: Casts<RemoteApi> = pathProxy((path, args) => this.send(path, args))
 
   constructor(
     private readonly channel: Channel,
-    private readonly handlers: Record<string, Handler>,
+    private readonly local: object,
   ) {
     channel.on('message', (m) => this.receive(m as Message))
-  }
-
-  call<T>(method: string, payload?: unknown): Promise<T> {
-    if (this.closed) return Promise.reject(this.closed)
-    const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-      this.channel.postMessage({ rpc: 'call', id, method, payload } satisfies Request)
-    })
-  }
-
-  cast(method: string, payload?: unknown): void {
-    if (!this.closed) this.channel.postMessage({ rpc: 'cast', method, payload } satisfies Cast)
   }
 
   /** The other side is gone: every pending call fails, later calls fail at once. */
@@ -95,6 +91,19 @@ export class Rpc {
     this.pending.clear()
   }
 
+  private call(path: string[], args: unknown[]): Promise<unknown> {
+    if (this.closed) return Promise.reject(this.closed)
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.channel.postMessage({ rpc: 'call', id, path, args } satisfies Request)
+    })
+  }
+
+  private send(path: string[], args: unknown[]): void {
+    if (!this.closed) this.channel.postMessage({ rpc: 'cast', path, args } satisfies Cast)
+  }
+
   private receive(m: Message): void {
     if (m?.rpc === 'result') {
       const waiter = this.pending.get(m.id)
@@ -102,27 +111,11 @@ export class Rpc {
       this.pending.delete(m.id)
       if (m.ok) waiter.resolve(m.value)
       else waiter.reject(new RemoteError(m.error?.message ?? 'remote call failed', m.error?.code))
-      return
-    }
-    if (m?.rpc === 'cast') {
-      void this.run(m.method, m.payload).catch(() => {})
-      return
-    }
-    if (m?.rpc === 'call') {
-      this.run(m.method, m.payload).then(
-        (value) => {
-          if (value instanceof WithTransfer) {
-            const r: Response = { rpc: 'result', id: m.id, ok: true, value: value.value }
-            this.channel.postMessage(r, value.transfer)
-          } else {
-            this.channel.postMessage({
-              rpc: 'result',
-              id: m.id,
-              ok: true,
-              value,
-            } satisfies Response)
-          }
-        },
+    } else if (m?.rpc === 'cast') {
+      void this.run(m.path, m.args).catch(() => {})
+    } else if (m?.rpc === 'call') {
+      this.run(m.path, m.args).then(
+        (value) => this.answer(m.id, value),
         (err: unknown) => {
           const e = err as { message?: string; code?: unknown }
           const error = {
@@ -135,9 +128,17 @@ export class Rpc {
     }
   }
 
-  private async run(method: string, payload: unknown): Promise<unknown> {
-    const handler = this.handlers[method]
-    if (!handler) throw new Error(`no handler for ${method}`)
-    return handler(payload)
+  private answer(id: number, value: unknown): void {
+    if (value instanceof WithTransfer) {
+      const r: Response = { rpc: 'result', id, ok: true, value: value.value }
+      this.channel.postMessage(r, value.transfer)
+    } else {
+      this.channel.postMessage({ rpc: 'result', id, ok: true, value } satisfies Response)
+    }
+  }
+
+  private async run(path: string[], args: unknown[]): Promise<unknown> {
+    const { owner, method } = servedMethod(this.local, path)
+    return method.apply(owner, args)
   }
 }

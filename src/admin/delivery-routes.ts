@@ -1,7 +1,7 @@
 import { UUID } from '../api/fields.js'
 import { deliveriesQuery, emptyBody, replayBody } from '../api/requests.js'
 import type { Delivery } from '../api/types.js'
-import type { AdminData } from './data.js'
+import type { AdminData } from '../model/admin-data.js'
 import {
   decodeCursor,
   InvalidRequest,

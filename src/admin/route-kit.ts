@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
-import type { AdminData } from './data.js'
+import type { AdminData } from '../model/admin-data.js'
 
 /**
  * What every admin route file shares: the route's shape, parsing a query or body with a

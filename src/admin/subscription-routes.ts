@@ -1,7 +1,7 @@
 import { UUID } from '../api/fields.js'
 import { subscriptionsQuery } from '../api/requests.js'
 import { rotateBody, subscriptionCreate, subscriptionPatch } from '../api/subscription-input.js'
-import type { AdminData } from './data.js'
+import type { AdminData } from '../model/admin-data.js'
 import {
   decodeCursor,
   InvalidRequest,

@@ -39,6 +39,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         dataDir: options.dataDir,
         maxConnections: poolSize + (options.extraConnections ?? 16),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
       })
   const url = options.databaseUrl ?? embedded!.url
   const pool = new pg.Pool({

@@ -1,13 +1,15 @@
 /**
  * Worker-thread body of the embedded database: PGlite runs its WebAssembly Postgres on the
  * thread that calls it, so it gets a thread of its own instead of sharing the main thread with
- * the HTTP server. Protocol with src/db/embedded.ts: workerData in, one `{ port }` or
- * `{ error }` message out; a `'close'` message in, `'closed'` out, then the thread ends.
+ * the HTTP server. It serves EmbeddedActorApi to src/db/embedded.ts (a ThreadHost): `started`
+ * once the socket server listens, or `failed` with the reason; `close` stops both.
  */
 import { mkdirSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { Rpc } from '../actors/rpc.js'
+import type { ActorApi, HostApi } from '../actors/thread-host.js'
 import { nameThread } from '../actors/thread-self.js'
 
 nameThread('sluice-pglite')
@@ -18,42 +20,53 @@ export interface EmbeddedThreadData {
   maxConnections: number
 }
 
+/** What the thread serves the engine. */
+export interface EmbeddedActorApi extends ActorApi {
+  /** The port the socket server listens on (asked once it cast `started`). */
+  port(): number
+  close(): Promise<void>
+}
+
+/** What the engine serves the thread, besides HostApi. */
+export interface EmbeddedHostApi {
+  /** The database could not be opened or served: the start fails with this message. */
+  failed(message: string): void
+}
+
 const { dir, port, maxConnections } = workerData as EmbeddedThreadData
+let db: PGlite | null = null
+let server: PGLiteSocketServer | null = null
 
 async function start(): Promise<void> {
   mkdirSync(dir, { recursive: true })
-  let db: PGlite
   try {
     db = await PGlite.create(dir)
   } catch (err) {
-    parentPort!.postMessage({
-      error: `cannot open the embedded database in ${dir}: ${(err as Error).message}`,
-    })
-    return
+    return rpc.cast.failed(`cannot open the embedded database in ${dir}: ${(err as Error).message}`)
   }
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections })
+  const listening = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections })
   try {
-    await server.start()
+    await listening.start()
   } catch (err) {
-    await db.close().catch(() => {})
-    parentPort!.postMessage({
-      error: `cannot start the embedded database server: ${(err as Error).message}`,
-    })
-    return
+    const message = `cannot start the embedded database server: ${(err as Error).message}`
+    return rpc.cast.failed(message)
   }
-  parentPort!.on('message', (msg) => {
-    if (msg !== 'close') return
-    void (async () => {
-      try {
-        await server.stop()
-      } finally {
-        await db.close().catch(() => {})
-        parentPort!.postMessage('closed')
-        parentPort!.close()
-      }
-    })()
-  })
-  parentPort!.postMessage({ port: Number(server.getServerConn().split(':').pop()) })
+  server = listening
+  rpc.cast.started()
 }
 
-void start()
+const actor: EmbeddedActorApi = {
+  port: () => Number(server?.getServerConn().split(':').pop()),
+  close: async () => {
+    await starting
+    try {
+      await server?.stop()
+    } finally {
+      await db?.close().catch(() => {})
+      // Nothing of ours is left on this thread's loop: let it end.
+      parentPort!.unref()
+    }
+  },
+}
+const rpc = new Rpc<HostApi & EmbeddedHostApi>(parentPort!, actor)
+const starting = start()

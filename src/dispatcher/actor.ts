@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import pg from 'pg'
 import { Rpc } from '../actors/rpc.js'
+import type { HostApi } from '../actors/thread-host.js'
 import { lowerThreadPriority, nameThread } from '../actors/thread-self.js'
 import type { Config } from '../config.js'
 import { threadLogger } from '../log.js'
@@ -16,6 +17,7 @@ import { parseNoProxy, parseProxyUrl } from '../outbound/proxy-config.js'
 import { parseAllowList } from '../outbound/ssrf.js'
 import { backoffDelay, sleep } from '../util/backoff.js'
 import { runAll } from '../util/once.js'
+import type { DispatcherActorApi, DispatcherHostApi } from './actor-api.js'
 import { Dispatcher } from './dispatcher.js'
 import { notRunning } from './health.js'
 import { DISPATCHER_POOL_SIZE, type DispatcherTuning } from './options.js'
@@ -53,7 +55,7 @@ let starting: Dispatcher | null = null
 // Why the last start failed (the database gone again since the pipeline saw it up), for /readyz.
 let startError: string | null = null
 const pool = new pg.Pool({ connectionString: data.connectionString, max: DISPATCHER_POOL_SIZE })
-const rpc = new Rpc(parentPort!, {
+const actor: DispatcherActorApi = {
   wake: () => dispatcher?.wake(),
   metrics: () => registry.getMetricsAsJSON(),
   lanes: () => dispatcher?.lanesView() ?? [],
@@ -67,8 +69,9 @@ const rpc = new Rpc(parentPort!, {
     })
     parentPort!.unref()
   },
-})
-const logger = threadLogger(data.logLevel, (line) => rpc.cast('log', line))
+}
+const rpc = new Rpc<HostApi & DispatcherHostApi>(parentPort!, actor)
+const logger = threadLogger(data.logLevel, (line) => rpc.cast.log(line))
 pool.on('error', (err) => logger.warn({ err }, 'idle database connection lost'))
 
 const { config } = data
@@ -87,7 +90,7 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     schedule: config.SLUICE_DELIVERY_SCHEDULE,
     timeoutMs: config.SLUICE_DELIVERY_TIMEOUT_MS,
     disableAfterHours: config.SLUICE_DISABLE_AFTER_HOURS,
-    watermark: () => rpc.call<number>('watermark'),
+    watermark: () => rpc.remote.watermark(),
     logger,
     ...data.tuning,
   })
@@ -98,7 +101,7 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     // Closed while it started: the close above has shut it already.
     if (stop.signal.aborted) break
     dispatcher = candidate
-    rpc.cast('started')
+    rpc.cast.started()
     logger.info({ owner: candidate.owner, listen: !data.embedded }, 'dispatcher running')
     break
   } catch (err) {

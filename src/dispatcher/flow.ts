@@ -1,4 +1,5 @@
 import type { FlowOptions } from '../outbound/flow-options.js'
+import type { FlowState } from '../model/flow-state.js'
 
 /**
  * Flow control of one subscription on this node: how many attempts it may have in flight.
@@ -22,7 +23,7 @@ export type Signal =
   /** Any other answer (a 4xx, a 3xx) or a refusal of ours: says nothing about its load. */
   | { readonly kind: 'neutral' }
 
-export type FlowState = 'normal' | 'narrowed' | 'held' | 'paused'
+export type { FlowState }
 
 export interface FlowView {
   readonly state: FlowState

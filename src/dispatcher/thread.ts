@@ -9,6 +9,7 @@ import { loadSecretKey } from '../util/secret-box.js'
 import { LastAnswer } from '../util/last-answer.js'
 import { withTimeout } from '../util/timeout.js'
 import type { DispatcherActorData } from './actor.js'
+import type { DispatcherActorApi, DispatcherHostApi } from './actor-api.js'
 import { notRunning, type DispatcherHealth } from './health.js'
 import type { LaneView } from './lanes.js'
 import { outboundCounts, type OutboundCounts } from './outbound-counts.js'
@@ -33,7 +34,7 @@ const CALL_TIMEOUT_MS = 1000
  * back-off; what it had leased is attempted again once the leases expire.
  */
 export class DispatcherThread {
-  private readonly host: ThreadHost
+  private readonly host: ThreadHost<DispatcherActorApi>
   private readonly answers = new LastAnswer<ThreadMetrics>(() => threadMetricsLate.inc())
   // A hung thread reads `down` after 30 s rather than its last `up` for ever.
   private readonly healthAnswers = new LastAnswer<DispatcherHealth>(() => {}, 30_000)
@@ -47,7 +48,7 @@ export class DispatcherThread {
     this.host = new ThreadHost({
       file: actorFile,
       workerData: () => data,
-      handlers: { watermark: () => watermark() },
+      serve: { watermark: () => watermark() } satisfies DispatcherHostApi,
       logger,
       name: 'dispatcher thread',
       // Its own close waits up to closeGraceMs (5 s) for attempts in flight; past this bound the
@@ -63,7 +64,7 @@ export class DispatcherThread {
 
   /** New deliveries were stored on this node (a hint: NOTIFY and the poll also wake it). */
   wake(): void {
-    this.host.current?.rpc.cast('wake')
+    this.host.current?.rpc.cast.wake()
   }
 
   /**
@@ -74,7 +75,7 @@ export class DispatcherThread {
   async metrics(): Promise<ThreadMetrics[]> {
     const rpc = this.host.current?.rpc
     if (!rpc) return []
-    const answer = () => rpc.call<ThreadMetrics>('metrics')
+    const answer = () => rpc.remote.metrics()
     const metrics = () => withTimeout(answer(), CALL_TIMEOUT_MS, 'the dispatcher does not answer')
     return [await this.answers.of(rpc, metrics)]
   }
@@ -92,8 +93,7 @@ export class DispatcherThread {
   async health(): Promise<DispatcherHealth> {
     const rpc = this.host.current?.rpc
     if (!rpc) return notRunning('the dispatcher thread is starting')
-    const ask = () =>
-      withTimeout(rpc.call<DispatcherHealth>('health'), CALL_TIMEOUT_MS, 'no answer in time')
+    const ask = () => withTimeout(rpc.remote.health(), CALL_TIMEOUT_MS, 'no answer in time')
     return this.healthAnswers.of(rpc, ask).catch((err: unknown) => ({
       ...notRunning((err as Error).message),
       state: 'down' as const,
@@ -104,7 +104,7 @@ export class DispatcherThread {
   async lanes(): Promise<LaneView[]> {
     const rpc = this.host.current?.rpc
     if (!rpc) return []
-    const answer = rpc.call<LaneView[]>('lanes')
+    const answer = rpc.remote.lanes()
     return withTimeout(answer, CALL_TIMEOUT_MS, 'the dispatcher thread does not answer')
   }
 

@@ -2,15 +2,16 @@
  * The pipeline actor: the body of the worker thread PipelineThread starts. It runs the whole
  * pipeline behind the journal (forwarder, broker, consumer, worker pool, Postgres) so that the
  * HTTP thread does HTTP and journal appends only. It reads and marks the journal through calls
- * to the HTTP thread (ThreadJournal), and answers the calls listed in `handlers`.
+ * to the HTTP thread (ThreadJournal), and serves PipelineActorApi (src/pipeline/actor-api.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Rpc } from '../actors/rpc.js'
-import type { AdminMethod } from '../admin/data.js'
+import type { HostApi } from '../actors/thread-host.js'
 import { lowerThreadPriority, nameThread } from '../actors/thread-self.js'
 import type { Config } from '../config.js'
 import { threadLogger } from '../log.js'
 import { threadMetrics } from '../metrics.js'
+import type { PipelineActorApi, PipelineHostApi } from './actor-api.js'
 import { Pipeline, type PipelineOptions } from './pipeline.js'
 import { ThreadJournal } from './thread-journal.js'
 
@@ -27,28 +28,25 @@ nameThread('sluice-pipeline')
 lowerThreadPriority(data.nice)
 
 let pipeline: Pipeline | null = null
-const rpc = new Rpc(parentPort!, {
+const actor: PipelineActorApi = {
   notify: () => pipeline?.notify(),
   pressure: (busy) => pipeline?.ingestPressure(busy === true),
   ready: () => pipeline?.ready(),
   readiness: () => pipeline?.readiness() ?? {},
-  // Its own registry and the dispatcher thread's, which it started.
   metrics: () => threadMetrics(),
-  admin: (call) => {
-    const { method, args } = call as { method: AdminMethod; args: unknown[] }
-    const admin = pipeline?.admin
-    if (!admin || typeof admin[method] !== 'function') {
-      throw new Error(`no admin method ${String(method)}`)
-    }
-    return (admin[method] as (...a: unknown[]) => Promise<unknown>).apply(admin, args)
+  // Served by property path (`admin.getEvent`): every AdminData method, no list of them.
+  get admin() {
+    if (!pipeline) throw new Error('the pipeline is not set up yet')
+    return pipeline.admin
   },
   close: async () => {
     await pipeline?.close()
     // Nothing of ours is left on this thread's loop: let it end.
     parentPort!.unref()
   },
-})
-const logger = threadLogger(data.logLevel, (line) => rpc.cast('log', line))
-pipeline = new Pipeline(data.config, new ThreadJournal(rpc), logger, data.options)
+}
+const rpc = new Rpc<HostApi & PipelineHostApi>(parentPort!, actor)
+const logger = threadLogger(data.logLevel, (line) => rpc.cast.log(line))
+pipeline = new Pipeline(data.config, new ThreadJournal(rpc.remote), logger, data.options)
 await pipeline.start()
-rpc.cast('started')
+rpc.cast.started()

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { AdminData } from '../admin/data.js'
+import type { AdminData } from '../model/admin-data.js'
 import { redriveDeadLetters } from '../consumer/redrive.js'
 import type { BatchProcessor } from '../consumer/types.js'
 import { deadLetterItem, listDeadLetters } from '../db/dead-letters.js'

@@ -1,6 +1,5 @@
-import type { JournalEntry } from '../../journal/types.js'
 import { ThreadHost } from '../actors/thread-host.js'
-import type { AdminData, AdminMethod } from '../admin/data.js'
+import type { AdminData } from '../model/admin-data.js'
 import { SluiceError } from '../errors.js'
 import type { Config } from '../config.js'
 import { runningFromSources } from '../util/package-root.js'
@@ -16,6 +15,7 @@ import { onceAsync } from '../util/once.js'
 import { LastAnswer } from '../util/last-answer.js'
 import { withTimeout } from '../util/timeout.js'
 import type { PipelineActorData } from './actor.js'
+import type { PipelineActorApi, PipelineHostApi } from './actor-api.js'
 import { packEntries } from './entry-transfer.js'
 import type { PipelineOptions } from './pipeline.js'
 import type { Check } from './readiness.js'
@@ -42,13 +42,12 @@ const CALL_TIMEOUT_MS = 3000
  * what it had not marked forwarded is still pending in the journal and is published again.
  */
 export class PipelineThread implements PipelineRunner {
-  private readonly host: ThreadHost
+  private readonly host: ThreadHost<PipelineActorApi>
   private ingestBusy = false
-  readonly admin: AdminData = adminProxy((method, args) => {
-    const incarnation = this.host.current
-    if (!incarnation?.started) throw new SluiceError('pipeline_unavailable')
-    return incarnation.rpc.call('admin', { method, args })
-  })
+  /** Every AdminData method is a call to the started thread (pipeline_unavailable without one). */
+  get admin(): AdminData {
+    return this.host.remote.admin
+  }
 
   constructor(
     config: Config,
@@ -65,21 +64,20 @@ export class PipelineThread implements PipelineRunner {
     this.host = new ThreadHost({
       file: actorFile,
       workerData: () => data,
-      handlers: {
-        readPending: async (p) => {
-          const { afterSeq, limit } = p as { afterSeq: number; limit: number }
-          return packEntries(await journal.readPending(afterSeq, limit))
-        },
-        markForwarded: (seqs) => journal.markForwarded(seqs as JournalEntry['seq'][]),
+      serve: {
+        readPending: async (afterSeq, limit) =>
+          packEntries(await journal.readPending(afterSeq, limit)),
+        markForwarded: (seqs) => journal.markForwarded(seqs),
         forwardedThrough: () => journal.forwardedThrough?.() ?? Date.now(),
-      },
+      } satisfies PipelineHostApi,
       logger,
       name: 'pipeline thread',
       whileDown: 'events stay in the journal',
       ...(options.restartCapMs !== undefined ? { restartCapMs: options.restartCapMs } : {}),
       onRestart: () => pipelineRestarts.inc(),
+      unavailable: () => new SluiceError('pipeline_unavailable'),
       onStarted: (rpc) => {
-        if (this.ingestBusy) rpc.cast('pressure', true)
+        if (this.ingestBusy) rpc.cast.pressure(true)
       },
     })
   }
@@ -91,7 +89,7 @@ export class PipelineThread implements PipelineRunner {
       const rpc = this.host.current?.rpc
       if (!rpc) return []
       // The actor's own registry and those of the threads it started (the dispatcher).
-      const ask = () => withTimeout(rpc.call<ThreadMetrics[]>('metrics'), CALL_TIMEOUT_MS)
+      const ask = () => withTimeout(rpc.remote.metrics(), CALL_TIMEOUT_MS)
       return answers.of(rpc, ask)
     })
   }
@@ -101,7 +99,7 @@ export class PipelineThread implements PipelineRunner {
       const incarnation = this.host.current
       if (this.host.closed) throw new Error('the pipeline is closed')
       try {
-        if (incarnation) return await incarnation.rpc.call<void>('ready')
+        if (incarnation) return void (await incarnation.rpc.remote.ready())
       } catch (err) {
         if (this.host.closed) throw err
       }
@@ -110,12 +108,12 @@ export class PipelineThread implements PipelineRunner {
   }
 
   notify(): void {
-    this.host.current?.rpc.cast('notify')
+    this.host.current?.rpc.cast.notify()
   }
 
   ingestPressure(busy: boolean): void {
     this.ingestBusy = busy
-    this.host.current?.rpc.cast('pressure', busy)
+    this.host.current?.rpc.cast.pressure(busy)
   }
 
   async readiness(): Promise<Record<string, Check>> {
@@ -131,7 +129,7 @@ export class PipelineThread implements PipelineRunner {
     }
     try {
       const rpc = incarnation.rpc
-      return await withTimeout(rpc.call<Record<string, Check>>('readiness'), CALL_TIMEOUT_MS)
+      return await withTimeout(rpc.remote.readiness(), CALL_TIMEOUT_MS)
     } catch (err) {
       const error = `the pipeline thread does not answer: ${(err as Error).message}`
       return threadChecks({ ok: false, state: 'unresponsive', error })
@@ -150,31 +148,6 @@ export class PipelineThread implements PipelineRunner {
     reportThreadMetricsFrom(null)
     await this.host.close()
   })
-}
-
-/** AdminData whose every method is a call to the pipeline thread. */
-function adminProxy(call: (method: AdminMethod, args: unknown[]) => Promise<unknown>): AdminData {
-  const methods: AdminMethod[] = [
-    'listEvents',
-    'getEvent',
-    'listDeadLetters',
-    'countDeadLetters',
-    'redrive',
-    'counts',
-    'upsertSubscription',
-    'getSubscription',
-    'listSubscriptions',
-    'patchSubscription',
-    'deleteSubscription',
-    'rotateSecret',
-    'listDeliveries',
-    'getDelivery',
-    'retryDelivery',
-    'replay',
-  ]
-  return Object.fromEntries(
-    methods.map((m) => [m, async (...args: unknown[]) => call(m, args)]),
-  ) as unknown as AdminData
 }
 
 /** The broker and database checks when the thread cannot be asked. */

@@ -1,10 +1,10 @@
-import type { AdminData } from '../admin/data.js'
+import type { AdminData } from '../model/admin-data.js'
 import type { Component } from '../component.js'
 import type { Check } from './readiness.js'
 
 /**
- * The pipeline behind the journal as the engine drives it, whether it runs on the engine's
- * own thread (Pipeline) or as an actor in a worker thread of its own (PipelineThread).
+ * The pipeline behind the journal as the engine drives it: the Pipeline itself (inside the
+ * pipeline thread, src/pipeline/actor.ts) and PipelineThread, which runs it there for the engine.
  */
 export interface PipelineRunner extends Component {
   /** Resolves once the broker, database, workers and consumer all run (tests and tools). */

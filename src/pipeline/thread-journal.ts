@@ -1,7 +1,8 @@
 import type { JournalEntry } from '../../journal/types.js'
-import type { Rpc } from '../actors/rpc.js'
+import type { Remote } from '../actors/rpc.js'
 import type { ForwarderJournal } from '../forwarder/index.js'
-import { unpackEntries, type PackedEntries } from './entry-transfer.js'
+import type { PipelineHostApi } from './actor-api.js'
+import { unpackEntries } from './entry-transfer.js'
 
 /**
  * The journal as the pipeline thread sees it: reads and marks are calls to the HTTP thread,
@@ -9,17 +10,17 @@ import { unpackEntries, type PackedEntries } from './entry-transfer.js'
  * (src/pipeline/pipeline-thread.ts answers them).
  */
 export class ThreadJournal implements ForwarderJournal {
-  constructor(private readonly rpc: Rpc) {}
+  constructor(private readonly host: Remote<PipelineHostApi>) {}
 
   async readPending(afterSeq: number, limit: number): Promise<JournalEntry[]> {
-    return unpackEntries(await this.rpc.call<PackedEntries>('readPending', { afterSeq, limit }))
+    return unpackEntries(await this.host.readPending(afterSeq, limit))
   }
 
   async markForwarded(seqs: readonly number[]): Promise<void> {
-    await this.rpc.call('markForwarded', seqs)
+    await this.host.markForwarded(seqs)
   }
 
   forwardedThrough(): Promise<number> {
-    return this.rpc.call<number>('forwardedThrough')
+    return this.host.forwardedThrough()
   }
 }

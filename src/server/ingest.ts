@@ -30,10 +30,10 @@ export interface IngestContext {
 const JOURNAL_ERRORS = ['journal_full', 'shutting_down'] as const
 
 /**
- * journal_unavailable says why in its message (an I/O error, the writer thread restarting). A
- * refusal made without trying to commit carries no cause and is not logged per request: the
- * journal logged its state once (a disk fault can last minutes at thousands of requests/s);
- * a commit that failed carries its cause and is.
+ * journal_unavailable says why in its message (an I/O error). A refusal made without trying
+ * to commit carries no cause and is not logged per request: the journal logged its state once
+ * (a disk fault can last minutes at thousands of requests/s); a commit that failed carries its
+ * cause and is.
  */
 function unavailable(err: unknown): { message?: string; failed: boolean } {
   const e = err as { code?: unknown; message?: unknown; cause?: unknown }

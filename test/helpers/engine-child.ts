@@ -1,14 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { spawnSluice, waitForLog } from './spawn.js'
-
-// `sluice start` runs the default (inline) journal writer; the benchmark's engine entry point
-// builds the same Engine with the writer placement given as its argument.
-const engineServer = fileURLToPath(new URL('../../bench/ingest/engine-server.ts', import.meta.url))
-const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
-
-/** How an EngineChild is started: `sluice start`, or the engine with the worker-thread writer. */
-export type EngineCommand = 'sluice start' | 'worker writer'
 
 /** The engine as a real child process that a test can kill -9 and start again on the same data. */
 export class EngineChild {
@@ -17,10 +8,7 @@ export class EngineChild {
   /** The last lines the engine logged, for a failed assertion to show why. */
   private readonly tail: string[] = []
 
-  constructor(
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly command: EngineCommand = 'sluice start',
-  ) {}
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/webhook`
@@ -28,13 +16,7 @@ export class EngineChild {
 
   async start(): Promise<void> {
     const env = { PORT: '0', HOST: '127.0.0.1', ...this.env }
-    const child =
-      this.command === 'sluice start'
-        ? spawnSluice(['start'], env)
-        : spawn(process.execPath, [...loaderArgs, engineServer, 'worker'], {
-            env: { ...process.env, SLUICE_LOG_LEVEL: 'info', ...env },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          })
+    const child = spawnSluice(['start'], env)
     child.stderr?.on('data', () => {}) // drain, so a chatty child never blocks on a full pipe
     this.child = child
     const line = await waitForLog(child, (l) => l.msg === 'listening')

@@ -1,3 +1,7 @@
+/**
+ * The admin API's view of the pipeline's data, shared by the admin routes (which call it) and
+ * the pipeline (which implements it, in its own thread): below both, so neither imports the other.
+ */
 import type { EventKey } from '../event.js'
 import type { EventDetail, EventQuery, EventSummary } from '../db/events.js'
 import type { Subscription } from '../db/subscriptions.js'
@@ -10,8 +14,8 @@ import type {
   RetryOutcome,
 } from '../db/delivery-queries.js'
 import type { ReplayFilter } from '../db/replay.js'
-import type { SubscriptionWithHealth } from '../pipeline/subscription-health.js'
 import type { SubscriptionInput, SubscriptionPatch } from '../api/subscription-input.js'
+import type { SubscriptionWithHealth } from './subscription-health.js'
 
 export type { DeadLetterItem }
 
@@ -72,5 +76,3 @@ export interface AdminData {
   /** Rejects with code `replay_too_large` past REPLAY_MAX deliveries, making none. */
   replay(filter: ReplayFilter, dryRun: boolean): Promise<{ count: number }>
 }
-
-export type AdminMethod = keyof AdminData
