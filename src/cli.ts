@@ -23,7 +23,7 @@ export const subcommands: Record<string, Subcommand> = {
     load: async () => (await import('./commands/migrate.js')).migrateCommand,
   },
   dlq: {
-    summary: 'dead-lettered events: `dlq list`, `dlq redrive [--id ID]`',
+    summary: 'dead-lettered events: `dlq list`, `dlq retry [--id ID]` (`redrive`: its alias)',
     load: async () => (await import('./commands/dlq.js')).dlqCommand,
   },
   status: {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { AdminData } from '../src/model/admin-data.js'
-import { openApiDocument } from '../src/admin/openapi.js'
+import { openApiDocument } from '../src/api/openapi.js'
 import { adminRoutes } from '../src/admin/routes.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { startAdminEngine } from './helpers/admin-engine.js'

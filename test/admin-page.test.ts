@@ -185,9 +185,13 @@ t.test('the operator page shows the engine and acts on it', async (t) => {
 
   // Redrive from the page once the trigger is gone: the letter leaves the list and is a row.
   await pool.query('DROP TRIGGER refuse ON event_keys')
+  // "Retry": the API's one verb for trying again (the attribute keeps its first name).
+  t.equal(await textOf(page, '[data-retry="default/poison"]'), 'Retry', 'the button says Retry')
+  t.equal(await textOf(page, '#redrive-all'), 'Retry all')
   await page.click('[data-redrive="default/poison"]')
   await until('the letter leaves the list', async () => (await letter.count()) === 0)
   t.match(await textOf(page, '#dead-message'), /1 stored/)
+  t.match(await textOf(page, '#dead-message'), /^Retry: /)
   await until('the tile counts none', async () => (await numberOf(page, '#dead-count')) === 0)
   const { rows } = await pool.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM events WHERE source = 'default' AND id = 'poison'",

@@ -152,8 +152,8 @@ const FOREIGN: Record<string, string> = {
   // zod's issue code for a custom issue (ctx.addIssue in a superRefine).
   'src/sources/schema.ts custom': 'zod',
   // zod's issue code for fields a strict object does not know (admin API query and body).
-  'src/admin/schemas.ts unrecognized_keys': 'zod',
-  'src/admin/subscription-schema.ts custom': 'zod',
+  'src/admin/route-kit.ts unrecognized_keys': 'zod',
+  'src/api/subscription-input.ts custom': 'zod',
   'src/config.ts custom': 'zod',
 }
 

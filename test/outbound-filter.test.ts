@@ -1,6 +1,6 @@
 import t from 'tap'
-import { InvalidRequest, parse } from '../src/admin/schemas.js'
-import { subscriptionCreate } from '../src/admin/subscription-schema.js'
+import { InvalidRequest, parse } from '../src/admin/route-kit.js'
+import { subscriptionCreate } from '../src/api/subscription-input.js'
 import { replay } from '../src/db/replay.js'
 import { patchSubscription } from '../src/db/subscriptions.js'
 import { dispatchDb, type DispatchDb } from './helpers/dispatch.js'

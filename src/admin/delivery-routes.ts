@@ -1,60 +1,20 @@
-import { z } from 'zod'
-import type { Delivery } from '../db/delivery-queries.js'
+import { UUID } from '../api/fields.js'
+import { deliveriesQuery, emptyBody, replayBody } from '../api/requests.js'
+import type { Delivery } from '../api/types.js'
 import type { AdminData } from '../model/admin-data.js'
-import type { AdminRoute, Answer } from './routes.js'
 import {
-  cursor,
   decodeCursor,
-  encodeCursor,
   InvalidRequest,
-  iso,
-  limit,
-  name,
+  missing,
+  page,
   parse,
   queryObject,
-} from './schemas.js'
+  type AdminRoute,
+  type Answer,
+} from './route-kit.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // Delivery ids are bigint identities; anything else names no delivery.
 const DELIVERY_ID = /^[1-9]\d{0,17}$/
-
-const deliveriesQuery = z.strictObject({
-  status: z
-    .enum(['pending', 'succeeded', 'failed', 'cancelled'], {
-      message: "must be 'pending', 'succeeded', 'failed' or 'cancelled'",
-    })
-    .optional(),
-  limit,
-  cursor: cursor.optional(),
-})
-
-const FILTERS = ['source', 'type', 'since', 'until', 'subscriptionId'] as const
-
-const replayBody = z
-  .strictObject({
-    source: name.optional(),
-    type: name.optional(),
-    since: iso.optional(),
-    until: iso.optional(),
-    subscriptionId: z.string().regex(UUID, 'must be a subscription id').optional(),
-    dryRun: z.boolean({ message: 'must be true or false' }).optional(),
-    /** Says that every stored event is meant; beside filters it changes nothing. */
-    all: z.boolean({ message: 'must be true or false' }).optional(),
-  })
-  .refine((b) => !b.since || !b.until || Date.parse(b.since) < Date.parse(b.until), {
-    path: ['since'],
-    message: 'must be before until',
-  })
-  // An empty body once re-sent every stored event: no filter has to be said out loud.
-  .refine(
-    (b) => b.all === true || FILTERS.some((k) => b[k] !== undefined),
-    `must name at least one of ${FILTERS.join(', ')}, or "all": true to replay every stored event`,
-  )
-
-const missing = (what: string): Answer => ({
-  status: 404,
-  json: { status: 'error', error: 'not_found', message: `no ${what}` },
-})
 
 /** Why a delivery is not made due, and what the operator can do about it. */
 function refusedRetry(
@@ -120,13 +80,7 @@ export function deliveryRoutes(data: AdminData): AdminRoute[] {
         if (items.length === 0 && !(await data.getSubscription(id))) {
           return missing(`subscription ${id}`)
         }
-        const more = items.length > q.limit
-        const page = more ? items.slice(0, q.limit) : items
-        const last = page.at(-1)
-        return {
-          status: 200,
-          json: { data: page, nextCursor: more && last ? encodeCursor([last.id]) : null },
-        }
+        return { status: 200, json: page(items, q.limit, (d) => [d.id]) }
       },
     },
     {
@@ -143,7 +97,7 @@ export function deliveryRoutes(data: AdminData): AdminRoute[] {
       path: '/v1/deliveries/:id/retry',
       auth: true,
       async run({ params: [id], body }) {
-        parse(z.strictObject({}), body ?? {})
+        parse(emptyBody, body ?? {})
         if (!id || !DELIVERY_ID.test(id)) return missing(`delivery ${id}`)
         const r = await data.retryDelivery(id)
         if (r.outcome === 'missing') return missing(`delivery ${id}`)

@@ -1,60 +1,18 @@
-import type { AdminData } from '../model/admin-data.js'
-import type { OutboundPolicy } from '../outbound/ssrf.js'
+import { deadLetterRetryBody, deadLettersQuery, eventsQuery } from '../api/requests.js'
 import { deliveryRoutes } from './delivery-routes.js'
-import { subscriptionRoutes } from './subscription-routes.js'
 import {
   decodeCursor,
-  deadLettersQuery,
-  encodeCursor,
-  eventsQuery,
+  missing,
+  ok,
+  page,
   parse,
   queryObject,
-  redriveBody,
-} from './schemas.js'
+  type AdminContext,
+  type AdminRoute,
+} from './route-kit.js'
+import { subscriptionRoutes } from './subscription-routes.js'
 
-/** What a route answers: JSON, or the operator page. */
-export type Answer =
-  | { status: number; json: unknown }
-  | { status: number; html: string }
-  | { status: number; empty: true }
-
-export interface RouteInput {
-  /** Path parameters in the order the path names them (URL-decoded). */
-  params: string[]
-  query: string
-  /** The parsed JSON body of a POST (undefined for GET). */
-  body?: unknown
-}
-
-export interface AdminRoute {
-  /** uWebSockets.js method name (`del` is DELETE). */
-  method: 'get' | 'post' | 'patch' | 'del'
-  /** uWebSockets.js pattern; `:name` is a parameter. */
-  path: string
-  /** Needs the bearer token. */
-  auth: boolean
-  run(input: RouteInput): Promise<Answer>
-}
-
-export interface AdminContext {
-  data: AdminData
-  /** The body of GET /v1/status. */
-  status(): Promise<unknown>
-  /** The operator page's HTML, when it is available. */
-  page: (() => string) | null
-  /** Which destinations subscriptions may name (SLUICE_OUTBOUND_ALLOW). */
-  outbound: OutboundPolicy
-}
-
-const ok = (json: unknown): Answer => ({ status: 200, json })
-
-/** A page of `items` fetched with limit + 1, so the cursor is null exactly on the last page. */
-function page<T>(items: T[], limit: number, key: (t: T) => string[]) {
-  const more = items.length > limit
-  const data = more ? items.slice(0, limit) : items
-  const last = data.at(-1)
-  return { data, nextCursor: more && last ? encodeCursor(key(last)) : null }
-}
+export type { AdminContext, AdminRoute, Answer, RouteInput } from './route-kit.js'
 
 /** Every route of the admin listener; the OpenAPI test walks this list. */
 export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRoute[] {
@@ -66,7 +24,14 @@ export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRou
       run: async () =>
         ctx.page
           ? { status: 200, html: ctx.page() }
-          : { status: 404, json: notFound('the operator page is not built') },
+          : {
+              status: 404,
+              json: {
+                status: 'error',
+                error: 'not_found',
+                message: 'the operator page is not built',
+              },
+            },
     },
     { method: 'get', path: '/v1/openapi.json', auth: false, run: async () => ok(openapi()) },
     { method: 'get', path: '/v1/status', auth: true, run: async () => ok(await ctx.status()) },
@@ -94,7 +59,7 @@ export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRou
       auth: true,
       async run({ params: [source, id] }) {
         const event = await ctx.data.getEvent({ source: source!, id: id! })
-        if (!event) return { status: 404, json: notFound(`no event ${source}/${id}`) }
+        if (!event) return missing(`event ${source}/${id}`)
         return ok(event)
       },
     },
@@ -113,18 +78,17 @@ export function adminRoutes(ctx: AdminContext, openapi: () => unknown): AdminRou
         return ok(page(items, q.limit, (d) => [d.lastFailedAt, d.source, d.id]))
       },
     },
-    {
+    // "retry" is the API's one verb for trying again; "redrive" was its first name, kept.
+    ...['/v1/dead-letters/retry', '/v1/dead-letters/redrive'].map((path): AdminRoute => ({
       method: 'post',
-      path: '/v1/dead-letters/redrive',
+      path,
       auth: true,
       async run({ body }) {
-        const b = parse(redriveBody, body ?? {})
+        const b = parse(deadLetterRetryBody, body ?? {})
         return ok(await ctx.data.redrive(b.ids))
       },
-    },
+    })),
     ...subscriptionRoutes(ctx.data, ctx.outbound),
     ...deliveryRoutes(ctx.data),
   ]
 }
-
-const notFound = (message: string) => ({ status: 'error', error: 'not_found', message })

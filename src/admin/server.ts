@@ -7,8 +7,8 @@ import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp } from '../
 import type { us_listen_socket } from '../server/uws.js'
 import { onceAsync } from '../util/once.js'
 import type { BearerAuth } from './auth.js'
-import type { AdminRoute, Answer, RouteInput } from './routes.js'
-import { InvalidRequest } from './schemas.js'
+import type { AdminRoute, Answer, RouteInput } from './route-kit.js'
+import { InvalidRequest } from './route-kit.js'
 
 export interface AdminServerOptions {
   host: string

@@ -1,30 +1,20 @@
+import { UUID } from '../api/fields.js'
+import { subscriptionsQuery } from '../api/requests.js'
+import { rotateBody, subscriptionCreate, subscriptionPatch } from '../api/subscription-input.js'
 import type { AdminData } from '../model/admin-data.js'
-import type { AdminRoute, Answer } from './routes.js'
-import { decodeCursor, encodeCursor, InvalidRequest, parse, queryObject } from './schemas.js'
-import { rotateBody, subscriptionCreate, subscriptionPatch } from './subscription-schema.js'
-import { z } from 'zod'
+import {
+  decodeCursor,
+  InvalidRequest,
+  missing,
+  page,
+  parse,
+  queryObject,
+  type AdminRoute,
+  type Answer,
+} from './route-kit.js'
 import { ALLOW_VARIABLE, checkUrl, type OutboundPolicy } from '../outbound/ssrf.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-const listQuery = z.strictObject({
-  status: z.enum(['active', 'disabled'], { message: "must be 'active' or 'disabled'" }).optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'must be an integer from 1 to 1000')
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 1000, 'must be an integer from 1 to 1000')
-    .default(100),
-  cursor: z
-    .string()
-    .regex(/^[\w-]{1,2048}$/, 'must be a nextCursor returned by this API')
-    .optional(),
-})
-
-const missing = (id: string | undefined): Answer => ({
-  status: 404,
-  json: { status: 'error', error: 'not_found', message: `no subscription ${id}` },
-})
+const gone = (id: string | undefined): Answer => missing(`subscription ${id}`)
 
 /** A subscription id that is not a UUID names no subscription: 404, without asking Postgres. */
 function known(id: string | undefined): id is string {
@@ -85,7 +75,7 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
       path: '/v1/subscriptions',
       auth: true,
       async run({ query }) {
-        const q = parse(listQuery, queryObject(query))
+        const q = parse(subscriptionsQuery, queryObject(query))
         const [createdAt, id] = q.cursor ? decodeCursor(q.cursor, 2) : []
         const items = await data.listSubscriptions({
           limit: q.limit + 1,
@@ -95,16 +85,7 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
         if (createdAt && !(id && UUID.test(id))) {
           throw new InvalidRequest('cursor: must be a nextCursor returned by this API')
         }
-        const more = items.length > q.limit
-        const page = more ? items.slice(0, q.limit) : items
-        const last = page.at(-1)
-        return {
-          status: 200,
-          json: {
-            data: page,
-            nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null,
-          },
-        }
+        return { status: 200, json: page(items, q.limit, (s) => [s.createdAt, s.id]) }
       },
     },
     {
@@ -113,7 +94,7 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
       auth: true,
       async run({ params: [id] }) {
         const s = known(id) ? await data.getSubscription(id) : null
-        return s ? { status: 200, json: s } : missing(id)
+        return s ? { status: 200, json: s } : gone(id)
       },
     },
     {
@@ -124,10 +105,10 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
         const patch = parse(subscriptionPatch, body)
         const refused = refusedDestination(patch.url, policy)
         if (refused) return refused
-        if (!known(id)) return missing(id)
+        if (!known(id)) return gone(id)
         try {
           const s = await data.patchSubscription(id, patch)
-          return s ? { status: 200, json: s } : missing(id)
+          return s ? { status: 200, json: s } : gone(id)
         } catch (err) {
           const answer = conflict(err)
           if (answer) return answer
@@ -142,7 +123,7 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
       async run({ params: [id] }) {
         return known(id) && (await data.deleteSubscription(id))
           ? { status: 204, empty: true }
-          : missing(id)
+          : gone(id)
       },
     },
     {
@@ -151,9 +132,9 @@ export function subscriptionRoutes(data: AdminData, policy: OutboundPolicy): Adm
       auth: true,
       async run({ params: [id], body }) {
         const b = parse(rotateBody, body ?? {})
-        if (!known(id)) return missing(id)
+        if (!known(id)) return gone(id)
         const s = await data.rotateSecret(id, b.graceSeconds ?? 86400)
-        return s ? { status: 200, json: s } : missing(id)
+        return s ? { status: 200, json: s } : gone(id)
       },
     },
   ]

@@ -1,6 +1,9 @@
 import { redriveDeadLetters } from '../consumer/redrive.js'
 import { deadLetterItem, listDeadLetters } from '../db/dead-letters.js'
+import { DataDirLockedError, lockDataDir } from '../data-dir-lock.js'
 import type { EventKey } from '../event.js'
+import type { DeadLetter, SluiceClient } from '../client/index.js'
+import { AdminCallError, adminClient, exitCodeOf, unreachable } from './admin-client.js'
 import { ExitCode, parseCommand, usageError, type CommandSpec } from './args.js'
 import { commandConfig } from './config.js'
 import { withCommandDatabase } from './database.js'
@@ -11,39 +14,67 @@ const select = {
   source: { type: 'string', help: 'only the dead letters of this source' },
 } as const
 
+const WHERE =
+  'While an engine runs on SLUICE_DATA_DIR, this goes through its admin API (GET\n' +
+  '/v1/dead-letters, POST /v1/dead-letters/retry; SLUICE_ADMIN_HOST:SLUICE_ADMIN_PORT, token\n' +
+  'from SLUICE_ADMIN_TOKEN or SLUICE_DATA_DIR/admin-token). Only when no engine runs there does\n' +
+  'it open the database (DATABASE_URL, or the embedded one of SLUICE_DATA_DIR) itself.'
+
 export const dlqListSpec: CommandSpec = {
   name: 'sluice dlq list',
   synopsis: '[--limit N] [--id ID] [--source NAME]',
   description:
     'Print the dead-lettered events (the Postgres table dead_letters), most recently failed\n' +
     'first, one JSON object per line: source, id, reason, attempts, lastError, firstFailedAt,\n' +
-    'lastFailedAt, receivedAt, contentType, bytes. Nothing is printed when there are none.',
+    'lastFailedAt, receivedAt, contentType, bytes. Nothing is printed when there are none.\n' +
+    WHERE,
   options: { limit: { type: 'string', help: 'at most this many (default 100)' }, ...select },
+}
+
+const retryText = (verb: string, result: string) =>
+  'Process dead letters again (all, or those selected) and remove each one that is stored;\n' +
+  `one that fails again stays, with one more attempt. Prints one JSON line\n` +
+  `{"${result}":N,"failed":M}. Exit code 1 when any failed again or nothing matched --id.\n` +
+  `${verb}${WHERE}`
+
+export const dlqRetrySpec: CommandSpec = {
+  name: 'sluice dlq retry',
+  synopsis: '[--id ID] [--source NAME]',
+  description: retryText('', 'retried'),
+  options: select,
 }
 
 export const dlqRedriveSpec: CommandSpec = {
   name: 'sluice dlq redrive',
   synopsis: '[--id ID] [--source NAME]',
-  description:
-    'Process dead letters again (all, or those selected) and remove each one that is stored;\n' +
-    'one that fails again stays, with one more attempt. Prints one JSON line\n' +
-    '{"redriven":N,"failed":M}. Exit code 1 when any failed again or nothing matched --id.',
+  description: retryText('The former name of `sluice dlq retry`, kept as its alias.\n', 'redriven'),
   options: select,
 }
 
-const DLQ = { name: 'sluice dlq', synopsis: 'list|redrive [options]' }
+const SPECS: Record<string, CommandSpec> = {
+  list: dlqListSpec,
+  retry: dlqRetrySpec,
+  redrive: dlqRedriveSpec,
+}
+const DLQ = { name: 'sluice dlq', synopsis: 'list|redrive|retry [options]' }
 
-/** `sluice dlq list|redrive`: resolves with the exit code. */
+interface Selection {
+  id: string | undefined
+  source: string | undefined
+  max: number
+}
+
+/** `sluice dlq list|retry|redrive`: resolves with the exit code. */
 export async function dlqCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args
-  if (action !== 'list' && action !== 'redrive') {
+  const spec = action ? SPECS[action] : undefined
+  if (!spec) {
     if (action === '--help' || action === '-h') {
-      process.stdout.write(`Usage: sluice dlq list|redrive [options]; see sluice dlq list --help\n`)
+      process.stdout.write(`Usage: sluice dlq list|retry [options]; see sluice dlq list --help\n`)
       return ExitCode.ok
     }
     return usageError(DLQ, new Error(action ? `unknown action '${action}'` : 'missing action'))
   }
-  const spec = action === 'list' ? dlqListSpec : dlqRedriveSpec
   const parsed = parseCommand(spec, rest)
   if (!parsed.ok) return parsed.exitCode
   const { id, source, limit } = parsed.values as Record<string, string | undefined>
@@ -53,11 +84,32 @@ export async function dlqCommand(args: string[]): Promise<number> {
   }
   const config = commandConfig()
   if (!config) return ExitCode.usage
+  const sel: Selection = { id, source, max }
+  const counted = action === 'redrive' ? 'redriven' : 'retried'
+  const out = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
+  const finish = (r: { count: number; failed: number }) => {
+    out({ [counted]: r.count, failed: r.failed })
+    const nothing = id !== undefined && r.count + r.failed === 0
+    return nothing || r.failed > 0 ? ExitCode.failure : ExitCode.ok
+  }
+  try {
+    if (!engineRuns(config.SLUICE_DATA_DIR)) throw new AdminCallError('no engine', null)
+    const client = adminClient(config)
+    if (action === 'list') (await matching(client, sel)).forEach(out)
+    else return finish(await retryThrough(client, sel))
+    return ExitCode.ok
+  } catch (err) {
+    if (!unreachable(err)) {
+      if (!(err instanceof AdminCallError)) throw err
+      process.stderr.write(`${spec.name}: ${err.message}\n`)
+      return exitCodeOf(err)
+    }
+  }
+  // No engine (or none answering): the database itself, which the engine would hold.
   const keys: Partial<EventKey>[] | undefined =
     id !== undefined || source !== undefined
       ? [{ ...(id !== undefined ? { id } : {}), ...(source !== undefined ? { source } : {}) }]
       : undefined
-  const out = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
   try {
     return await withCommandDatabase(config, spec.name, async (pool) => {
       if (action === 'list') {
@@ -66,12 +118,61 @@ export async function dlqCommand(args: string[]): Promise<number> {
         return ExitCode.ok
       }
       const result = await redriveDeadLetters(pool, inProcessStore(pool), keys)
-      out(result)
-      const nothing = id !== undefined && result.redriven + result.failed === 0
-      return nothing || result.failed > 0 ? ExitCode.failure : ExitCode.ok
+      return finish({ count: result.redriven, failed: result.failed })
     })
   } catch (err) {
     process.stderr.write(`${spec.name}: ${(err as Error).message}\n`)
     return ExitCode.failure
   }
+}
+
+/**
+ * Whether an engine (`sluice start`, src/engine.ts) holds the data directory: its lock and
+ * lock.json (src/data-dir-lock.ts). The admin port alone would not say: another engine, of
+ * another data directory and database, may answer on the default port; and a one-shot command
+ * holding the directory has no API (the database path then says who holds it).
+ */
+/** The holder the engine writes into lock.json (src/engine.ts). */
+const ENGINE_HOLDER = 'sluice start'
+
+function engineRuns(dir: string): boolean {
+  try {
+    lockDataDir(dir, 'sluice dlq (checking for an engine)').release()
+    return false
+  } catch (err) {
+    if (err instanceof DataDirLockedError) return err.holder.command === ENGINE_HOLDER
+    throw err
+  }
+}
+
+/** The selected letters from the API, paging on (the API filters by source; --id here). */
+async function matching(client: SluiceClient, sel: Selection): Promise<DeadLetter[]> {
+  const found: DeadLetter[] = []
+  let cursor: string | undefined
+  do {
+    const page = await client.listDeadLetters({
+      ...(sel.source !== undefined ? { source: sel.source } : {}),
+      limit: String(sel.id === undefined ? Math.min(1000, sel.max - found.length) : 1000),
+      ...(cursor ? { cursor } : {}),
+    })
+    found.push(...page.data.filter((l) => sel.id === undefined || l.id === sel.id))
+    cursor = page.nextCursor ?? undefined
+  } while (cursor && found.length < sel.max)
+  return found.slice(0, sel.max)
+}
+
+/** All (one call), or the selected ones named, at most 1000 a call. */
+async function retryThrough(client: SluiceClient, sel: Selection) {
+  if (sel.id === undefined && sel.source === undefined) return client.retryDeadLetters()
+  const ids = (await matching(client, { ...sel, max: Infinity })).map(({ source, id }) => ({
+    source,
+    id,
+  }))
+  const total = { count: 0, failed: 0 }
+  for (let i = 0; i < ids.length; i += 1000) {
+    const r = await client.retryDeadLetters(ids.slice(i, i + 1000))
+    total.count += r.count
+    total.failed += r.failed
+  }
+  return total
 }

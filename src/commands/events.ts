@@ -1,4 +1,4 @@
-import { AdminCallError, adminClient } from './admin-client.js'
+import { AdminCallError, adminClient, exitCodeOf } from './admin-client.js'
 import { ExitCode, parseCommand, usageError, type CommandSpec } from './args.js'
 import { commandConfig } from './config.js'
 
@@ -53,12 +53,11 @@ export async function eventsCommand(args: string[]): Promise<number> {
   if (action === 'show' && !v.id) return usageError(spec, new Error('--id is required'))
   const config = commandConfig()
   if (!config) return ExitCode.usage
-  const get = adminClient(config)
+  const client = adminClient(config)
   const out = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
   try {
     if (action === 'show') {
-      const path = `/v1/events/${encodeURIComponent(v.source ?? 'default')}/${encodeURIComponent(v.id!)}`
-      const event = await get<{ body: string }>(path)
+      const event = await client.getEvent(v.source ?? 'default', v.id!)
       const bytes = Buffer.from(event.body, 'base64')
       const text = new TextDecoder('utf-8', { fatal: true })
       let bodyText: string | null = null
@@ -70,16 +69,16 @@ export async function eventsCommand(args: string[]): Promise<number> {
       out({ ...event, bodyText })
       return ExitCode.ok
     }
-    const query = new URLSearchParams(
+    const query = Object.fromEntries(
       Object.entries(v).filter((e): e is [string, string] => e[1] !== undefined),
     )
-    const page = await get<{ data: unknown[]; nextCursor: string | null }>(`/v1/events?${query}`)
+    const page = await client.listEvents(query)
     for (const e of page.data) out(e)
     if (page.nextCursor) out({ nextCursor: page.nextCursor })
     return ExitCode.ok
   } catch (err) {
     if (!(err instanceof AdminCallError)) throw err
     process.stderr.write(`${spec.name}: ${err.message}\n`)
-    return err.exitCode
+    return exitCodeOf(err)
   }
 }

@@ -2,6 +2,7 @@ import { AdminCallError, adminClient } from './admin-client.js'
 import { ExitCode, parseCommand, type CommandSpec } from './args.js'
 import { commandConfig } from './config.js'
 import { PENDING_COUNT_CAP } from '../db/outbound-backlog.js'
+import type { Status } from '../client/index.js'
 
 export const statusSpec: CommandSpec = {
   name: 'sluice status',
@@ -15,6 +16,7 @@ export const statusSpec: CommandSpec = {
   options: { json: { type: 'boolean', help: 'print the JSON document instead (for scripts)' } },
 }
 
+/** One readiness check as printed: the fields each component may report (src/api/status.ts). */
 interface Check {
   ok: boolean
   state?: string
@@ -24,24 +26,7 @@ interface Check {
   hint?: string
   [k: string]: unknown
 }
-interface Status {
-  status: string
-  version: string
-  node: { hostname: string; uptimeSeconds: number }
-  checks: Record<string, Check>
-  rates: Record<string, number>
-  deadLetters: number | null
-  deliveries?: Deliveries
-}
-interface Deliveries {
-  pending: number | null
-  oldestPendingSeconds: number | null
-  deliveredPerSecond: number
-  failedPerSecond: number
-  failingSubscriptions: number | null
-  pausedSubscriptions: number | null
-  disabledSubscriptions?: number | null
-}
+type Deliveries = Status['deliveries']
 
 /** `sluice status`: resolves with the exit code. */
 export async function statusCommand(args: string[]): Promise<number> {
@@ -51,7 +36,7 @@ export async function statusCommand(args: string[]): Promise<number> {
   if (!config) return ExitCode.usage
   let s: Status
   try {
-    s = await adminClient(config)<Status>('/v1/status')
+    s = await adminClient(config).status()
   } catch (err) {
     if (!(err instanceof AdminCallError)) throw err
     process.stderr.write(`sluice status: ${err.message}\n`)
@@ -62,7 +47,8 @@ export async function statusCommand(args: string[]): Promise<number> {
 }
 
 function humanStatus(s: Status): string {
-  const c = s.checks
+  // Loose objects (each component reports its own fields): printed through one shape.
+  const c = s.checks as Record<string, Check | undefined>
   const j = c.journal ?? { ok: false }
   const line = (name: string, check: Check | undefined, detail: string) => {
     const problem = check?.error ?? check?.lastError ?? ''

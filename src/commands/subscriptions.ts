@@ -1,4 +1,5 @@
-import { AdminCallError, adminClient } from './admin-client.js'
+import { AdminCallError, adminClient, exitCodeOf } from './admin-client.js'
+import type { SubscriptionInput } from '../client/index.js'
 import { ExitCode, parseCommand, usageError, type CommandSpec } from './args.js'
 import { commandConfig } from './config.js'
 
@@ -159,29 +160,27 @@ export async function subscriptionsCommand(args: string[]): Promise<number> {
   }
   const config = commandConfig()
   if (!config) return ExitCode.usage
-  const call = adminClient(config)
+  const client = adminClient(config)
   const out = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
   try {
     if (action === 'list') {
-      const query = new URLSearchParams(
+      const query = Object.fromEntries(
         Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'),
       )
-      const page = await call<{ data: unknown[]; nextCursor: string | null }>(
-        `/v1/subscriptions?${query}`,
-      )
+      const page = await client.listSubscriptions(query)
       for (const s of page.data) out(s)
       if (page.nextCursor) out({ nextCursor: page.nextCursor })
     } else if (action === 'add') {
-      out(await call('/v1/subscriptions', { method: 'POST', body }))
+      // Validated by the engine (its SLUICE_OUTBOUND_ALLOW too), which names a bad field.
+      out(await client.putSubscription(body as SubscriptionInput))
     } else {
       const status = action === 'disable' ? 'disabled' : 'active'
-      const id = encodeURIComponent(v.id as string)
-      out(await call(`/v1/subscriptions/${id}`, { method: 'PATCH', body: { status } }))
+      out(await client.patchSubscription(v.id as string, { status }))
     }
     return ExitCode.ok
   } catch (err) {
     if (!(err instanceof AdminCallError)) throw err
     process.stderr.write(`${spec.name}: ${err.message}\n`)
-    return err.exitCode
+    return exitCodeOf(err)
   }
 }

@@ -1,9 +1,10 @@
 import type pg from 'pg'
 import type { EventKey, WebhookEvent } from '../event.js'
 import { operationalEvents } from './operational-events.js'
+import type { DeadLetter as ApiDeadLetter } from '../api/types.js'
 
 /** Why an event is a dead letter (each a code in docs/errors.md). */
-export type DeadLetterReason = 'attempts_exhausted' | 'invalid_event' | 'undecodable_message'
+export type DeadLetterReason = ApiDeadLetter['reason']
 
 /** What the consumer hands over when it gives up on an event. */
 export interface DeadLetterInput {
@@ -26,18 +27,7 @@ export interface DeadLetter {
 type Db = pg.Pool | pg.ClientBase
 
 /** A dead letter as `sluice dlq list` prints it and GET /v1/dead-letters lists it. */
-export interface DeadLetterItem {
-  source: string
-  id: string
-  reason: DeadLetterReason
-  attempts: number
-  lastError: string
-  firstFailedAt: string
-  lastFailedAt: string
-  receivedAt: string
-  contentType: string
-  bytes: number
-}
+export type DeadLetterItem = ApiDeadLetter
 
 export function deadLetterItem(l: DeadLetter): DeadLetterItem {
   return {

@@ -1,54 +1,12 @@
 import type pg from 'pg'
+import type { Delivery, DeliveryAttempt, DeliveryDetail, DeliveryStatus } from '../api/types.js'
 
 /**
  * The admin API's side of `deliveries` and `delivery_attempts`: what an operator reads, and the
  * two things an operator does (retry one now). The dispatcher's side is src/db/deliveries.ts.
  */
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled'
-
-export interface Delivery {
-  /** bigint, as a string. */
-  id: string
-  subscriptionId: string
-  source: string
-  eventId: string
-  /** 0 for the fan-out made with the event's row; each replay through the API one of its own. */
-  generation: number
-  status: DeliveryStatus
-  attempts: number
-  /** When it is due; null while it is being attempted and once it is no longer pending. */
-  nextAttemptAt: string | null
-  /** A node holds its lease: an attempt is under way. */
-  inFlight: boolean
-  lastStatus: number | null
-  lastError: string | null
-  createdAt: string
-  completedAt: string | null
-  /** The event's value at the subscription's ordering pointer (JSON text); null: unordered. */
-  orderingKey: string | null
-  /** The delivery of its key it waits for; null when it may go (or is not ordered). */
-  waitingFor: string | null
-}
-
-export interface DeliveryAttempt {
-  attempt: number
-  attemptedAt: string
-  durationMs: number
-  statusCode: number | null
-  error: string | null
-  message: string | null
-  responseExcerpt: string | null
-  responseTruncated: boolean
-  node: string
-  /** A probe of a paused subscription: unless it succeeded, it spent no attempt. */
-  probe: boolean
-}
-
-export interface DeliveryDetail extends Delivery {
-  url: string
-  attemptLog: DeliveryAttempt[]
-}
+export type { Delivery, DeliveryAttempt, DeliveryDetail, DeliveryStatus }
 
 interface Row {
   id: string

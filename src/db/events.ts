@@ -1,23 +1,11 @@
 import type pg from 'pg'
+import type { EventDetail as ApiEventDetail, EventSummary } from '../api/types.js'
 
-/** One stored event as the admin API lists it. */
-export interface EventSummary {
-  source: string
-  id: string
-  type: string | null
-  receivedAt: string
-  processedAt: string
-  verifiedBy: string | null
-  contentType: string | null
-  bytes: number
-}
+/** One stored event as the admin API lists it (src/api/responses.ts). */
+export type { EventSummary }
 
 /** One stored event with its contents; `body` is base64 of the exact bytes. */
-export interface EventDetail extends EventSummary {
-  headers: Record<string, string>
-  body: string
-  payload: unknown
-}
+export type EventDetail = Omit<ApiEventDetail, 'deliveries'>
 
 /** Where the previous page ended (newest first): its last row's key. */
 export interface EventPosition {

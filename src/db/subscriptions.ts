@@ -4,36 +4,19 @@ import {
   matchKey,
   type SubscriptionInput,
   type SubscriptionPatch,
-} from '../admin/subscription-schema.js'
+} from '../api/subscription-input.js'
+import type { Subscription as ApiSubscription } from '../api/types.js'
 import { compileFilter } from '../outbound/filter.js'
 import { retryOnConflict } from './errors.js'
 import { parsePointer } from '../outbound/ordering.js'
 import type { SecretBox } from '../util/secret-box.js'
 
 /**
- * A subscription as the admin API shows it; `secret` only when this call made or was given one
- * (create, an update with `secret`, rotate), never read back.
+ * A subscription as the admin API shows it (src/api/subscription.ts) without its delivery
+ * health; `secret` only when this call made or was given one (create, an update with
+ * `secret`, rotate), never read back.
  */
-export interface Subscription {
-  id: string
-  url: string
-  eventTypes: string[] | null
-  sources: string[] | null
-  headers: Record<string, string>
-  payload: Record<string, unknown> | null
-  rateLimit: { perSecond: number; burst: number } | null
-  maxInFlight: number
-  description: string | null
-  /** Matched against the event's JSON body (src/outbound/filter.ts); null: every event. */
-  filter: Record<string, unknown> | null
-  /** Same key, one at a time, in receipt order (src/db/ordering.ts); null: unordered. */
-  ordering: { key: string } | null
-  status: 'active' | 'disabled'
-  disabledReason: string | null
-  createdAt: string
-  updatedAt: string
-  secret?: string
-}
+export type Subscription = Omit<ApiSubscription, 'delivery'>
 
 interface Row {
   id: string

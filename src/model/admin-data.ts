@@ -14,7 +14,7 @@ import type {
   RetryOutcome,
 } from '../db/delivery-queries.js'
 import type { ReplayFilter } from '../db/replay.js'
-import type { SubscriptionInput, SubscriptionPatch } from '../admin/subscription-schema.js'
+import type { SubscriptionInput, SubscriptionPatch } from '../api/subscription-input.js'
 import type { SubscriptionWithHealth } from './subscription-health.js'
 
 export type { DeadLetterItem }

@@ -1,13 +1,14 @@
-// Dead letters (GET /v1/dead-letters) with a redrive button per letter and one for all
-// (POST /v1/dead-letters/redrive). A redriven letter that is stored leaves the table; one that
-// fails again stays with one more attempt, so the list is read again after every redrive.
+// Dead letters (GET /v1/dead-letters) with a Retry button per letter and one for all
+// (POST /v1/dead-letters/retry; "redrive" was its first name). A letter retried and stored
+// leaves the table; one that fails again stays with one more attempt, so the list is read
+// again after every retry. The buttons keep their data-redrive attribute for scripts and tests.
 
 const DEAD_LIMIT = 50
 
 async function refreshDeadLetters(): Promise<void> {
-  let page: Page<DeadLetter>
+  let page: DeadLetterPage
   try {
-    page = await api<Page<DeadLetter>>(query('/v1/dead-letters', { limit: String(DEAD_LIMIT) }))
+    page = await api<DeadLetterPage>(query('/v1/dead-letters', { limit: String(DEAD_LIMIT) }))
   } catch (err) {
     if (!(err instanceof Unauthorized)) setText('dead-message', failure(err))
     return
@@ -27,8 +28,9 @@ async function refreshDeadLetters(): Promise<void> {
 }
 
 function deadRow(d: DeadLetter): HTMLTableRowElement {
-  const button = el('button', { class: 'small', 'data-redrive': `${d.source}/${d.id}` }, 'Redrive')
-  button.addEventListener('click', () => void redrive(button, [{ source: d.source, id: d.id }]))
+  const key = `${d.source}/${d.id}`
+  const button = el('button', { class: 'small', 'data-retry': key, 'data-redrive': key }, 'Retry')
+  button.addEventListener('click', () => void retry(button, [{ source: d.source, id: d.id }]))
   const attempts = d.attempts === 1 ? '1 attempt' : `${d.attempts} attempts`
   return el(
     'tr',
@@ -49,20 +51,18 @@ function deadRow(d: DeadLetter): HTMLTableRowElement {
   )
 }
 
-/** Redrives `ids` (all letters when absent), then shows the outcome and reads the list again. */
-async function redrive(button: HTMLButtonElement, ids?: { source: string; id: string }[]) {
+/** Retries `ids` (all letters when absent), then shows the outcome and reads the list again. */
+async function retry(button: HTMLButtonElement, ids?: { source: string; id: string }[]) {
   const label = button.textContent
   button.disabled = true
-  button.textContent = 'Redriving…'
+  button.textContent = 'Retrying…'
   try {
-    const r = await api<{ count: number; failed: number }>(
-      '/v1/dead-letters/redrive',
-      ids ? { ids } : {},
-    )
+    const body: DeadLetterRetryBody = ids ? { ids } : {}
+    const r = await api<DeadLetterRetryResult>('/v1/dead-letters/retry', body)
     const again = r.failed > 0 ? `, ${r.failed} failed again (still listed)` : ''
-    setText('dead-message', `Redrive: ${r.count} stored${again}.`)
+    setText('dead-message', `Retry: ${r.count} stored${again}.`)
   } catch (err) {
-    if (!(err instanceof Unauthorized)) setText('dead-message', `Redrive failed: ${failure(err)}`)
+    if (!(err instanceof Unauthorized)) setText('dead-message', `Retry failed: ${failure(err)}`)
   } finally {
     button.textContent = label
     button.disabled = false
@@ -72,5 +72,5 @@ async function redrive(button: HTMLButtonElement, ids?: { source: string; id: st
 
 function initDeadLetters(): void {
   const all = byId<HTMLButtonElement>('redrive-all')
-  all.addEventListener('click', () => void redrive(all))
+  all.addEventListener('click', () => void retry(all))
 }

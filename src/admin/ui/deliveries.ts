@@ -36,13 +36,13 @@ function lastResult(d: Delivery): string {
 }
 
 /** The subscription's URL, and its ordering key and filter in full. */
-function setDeliveriesHeading(s: Subscription): void {
+function setDeliveriesHeading(s: ListedSubscription): void {
   setText('deliveries-of', s.url)
   byId('deliveries-of').title = s.url
   byId('deliveries-rules').replaceChildren(...subscriptionRules(s, false))
 }
 
-function showDeliveries(s: Subscription): void {
+function showDeliveries(s: ListedSubscription): void {
   deliveriesView.subscription = s.id
   deliveriesView.cursors = [null]
   setDeliveriesHeading(s)

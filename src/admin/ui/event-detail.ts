@@ -75,7 +75,7 @@ async function openEvent(source: string, id: string): Promise<void> {
     ...meta('received', `${fmtTime(e.receivedAt)} (${ago(e.receivedAt)})`),
     ...meta('stored', e.processedAt ? fmtTime(e.processedAt) : 'not yet'),
     ...meta('verified by', e.verifiedBy ?? 'not verified'),
-    ...meta('content type', e.contentType),
+    ...meta('content type', e.contentType ?? 'none'),
     ...meta('deliveries', deliveriesSummary(e.deliveries)),
   )
   const names = Object.keys(e.headers).sort()

@@ -43,7 +43,7 @@ function replayFilter(): ReplayFilter {
   return filter
 }
 
-function renderReplaySubscriptions(list: Subscription[]): void {
+function renderReplaySubscriptions(list: ListedSubscription[]): void {
   const select = byId<HTMLSelectElement>('replay-subscription')
   const chosen = select.value
   const options = [el('option', { value: '' }, 'every matching subscription')]

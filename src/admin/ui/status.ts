@@ -120,15 +120,17 @@ function renderStatus(s: Status): void {
   byId('stored-tile').title = `stored: ${over}`
 
   const j = s.checks.journal
-  setText('backlog', fmtInt(j.backlog))
+  // A journal whose stats could not be read has only ok and error: shown as empty.
+  const backlog = j.backlog ?? 0
+  setText('backlog', fmtInt(backlog))
   setText(
     'backlog-age',
-    j.oldestPendingAgeMs === null
+    j.oldestPendingAgeMs === null || j.oldestPendingAgeMs === undefined
       ? 'none in the journal'
       : `in the journal · oldest ${fmtDuration(j.oldestPendingAgeMs)}`,
   )
   byId('backlog-tile').title = 'events in the journal that the broker has not confirmed yet'
-  byId('backlog-tile').dataset.tone = j.backlog > 0 ? 'warn' : 'ok'
+  byId('backlog-tile').dataset.tone = backlog > 0 ? 'warn' : 'ok'
 
   setText('dead-count', s.deadLetters === null ? '—' : fmtInt(s.deadLetters))
   setText(

@@ -9,20 +9,20 @@ const SUBS_LIMIT = 500
 const OPERATOR_REASON = 'disabled through the admin API'
 
 const subsView = {
-  list: [] as Subscription[],
+  list: [] as ListedSubscription[],
 }
 
-const disabledBySystem = (s: Subscription): boolean =>
+const disabledBySystem = (s: ListedSubscription): boolean =>
   s.status === 'disabled' && s.disabledReason !== null && s.disabledReason !== OPERATOR_REASON
 
-function isFailing(s: Subscription): boolean {
+function isFailing(s: ListedSubscription): boolean {
   const d = s.delivery
   return d.flow.state === 'paused' || d.failingSince !== null || disabledBySystem(s)
 }
 
 /** Failing first, the longest failing at the top; the rest in the API's order (oldest first). */
-function sortSubscriptions(list: Subscription[]): Subscription[] {
-  const since = (s: Subscription): number =>
+function sortSubscriptions(list: ListedSubscription[]): ListedSubscription[] {
+  const since = (s: ListedSubscription): number =>
     s.delivery.failingSince ? Date.parse(s.delivery.failingSince) : Infinity
   return list
     .map((s, i) => ({ s, i, failing: isFailing(s) }))
@@ -35,9 +35,11 @@ function sortSubscriptions(list: Subscription[]): Subscription[] {
 }
 
 async function refreshSubscriptions(): Promise<void> {
-  let page: Page<Subscription>
+  let page: Page<ListedSubscription>
   try {
-    page = await api<Page<Subscription>>(query('/v1/subscriptions', { limit: String(SUBS_LIMIT) }))
+    page = await api<Page<ListedSubscription>>(
+      query('/v1/subscriptions', { limit: String(SUBS_LIMIT) }),
+    )
   } catch (err) {
     if (!(err instanceof Unauthorized)) setText('subs-message', failure(err))
     return
@@ -71,7 +73,7 @@ function badge(tone: Tone | '', text: string): HTMLElement {
   return el('span', { class: `badge small ${tone}`, 'data-tone': tone }, text)
 }
 
-function statusCell(s: Subscription): HTMLElement {
+function statusCell(s: ListedSubscription): HTMLElement {
   const tone = s.status === 'active' ? 'ok' : disabledBySystem(s) ? 'bad' : ''
   return el(
     'td',
@@ -83,7 +85,7 @@ function statusCell(s: Subscription): HTMLElement {
 }
 
 /** Flow control now: the state, and what holds it back (docs/outbound.md "Flow control"). */
-function flowCell(s: Subscription): HTMLElement {
+function flowCell(s: ListedSubscription): HTMLElement {
   const f = s.delivery.flow
   // Nothing is delivered to a disabled one: no flow to speak of (enabling it ends any pause).
   if (s.status === 'disabled') return el('td', { class: 'muted', 'data-flow': '' }, '—')
@@ -107,7 +109,7 @@ function flowCell(s: Subscription): HTMLElement {
  * The window that pauses: attempts in a row that met congestion (every node's) since when; or,
  * failing with answers such as a 4xx that do not count toward a pause, since when it fails.
  */
-function windowCell(s: Subscription): HTMLElement {
+function windowCell(s: ListedSubscription): HTMLElement {
   const n = s.delivery.flow.consecutiveFailures
   const since = s.delivery.flow.congestedSince ?? s.delivery.failingSince
   if (n === 0 && since === null) return el('td', { class: 'small-text' }, '—')
@@ -120,7 +122,7 @@ function windowCell(s: Subscription): HTMLElement {
 }
 
 /** A filter or ordering key, compact, as text: one clipped line, the whole in its title. */
-function subscriptionRules(s: Subscription, clip: boolean): HTMLElement[] {
+function subscriptionRules(s: ListedSubscription, clip: boolean): HTMLElement[] {
   const rules: [string, string][] = []
   if (s.ordering) rules.push(['ordered by', s.ordering.key])
   if (s.filter) rules.push(['filter', JSON.stringify(s.filter)])
@@ -130,7 +132,7 @@ function subscriptionRules(s: Subscription, clip: boolean): HTMLElement[] {
   )
 }
 
-function subscriptionRow(s: Subscription): HTMLTableRowElement {
+function subscriptionRow(s: ListedSubscription): HTMLTableRowElement {
   const d = s.delivery
   const failing = isFailing(s)
   const classes = [
@@ -176,11 +178,15 @@ function subscriptionRow(s: Subscription): HTMLTableRowElement {
   return openable(row, () => showDeliveries(s))
 }
 
-async function toggleSubscription(button: HTMLButtonElement, s: Subscription): Promise<void> {
+async function toggleSubscription(button: HTMLButtonElement, s: ListedSubscription): Promise<void> {
   const status = s.status === 'active' ? 'disabled' : 'active'
   button.disabled = true
   try {
-    await api<Subscription>(`/v1/subscriptions/${encodeURIComponent(s.id)}`, { status }, 'PATCH')
+    await api<ListedSubscription>(
+      `/v1/subscriptions/${encodeURIComponent(s.id)}`,
+      { status },
+      'PATCH',
+    )
     setText('subs-message', `${s.url}: ${status}.`)
   } catch (err) {
     if (!(err instanceof Unauthorized)) setText('subs-message', `${s.url}: ${failure(err)}`)

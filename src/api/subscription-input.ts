@@ -40,6 +40,7 @@ const url = z
     }
     if (u.hash) ctx.addIssue({ code: 'custom', message: 'must not have a #fragment' })
   })
+  .meta({ format: 'uri' })
 
 const eventType = z
   .string()
@@ -74,6 +75,11 @@ const secret = z
 
 const filter = z
   .record(z.string(), z.unknown(), { message: 'must be an object' })
+  .meta({
+    description:
+      'dotted paths or $and/$or/$not; values are literals or $eq, $ne, $gt, $gte, $lt, ' +
+      '$lte, $in, $nin, $exists, $prefix (docs/outbound.md)',
+  })
   .superRefine((f, ctx) => {
     try {
       compileFilter(f)
@@ -134,7 +140,10 @@ export const subscriptionPatch = z.strictObject({
   ...Object.fromEntries(
     Object.entries(fields).map(([k, v]) => [k, resettable(k) ? v.nullable() : v.optional()]),
   ),
-  status: z.enum(['active', 'disabled'], { message: "must be 'active' or 'disabled'" }).optional(),
+  status: z
+    .enum(['active', 'disabled'], { message: "must be 'active' or 'disabled'" })
+    .optional()
+    .meta({ description: 'active also resumes a paused subscription' }),
 }) as unknown as z.ZodType<SubscriptionPatch>
 
 export const rotateBody = z.strictObject({
