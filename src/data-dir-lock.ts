@@ -7,6 +7,8 @@ import { SluiceError } from './errors.js'
 export const LOCK_FILE = 'lock.db'
 /** Who holds the lock, for the error message only (never trusted as the lock). */
 export const HOLDER_FILE = 'lock.json'
+/** The holder an engine writes (src/engine.ts); `sluice dlq` looks for it (src/commands/dlq.ts). */
+export const ENGINE_HOLDER = 'sluice start'
 
 export interface DataDirLock {
   readonly dir: string

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { SqliteJournal } from '../journal/index.js'
 import type { Component } from './component.js'
 import type { Config } from './config.js'
-import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
+import { ENGINE_HOLDER, lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import { refuseSecretKeyExposed, SECRET_KEY_FILE } from './util/secret-box.js'
 import { createLogger, type Logger } from './log.js'
 import {
@@ -138,7 +138,7 @@ export class Engine implements Component {
       {
         name: 'data dir lock',
         start: async () => {
-          this.dataDirLock = lockDataDir(config.SLUICE_DATA_DIR, 'sluice start')
+          this.dataDirLock = lockDataDir(config.SLUICE_DATA_DIR, ENGINE_HOLDER)
           // Here, in the main thread, so that an exposed key stops the start with exit 2; the
           // threads that load the key later would only fail their own start.
           const keyFile = join(config.SLUICE_DATA_DIR, SECRET_KEY_FILE)

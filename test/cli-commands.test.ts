@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -118,6 +118,12 @@ t.test('sluice dlq list and redrive read the Postgres dead-letter table', async 
   const badLimit = await run(spawnSluice(['dlq', 'list', '--limit', 'x'], env))
   t.equal(badLimit.code, 2)
   t.match(badLimit.stderr, /--limit must be an integer/)
+
+  // With DATABASE_URL and no engine, the data directory is not touched: not even created.
+  const absent = join(dir, 'never-made')
+  const noDir = await run(spawnSluice(['dlq', 'list'], { ...env, SLUICE_DATA_DIR: absent }))
+  t.equal(noDir.code, 0, noDir.stderr)
+  t.notOk(existsSync(absent), 'SLUICE_DATA_DIR was not created')
 })
 
 t.test('sluice dlq on the embedded database of a data directory', async (t) => {

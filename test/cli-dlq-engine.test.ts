@@ -51,6 +51,8 @@ t.test('sluice dlq list|retry|redrive while an embedded-defaults engine runs', a
   })
   await waitForLog(engine, (l) => l.msg === 'admin listening', 120_000)
   const sluice = (...args: string[]) => collect(spawnSluice(args, env))
+  const sluiceWith = (more: Record<string, string>, ...args: string[]) =>
+    collect(spawnSluice(args, { ...env, ...more }))
 
   // The admin API answers 503 until the engine's database is up.
   let list = await sluice('dlq', 'list')
@@ -94,6 +96,13 @@ t.test('sluice dlq list|retry|redrive while an embedded-defaults engine runs', a
   const help = await sluice('dlq', 'retry', '--help')
   t.match(help.stdout, /goes through its admin API/)
   t.match(help.stdout, /Only when no engine runs there does\s+it open the database/)
+
+  // The engine holds the directory but its API is not where the CLI looks: said, and the
+  // database is not tried (the engine holds it).
+  const elsewhere = await sluiceWith({ SLUICE_ADMIN_PORT: String(await freePort()) }, 'dlq', 'list')
+  t.equal(elsewhere.code, 1, 'refused')
+  t.match(elsewhere.stderr, /holds SLUICE_DATA_DIR, but its admin API cannot be used/)
+  t.notMatch(elsewhere.stderr, /in use by/)
 
   // Once the engine has stopped, the same commands open the embedded database themselves.
   engine.kill('SIGTERM')

@@ -6,6 +6,9 @@ import { withTimeout } from '../util/timeout.js'
 import { ChannelClosedError, Rpc, type Remote } from './rpc.js'
 import { pathProxy } from './rpc-types.js'
 
+/** How long a thread whose close answered may take to exit before it is terminated. */
+const EXIT_GRACE_MS = 2000
+
 /** What every actor serves: its own close (it ends its work; the thread then exits). */
 export interface ActorApi {
   close(): unknown
@@ -126,10 +129,11 @@ export class ThreadHost<A extends ActorApi> {
     incarnation.worker.ref()
     try {
       const timeoutMs = this.o.closeTimeoutMs ?? 30_000
-      // Its close, then its exit: a thread that ends its own loop leaves nothing half done.
+      // Its close, then its exit: a thread that ends its own loop leaves nothing half done. Once
+      // its close has answered, a handle it forgot may hold the exit up only briefly.
       const closing = (async () => {
         await (incarnation.rpc.remote as Remote<ActorApi>).close()
-        await incarnation.exited
+        await withTimeout(incarnation.exited, EXIT_GRACE_MS, 'exit').catch(() => undefined)
       })()
       await withTimeout(closing, timeoutMs, `not ended ${timeoutMs} ms after close`)
     } catch (err) {

@@ -3,8 +3,11 @@ import { int, time } from './fields.js'
 
 /**
  * GET /v1/status. The readiness checks are loose objects: each shows what its component
- * reports. The journal's check, when the journal's stats could not be read, has only ok and
- * error; the broker's and the database's always have their fields.
+ * reports, and any of them may be only { ok, error }: the journal's when its stats could not be
+ * read, the broker's and the database's while the pipeline thread is starting, restarting or
+ * not answering (src/pipeline/pipeline-thread.ts); and when the readiness function itself
+ * failed there is a `readiness` check instead of the broker's and the database's
+ * (src/server/probes.ts). So only `ok` is required of a check.
  */
 
 const check = z.looseObject({
@@ -22,19 +25,25 @@ export const statusChecks = z.looseObject({
     backlog: int.optional(),
     oldestPendingAgeMs: int.nullable().optional(),
   }),
-  broker: check.extend({
-    name: z.string(),
-    state: z.string(),
-    forwarder: z.string(),
-    consecutiveFailures: int,
-    lastError: z.string().nullable().optional(),
-  }),
-  database: check.extend({
-    state: z.string(),
-    consuming: z.boolean(),
-    embedded: z.boolean(),
-    pingError: z.string().optional(),
-  }),
+  broker: check
+    .extend({
+      name: z.string().optional(),
+      state: z.string().optional(),
+      forwarder: z.string().optional(),
+      consecutiveFailures: int.optional(),
+      lastError: z.string().nullable().optional(),
+    })
+    .optional(),
+  database: check
+    .extend({
+      state: z.string().optional(),
+      consuming: z.boolean().optional(),
+      embedded: z.boolean().optional(),
+      pingError: z.string().optional(),
+    })
+    .optional(),
+  /** Only when the readiness function itself failed: its error. */
+  readiness: check.optional(),
   /** The outbound dispatcher's claims and result writes; absent from older engines. */
   dispatcher: check
     .extend({

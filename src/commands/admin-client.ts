@@ -27,7 +27,7 @@ export const unreachable = (err: unknown): boolean =>
  * (SLUICE_ADMIN_HOST/PORT), with the first SLUICE_ADMIN_TOKEN or the token file in
  * SLUICE_DATA_DIR: the commands show what the running engine sees, as its API answers it.
  */
-export function adminClient(config: Config): SluiceClient {
+export function adminClient(config: Config, timeoutMs?: number): SluiceClient {
   const host = config.SLUICE_ADMIN_HOST === '0.0.0.0' ? '127.0.0.1' : config.SLUICE_ADMIN_HOST
   const file = join(config.SLUICE_DATA_DIR, TOKEN_FILE)
   return sluiceClient({
@@ -35,5 +35,6 @@ export function adminClient(config: Config): SluiceClient {
     token:
       config.SLUICE_ADMIN_TOKEN?.[0] ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : ''),
     unauthorizedHint: `set SLUICE_ADMIN_TOKEN, or SLUICE_DATA_DIR to the engine's (token file ${file})`,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   })
 }

@@ -1,9 +1,11 @@
+import { resolve } from 'node:path'
 import { redriveDeadLetters } from '../consumer/redrive.js'
 import { deadLetterItem, listDeadLetters } from '../db/dead-letters.js'
-import { DataDirLockedError, lockDataDir } from '../data-dir-lock.js'
+import { ENGINE_HOLDER, readHolder } from '../data-dir-lock.js'
 import type { EventKey } from '../event.js'
 import type { DeadLetter, SluiceClient } from '../client/index.js'
 import { AdminCallError, adminClient, exitCodeOf, unreachable } from './admin-client.js'
+import type { Config } from '../config.js'
 import { ExitCode, parseCommand, usageError, type CommandSpec } from './args.js'
 import { commandConfig } from './config.js'
 import { withCommandDatabase } from './database.js'
@@ -92,20 +94,16 @@ export async function dlqCommand(args: string[]): Promise<number> {
     const nothing = id !== undefined && r.count + r.failed === 0
     return nothing || r.failed > 0 ? ExitCode.failure : ExitCode.ok
   }
-  try {
-    if (!engineRuns(config.SLUICE_DATA_DIR)) throw new AdminCallError('no engine', null)
-    const client = adminClient(config)
-    if (action === 'list') (await matching(client, sel)).forEach(out)
-    else return finish(await retryThrough(client, sel))
-    return ExitCode.ok
-  } catch (err) {
-    if (!unreachable(err)) {
-      if (!(err instanceof AdminCallError)) throw err
-      process.stderr.write(`${spec.name}: ${err.message}\n`)
-      return exitCodeOf(err)
-    }
+  const engine = engineHolding(config.SLUICE_DATA_DIR)
+  if (engine !== null) {
+    const viaApi = await throughEngine(config, engine, spec.name, async (client) => {
+      if (action === 'list') (await matching(client, sel)).forEach(out)
+      else return finish(await retryThrough(client, sel))
+      return ExitCode.ok
+    })
+    if (viaApi !== USE_DATABASE) return viaApi
   }
-  // No engine (or none answering): the database itself, which the engine would hold.
+  // No engine: the database itself (with DATABASE_URL also when the engine's API is not usable).
   const keys: Partial<EventKey>[] | undefined =
     id !== undefined || source !== undefined
       ? [{ ...(id !== undefined ? { id } : {}), ...(source !== undefined ? { source } : {}) }]
@@ -127,21 +125,60 @@ export async function dlqCommand(args: string[]): Promise<number> {
 }
 
 /**
- * Whether an engine (`sluice start`, src/engine.ts) holds the data directory: its lock and
- * lock.json (src/data-dir-lock.ts). The admin port alone would not say: another engine, of
- * another data directory and database, may answer on the default port; and a one-shot command
- * holding the directory has no API (the database path then says who holds it).
+ * The pid of the engine (`sluice start`) holding the data directory, from its lock.json, read
+ * without taking the lock or creating anything (with DATABASE_URL the directory may not exist,
+ * and taking the lock even for an instant could make a starting engine refuse); null when
+ * none. The admin port alone would not say: another engine, of another data directory and
+ * database, may answer on the default port.
  */
-/** The holder the engine writes into lock.json (src/engine.ts). */
-const ENGINE_HOLDER = 'sluice start'
+function engineHolding(dir: string): number | null {
+  const holder = readHolder(resolve(dir)) // {} when missing, unreadable or its process is dead
+  return holder.command === ENGINE_HOLDER && holder.pid !== undefined ? holder.pid : null
+}
 
-function engineRuns(dir: string): boolean {
+const USE_DATABASE = Symbol('use the database')
+/** A retry of every dead letter is one call; give it time rather than guess it failed. */
+const DLQ_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Run `work` through the admin API of the engine with this pid. When that API cannot be used
+ * (no token, not answering, or another process answers on the admin port), the database is
+ * the way only with DATABASE_URL: on embedded defaults the engine holds it. Once the engine
+ * has been asked to act, a failure is reported, never retried on the database, since the
+ * engine may still be at it.
+ */
+async function throughEngine(
+  config: Config,
+  pid: number,
+  command: string,
+  work: (client: SluiceClient) => Promise<number>,
+): Promise<number | typeof USE_DATABASE> {
+  const cannot = (why: string) => {
+    const said = `${command}: the engine (pid ${pid}) holds SLUICE_DATA_DIR, but its admin API ${why}`
+    process.stderr.write(
+      config.DATABASE_URL ? `${said}; using DATABASE_URL instead\n` : `${said}\n`,
+    )
+    return config.DATABASE_URL ? USE_DATABASE : ExitCode.failure
+  }
+  let client: SluiceClient
   try {
-    lockDataDir(dir, 'sluice dlq (checking for an engine)').release()
-    return false
+    client = adminClient(config, DLQ_TIMEOUT_MS)
+    const answered = (await client.status()).node.pid
+    if (answered !== pid) {
+      return cannot(
+        `at SLUICE_ADMIN_HOST:SLUICE_ADMIN_PORT is another process's (pid ${answered}); set them to the engine's`,
+      )
+    }
   } catch (err) {
-    if (err instanceof DataDirLockedError) return err.holder.command === ENGINE_HOLDER
-    throw err
+    return cannot(`cannot be used: ${(err as Error).message}`)
+  }
+  try {
+    return await work(client)
+  } catch (err) {
+    if (!(err instanceof AdminCallError)) throw err
+    const still = unreachable(err) ? '; the engine may still be at it: see sluice dlq list' : ''
+    process.stderr.write(`${command}: ${err.message}${still}\n`)
+    return exitCodeOf(err)
   }
 }
 

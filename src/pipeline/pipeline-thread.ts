@@ -151,7 +151,7 @@ export class PipelineThread implements PipelineRunner {
 }
 
 /** The broker and database checks when the thread cannot be asked. */
-const threadChecks = (check: Check): Record<string, Check> => ({
+export const threadChecks = (check: Check): Record<string, Check> => ({
   broker: { ...check },
   database: { ...check },
 })

@@ -313,29 +313,37 @@ type StatusChecks = {
     oldestPendingAgeMs?: number | null
     [field: string]: unknown
   }
-  broker: {
+  broker?: {
     ok: boolean
     code?: string
     error?: string
     hint?: string
     since?: string | null
-    name: string
-    state: string
-    forwarder: string
-    consecutiveFailures: number
+    name?: string
+    state?: string
+    forwarder?: string
+    consecutiveFailures?: number
     lastError?: string | null
     [field: string]: unknown
   }
-  database: {
+  database?: {
     ok: boolean
     code?: string
     error?: string
     hint?: string
     since?: string | null
-    state: string
-    consuming: boolean
-    embedded: boolean
+    state?: string
+    consuming?: boolean
+    embedded?: boolean
     pingError?: string
+    [field: string]: unknown
+  }
+  readiness?: {
+    ok: boolean
+    code?: string
+    error?: string
+    hint?: string
+    since?: string | null
     [field: string]: unknown
   }
   dispatcher?: {

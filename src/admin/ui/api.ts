@@ -6,8 +6,14 @@ const TOKEN_KEY = 'sluice.adminToken'
 // The API's shapes are global types generated from src/api (api-types.d.ts); these name parts
 // of them the page's functions take.
 type JournalCheck = StatusChecks['journal']
-type BrokerCheck = StatusChecks['broker']
-type DatabaseCheck = StatusChecks['database']
+type BrokerReport = NonNullable<StatusChecks['broker']>
+type DatabaseReport = NonNullable<StatusChecks['database']>
+// The broker's and the database's checks with every field, as the page shows them: a check the
+// pipeline thread could not fill in has only ok and error (src/api/status.ts).
+type BrokerCheck = BrokerReport &
+  Required<Pick<BrokerReport, 'name' | 'state' | 'forwarder' | 'consecutiveFailures'>>
+type DatabaseCheck = DatabaseReport &
+  Required<Pick<DatabaseReport, 'state' | 'consuming' | 'embedded'>>
 type DispatcherCheck = NonNullable<StatusChecks['dispatcher']>
 type Check = StatusChecks['accepting']
 type RatePoint = Status['history']['points'][number]

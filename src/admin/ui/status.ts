@@ -14,6 +14,18 @@ function problemText(check: Check, transient?: string | null): string {
   return transient ?? ''
 }
 
+/** The broker's check, its missing fields shown as unknown (also when readiness itself failed). */
+function brokerCheck(s: Status): BrokerCheck {
+  const b = s.checks.broker ?? { ok: false, error: s.checks.readiness?.error }
+  return { name: 'broker', state: 'unknown', forwarder: 'unknown', consecutiveFailures: 0, ...b }
+}
+
+/** The database's check, its missing fields shown as unknown. */
+function databaseCheck(s: Status): DatabaseCheck {
+  const d = s.checks.database ?? { ok: false, error: s.checks.readiness?.error }
+  return { state: 'unknown', consuming: false, embedded: false, ...d }
+}
+
 function renderBroker(b: BrokerCheck): void {
   // 'connecting' while publishes fail is an outage (the adapter reconnecting), not a start-up.
   const failing = b.state !== 'up' && b.consecutiveFailures > 0
@@ -59,7 +71,7 @@ function subscriptionTrouble(d: DeliveriesStatus): string {
 
 /** The header badge: one sentence on whether events are safe and flowing, in and out. */
 function renderOverall(s: Status): void {
-  const { broker, database } = s.checks
+  const [broker, database] = [brokerCheck(s), databaseCheck(s)]
   const down = [
     broker.state === 'up' && broker.ok ? null : 'broker',
     stateTone(database.ok, database.state) === 'ok' ? null : 'database',
@@ -141,8 +153,8 @@ function renderStatus(s: Status): void {
   byId('dead-tile').dataset.tone = (s.deadLetters ?? 0) > 0 ? 'bad' : 'ok'
 
   renderDeliveries(s.deliveries)
-  renderBroker(s.checks.broker)
-  renderDatabase(s.checks.database, s.checks.dispatcher)
+  renderBroker(brokerCheck(s))
+  renderDatabase(databaseCheck(s), s.checks.dispatcher)
   drawChart(byId<SVGSVGElement>('chart'), s.history.points)
   const last = s.history.points.at(-1)
   setText(
