@@ -56,15 +56,21 @@ async function importsOf(t: Test, env: NodeJS.ProcessEnv, done: (urls: string[])
 }
 
 const sdk = (urls: string[]) => urls.filter((u) => u.includes('/@aws-sdk/'))
+/**
+ * What the pipeline thread resolved: from its pipeline.ts on, which only that thread loads. The
+ * main thread resolves the broker modules too (the engine reads the broker's size limit), so
+ * the local broker's module in the whole list would not say the thread has built its broker.
+ */
+const pipelineThread = (urls: string[]) => {
+  const from = urls.findIndex((u) => u.includes('/src/pipeline/pipeline.'))
+  return from < 0 ? [] : urls.slice(from)
+}
 
 t.test('the local broker: the engine starts without loading the AWS SDK', async (t) => {
   const urls = await importsOf(t, { SLUICE_BROKER: 'local' }, (urls) =>
-    urls.some((u) => u.includes('/src/brokers/local/broker.')),
+    pipelineThread(urls).some((u) => u.includes('/src/brokers/local/broker.')),
   )
-  t.ok(
-    urls.some((u) => u.includes('/src/pipeline/pipeline.')),
-    'the pipeline thread resolved through the hook',
-  )
+  t.ok(pipelineThread(urls).length > 0, 'the pipeline thread resolved through the hook')
   t.same(sdk(urls), [], 'no @aws-sdk module was resolved')
 })
 

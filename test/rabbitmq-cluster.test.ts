@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { EngineChild } from './helpers/engine-child.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { freshDatabase, waitForMigrations } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
 import { RabbitCluster, rabbitServerInstalled, type ClusterNode } from './helpers/rabbit-cluster.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
@@ -115,6 +115,11 @@ t.test(
       ),
     )
     posting.catch(() => {}) // awaited below
+    // A failed assertion ends the test early: the clients must stop too, or they post to dead
+    // engines until their deadline and hold the file open.
+    t.teardown(() => {
+      stop = true
+    })
 
     const idsIn = (...phases: Phase[]) =>
       [...phaseOf].filter(([, p]) => phases.includes(p)).map(([id]) => id)
@@ -126,6 +131,9 @@ t.test(
         )
       ).rows[0]!.n
 
+    // The engines answer before their pipelines have migrated the database (slow on a loaded
+    // machine); counting rows before the table exists would fail, not wait.
+    await waitForMigrations(pool, 300_000)
     await until(
       'events flow end to end',
       async () => (await storedOf(idsIn('warm-up'))) >= 200,
