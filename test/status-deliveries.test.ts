@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Status } from '../src/api/types.js'
 import { startAdminEngine } from './helpers/admin-engine.js'
 import { receiver } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
@@ -8,21 +9,6 @@ import { pauseWhenSettled } from './helpers/pg.js'
 import { until } from './helpers/wait.js'
 
 const TOKEN = 'status-deliveries-token-0123456789'
-
-interface Deliveries {
-  pending: number | null
-  oldestPendingSeconds: number | null
-  deliveredPerSecond: number
-  failedPerSecond: number
-  failingSubscriptions: number | null
-  pausedSubscriptions: number | null
-  disabledSubscriptions: number | null
-}
-interface Status {
-  status: string
-  deliveries: Deliveries
-  totals: { delivered: number; failedAttempts: number }
-}
 
 /**
  * Outbound delivery as the operator's tools report it, against a real engine and real
