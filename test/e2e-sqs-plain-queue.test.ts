@@ -40,6 +40,7 @@ t.test('a plain SQS queue end to end, with a permanent error before it exists', 
   for (const [k, v] of Object.entries(FAKE_AWS_ENV)) process.env[k] = v
   const config = loadConfig({
     PORT: '0',
+    SLUICE_ADMIN_PORT: '0',
     HOST: '127.0.0.1',
     SLUICE_DATA_DIR: dir,
     DATABASE_URL: db.url,
@@ -116,7 +117,13 @@ t.test('a plain SQS queue end to end, with a permanent error before it exists', 
   t.match(letter, { event: { id: 'poison' }, reason: 'attempts_exhausted', attempts: 2 })
   t.match(letter?.lastError, /refused by trigger/)
 
-  const env = { ...FAKE_AWS_ENV, DATABASE_URL: db.url, SLUICE_DATA_DIR: dir }
+  // The running engine's admin API answers (its pid is in lock.json), not the database.
+  const env = {
+    ...FAKE_AWS_ENV,
+    DATABASE_URL: db.url,
+    SLUICE_DATA_DIR: dir,
+    SLUICE_ADMIN_PORT: String(engine.adminPort),
+  }
   const listed = await collect(spawnSluice(['dlq', 'list'], env))
   t.equal(listed.code, 0, listed.stderr)
   t.match(JSON.parse(listed.stdout.trim()), { id: 'poison', reason: 'attempts_exhausted' })

@@ -36,6 +36,7 @@ async function npmStart(t: Test, args: string[] = []) {
     env: {
       ...process.env,
       PORT: '0',
+      SLUICE_ADMIN_PORT: '0',
       HOST: '127.0.0.1',
       SLUICE_DATA_DIR: dataDir,
       SLUICE_WORKERS: '1',

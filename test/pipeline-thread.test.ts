@@ -41,6 +41,7 @@ t.test('the pipeline runs in its own thread, survives its death, and loses nothi
   })
   const config = loadConfig({
     PORT: '0',
+    SLUICE_ADMIN_PORT: '0',
     HOST: '127.0.0.1',
     SLUICE_DATA_DIR: dir,
     DATABASE_URL: db.url,

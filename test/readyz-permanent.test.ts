@@ -25,6 +25,7 @@ async function engineOn(t: Test, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-readyz-permanent-'))
   const config = loadConfig({
     PORT: '0',
+    SLUICE_ADMIN_PORT: '0',
     HOST: '127.0.0.1',
     SLUICE_DATA_DIR: dir,
     SLUICE_WORKERS: '1',

@@ -29,6 +29,7 @@ t.test('readiness and metrics follow a broker outage while ingest stays up', asy
   const proxyPort = await proxy.start()
   const config = loadConfig({
     PORT: '0',
+    SLUICE_ADMIN_PORT: '0',
     HOST: '127.0.0.1',
     SLUICE_DATA_DIR: dir,
     DATABASE_URL: db.url,

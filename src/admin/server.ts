@@ -3,7 +3,14 @@ import { errorCode } from '../errors.js'
 import type { Logger } from '../log.js'
 import { readBody } from '../server/body.js'
 import { Reply } from '../server/respond.js'
-import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp } from '../server/uws.js'
+import {
+  NOT_FREE,
+  listenExclusive,
+  uWS,
+  type HttpRequest,
+  type HttpResponse,
+  type TemplatedApp,
+} from '../server/uws.js'
 import type { us_listen_socket } from '../server/uws.js'
 import { onceAsync } from '../util/once.js'
 import type { BearerAuth } from './auth.js'
@@ -56,8 +63,9 @@ export class AdminServer implements Component {
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.app.listen(this.o.host, this.o.port, (socket) => {
-        if (!socket) return reject(new Error(`cannot listen on ${this.o.host}:${this.o.port}`))
+      listenExclusive(this.app, this.o.host, this.o.port, (socket) => {
+        if (!socket)
+          return reject(new Error(`cannot listen on ${this.o.host}:${this.o.port}${NOT_FREE}`))
         this.socket = socket
         this.bound = uWS.us_socket_local_port(socket)
         resolve()

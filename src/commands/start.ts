@@ -47,7 +47,7 @@ export async function startCommand(args: string[]): Promise<number> {
     logger.fatal({ err, ...(config && { code: 'config_invalid' }) }, 'start-up failed')
     return config ? ExitCode.usage : ExitCode.failure
   }
-  logger.info({ host: config.HOST, port: engine.port }, 'listening')
+  logger.info({ host: config.HOST, port: engine.port, adminPort: engine.adminPort }, 'listening')
   return stopOnSignal(engine, logger, config.SLUICE_SHUTDOWN_TIMEOUT_MS)
 }
 

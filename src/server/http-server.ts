@@ -7,7 +7,14 @@ import { handleIngest, type IngestContext } from './ingest.js'
 import { handleHealth, handleMetrics, handleReady, type ReadinessFn } from './probes.js'
 import { RefusalLog, type RefusalLogOptions } from './refusal-log.js'
 import { Reply } from './respond.js'
-import { logUwsBuild, uWS, type TemplatedApp, type us_listen_socket } from './uws.js'
+import {
+  NOT_FREE,
+  listenExclusive,
+  logUwsBuild,
+  uWS,
+  type TemplatedApp,
+  type us_listen_socket,
+} from './uws.js'
 
 export interface HttpServerOptions {
   /** Where committed events go; the 200 waits for its commit. */
@@ -89,9 +96,9 @@ export class HttpServer implements Component {
   start(): Promise<void> {
     logUwsBuild(this.opts.logger)
     return new Promise((resolve, reject) => {
-      this.app.listen(this.opts.host, this.opts.port, (socket) => {
+      listenExclusive(this.app, this.opts.host, this.opts.port, (socket) => {
         if (!socket) {
-          reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port}`))
+          reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port}${NOT_FREE}`))
           return
         }
         this.listenSocket = socket

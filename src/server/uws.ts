@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 import type { Logger } from '../log.js'
 import { loadUws, type UwsBuild, type UwsModule, type UwsSkip } from './uws-loader.js'
 
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js'
 export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
 export type { UwsBuild } from './uws-loader.js'
 
@@ -49,4 +50,34 @@ export function logUwsBuild(logger: Logger): void {
   if (!uwsBuild) return
   const expected = expectedSpeed(uwsBuild)
   logger.info({ uws: uwsBuild, node: process.version, expected }, 'uWebSockets.js build')
+}
+
+/** Why a listen fails, said after the address. */
+export const NOT_FREE = ": another process listens there, or the address is not this host's"
+
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT on the listening socket. */
+const EXCLUSIVE_PORT = 1
+
+/**
+ * Listen on host:port alone. uWS sets SO_REUSEPORT by default, so a second process asking for a
+ * port in use is granted it and the kernel splits connections between the two: an admin call
+ * could reach another engine (another token, another database) and a misconfigured second
+ * engine would take half the webhooks unseen. Refused instead, the start fails and says so.
+ * (The typings lack the host + options overload that the native module has.)
+ */
+export function listenExclusive(
+  app: TemplatedApp,
+  host: string,
+  port: number,
+  done: (socket: us_listen_socket | false) => void,
+): void {
+  const native = app as unknown as {
+    listen(
+      host: string,
+      port: number,
+      options: number,
+      cb: (socket: us_listen_socket | false) => void,
+    ): TemplatedApp
+  }
+  native.listen(host, port, EXCLUSIVE_PORT, done)
 }

@@ -5,6 +5,7 @@ import { spawnSluice, waitForLog } from './spawn.js'
 export class EngineChild {
   child: ChildProcess | null = null
   port = 0
+  adminPort = 0
   /** The last lines the engine logged, for a failed assertion to show why. */
   private readonly tail: string[] = []
 
@@ -25,6 +26,7 @@ export class EngineChild {
       this.tail.splice(0, Math.max(0, this.tail.length - 40))
     })
     this.port = Number(line.port)
+    this.adminPort = Number(line.adminPort)
   }
 
   /**

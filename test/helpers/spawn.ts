@@ -8,12 +8,21 @@ const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'
 
 /** Spawn `sluice <args>` from the sources as a real child process. */
 export function spawnSluice(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  // Engines of tests run side by side and a port is one process's (listenExclusive): an engine
+  // takes free ports unless its test names them.
+  const ports = args[0] === 'start' ? { PORT: '0', SLUICE_ADMIN_PORT: '0' } : {}
   return spawn(process.execPath, [...loaderArgs, `${root}src/main.ts`, ...args], {
     cwd: root,
     // Tests assert that a graceful stop exits 0; on a saturated CI machine a clean stop (the
     // dispatcher's grace, the worker pool, the embedded database) can outlast the 10 s default
     // bound. A test of the bound itself sets it.
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'info', SLUICE_SHUTDOWN_TIMEOUT_MS: '60000', ...env },
+    env: {
+      ...process.env,
+      ...ports,
+      SLUICE_LOG_LEVEL: 'info',
+      SLUICE_SHUTDOWN_TIMEOUT_MS: '60000',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
 }
