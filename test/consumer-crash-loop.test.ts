@@ -25,9 +25,12 @@ function runChild(args: string[]) {
 
 /**
  * Consumers are started until one survives: each death returns the messages to the queue.
+ * A consumer has survived once `settled` holds (the end state in the database, the queue empty)
+ * and, after that, it says it holds nothing: an `idle` line from before its messages came, or
+ * a queue emptied by deliveries it has not stored yet, would stop it with the poison in hand.
  * Returns the number of deaths.
  */
-async function untilOneSurvives(t: Test, args: string[], depth: () => Promise<number>) {
+async function untilOneSurvives(t: Test, args: string[], settled: () => Promise<boolean>) {
   let deaths = 0
   for (let round = 1; round <= 10; round++) {
     const c = runChild(args)
@@ -38,7 +41,10 @@ async function untilOneSurvives(t: Test, args: string[], depth: () => Promise<nu
     void c.exited.then(() => (died = true))
     await until('the consumer died or settled the messages', async () => {
       if (died) return true
-      return c.lines.some((l) => l.idle) && (await depth()) === 0
+      const seen = c.lines.length
+      if (!(await settled())) return false
+      await until('it holds nothing', async () => died || c.lines.slice(seen).some((l) => l.idle))
+      return true
     })
     if (died) {
       t.equal(await c.exited, 'SIGKILL', `consumer ${round} was killed by the poison event`)
@@ -51,6 +57,16 @@ async function untilOneSurvives(t: Test, args: string[], depth: () => Promise<nu
   }
   return deaths
 }
+
+/** The poison is a dead letter, the other `stored` events are rows and the queue is empty. */
+const settledWith =
+  (pool: pg.Pool, h: { depth(): Promise<number> }, stored: number) => async () => {
+    const { rows } = await pool.query<{ rows: number; letters: number }>(
+      `SELECT (SELECT count(*) FROM events WHERE source <> 'sluice')::int AS rows,
+        (SELECT count(*) FROM dead_letters)::int AS letters`,
+    )
+    return rows[0]!.rows === stored && rows[0]!.letters === 1 && (await h.depth()) === 0
+  }
 
 /** The end of a crash loop: exactly `stored` in events, no run alone left begun, the queue empty. */
 async function storedAllBut(
@@ -91,7 +107,8 @@ t.test(
     await publisher.close()
     t.equal(await h.depth(), 1, 'the ten events travel in one message')
 
-    const deaths = await untilOneSurvives(t, [JSON.stringify(h.choice()), db.url], () => h.depth())
+    const args = [JSON.stringify(h.choice()), db.url]
+    const deaths = await untilOneSurvives(t, args, settledWith(pool, h, mates.length))
     t.ok(deaths >= 2, `a crash loop: ${deaths} deaths`)
     const letters = await listDeadLetters(pool, { limit: 100 })
     t.same(
@@ -127,7 +144,8 @@ t.test('run-alone batches that overlap dead-letter only the poison', async (t) =
 
   const options = { concurrency: 3, batchSize: 4 }
   const args = [JSON.stringify(h.choice()), db.url, JSON.stringify(options)]
-  const deaths = await untilOneSurvives(t, args, () => h.depth())
+  const innocent = envelopes.flat().filter((e) => e.id !== 'poison')
+  const deaths = await untilOneSurvives(t, args, settledWith(pool, h, innocent.length))
   t.ok(deaths >= 2, `a crash loop: ${deaths} deaths`)
   const letters = await listDeadLetters(pool, { limit: 100 })
   t.same(
@@ -135,7 +153,6 @@ t.test('run-alone batches that overlap dead-letter only the poison', async (t) =
     ['poison'],
     'only the event the engine died on is dead-lettered',
   )
-  const innocent = envelopes.flat().filter((e) => e.id !== 'poison')
   await storedAllBut(t, pool, h, innocent, 'every innocent event is stored, once')
 })
 

@@ -48,7 +48,7 @@ async function engine(t: Test, databaseUrl?: string) {
     if (res.status !== 201) throw new Error(`subscription refused: ${await res.text()}`)
     return (await res.json()) as { id: string; secret: string }
   }
-  return { engine: e, subscribe, webhook: `http://127.0.0.1:${e.port}/webhook` }
+  return { engine: e, subscribe, port: e.port, webhook: `http://127.0.0.1:${e.port}/webhook` }
 }
 
 const threadNames = () =>
@@ -93,8 +93,15 @@ t.test('an event posted to the webhook port reaches its subscriber, signed', asy
 t.test('with the embedded database too (no LISTEN there: woken in-process)', async (t) => {
   const rx = await receiver()
   t.teardown(() => rx.close())
-  const { subscribe, webhook } = await engine(t)
+  const { subscribe, webhook, port } = await engine(t)
   const sub = await subscribe({ url: rx.url() })
+  // The wake under test is the one a stored event sends a running dispatcher; on a loaded
+  // machine PGlite can take a while before the dispatcher's first query is answered.
+  await until('the dispatcher runs', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`)
+    const body = (await res.json()) as { checks: { dispatcher?: { ok: boolean } } }
+    return body.checks.dispatcher?.ok === true
+  })
   const body = '{"type":"embedded"}'
   t.equal((await post(webhook, body, { 'idempotency-key': 'emb-1' })).status, 200)
   await until('the subscriber got it', () => rx.received.length >= 1, 30_000)

@@ -211,10 +211,19 @@ t.test('two dispatchers on one database never attempt one delivery at once', asy
     if (now > 1) overlaps++
     active.set(id, now)
     requests.set(id, (requests.get(id) ?? 0) + 1)
+    // In flight until answered, or until the dispatcher gave up on it (its timeout closed the
+    // connection: on a starved machine this answer can come late), after which a retry is due.
+    let over = false
+    const done = () => {
+      if (over) return
+      over = true
+      active.set(id, active.get(id)! - 1)
+    }
+    res.once('close', done)
     // Some fail once so retries race with first attempts too; answers take a little while.
     const fail = requests.get(id) === 1 && Math.random() < 0.2
     setTimeout(() => {
-      active.set(id, active.get(id)! - 1)
+      done()
       res.statusCode = fail ? 500 : 200
       res.end()
     }, Math.random() * 50)

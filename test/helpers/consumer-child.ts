@@ -19,7 +19,8 @@ export async function runConsumerChild(consumer: Consumer, broker: Broker, pool:
       .then(() => process.exit(0))
   })
   const keepAlive = setInterval(() => {
-    if (consumer.status().inFlightBatches === 0) {
+    // Nothing in a batch and nothing taken from the broker waiting for one.
+    if (consumer.status().inFlightBatches === 0 && consumer.oldestUnsettledAt() === null) {
       process.stdout.write(`${JSON.stringify({ idle: true })}\n`)
     }
   }, 100)
