@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { BenchContext, BenchSection, SectionResult } from '../types.js'
+import type { LoadResult } from '../stages/loadgen.js'
+import type { BenchContext, BenchSection, BenchTable, SectionResult } from '../types.js'
 import { forwarderSweep } from './forwarders.js'
+import { latencyRounds, latencyRows, type LatencyRounds } from './ingest-latency.js'
 import {
   ingestAlone,
   pipelineRun,
@@ -21,6 +23,10 @@ const WORKERS = 2
 const HTTP_RATE = 5000
 const E2E_RATE = 1000
 const ENVELOPES = [1, 10, 50]
+/** Parts to run: max (alone, pipeline, baseline), http (fixed-rate latency), e2e, forwarders. */
+const PARTS = new Set(
+  (process.env.BENCH_BURST_PARTS ?? 'max,http,e2e,forwarders').split(',').map((p) => p.trim()),
+)
 const PREPARE = 'bench/prepare-baseline.sh 001f135 /tmp/sluice-baseline'
 
 /** The baseline checkout and its commit, or null when BENCH_BASELINE_DIR is unset. */
@@ -52,99 +58,123 @@ export const burstSection: BenchSection = {
     const max: LoadShape = { seconds: SECONDS, connections: CONNECTIONS }
     const full = { workers: WORKERS, drainMaxSeconds: DRAIN_MAX }
 
-    ctx.log(`ingest alone (broker and database unreachable), max, ${SECONDS} s`)
-    const alone = await ingestAlone(ctx, max)
-    ctx.log(`pipeline, max load for ${SECONDS} s, then the drain (at most ${DRAIN_MAX} s)`)
-    const current = await pipelineRun(ctx, max, full)
+    let alone: LoadResult | null = null
+    let current: PipelineRun | null = null
     let old: PipelineRun | null = null
-    if (base) {
-      ctx.log(`baseline ${base.rev} (${base.dir}): pipeline, max load, then the drain`)
-      old = await pipelineRun(ctx, max, { ...full, root: base.dir })
+    if (PARTS.has('max')) {
+      ctx.log(`ingest alone (broker and database unreachable), max, ${SECONDS} s`)
+      alone = await ingestAlone(ctx, max)
+      ctx.log(`pipeline, max load for ${SECONDS} s, then the drain (at most ${DRAIN_MAX} s)`)
+      current = await pipelineRun(ctx, max, full)
+      if (base) {
+        ctx.log(`baseline ${base.rev} (${base.dir}): pipeline, max load, then the drain`)
+        old = await pipelineRun(ctx, max, { ...full, root: base.dir })
+      }
     }
-    ctx.log(`pipeline, ${HTTP_RATE} req/s offered for ${SECONDS} s (ingest latency)`)
-    const http = await pipelineRun(
-      ctx,
-      { ...max, rate: HTTP_RATE },
-      { ...full, drainMaxSeconds: 0 },
-    )
-    ctx.log(`pipeline, ${E2E_RATE} events/s offered for ${SECONDS} s, then the drain`)
-    const slow = await pipelineRun(ctx, { ...max, rate: E2E_RATE }, { ...full, latency: true })
-    const forwarders = await forwarderSweep(ctx, FORWARDER_EVENTS, ENVELOPES)
-
-    const ingestRatio = t.ratio(current.load.rps, alone.rps)
-    // End to end over load and drain together: a burst absorbed and stored after counts.
-    const vsBaseline = old
-      ? t.ratio(current.storedOverallPerSecond, old.storedOverallPerSecond)
+    let http: LatencyRounds | null = null
+    if (PARTS.has('http')) {
+      ctx.log(`pipeline, ${HTTP_RATE} req/s offered for ${SECONDS} s (ingest latency)`)
+      http = await latencyRounds(ctx, { ...max, rate: HTTP_RATE }, full, base)
+    }
+    let slow: PipelineRun | null = null
+    if (PARTS.has('e2e')) {
+      ctx.log(`pipeline, ${E2E_RATE} events/s offered for ${SECONDS} s, then the drain`)
+      slow = await pipelineRun(ctx, { ...max, rate: E2E_RATE }, { ...full, latency: true })
+    }
+    const forwarders = PARTS.has('forwarders')
+      ? await forwarderSweep(ctx, FORWARDER_EVENTS, ENVELOPES)
       : null
-    const p99 = slow.latency?.p99Ms ?? null
+
+    const ingestRatio = current && alone ? t.ratio(current.load.rps, alone.rps) : null
+    // End to end over load and drain together: a burst absorbed and stored after counts.
+    const vsBaseline =
+      current && old ? t.ratio(current.storedOverallPerSecond, old.storedOverallPerSecond) : null
+    const p99 = slow?.latency?.p99Ms ?? null
     const pipelineLabel = `pipeline (RabbitMQ + Postgres, ${WORKERS} workers)`
-    const cpuRuns: [string, PipelineRun][] = [
+    const cpuRuns: [string, PipelineRun | null][] = [
       ['max', current],
       [`${E2E_RATE}/s`, slow],
-      ...(old ? [[`baseline max`, old] as [string, PipelineRun]] : []),
+      [`baseline max`, old],
+    ]
+    const ran = cpuRuns.filter((r): r is [string, PipelineRun] => r[1] !== null)
+    const tables: Array<BenchTable | null> = [
+      current && alone
+        ? {
+            title: `burst 1: ingest, 5 KB, ${CONNECTIONS} connections, max, ${SECONDS} s`,
+            rows: [
+              t.ingestRow('alone (broker and database unreachable)', alone),
+              t.ingestRow(pipelineLabel, current.load),
+              { run: 'ratio pipeline / alone (target >= 0.7)', 'req/s': ingestRatio },
+            ],
+          }
+        : null,
+      http
+        ? {
+            title: `burst 2: ingest latency, pipeline running, ${HTTP_RATE} req/s offered, ${SECONDS} s (target p99 <= 10 ms)`,
+            rows: latencyRows(http, base?.rev),
+          }
+        : null,
+      current
+        ? {
+            title: `burst 3: end to end at max load for ${SECONDS} s, then the drain (first ${settleSeconds(SECONDS)} s of the load left out of stored/s)`,
+            rows: [t.e2eRow('current', current)],
+          }
+        : null,
+      slow
+        ? {
+            title: `burst 4: receive -> row latency at ${E2E_RATE} events/s offered, ${SECONDS} s (after the drain)`,
+            rows: [t.latencyRow(E2E_RATE, slow)],
+          }
+        : null,
+      current
+        ? {
+            title: 'burst 5: current vs baseline checkout, the same max-load run',
+            rows: old
+              ? [
+                  t.e2eRow('current', current),
+                  t.e2eRow(`baseline ${base?.rev}`, old),
+                  {
+                    run: 'current / baseline stored/s (target >= 3)',
+                    'stored/s load+drain': vsBaseline,
+                  },
+                ]
+              : [{ baseline: `not run: set BENCH_BASELINE_DIR; prepare one with ${PREPARE}` }],
+          }
+        : null,
+      ran.length > 0
+        ? {
+            title: `burst 6: engine CPU per thread group, load start to drain end; µs/event over the events accepted (${ran.map(([n, r]) => `${n}: ${r.load.ok}`).join(', ')})`,
+            rows: ran.flatMap(([n, r]) => t.cpuRows(n, r)),
+          }
+        : null,
+      forwarders
+        ? {
+            title: `burst 7: Forwarder, ${FORWARDER_EVENTS} x 5 KB journal entries, by events per message`,
+            rows: t.forwarderRows(forwarders),
+          }
+        : null,
+      {
+        title: 'burst targets',
+        rows: [
+          t.targetRow('ingest pipeline / alone', '>= 0.7', ingestRatio),
+          t.targetRow(`ingest p99 ms at ${HTTP_RATE}/s`, '<= 10', http?.first.load.p99 ?? null),
+          t.targetRow(`receive -> row p99 ms at ${E2E_RATE}/s`, '<= 200 (stretch 50)', p99),
+          t.targetRow('stored/s (load+drain) current / baseline', '>= 3', vsBaseline),
+        ],
+      },
     ]
     return {
-      tables: [
-        {
-          title: `burst 1: ingest, 5 KB, ${CONNECTIONS} connections, max, ${SECONDS} s`,
-          rows: [
-            t.ingestRow('alone (broker and database unreachable)', alone),
-            t.ingestRow(pipelineLabel, current.load),
-            { run: 'ratio pipeline / alone (target >= 0.7)', 'req/s': ingestRatio },
-          ],
-        },
-        {
-          title: `burst 2: ingest latency, pipeline running, ${HTTP_RATE} req/s offered, ${SECONDS} s`,
-          rows: [t.ingestRow(`${HTTP_RATE}/s offered (target p99 <= 10 ms)`, http.load)],
-        },
-        {
-          title: `burst 3: end to end at max load for ${SECONDS} s, then the drain (first ${settleSeconds(SECONDS)} s of the load left out of stored/s)`,
-          rows: [t.e2eRow('current', current)],
-        },
-        {
-          title: `burst 4: receive -> row latency at ${E2E_RATE} events/s offered, ${SECONDS} s (after the drain)`,
-          rows: [t.latencyRow(E2E_RATE, slow)],
-        },
-        {
-          title: 'burst 5: current vs baseline checkout, the same max-load run',
-          rows: old
-            ? [
-                t.e2eRow('current', current),
-                t.e2eRow(`baseline ${base?.rev}`, old),
-                {
-                  run: 'current / baseline stored/s (target >= 3)',
-                  'stored/s load+drain': vsBaseline,
-                },
-              ]
-            : [{ baseline: `not run: set BENCH_BASELINE_DIR; prepare one with ${PREPARE}` }],
-        },
-        {
-          title: `burst 6: engine CPU per thread group, load start to drain end; µs/event over the events accepted (${cpuRuns.map(([n, r]) => `${n}: ${r.load.ok}`).join(', ')})`,
-          rows: cpuRuns.flatMap(([n, r]) => t.cpuRows(n, r)),
-        },
-        {
-          title: `burst 7: Forwarder, ${FORWARDER_EVENTS} x 5 KB journal entries, by events per message`,
-          rows: t.forwarderRows(forwarders),
-        },
-        {
-          title: 'burst targets',
-          rows: [
-            t.targetRow('ingest pipeline / alone', '>= 0.7', ingestRatio),
-            t.targetRow(`ingest p99 ms at ${HTTP_RATE}/s`, '<= 10', http.load.p99),
-            t.targetRow(`receive -> row p99 ms at ${E2E_RATE}/s`, '<= 200 (stretch 50)', p99),
-            t.targetRow('stored/s (load+drain) current / baseline', '>= 3', vsBaseline),
-          ],
-        },
-      ],
+      tables: tables.filter((x): x is BenchTable => x !== null),
       data: {
         bodyBytes: 5 * 1024,
         connections: CONNECTIONS,
         workers: WORKERS,
         seconds: SECONDS,
+        parts: [...PARTS],
         alone,
         pipelineMax: current,
-        httpRate: { offered: HTTP_RATE, run: http },
-        e2eRate: { offered: E2E_RATE, run: slow },
+        httpRate: http ? { offered: HTTP_RATE, run: http.first, rounds: http } : null,
+        e2eRate: slow ? { offered: E2E_RATE, run: slow } : null,
         baseline: old ? { dir: base?.dir, rev: base?.rev, run: old } : null,
         forwarders,
         ratios: { ingestPipelineOverAlone: ingestRatio, currentOverBaseline: vsBaseline },

@@ -1,5 +1,7 @@
 import { loadConfig } from '../../src/config.js'
 import { Engine } from '../../src/engine.js'
+import { journalCommitSeconds } from '../../src/metrics.js'
+import { startLoopReport } from './loop-report.js'
 
 // Sluice's engine as `sluice start` runs it, with the pipeline thread's nice value set by
 // BENCH_PIPELINE_NICE (unset: the engine's default). An argument (older callers passed the
@@ -17,7 +19,17 @@ const engine = new Engine(loadConfig(), {
   },
 })
 await engine.start()
+const report = startLoopReport()
 console.log(JSON.stringify({ msg: 'listening', port: engine.port }))
 process.once('SIGTERM', () => {
+  if (report) {
+    report()
+    // Commits by duration (cumulative buckets, seconds), count and total.
+    void journalCommitSeconds.get().then((m) => {
+      const v: Record<string, number> = {}
+      for (const x of m.values) v[String(x.labels.le ?? x.metricName)] = x.value
+      process.stderr.write(`${JSON.stringify({ msg: 'journal commits', ...v })}\n`)
+    })
+  }
   void engine.close().finally(() => process.exit(0))
 })
