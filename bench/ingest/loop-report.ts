@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks'
 
 /**
  * BENCH_ENGINE_LOOP_REPORT=1: what stalls the engine's main thread, written to stderr as one
@@ -24,8 +24,20 @@ export function startLoopReport(): (() => void) | null {
     }
   })
   obs.observe({ entryTypes: ['gc'] })
+  // Utilisation per 100 ms, as src/pipeline/pressure.ts samples it: how often it was >= 0.75
+  // (the pipeline defers forwarding while it is).
+  const elu = { samples: 0, over75: 0 }
+  let last = performance.eventLoopUtilization()
+  const sampler = setInterval(() => {
+    const now = performance.eventLoopUtilization()
+    elu.samples++
+    if (performance.eventLoopUtilization(now, last).utilization >= 0.75) elu.over75++
+    last = now
+  }, 100)
+  sampler.unref()
   return () => {
     delay.disable()
+    clearInterval(sampler)
     obs.disconnect()
     const ms = (ns: number) => Math.round(ns / 1e4) / 100
     process.stderr.write(
@@ -37,6 +49,7 @@ export function startLoopReport(): (() => void) | null {
           p999: ms(delay.percentile(99.9)),
           max: ms(delay.max),
         },
+        eluSamples: elu,
         gc: { ...gc, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs * 10) / 10 },
       })}\n`,
     )
