@@ -15,6 +15,8 @@ const DELIVERIES = Number(process.env.BENCH_CYCLE_DELIVERIES ?? 5000)
 const BATCHES = (process.env.BENCH_CYCLE_BATCHES ?? '50,200').split(',').map(Number)
 const ROUNDS = Number(process.env.BENCH_CYCLE_ROUNDS ?? 3)
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR
+// Ids a busy node excludes from each claim (its attempts in flight and unwritten results).
+const EXCLUDE = Number(process.env.BENCH_CYCLE_EXCLUDE ?? 500)
 
 /** What one checkout's dist offers for the cycle (its own SQL, not this checkout's). */
 interface CycleApi {
@@ -82,6 +84,8 @@ async function cycle(api: CycleApi, url: string, batch: number) {
     const owner = randomUUID()
     const room = Math.max(1, Math.ceil(batch / SUBSCRIPTIONS))
     const rooms = new Map(subs.map((s) => [s.id, room]))
+    // Ids no delivery here has: the exclusion's cost without changing what is claimed.
+    const exclude = Array.from({ length: EXCLUDE }, (_, i) => String(-1 - i))
     const cpu0 = cpuMs(pid)
     let done = 0
     while (done < DELIVERIES) {
@@ -89,7 +93,7 @@ async function cycle(api: CycleApi, url: string, batch: number) {
         owner,
         leaseMs: 13_000,
         rooms,
-        exclude: [],
+        exclude,
         limit: batch,
       })
       if (claimed.length === 0) break
@@ -123,7 +127,7 @@ async function cycle(api: CycleApi, url: string, batch: number) {
  */
 export const deliveryCycleSection: BenchSection = {
   name: 'delivery-cycle',
-  description: `claim + record of ${DELIVERIES} deliveries over ${SUBSCRIPTIONS} subscriptions, batches ${BATCHES.join('/')}: Postgres backend CPU per delivery, this checkout vs BENCH_BASELINE_DIR`,
+  description: `claim + record of ${DELIVERIES} deliveries over ${SUBSCRIPTIONS} subscriptions, batches ${BATCHES.join('/')}, ${EXCLUDE} ids excluded: Postgres backend CPU per delivery, this checkout vs BENCH_BASELINE_DIR`,
   async run(ctx: BenchContext): Promise<SectionResult> {
     const roots: [string, string][] = [['this checkout', ctx.root]]
     if (BASELINE_DIR) {
@@ -152,7 +156,7 @@ export const deliveryCycleSection: BenchSection = {
       tables: [
         { title: 'delivery-cycle: Postgres backend µs per delivery (claim + record)', rows },
       ],
-      data: { SUBSCRIPTIONS, DELIVERIES, BATCHES, ROUNDS, rows },
+      data: { SUBSCRIPTIONS, DELIVERIES, BATCHES, ROUNDS, EXCLUDE, rows },
     }
   },
 }
