@@ -1,4 +1,5 @@
 import { burstSection } from './burst/section.js'
+import { deliveryCycleSection } from './delivery-cycle/section.js'
 import { deliverySqlSection } from './delivery-sql/section.js'
 import { e2eSection } from './e2e/section.js'
 import { forwarderSection } from './forwarder/section.js'
@@ -19,4 +20,4 @@ export const sections: BenchSection[] = [
   burstSection,
   outboundSection,
 ]
-export const optionalSections: BenchSection[] = [deliverySqlSection]
+export const optionalSections: BenchSection[] = [deliverySqlSection, deliveryCycleSection]

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { resolve } from 'node:path'
 import {
   deadPort,
   freshDatabase,
@@ -44,6 +45,9 @@ const WARMUP_SECONDS = Number(process.env.BENCH_OUTBOUND_WARMUP ?? 10)
 const SETTLE_MS = 1500
 const TIMEOUT_MS = 3000
 const SCHEDULE = '1,2,3,5,8'
+// A built checkout (e.g. /tmp/sluice-base) to start the engine from instead of this one: the
+// baseline's numbers in the same sitting, run by the same bench code (alternate the two runs).
+const ENGINE_DIR = process.env.BENCH_OUTBOUND_ENGINE_DIR || undefined
 
 function checkKnobs(): void {
   const positive = { ROUNDS, KEYS, KEY_RUN, ORDERED_WINDOW, FLAKY_EVENTS }
@@ -96,18 +100,23 @@ export const outboundSection: BenchSection = {
 
       const token = randomBytes(24).toString('hex')
       const adminPort = await deadPort()
-      engine = await startEngine(ctx, {
-        DATABASE_URL: db.url,
-        SLUICE_BROKER: 'local',
-        SLUICE_WORKERS: '2',
-        SLUICE_ADMIN_PORT: String(adminPort),
-        SLUICE_ADMIN_TOKEN: token,
-        SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
-        SLUICE_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
-        SLUICE_DELIVERY_SCHEDULE: SCHEDULE,
-        // Events are forwarded at once; holding them during ingest bursts is another section's.
-        SLUICE_BURST_LAG_MS: '0',
-      })
+      engine = await startEngine(
+        ctx,
+        {
+          DATABASE_URL: db.url,
+          SLUICE_BROKER: 'local',
+          SLUICE_WORKERS: '2',
+          SLUICE_ADMIN_PORT: String(adminPort),
+          SLUICE_ADMIN_TOKEN: token,
+          SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+          SLUICE_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
+          SLUICE_DELIVERY_SCHEDULE: SCHEDULE,
+          // Events are forwarded at once; holding them during ingest bursts is another section's.
+          SLUICE_BURST_LAG_MS: '0',
+        },
+        ENGINE_DIR ? resolve(ENGINE_DIR) : ctx.root,
+      )
+      if (ENGINE_DIR) ctx.log(`engine started from ${resolve(ENGINE_DIR)}`)
       await engine.pipelineUp()
       const pid = engine.pid ?? 0
       const admin = adminClient(`http://127.0.0.1:${adminPort}`, token)
@@ -184,7 +193,16 @@ export const outboundSection: BenchSection = {
             engine,
           })
         : null
-      const config = { HEALTHY, HOSTILE_EACH, MAX_IN_FLIGHT, WINDOW, SECONDS, ROUNDS, BODY_BYTES }
+      const config = {
+        ENGINE_DIR: ENGINE_DIR ?? 'this checkout',
+        HEALTHY,
+        HOSTILE_EACH,
+        MAX_IN_FLIGHT,
+        WINDOW,
+        SECONDS,
+        ROUNDS,
+        BODY_BYTES,
+      }
       return t.sectionResult({
         config: {
           ...config,

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { hotQuery } from './prepared.js'
 
 /**
  * The dispatcher's side of `deliveries`: Postgres is the schedule of record. A claim leases due
@@ -108,7 +109,7 @@ export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedD
     rooms.push(room)
   }
   if (sids.length === 0 || req.limit <= 0) return []
-  const { rows } = await db.query<ClaimRow>(CLAIM, [
+  const { rows } = await hotQuery<ClaimRow>(db, 'claim', CLAIM, [
     req.owner,
     req.leaseMs,
     sids,
@@ -129,6 +130,13 @@ export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedD
   }))
 }
 
+const probe = (kind: string) => `(SELECT min(x.at) FROM unnest($1::uuid[]) AS s (id)
+    CROSS JOIN LATERAL (SELECT d.next_attempt_at AS at FROM deliveries d
+      WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.attempts ${kind}
+        AND d.waiting_for IS NULL
+      ORDER BY d.next_attempt_at LIMIT 1) x)`
+const UNTIL_DUE = `SELECT extract(epoch FROM least(${probe('= 0')}, ${probe('> 0')}) - now())::float8 * 1000 AS ms`
+
 /**
  * Milliseconds until the next delivery of these subscriptions is due (a lease's end included;
  * negative when one is overdue), or null when none is pending: the dispatcher sleeps until
@@ -140,15 +148,9 @@ export async function msUntilDue(
   subscriptionIds: readonly string[],
 ): Promise<number | null> {
   if (subscriptionIds.length === 0) return null
-  const probe = (kind: string) => `(SELECT min(x.at) FROM unnest($1::uuid[]) AS s (id)
-    CROSS JOIN LATERAL (SELECT d.next_attempt_at AS at FROM deliveries d
-      WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.attempts ${kind}
-        AND d.waiting_for IS NULL
-      ORDER BY d.next_attempt_at LIMIT 1) x)`
-  const { rows } = await db.query<{ ms: number | null }>(
-    `SELECT extract(epoch FROM least(${probe('= 0')}, ${probe('> 0')}) - now())::float8 * 1000 AS ms`,
-    [subscriptionIds],
-  )
+  const { rows } = await hotQuery<{ ms: number | null }>(db, 'until_due', UNTIL_DUE, [
+    subscriptionIds,
+  ])
   return rows[0]?.ms ?? null
 }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { FLOW_DEFAULTS, type FlowOptions } from '../outbound/flow-options.js'
 import { operationalEvents } from './operational-events.js'
+import { hotQuery } from './prepared.js'
 
 /** What one attempt did to its delivery, as the dispatcher decided it. */
 export interface DeliveryResult {
@@ -150,26 +151,31 @@ export async function recordResults(
     return { recorded: new Set(), disabled: [], paused: [], resumed: [], released: [] }
   }
   const col = <T>(f: (r: DeliveryResult) => T) => results.map(f)
-  const { rows } = await db.query<{ kind: string; id: string; detail: string | null }>(RECORD, [
-    owner,
-    node,
-    col((r) => r.id),
-    col((r) => r.status),
-    col((r) => r.nextAttemptAt?.toISOString() ?? null),
-    col((r) => r.effect),
-    col((r) => r.attemptedAt.toISOString()),
-    col((r) => Math.round(r.durationMs)),
-    col((r) => r.statusCode),
-    col((r) => r.error),
-    col((r) => (r.message === null ? null : storable(r.message))),
-    col((r) => storable(r.excerpt)),
-    col((r) => r.truncated),
-    col((r) => r.probe ?? false),
-    flow.pauseAfterFailures,
-    flow.pauseAfterMs,
-    flow.probeIntervalMs,
-    col((r) => r.congested ?? false),
-  ])
+  const { rows } = await hotQuery<{ kind: string; id: string; detail: string | null }>(
+    db,
+    'record_results',
+    RECORD,
+    [
+      owner,
+      node,
+      col((r) => r.id),
+      col((r) => r.status),
+      col((r) => r.nextAttemptAt?.toISOString() ?? null),
+      col((r) => r.effect),
+      col((r) => r.attemptedAt.toISOString()),
+      col((r) => Math.round(r.durationMs)),
+      col((r) => r.statusCode),
+      col((r) => r.error),
+      col((r) => (r.message === null ? null : storable(r.message))),
+      col((r) => storable(r.excerpt)),
+      col((r) => r.truncated),
+      col((r) => r.probe ?? false),
+      flow.pauseAfterFailures,
+      flow.pauseAfterMs,
+      flow.probeIntervalMs,
+      col((r) => r.congested ?? false),
+    ],
+  )
   const of = (kind: string) => rows.filter((r) => r.kind === kind)
   const recorded = of('result')
   const subscriptionOf = new Map(results.map((r) => [r.id, r.subscriptionId]))

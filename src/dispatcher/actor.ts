@@ -21,6 +21,7 @@ import type { DispatcherActorApi, DispatcherHostApi } from './actor-api.js'
 import { Dispatcher } from './dispatcher.js'
 import { notRunning } from './health.js'
 import { DISPATCHER_POOL_SIZE, type DispatcherTuning } from './options.js'
+import { usePreparedStatements } from '../db/prepared.js'
 
 export interface DispatcherActorData {
   connectionString: string
@@ -55,6 +56,8 @@ let starting: Dispatcher | null = null
 // Why the last start failed (the database gone again since the pipeline saw it up), for /readyz.
 let startError: string | null = null
 const pool = new pg.Pool({ connectionString: data.connectionString, max: DISPATCHER_POOL_SIZE })
+// Not on PGlite's socket server: its connections share one backend (src/db/prepared.ts).
+if (!data.embedded) usePreparedStatements(pool)
 const actor: DispatcherActorApi = {
   wake: () => dispatcher?.wake(),
   metrics: () => registry.getMetricsAsJSON(),

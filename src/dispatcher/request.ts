@@ -9,9 +9,19 @@ import { secretsAt, type CachedSubscription } from './subscription-cache.js'
  * an event id may hold any character and the header must be visible ASCII.
  */
 export function webhookId(source: string, eventId: string): string {
-  const digest = createHash('sha256').update(source).update('\u0000').update(eventId).digest()
-  return `msg_${digest.subarray(0, 20).toString('base64url')}`
+  const key = `${source}\u0000${eventId}`
+  let id = recentIds.get(key)
+  if (id !== undefined) return id
+  const digest = createHash('sha256').update(key).digest()
+  id = `msg_${digest.subarray(0, 20).toString('base64url')}`
+  // An event fans out to every subscription in the same claims: hashed once, not once each.
+  if (recentIds.size >= RECENT_IDS) recentIds.clear()
+  recentIds.set(key, id)
+  return id
 }
+
+const RECENT_IDS = 4096
+const recentIds = new Map<string, string>()
 
 /**
  * The body sent: the event's exact bytes, unless the subscription has a `payload` and the body
