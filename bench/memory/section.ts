@@ -15,6 +15,7 @@ const knobs: MemoryKnobs = {
 }
 const ROUNDS = Number(process.env.BENCH_MEMORY_ROUNDS ?? 1)
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR
+const PARTS = (process.env.BENCH_MEMORY_PARTS ?? 'embedded,external').split(',')
 const WORKERS = 2
 const ENGINE = join('dist', 'bench', 'ingest', 'engine-server.js')
 
@@ -26,8 +27,8 @@ interface Checkout {
 interface Round {
   checkout: string
   round: number
-  embedded: EmbeddedMemory
-  external: ExternalMemory
+  embedded: EmbeddedMemory | null
+  external: ExternalMemory | null
 }
 
 function checkouts(ctx: BenchContext): Checkout[] {
@@ -49,14 +50,14 @@ function checkouts(ctx: BenchContext): Checkout[] {
 const row = (r: Round) => ({
   checkout: r.checkout,
   round: r.round,
-  'embedded 1st peak': mb(r.embedded.first.peakBytes),
-  'embedded 1st idle': mb(r.embedded.first.idleBytes),
-  'embedded 1st up s': r.embedded.first.upSeconds,
-  'embedded 2nd peak': mb(r.embedded.second.peakBytes),
-  'embedded 2nd idle': mb(r.embedded.second.idleBytes),
-  'external idle': mb(r.external.idle.idleBytes),
-  'external burst peak': mb(r.external.burstPeakBytes),
-  'burst events': r.external.burstEvents,
+  'embedded 1st peak': mb(r.embedded?.first.peakBytes ?? null),
+  'embedded 1st idle': mb(r.embedded?.first.idleBytes ?? null),
+  'embedded 1st up s': r.embedded?.first.upSeconds ?? null,
+  'embedded 2nd peak': mb(r.embedded?.second.peakBytes ?? null),
+  'embedded 2nd idle': mb(r.embedded?.second.idleBytes ?? null),
+  'external idle': mb(r.external?.idle.idleBytes ?? null),
+  'external burst peak': mb(r.external?.burstPeakBytes ?? null),
+  'burst events': r.external?.burstEvents ?? null,
 })
 
 /** The worst of the current checkout's rounds, in MB. */
@@ -80,10 +81,16 @@ export const memorySection: BenchSection = {
     const rounds: Round[] = []
     for (let round = 1; round <= ROUNDS; round++) {
       for (const c of checkouts(ctx)) {
-        ctx.log(`${c.label}, round ${round}: embedded first and second start`)
-        const embedded = await embeddedRun(ctx, c.root, knobs)
-        ctx.log(`${c.label}, round ${round}: external Postgres + RabbitMQ, idle then a burst`)
-        const external = await externalRun(ctx, c.root, knobs, WORKERS)
+        let embedded: EmbeddedMemory | null = null
+        let external: ExternalMemory | null = null
+        if (PARTS.includes('embedded')) {
+          ctx.log(`${c.label}, round ${round}: embedded first and second start`)
+          embedded = await embeddedRun(ctx, c.root, knobs)
+        }
+        if (PARTS.includes('external')) {
+          ctx.log(`${c.label}, round ${round}: external Postgres + RabbitMQ, idle then a burst`)
+          external = await externalRun(ctx, c.root, knobs, WORKERS)
+        }
         rounds.push({ checkout: c.label, round, embedded, external })
       }
     }
@@ -99,27 +106,27 @@ export const memorySection: BenchSection = {
             targetRow(
               'embedded first start peak',
               '<= 400',
-              worst(rounds, (r) => r.embedded.first.peakBytes),
+              worst(rounds, (r) => r.embedded?.first.peakBytes ?? null),
             ),
             targetRow(
               'embedded idle (1st start)',
               '<= 250',
-              worst(rounds, (r) => r.embedded.first.idleBytes),
+              worst(rounds, (r) => r.embedded?.first.idleBytes ?? null),
             ),
             targetRow(
               'embedded idle (2nd start)',
               '<= 250',
-              worst(rounds, (r) => r.embedded.second.idleBytes),
+              worst(rounds, (r) => r.embedded?.second.idleBytes ?? null),
             ),
             targetRow(
               'external idle',
               '<= 120',
-              worst(rounds, (r) => r.external.idle.idleBytes),
+              worst(rounds, (r) => r.external?.idle.idleBytes ?? null),
             ),
             targetRow(
               'external burst peak',
               '<= 300',
-              worst(rounds, (r) => r.external.burstPeakBytes),
+              worst(rounds, (r) => r.external?.burstPeakBytes ?? null),
             ),
           ],
         },
