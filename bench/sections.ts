@@ -4,6 +4,7 @@ import { deliverySqlSection } from './delivery-sql/section.js'
 import { e2eSection } from './e2e/section.js'
 import { forwarderSection } from './forwarder/section.js'
 import { ingestSection } from './ingest/section.js'
+import { memorySection } from './memory/section.js'
 import { outboundSection } from './outbound/section.js'
 import type { BenchSection } from './types.js'
 import { verifySection } from './verify/section.js'
@@ -19,5 +20,6 @@ export const sections: BenchSection[] = [
   e2eSection,
   burstSection,
   outboundSection,
+  memorySection,
 ]
 export const optionalSections: BenchSection[] = [deliverySqlSection, deliveryCycleSection]

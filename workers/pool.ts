@@ -4,6 +4,7 @@ import type { Component } from '../src/component.js'
 import { DatabaseUnavailableError, permanentSqlState } from '../src/db/errors.js'
 import { PermanentError } from '../src/permanent-error.js'
 import { runningFromSources } from '../src/util/package-root.js'
+import { workerResourceLimits } from '../src/actors/thread-limits.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
 
@@ -26,6 +27,9 @@ const defaults = Object.freeze({
   connectionsPerThread: 1,
   maxQueue: Infinity,
 })
+
+/** How long a thread beyond the first stays without a batch before it ends. */
+const IDLE_THREAD_MS = 30_000
 
 // Under tap the sources run through its TypeScript loader, which worker threads inherit via
 // execArgv, so the .ts task module loads; the build runs dist/workers/store-batch.js.
@@ -67,11 +71,15 @@ export class WorkerPool implements Component {
     }
     this.piscina = new Piscina({
       filename: workerFile,
-      minThreads: o.threads,
+      // One thread waits idle; the others start when batches queue for them and end after
+      // IDLE_THREAD_MS without one: each idle thread held about 10 MB (its isolate, pg client).
+      minThreads: 1,
       maxThreads: o.threads,
+      idleTimeout: IDLE_THREAD_MS,
       maxQueue: o.maxQueue,
       concurrentTasksPerWorker: 1,
       workerData,
+      resourceLimits: workerResourceLimits,
     })
   }
 
@@ -101,7 +109,7 @@ export class WorkerPool implements Component {
     return this.inFlight
   }
 
-  /** The threads start with the pool (minThreads); nothing to wait for. */
+  /** The first thread starts with the pool (minThreads), the others on demand; nothing to wait for. */
   async start(): Promise<void> {}
 
   /** Wait for running batches, then stop the threads (their pg sockets close with them). */
