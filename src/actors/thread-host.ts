@@ -5,7 +5,6 @@ import { onceAsync } from '../util/once.js'
 import { withTimeout } from '../util/timeout.js'
 import { ChannelClosedError, Rpc, type Remote } from './rpc.js'
 import { pathProxy } from './rpc-types.js'
-import { workerResourceLimits } from './thread-limits.js'
 
 /** How long a thread whose close answered may take to exit before it is terminated. */
 const EXIT_GRACE_MS = 2000
@@ -148,10 +147,7 @@ export class ThreadHost<A extends ActorApi> {
   })
 
   private spawn(): void {
-    const worker = new Worker(this.o.file, {
-      workerData: this.o.workerData(),
-      resourceLimits: workerResourceLimits,
-    })
+    const worker = new Worker(this.o.file, { workerData: this.o.workerData() })
     if (this.o.unref) worker.unref()
     const host: HostApi = {
       log: (line) => relayLog(this.o.logger, line),
