@@ -4,7 +4,6 @@ import type { Component } from '../src/component.js'
 import { DatabaseUnavailableError, permanentSqlState } from '../src/db/errors.js'
 import { PermanentError } from '../src/permanent-error.js'
 import { runningFromSources } from '../src/util/package-root.js'
-import { workerResourceLimits } from '../src/actors/thread-limits.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
 
@@ -79,7 +78,6 @@ export class WorkerPool implements Component {
       maxQueue: o.maxQueue,
       concurrentTasksPerWorker: 1,
       workerData,
-      resourceLimits: workerResourceLimits,
     })
   }
 
