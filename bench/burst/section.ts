@@ -10,12 +10,17 @@ import {
   type LoadShape,
   type PipelineRun,
 } from './runs.js'
+import { maxRounds } from './max-rounds.js'
+import { storeCpu, storeCpuRatioRow, storeCpuRow } from './store-cpu.js'
 import * as t from './tables.js'
 
 const SECONDS = Number(process.env.BENCH_BURST_SECONDS ?? 15)
 const DRAIN_MAX = Number(process.env.BENCH_BURST_DRAIN_MAX ?? 120)
 const FORWARDER_EVENTS = Number(process.env.BENCH_BURST_FORWARDER_EVENTS ?? 10_000)
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR
+// `max`: only the max-load runs, current and baseline alternating BENCH_BURST_ROUNDS times.
+const PARTS = process.env.BENCH_BURST_PARTS ?? 'all'
+const ROUNDS = Number(process.env.BENCH_BURST_ROUNDS ?? 1)
 const CONNECTIONS = 50
 const WORKERS = 2
 const HTTP_RATE = 5000
@@ -51,6 +56,7 @@ export const burstSection: BenchSection = {
     const base = baseline()
     const max: LoadShape = { seconds: SECONDS, connections: CONNECTIONS }
     const full = { workers: WORKERS, drainMaxSeconds: DRAIN_MAX }
+    if (PARTS === 'max') return maxRounds(ctx, max, full, base, ROUNDS)
 
     ctx.log(`ingest alone (broker and database unreachable), max, ${SECONDS} s`)
     const alone = await ingestAlone(ctx, max)
@@ -121,6 +127,19 @@ export const burstSection: BenchSection = {
         {
           title: `burst 6: engine CPU per thread group, load start to drain end; µs/event over the events accepted (${cpuRuns.map(([n, r]) => `${n}: ${r.load.ok}`).join(', ')})`,
           rows: cpuRuns.flatMap(([n, r]) => t.cpuRows(n, r)),
+        },
+        {
+          title:
+            'burst 6b: CPU µs per stored event (load start to drain end), engine + RabbitMQ + Postgres',
+          rows: [
+            storeCpuRow('current max', storeCpu(current)),
+            ...(old
+              ? [
+                  storeCpuRow(`baseline ${base?.rev} max`, storeCpu(old)),
+                  storeCpuRatioRow(storeCpu(current), storeCpu(old)),
+                ]
+              : []),
+          ],
         },
         {
           title: `burst 7: Forwarder, ${FORWARDER_EVENTS} x 5 KB journal entries, by events per message`,
