@@ -30,7 +30,9 @@ const sqlCache = new Map<number, string>()
 // rows whose key was created now go on into events, and each of those gets one delivery per
 // matching active subscription (outbound delivery): the row and its deliveries commit together,
 // and a redelivered event, whose key exists, makes none. Every parameter is typed because
-// untyped parameters in later VALUES rows would be resolved as text first.
+// untyped parameters in later VALUES rows would be resolved as text first. The payload is the
+// body itself, so it is not sent twice: a boolean says "the body is JSON" (parse.ts checked it
+// is UTF-8 JSON) and Postgres makes the jsonb from the body's bytes.
 function insertSql(rows: number): string {
   let sql = sqlCache.get(rows)
   if (sql) return sql
@@ -39,7 +41,8 @@ function insertSql(rows: number): string {
     const p = (c: number) => `$${r * COLUMNS + c}`
     values.push(
       `(${p(1)}::text,${p(2)}::text,${p(3)}::text,${p(4)}::timestamptz,${p(5)}::text,` +
-        `${p(6)}::jsonb,${p(7)}::bytea,${p(8)}::jsonb,${p(9)}::text)`,
+        `${p(6)}::jsonb,${p(7)}::bytea,` +
+        `CASE WHEN ${p(8)}::boolean THEN convert_from(${p(7)}::bytea, 'UTF8')::jsonb END,${p(9)}::text)`,
     )
   }
   sql = `WITH v (id, source, type, received_at, content_type, headers, body, payload, verified_by)
@@ -83,7 +86,7 @@ function toRow(e: StorableEvent): Row {
       e.contentType,
       JSON.stringify(e.headers),
       body,
-      parsed.json,
+      parsed.json !== null,
       e.verifiedBy,
     ],
   }
@@ -185,7 +188,7 @@ async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
 // with a null payload rather than lose it; the exact bytes are in `body`.
 function withoutPayload(row: Row): Row {
   const params = row.params.slice()
-  params[7] = null
+  params[7] = false
   return { ...row, params, hasPayload: false }
 }
 
