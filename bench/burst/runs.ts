@@ -11,6 +11,7 @@ import {
   uniqueName,
 } from '../stages/services.js'
 import type { BenchContext } from '../types.js'
+import { sampleServices, servicesBetween, type ServicesCpu } from './services-cpu.js'
 import { cpuBetween, sampleCpu, type CpuReport } from './threads.js'
 
 export const BODY_BYTES = 5 * 1024
@@ -67,6 +68,10 @@ export interface PipelineRun {
   latency: StoreStats | null
   /** CPU from load start to the end of the drain, per thread group of the engine. */
   cpu: CpuReport
+  /** Postgres and RabbitMQ CPU over the same time, per row stored (services-cpu.ts). */
+  services: ServicesCpu
+  /** Rows stored when the measurement ended (the denominator of services). */
+  rowsStored: number
   peakRssBytes: number | null
 }
 
@@ -109,6 +114,7 @@ export async function pipelineRun(
     await engine.pipelineUp()
     const pid = engine.pid ?? 0
     const cpuAtStart = sampleCpu(pid)
+    const servicesAtStart = sampleServices(db.name)
     const from = Date.now()
     const load = await loadOf(ctx, engine.base, shape)
     const to = Date.now()
@@ -123,6 +129,7 @@ export async function pipelineRun(
       rows = await countRows(db.url)
     }
     const cpu = cpuBetween(pid, cpuAtStart, sampleCpu(pid), load.ok)
+    const services = servicesBetween(servicesAtStart, db.name, rows)
     const peakRssBytes = engine.peakRss()
     const drained = rows >= load.ok
     // Drained: up to the last row's own timestamp, not the poll that saw it (500 ms apart).
@@ -142,6 +149,8 @@ export async function pipelineRun(
       notStoredAtEnd: Math.max(0, load.ok - rows),
       latency: o.latency ? await storeStats(db.url, from, to + 1000) : null,
       cpu,
+      services,
+      rowsStored: rows,
       peakRssBytes,
     }
   } finally {

@@ -12,18 +12,26 @@ import {
   type LoadShape,
   type PipelineRun,
 } from './runs.js'
+import { maxRounds } from './max-rounds.js'
+import { storeCpu, storeCpuRatioRow, storeCpuRow } from './store-cpu.js'
 import * as t from './tables.js'
 
 const SECONDS = Number(process.env.BENCH_BURST_SECONDS ?? 15)
 const DRAIN_MAX = Number(process.env.BENCH_BURST_DRAIN_MAX ?? 120)
 const FORWARDER_EVENTS = Number(process.env.BENCH_BURST_FORWARDER_EVENTS ?? 10_000)
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR
+// Rounds of the `store-cpu` part: max-load runs, current and baseline alternating.
+const ROUNDS = Number(process.env.BENCH_BURST_ROUNDS ?? 1)
 const CONNECTIONS = 50
 const WORKERS = 2
 const HTTP_RATE = 5000
 const E2E_RATE = 1000
 const ENVELOPES = [1, 10, 50]
-/** Parts to run: max (alone, pipeline, baseline), http (fixed-rate latency), e2e, forwarders. */
+/**
+ * Parts to run: max (alone, pipeline, baseline), http (fixed-rate latency), e2e, forwarders;
+ * or `store-cpu` alone: only max-load runs, BENCH_BURST_ROUNDS of them alternating current and
+ * baseline, with CPU per stored event (engine + RabbitMQ + Postgres).
+ */
 const PARTS = new Set(
   (process.env.BENCH_BURST_PARTS ?? 'max,http,e2e,forwarders').split(',').map((p) => p.trim()),
 )
@@ -57,6 +65,7 @@ export const burstSection: BenchSection = {
     const base = baseline()
     const max: LoadShape = { seconds: SECONDS, connections: CONNECTIONS }
     const full = { workers: WORKERS, drainMaxSeconds: DRAIN_MAX }
+    if (PARTS.has('store-cpu')) return maxRounds(ctx, max, full, base, ROUNDS)
 
     let alone: LoadResult | null = null
     let current: PipelineRun | null = null
@@ -145,6 +154,21 @@ export const burstSection: BenchSection = {
         ? {
             title: `burst 6: engine CPU per thread group, load start to drain end; µs/event over the events accepted (${ran.map(([n, r]) => `${n}: ${r.load.ok}`).join(', ')})`,
             rows: ran.flatMap(([n, r]) => t.cpuRows(n, r)),
+          }
+        : null,
+      current
+        ? {
+            title:
+              'burst 6b: CPU µs per stored event (load start to drain end), engine + RabbitMQ + Postgres',
+            rows: [
+              storeCpuRow('current max', storeCpu(current)),
+              ...(old
+                ? [
+                    storeCpuRow(`baseline ${base?.rev} max`, storeCpu(old)),
+                    storeCpuRatioRow(storeCpu(current), storeCpu(old)),
+                  ]
+                : []),
+            ],
           }
         : null,
       forwarders

@@ -91,6 +91,8 @@ export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv, roo
       SLUICE_DATA_DIR: dir,
       SLUICE_JOURNAL_SYNC: 'full',
       SLUICE_LOG_LEVEL: 'warn',
+      // A free port: the fixed default (8081) may be taken by another engine on the machine.
+      SLUICE_ADMIN_PORT: '0',
       ...env,
     },
     (l) => l.msg === 'listening',
