@@ -5,6 +5,7 @@ import { migrate } from '../src/db/migrate.js'
 import { Maintenance } from '../src/db/maintenance.js'
 import type { StorableEvent } from '../src/event.js'
 import { storeBatch } from '../workers/insert.js'
+import { usePreparedStatements } from '../src/db/prepared.js'
 import { detectType, parseBody } from '../workers/parse.js'
 import { freshDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
@@ -80,117 +81,124 @@ t.test('detectType for each provider', async (t) => {
   t.equal(detectType({}, null, undefined), null)
 })
 
-t.test('stored rows', async (t) => {
-  const db = await freshDatabase('sluice_store')
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-  t.teardown(async () => {
-    await pool.end()
-    await db.drop()
-  })
-  await migrate(pool)
-  await new Maintenance({ pool }).runOnce()
-  const row = async (e: StorableEvent) =>
-    (
-      await pool.query<EventRow>('SELECT * FROM events WHERE source = $1 AND id = $2', [
-        e.source,
-        e.id,
-      ])
-    ).rows[0]!
-
-  t.test('type column for each provider', async (t) => {
-    const cases: [StorableEvent, string | null][] = [
-      [event({ headers: { 'x-github-event': 'push' }, verifiedBy: 'github' }), 'push'],
-      [
-        event({ json: { id: 'evt_1', type: 'charge.succeeded' }, verifiedBy: 'stripe' }),
-        'charge.succeeded',
-      ],
-      [event({ headers: { 'x-shopify-topic': 'orders/create' } }), 'orders/create'],
-      [event({ json: { type: 'user.created' }, headers: { 'webhook-id': 'm1' } }), 'user.created'],
-      [event({ headers: { 'x-event-type': 'order.shipped' } }), 'order.shipped'],
-      [event({ json: { type: 'plain' } }), 'plain'],
-      [event({ json: { kind: 'none' } }), null],
-    ]
-    const r = await storeBatch(
-      pool,
-      cases.map(([e]) => e),
-    )
-    t.ok(r.every((x) => x.ok && x.inserted))
-    for (const [e, type] of cases) t.equal((await row(e)).type, type, String(type))
-  })
-
-  t.test('exact body bytes, headers, payload and timestamps round trip', async (t) => {
-    const binary = randomBytes(4096)
-    const bin = event({ body: new Uint8Array(binary), contentType: 'application/octet-stream' })
-    const form = event({
-      body: Buffer.from('a=1&b=%20'),
-      contentType: 'application/x-www-form-urlencoded',
+// Twice: as sent by a pool of the embedded database (plain statements) and by one of an external
+// Postgres (named statements, batches padded to a power of two: src/db/prepared.ts).
+for (const named of [false, true])
+  t.test(`stored rows${named ? ', named statements' : ''}`, async (t) => {
+    const db = await freshDatabase(named ? 'sluice_store_named' : 'sluice_store')
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+    if (named) usePreparedStatements(pool)
+    t.teardown(async () => {
+      await pool.end()
+      await db.drop()
     })
-    const json = event({
-      json: { hello: 'wörld', n: [1, 2] },
-      headers: { 'x-a': 'b' },
-      verifiedBy: 'hmac',
-    })
-    const scalar = event({ body: Buffer.from('42') })
-    const before = Date.now()
-    const r = await storeBatch(pool, [bin, form, json, scalar])
-    t.ok(r.every((x) => x.ok && x.inserted && x.processedAt >= before))
-    const b = await row(bin)
-    t.ok(Buffer.compare(b.body, binary) === 0, 'binary body byte for byte')
-    t.equal(b.payload, null)
-    t.equal(b.content_type, 'application/octet-stream')
-    t.equal(new Date(b.received_at).getTime(), bin.receivedAt)
-    t.ok(new Date(b.processed_at).getTime() >= bin.receivedAt, 'processed_at recorded')
-    t.equal((await row(form)).payload, null, 'form body is not JSON')
-    t.equal((await row(form)).body.toString(), 'a=1&b=%20')
-    const j = await row(json)
-    t.same(j.payload, { hello: 'wörld', n: [1, 2] })
-    t.same(j.headers, { 'x-a': 'b' })
-    t.equal(j.verified_by, 'hmac')
-    t.equal((await row(scalar)).payload, 42)
-  })
+    await migrate(pool)
+    await new Maintenance({ pool }).runOnce()
+    const row = async (e: StorableEvent) =>
+      (
+        await pool.query<EventRow>('SELECT * FROM events WHERE source = $1 AND id = $2', [
+          e.source,
+          e.id,
+        ])
+      ).rows[0]!
 
-  t.test('a poison event fails alone; the rest of its batch is stored', async (t) => {
-    const good1 = event({})
-    const poison = event({ id: 'bad\u0000id' })
-    const good2 = event({})
-    const r = await storeBatch(pool, [good1, poison, good2])
-    t.match(r[0], { ok: true, inserted: true })
-    t.match(r[1], { ok: false, permanent: true, error: /22021/ })
-    t.match(r[2], { ok: true, inserted: true })
-    t.ok(await row(good1))
-    t.ok(await row(good2))
-  })
-
-  t.test('an event that cannot become a row fails alone', async (t) => {
-    const ok = event({})
-    const r = await storeBatch(pool, [event({ receivedAt: Number.NaN }), ok])
-    t.match(r[0], { ok: false, permanent: true, error: /invalid event/ })
-    t.match(r[1], { ok: true, inserted: true })
-  })
-
-  t.test('JSON that jsonb refuses is stored with a null payload, bytes intact', async (t) => {
-    const text = '{"s":"nul \\u0000 here"}'
-    const e = event({ body: Buffer.from(text) })
-    const r = await storeBatch(pool, [e, event({})])
-    t.ok(r.every((x) => x.ok && x.inserted))
-    const stored = await row(e)
-    t.equal(stored.payload, null)
-    t.equal(stored.body.toString(), text)
-  })
-
-  t.test(
-    'a batch larger than one statement (1,000 rows) is split, still one row per key',
-    async (t) => {
-      const big = Array.from({ length: 8000 }, (_, i) => event({ id: `big-${i % 7500}` }))
-      const r = await storeBatch(pool, big)
-      t.equal(r.filter((x) => x.ok && x.inserted).length, 7500)
-      t.equal(r.filter((x) => x.ok && !x.inserted).length, 500)
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM events WHERE id LIKE 'big-%'`,
+    t.test('type column for each provider', async (t) => {
+      const cases: [StorableEvent, string | null][] = [
+        [event({ headers: { 'x-github-event': 'push' }, verifiedBy: 'github' }), 'push'],
+        [
+          event({ json: { id: 'evt_1', type: 'charge.succeeded' }, verifiedBy: 'stripe' }),
+          'charge.succeeded',
+        ],
+        [event({ headers: { 'x-shopify-topic': 'orders/create' } }), 'orders/create'],
+        [
+          event({ json: { type: 'user.created' }, headers: { 'webhook-id': 'm1' } }),
+          'user.created',
+        ],
+        [event({ headers: { 'x-event-type': 'order.shipped' } }), 'order.shipped'],
+        [event({ json: { type: 'plain' } }), 'plain'],
+        [event({ json: { kind: 'none' } }), null],
+      ]
+      const r = await storeBatch(
+        pool,
+        cases.map(([e]) => e),
       )
-      t.equal(rows[0]!.n, 7500)
-    },
-  )
-})
+      t.ok(r.every((x) => x.ok && x.inserted))
+      for (const [e, type] of cases) t.equal((await row(e)).type, type, String(type))
+    })
+
+    t.test('exact body bytes, headers, payload and timestamps round trip', async (t) => {
+      const binary = randomBytes(4096)
+      const bin = event({ body: new Uint8Array(binary), contentType: 'application/octet-stream' })
+      const form = event({
+        body: Buffer.from('a=1&b=%20'),
+        contentType: 'application/x-www-form-urlencoded',
+      })
+      const json = event({
+        json: { hello: 'wörld', n: [1, 2] },
+        headers: { 'x-a': 'b' },
+        verifiedBy: 'hmac',
+      })
+      const scalar = event({ body: Buffer.from('42') })
+      const before = Date.now()
+      const r = await storeBatch(pool, [bin, form, json, scalar])
+      t.ok(r.every((x) => x.ok && x.inserted && x.processedAt >= before))
+      const b = await row(bin)
+      t.ok(Buffer.compare(b.body, binary) === 0, 'binary body byte for byte')
+      t.equal(b.payload, null)
+      t.equal(b.content_type, 'application/octet-stream')
+      t.equal(new Date(b.received_at).getTime(), bin.receivedAt)
+      t.ok(new Date(b.processed_at).getTime() >= bin.receivedAt, 'processed_at recorded')
+      t.equal((await row(form)).payload, null, 'form body is not JSON')
+      t.equal((await row(form)).body.toString(), 'a=1&b=%20')
+      const j = await row(json)
+      t.same(j.payload, { hello: 'wörld', n: [1, 2] })
+      t.same(j.headers, { 'x-a': 'b' })
+      t.equal(j.verified_by, 'hmac')
+      t.equal((await row(scalar)).payload, 42)
+    })
+
+    t.test('a poison event fails alone; the rest of its batch is stored', async (t) => {
+      const good1 = event({})
+      const poison = event({ id: 'bad\u0000id' })
+      const good2 = event({})
+      const r = await storeBatch(pool, [good1, poison, good2])
+      t.match(r[0], { ok: true, inserted: true })
+      t.match(r[1], { ok: false, permanent: true, error: /22021/ })
+      t.match(r[2], { ok: true, inserted: true })
+      t.ok(await row(good1))
+      t.ok(await row(good2))
+    })
+
+    t.test('an event that cannot become a row fails alone', async (t) => {
+      const ok = event({})
+      const r = await storeBatch(pool, [event({ receivedAt: Number.NaN }), ok])
+      t.match(r[0], { ok: false, permanent: true, error: /invalid event/ })
+      t.match(r[1], { ok: true, inserted: true })
+    })
+
+    t.test('JSON that jsonb refuses is stored with a null payload, bytes intact', async (t) => {
+      const text = '{"s":"nul \\u0000 here"}'
+      const e = event({ body: Buffer.from(text) })
+      const r = await storeBatch(pool, [e, event({})])
+      t.ok(r.every((x) => x.ok && x.inserted))
+      const stored = await row(e)
+      t.equal(stored.payload, null)
+      t.equal(stored.body.toString(), text)
+    })
+
+    t.test(
+      'a batch larger than one statement (1,000 rows) is split, still one row per key',
+      async (t) => {
+        const big = Array.from({ length: 8000 }, (_, i) => event({ id: `big-${i % 7500}` }))
+        const r = await storeBatch(pool, big)
+        t.equal(r.filter((x) => x.ok && x.inserted).length, 7500)
+        t.equal(r.filter((x) => x.ok && !x.inserted).length, 500)
+        const { rows } = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM events WHERE id LIKE 'big-%'`,
+        )
+        t.equal(rows[0]!.n, 7500)
+      },
+    )
+  })
 
 failOnLeaks(t)

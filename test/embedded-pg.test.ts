@@ -85,6 +85,30 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
     )
   })
 
+  t.test(
+    'two connections store batches of one size (one backend: no named statements)',
+    async (t) => {
+      const db = await openDatabase({ dataDir, poolSize: 1, extraConnections: 1 })
+      const other = new pg.Pool({ connectionString: db.url, max: 1 })
+      t.teardown(async () => {
+        await other.end()
+        await db.close()
+      })
+      // PGlite serves every connection from one backend: a statement named on one connection
+      // exists for the others, and preparing it again fails (42P05), which cost an attempt.
+      const results = []
+      for (const [i, size] of [3, 3, 1, 1, 2, 2].entries()) {
+        results.push(...(await storeBatch(i % 2 ? other : db.pool, events(`two-${i}`, size))))
+      }
+      t.same(
+        results.filter((r) => !r.ok),
+        [],
+        'every event stored',
+      )
+      t.equal(results.length, 12)
+    },
+  )
+
   t.test('a data dir that cannot be used is a clear error, and options are checked', async (t) => {
     await t.rejects(startEmbeddedPostgres({ dataDir: '/dev/null' }), /embedded database/)
     await t.rejects(startEmbeddedPostgres({ dataDir: '' }), TypeError)

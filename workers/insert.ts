@@ -3,6 +3,7 @@ import { isConnectionError, permanentSqlState, retryOnConflict } from '../src/db
 import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
 import { orderingValues, subscriptionMatches } from '../src/db/subscription-match.js'
 import { detectType, parseBody } from './parse.js'
+import { preparesStatements } from '../src/db/prepared.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {
@@ -24,6 +25,9 @@ const MAX_ROWS = 1000
 // (45 instead of 80 µs measured on 64-row batches of 5 KB events). Each plan stays in the
 // backend's memory (about 0.5 MB for 64 rows), so batches are padded with all-NULL rows (skipped
 // by the statement) up to a power of two: 7 plans per connection instead of 64 (+30 MB).
+// Only on pools marked by usePreparedStatements (src/db/prepared.ts): not on the embedded
+// database, whose connections share one backend, where a second connection preparing the same
+// name fails (42P05) and the event would count a failed attempt.
 const MAX_NAMED_ROWS = 64
 const namedSize = (n: number) => 2 ** Math.ceil(Math.log2(n))
 const sqlCache = new Map<number, string>()
@@ -100,7 +104,9 @@ const keyOf = (source: string, id: string) => `${source}\u0000${id}`
 async function insertRows(pool: pg.Pool, rows: Row[]): Promise<Set<string>> {
   const params = rows.flatMap((r) => r.params)
   const res = await pool.query<{ source: string; id: string }>(
-    rows.length <= MAX_NAMED_ROWS ? namedStatement(rows.length, params) : statement(rows, params),
+    rows.length <= MAX_NAMED_ROWS && preparesStatements(pool)
+      ? namedStatement(rows.length, params)
+      : statement(rows, params),
   )
   return new Set(res.rows.map((r) => keyOf(r.source, r.id)))
 }

@@ -19,12 +19,18 @@ export interface WorkerPoolOptions {
   connectionsPerThread?: number
   /** Batches waiting for a free thread before run() rejects. @defaultValue Infinity */
   maxQueue?: number
+  /**
+   * Store with named statements (parsed once per connection). Only where each connection has
+   * a backend of its own: not on the embedded database (src/db/prepared.ts). @defaultValue false
+   */
+  preparedStatements?: boolean
 }
 
 const defaults = Object.freeze({
   threads: availableParallelism(),
   connectionsPerThread: 1,
   maxQueue: Infinity,
+  preparedStatements: false,
 })
 
 /** How long a thread beyond the first stays without a batch before it ends. */
@@ -67,6 +73,7 @@ export class WorkerPool implements Component {
     const workerData: WorkerData = {
       connectionString: o.connectionString,
       connectionsPerThread: o.connectionsPerThread,
+      preparedStatements: o.preparedStatements,
     }
     this.piscina = new Piscina({
       filename: workerFile,

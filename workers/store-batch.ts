@@ -8,6 +8,7 @@ import { workerData } from 'piscina'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import { BatchUnavailable, storeBatch } from './insert.js'
 import { nameThread } from '../src/actors/thread-self.js'
+import { usePreparedStatements } from '../src/db/prepared.js'
 
 nameThread('sluice-worker')
 
@@ -22,6 +23,8 @@ export type StoreBatchResult =
 export interface WorkerData {
   connectionString: string
   connectionsPerThread: number
+  /** Each connection has a backend of its own (not the embedded database): name statements. */
+  preparedStatements: boolean
 }
 
 let pool: pg.Pool | null = null
@@ -38,6 +41,7 @@ function threadPool(): pg.Pool {
   })
   // An idle client losing its server must not crash the thread; the next query reconnects.
   pool.on('error', () => {})
+  if (data.preparedStatements) usePreparedStatements(pool)
   return pool
 }
 

@@ -16,6 +16,11 @@ export function usePreparedStatements(pool: pg.Pool): void {
   preparing.add(pool)
 }
 
+/** Whether usePreparedStatements() marked this pool. */
+export function preparesStatements(pool: pg.Pool): boolean {
+  return preparing.has(pool)
+}
+
 /** `text` with `values`, as the named statement `name` where the pool allows it. */
 export function hotQuery<R extends pg.QueryResultRow>(
   db: pg.Pool,

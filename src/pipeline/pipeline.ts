@@ -181,7 +181,11 @@ export class Pipeline implements PipelineRunner {
     })
     await this.retry('maintenance', () => this.maintenance!.start().then(() => undefined))
     this.databaseState = 'up'
-    this.workers = createPool({ connectionString: db.url, threads: this.config.SLUICE_WORKERS })
+    this.workers = createPool({
+      connectionString: db.url,
+      threads: this.config.SLUICE_WORKERS,
+      preparedStatements: !db.embedded,
+    })
     // Outbound delivery: its own thread, with its own pool, from now on (docs/outbound.md).
     const dispatchLog = this.logger.child({ component: 'dispatcher' })
     this.dispatcher = dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher, () =>
