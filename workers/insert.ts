@@ -3,7 +3,7 @@ import { isConnectionError, permanentSqlState, retryOnConflict } from '../src/db
 import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
 import { orderingValues, subscriptionMatches } from '../src/db/subscription-match.js'
 import { detectType, parseBody } from './parse.js'
-import { preparesStatements } from '../src/db/prepared.js'
+import { dropNamesOn, preparesStatements } from '../src/db/prepared.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {
@@ -77,6 +77,11 @@ interface Row {
 }
 
 function toRow(e: StorableEvent): Row {
+  // Rows without an id are the named statement's padding, skipped by it: a real event must
+  // never look like one (the envelope codec guarantees both; this keeps it so).
+  if (typeof e.id !== 'string' || e.id === '' || typeof e.source !== 'string') {
+    throw new TypeError('an event needs a non-empty string id and a string source')
+  }
   // Buffer.from over the same memory (no copy): pg sends Buffer parameters in binary format.
   const body = Buffer.isBuffer(e.body)
     ? e.body
@@ -103,24 +108,24 @@ const keyOf = (source: string, id: string) => `${source}\u0000${id}`
 
 async function insertRows(pool: pg.Pool, rows: Row[]): Promise<Set<string>> {
   const params = rows.flatMap((r) => r.params)
-  const res = await pool.query<{ source: string; id: string }>(
-    rows.length <= MAX_NAMED_ROWS && preparesStatements(pool)
-      ? namedStatement(rows.length, params)
-      : statement(rows, params),
-  )
-  return new Set(res.rows.map((r) => keyOf(r.source, r.id)))
+  const keys = (res: pg.QueryResult<{ source: string; id: string }>) =>
+    new Set(res.rows.map((r) => keyOf(r.source, r.id)))
+  if (rows.length <= MAX_NAMED_ROWS && preparesStatements(pool)) {
+    try {
+      return keys(await pool.query(namedStatement(rows.length, params)))
+    } catch (err) {
+      // The name's trouble, not the events': from now on this pool's statements go unnamed.
+      if (!dropNamesOn(pool, err)) throw err
+    }
+  }
+  return keys(await pool.query({ text: insertSql(rows.length), values: params }))
 }
-
-const statement = (rows: Row[], params: unknown[]) => ({
-  text: insertSql(rows.length),
-  values: params,
-})
 
 function namedStatement(n: number, params: unknown[]) {
   const size = namedSize(n)
   // The padding rows: every column NULL (no id, so event_keys never sees them).
-  for (let i = n * COLUMNS; i < size * COLUMNS; i++) params.push(null)
-  return { name: `sluice_store_${size}`, text: insertSql(size), values: params }
+  const padded = params.concat(new Array<null>((size - n) * COLUMNS).fill(null))
+  return { name: `sluice_store_${size}`, text: insertSql(size), values: padded }
 }
 
 /**

@@ -21,13 +21,36 @@ export function preparesStatements(pool: pg.Pool): boolean {
   return preparing.has(pool)
 }
 
+/**
+ * Errors of the name rather than of the statement: the server lost it (26000: a pooler such as
+ * PgBouncer in transaction mode before 1.21 or without max_prepared_statements, a DEALLOCATE),
+ * a plan whose result type a migration changed (0A000), or a name another connection of the
+ * same backend holds (42P05). Counted against the events they would fail each batch, so the
+ * pool stops naming statements instead and the statement runs again unnamed.
+ */
+const NAME_TROUBLE = new Set(['26000', '0A000', '42P05'])
+
+/** True (and the pool no longer names statements) when `err` is trouble with a name. */
+export function dropNamesOn(pool: pg.Pool, err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || !NAME_TROUBLE.has(code)) return false
+  preparing.delete(pool)
+  return true
+}
+
 /** `text` with `values`, as the named statement `name` where the pool allows it. */
-export function hotQuery<R extends pg.QueryResultRow>(
+export async function hotQuery<R extends pg.QueryResultRow>(
   db: pg.Pool,
   name: string,
   text: string,
   values: unknown[],
 ): Promise<pg.QueryResult<R>> {
-  if (!preparing.has(db)) return db.query<R>(text, values)
-  return db.query<R>({ name: `sluice_${name}`, text, values })
+  if (preparing.has(db)) {
+    try {
+      return await db.query<R>({ name: `sluice_${name}`, text, values })
+    } catch (err) {
+      if (!dropNamesOn(db, err)) throw err
+    }
+  }
+  return db.query<R>(text, values)
 }
