@@ -12,7 +12,7 @@ import { until } from './helpers/wait.js'
 t.test('sluice subscriptions add|list|disable|enable drive the running engine', async (t) => {
   const rx = await receiver()
   t.teardown(() => rx.close())
-  const { engine, dir, webhook } = await startAdminEngine(t, {
+  const { engine, dir, webhook, pool } = await startAdminEngine(t, {
     SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
   })
   const env = { SLUICE_DATA_DIR: dir, SLUICE_ADMIN_PORT: String(engine.adminPort) }
@@ -41,7 +41,15 @@ t.test('sluice subscriptions add|list|disable|enable drive the running engine', 
   t.match(sub, { headers: { 'X-Tenant': 'acme' }, maxInFlight: 3, description: 'billing' })
 
   t.equal((await post(webhook, '{"type":"order.paid"}', { 'idempotency-key': 'c-1' })).status, 200)
-  await until('delivered', () => rx.received.length === 1, 30_000)
+  await until('delivered', () => rx.received.length === 1, 30_000).catch(async (err: Error) => {
+    // Seen once in CI under load (not reproduced alone): say where the event was.
+    const where = await pool.query(
+      `SELECT (SELECT count(*) FROM events WHERE id = 'c-1')::int AS rows, (SELECT json_agg(d)
+         FROM (SELECT status, attempts, next_attempt_at, lease_until, last_status, last_error
+         FROM deliveries WHERE event_id = 'c-1') d) AS deliveries`,
+    )
+    throw new Error(`${err.message}: ${JSON.stringify(where.rows[0])}`)
+  })
   const delivered = rx.received[0]!
   t.ok(new Webhook(sub.secret).verify(delivered.body.toString(), delivered.headers as never))
 
