@@ -2,10 +2,10 @@ import pg from 'pg'
 import { countRows, rowsProcessedBetween, storeStats, type StoreStats } from '../e2e/store-stats.js'
 import { jsonBody, runLoad, type LoadResult } from '../stages/loadgen.js'
 import {
-  AMQP_URL,
   deadPort,
   deleteRabbitTopology,
   freshDatabase,
+  rabbitPipelineEnv,
   sleep,
   startEngine,
   uniqueName,
@@ -103,14 +103,7 @@ export async function pipelineRun(
   const db = await freshDatabase()
   let engine: Awaited<ReturnType<typeof startEngine>> | null = null
   try {
-    const env = {
-      SLUICE_BROKER: 'rabbitmq',
-      AMQP_URL,
-      SLUICE_QUEUE: queue,
-      DATABASE_URL: db.url,
-      SLUICE_WORKERS: String(o.workers),
-    }
-    engine = await startEngine(ctx, env, o.root)
+    engine = await startEngine(ctx, rabbitPipelineEnv(queue, db.url, o.workers), o.root)
     await engine.pipelineUp()
     const pid = engine.pid ?? 0
     const cpuAtStart = sampleCpu(pid)

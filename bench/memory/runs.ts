@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipelineRun } from '../burst/runs.js'
-import { startNode, stop } from '../proc.js'
+import { stop } from '../proc.js'
 import {
-  AMQP_URL,
   deleteRabbitTopology,
   freshDatabase,
+  rabbitPipelineEnv,
   sleep,
+  spawnEngine,
   uniqueName,
   type ReadyzBody,
 } from '../stages/services.js'
@@ -47,23 +48,13 @@ export async function measureStart(
   env: NodeJS.ProcessEnv = {},
 ): Promise<StartMemory> {
   const spawnedAt = Date.now()
-  const { child, line } = await startNode(
-    join(root, 'dist', 'bench', 'ingest', 'engine-server.js'),
-    [],
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SLUICE_DATA_DIR: dataDir,
-      SLUICE_LOG_LEVEL: 'warn',
-      // The embedded defaults: no DATABASE_URL (undefined drops it from the child's
-      // environment), the local queue, unless env names others.
-      DATABASE_URL: undefined,
-      SLUICE_BROKER: 'local',
-      ...env,
-    },
-    (l) => l.msg === 'listening',
-    (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean),
-  )
+  // The embedded defaults: no DATABASE_URL (undefined drops it from the child's environment),
+  // the local queue, unless env names others.
+  const { child, line } = await spawnEngine(root, dataDir, {
+    DATABASE_URL: undefined,
+    SLUICE_BROKER: 'local',
+    ...env,
+  })
   const sampler = new RssSampler(child.pid ?? 0)
   try {
     const base = `http://127.0.0.1:${Number(line.port)}`
@@ -132,14 +123,7 @@ export async function externalRun(
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-mem-'))
   let idle: StartMemory
   try {
-    const env = {
-      SLUICE_BROKER: 'rabbitmq',
-      AMQP_URL,
-      SLUICE_QUEUE: queue,
-      DATABASE_URL: db.url,
-      SLUICE_WORKERS: String(workers),
-    }
-    idle = await measureStart(ctx, root, dir, k, env)
+    idle = await measureStart(ctx, root, dir, k, rabbitPipelineEnv(queue, db.url, workers))
   } finally {
     rmSync(dir, { recursive: true, force: true })
     await db.drop()

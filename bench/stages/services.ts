@@ -74,22 +74,27 @@ export interface ReadyzBody {
   }
 }
 
+/** The environment of an engine on RabbitMQ (queue `queue`) and the database at `databaseUrl`. */
+export const rabbitPipelineEnv = (queue: string, databaseUrl: string, workers: number) => ({
+  SLUICE_BROKER: 'rabbitmq',
+  AMQP_URL,
+  SLUICE_QUEUE: queue,
+  DATABASE_URL: databaseUrl,
+  SLUICE_WORKERS: String(workers),
+})
+
 /**
- * Sluice's engine (bench/ingest/engine-server.ts, i.e. what `sluice start` runs) in its own
- * process, configured by `env` on top of bench defaults (sync full, a temp data dir, warn logs).
- * `root` is the built checkout to start it from: this one by default, another (older) one to
- * compare against (the burst section's baseline).
+ * Spawn the engine (bench/ingest/engine-server.ts, i.e. what `sluice start` runs) of the built
+ * checkout `root` on `dataDir`, `env` over the bench defaults, and wait for its 'listening' line.
  */
-export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv, root = ctx.root) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'))
-  const { child, line } = await startNode(
+export function spawnEngine(root: string, dataDir: string, env: NodeJS.ProcessEnv) {
+  return startNode(
     join(root, 'dist', 'bench', 'ingest', 'engine-server.js'),
     [],
     {
       PORT: '0',
       HOST: '127.0.0.1',
-      SLUICE_DATA_DIR: dir,
-      SLUICE_JOURNAL_SYNC: 'full',
+      SLUICE_DATA_DIR: dataDir,
       SLUICE_LOG_LEVEL: 'warn',
       // A free port: the fixed default (8081) may be taken by another engine on the machine.
       SLUICE_ADMIN_PORT: '0',
@@ -99,6 +104,16 @@ export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv, roo
     // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": a profile per thread when the engine stops.
     (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean),
   )
+}
+
+/**
+ * Sluice's engine in its own process, configured by `env` on top of bench defaults (sync full,
+ * a temp data dir, warn logs). `root` is the built checkout to start it from: this one by
+ * default, another (older) one to compare against (the burst section's baseline).
+ */
+export async function startEngine(ctx: BenchContext, env: NodeJS.ProcessEnv, root = ctx.root) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'))
+  const { child, line } = await spawnEngine(root, dir, { SLUICE_JOURNAL_SYNC: 'full', ...env })
   const base = `http://127.0.0.1:${Number(line.port)}`
   const readyz = async (): Promise<ReadyzBody> => {
     const r = await fetch(`${base}/readyz`)
