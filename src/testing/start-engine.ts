@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { sluiceClient, type SluiceClient } from '../client/index.js'
+import { SluiceApiError, sluiceClient, type SluiceClient } from '../client/index.js'
 import { envSchema } from '../config.js'
 import { FILE_VARIABLES } from '../config-files.js'
 import { EngineProcess } from './engine-process.js'
 import { post, type PostResult } from './post.js'
+import { until } from './until.js'
 
 /** The broker an engine uses; the local queue in its data directory by default. */
 export type BrokerOption =
@@ -21,7 +22,13 @@ export interface StartEngineOptions {
   broker?: BrokerOption
   /** Any other configuration (docs/configuration.md); it wins over what the kit sets. */
   env?: Record<string, string>
-  /** Seconds to wait for the engine to listen. @defaultValue 60 */
+  /**
+   * Whether start and restart() also wait until the database is up (the admin API answers
+   * its data routes instead of 503). Turn it off for a test that starts the engine while its
+   * database is cut off: a 200 is durable as soon as it listens. @defaultValue true
+   */
+  waitForDatabase?: boolean
+  /** Seconds to wait for the engine to listen, and then for its database. @defaultValue 60 */
   startTimeoutSeconds?: number
 }
 
@@ -70,8 +77,42 @@ export class TestEngine {
     /** A temporary directory, removed by close(). */
     readonly dataDir: string,
     adminToken: string,
+    private readonly startOptions: Pick<
+      StartEngineOptions,
+      'waitForDatabase' | 'startTimeoutSeconds'
+    > = {},
   ) {
     this.adminToken = adminToken
+  }
+
+  /** Start the child; with waitForDatabase (the default), wait for its database as well. */
+  async start(): Promise<void> {
+    const timeoutMs = (this.startOptions.startTimeoutSeconds ?? 60) * 1000
+    await this.proc.start(timeoutMs)
+    if (this.startOptions.waitForDatabase !== false) await this.databaseUp(timeoutMs)
+  }
+
+  /** Resolves once the admin API answers from the database (no 503 pipeline_unavailable). */
+  async databaseUp(timeoutMs = 60000): Promise<void> {
+    let last = 'no answer yet'
+    await until(
+      `the engine's database is up (its admin API answers ${this.adminUrl}/v1/events)`,
+      async () => {
+        try {
+          await this.client.listEvents({ limit: '1' })
+          return true
+        } catch (err) {
+          if (!(err instanceof SluiceApiError) || (err.status !== null && err.status < 500)) {
+            throw err
+          }
+          last = err.message
+          return false
+        }
+      },
+      timeoutMs,
+      100,
+      () => last,
+    )
   }
 
   /** The default source's webhook route. */
@@ -116,10 +157,13 @@ export class TestEngine {
     return this.proc.kill9()
   }
 
-  /** Start again on the same data directory, after kill9() or stop() (a graceful stop first if it runs). */
+  /**
+   * Start again on the same data directory, after kill9() or stop() (a graceful stop first if
+   * it runs); like the first start, it waits for the database unless told not to.
+   */
   async restart(): Promise<void> {
     if (this.proc.running) await this.proc.stop()
-    await this.proc.start()
+    await this.start()
   }
 
   /** Graceful stop (SIGTERM); resolves with the exit code (0 for a clean stop). */
@@ -142,7 +186,8 @@ export class TestEngine {
 }
 
 /**
- * Start an engine for a test. It listens on 127.0.0.1 (free ports), may deliver to loopback
+ * Start an engine for a test; resolves once it listens and (unless `waitForDatabase` is false)
+ * its database is up. It listens on 127.0.0.1 (free ports), may deliver to loopback
  * (SLUICE_OUTBOUND_ALLOW=127.0.0.0/8), and ignores Sluice variables of the calling environment:
  * its configuration is the kit's defaults, the options and `env`.
  */
@@ -161,11 +206,16 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Tes
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   }
-  const engine = new TestEngine(new EngineProcess(env, baseEnvironment()), dataDir, adminToken)
+  const engine = new TestEngine(
+    new EngineProcess(env, baseEnvironment()),
+    dataDir,
+    adminToken,
+    options,
+  )
   try {
-    await engine.proc.start((options.startTimeoutSeconds ?? 60) * 1000)
+    await engine.start()
   } catch (err) {
-    rmSync(dataDir, { recursive: true, force: true })
+    await engine.close()
     throw err
   }
   return engine
