@@ -20,13 +20,15 @@ t.test(
   async (t) => {
     const db = await freshDatabase('sluice_kit')
     const receiver = await signedReceiver()
-    let engine: TestEngine | undefined
+    // One teardown, in order: the engine (if it started) before the database it uses.
+    const started: { engine?: TestEngine } = {}
     t.teardown(async () => {
-      await engine?.close()
+      await started.engine?.close()
       await receiver.close()
       await db.drop()
     })
-    engine = await startEngine({ databaseUrl: db.url, env: { SLUICE_WORKERS: '1' } })
+    const engine = await startEngine({ databaseUrl: db.url, env: { SLUICE_WORKERS: '1' } })
+    started.engine = engine
     const sub = await engine.client.putSubscription({ url: receiver.url, secret: receiver.secret })
     t.equal(sub.url, receiver.url, 'the subscription points at the receiver')
 
