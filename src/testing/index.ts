@@ -2,8 +2,9 @@
  * `sluice/testing` (docs/testing.md): what Sluice's own tests use to run the engine through
  * faults, for users' tests of their own. Plain promises, no test runner assumed.
  */
-export { startEngine, TestEngine } from './start-engine.js'
-export type { BrokerOption, StartEngineOptions } from './start-engine.js'
+export { startEngine } from './start-engine.js'
+export { TestEngine } from './test-engine.js'
+export type { BrokerOption, StartEngineOptions } from './engine-env.js'
 export { EngineProcess } from './engine-process.js'
 export { faultProxy, FaultProxy } from './fault-proxy.js'
 export type { ProxyTarget } from './fault-proxy.js'

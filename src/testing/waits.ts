@@ -1,5 +1,5 @@
 import { SluiceApiError, type EventDetail } from '../client/index.js'
-import type { TestEngine } from './start-engine.js'
+import type { TestEngine } from './test-engine.js'
 import { until } from './until.js'
 
 export interface WaitOptions {
