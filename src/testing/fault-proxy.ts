@@ -35,11 +35,6 @@ export class FaultProxy {
     return this.sockets.size / 2
   }
 
-  /** Whether the link is cut now. */
-  get cutNow(): boolean {
-    return this.isCut
-  }
-
   /** Listen on `port` (a free one by default); resolves with the port. */
   async start(port = 0): Promise<number> {
     const server = net.createServer((client) => this.onConnection(client))
