@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { onJsonLines } from '../src/testing/json-lines.js'
+
+// The bench and the tests read children's JSON logs with the test kit's reader.
+export { onJsonLines }
 
 /**
  * Spawn `node <script> ...args` and resolve with the first stdout JSON line matching pred.
@@ -25,35 +29,6 @@ export function startNode(
     })
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before starting`)))
   })
-}
-
-/**
- * Call `onLine` for each line of `stream` that parses as a JSON object (other lines are
- * skipped). Returns a function that stops listening. Shared by the bench and the tests, which
- * both read child processes' JSON logs.
- */
-export function onJsonLines(
-  stream: NodeJS.ReadableStream,
-  onLine: (line: Record<string, unknown>) => void,
-): () => void {
-  let buf = ''
-  const onData = (d: Buffer | string) => {
-    buf += d.toString()
-    let nl
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const text = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      let line: unknown
-      try {
-        line = JSON.parse(text)
-      } catch {
-        continue
-      }
-      if (line !== null && typeof line === 'object') onLine(line as Record<string, unknown>)
-    }
-  }
-  stream.on('data', onData)
-  return () => void stream.off('data', onData)
 }
 
 /** Peak resident set size of a live process in bytes (Linux VmHWM), null where unavailable. */

@@ -327,4 +327,26 @@ t.test('a delivery being attempted shows inFlight and no due time', async (t) =>
   t.equal(after.inFlight, true, 'and left to the attempt under way')
 })
 
+t.test('a pending delivery never claimed is not in flight (false, not null)', async (t) => {
+  const rx = await receiver()
+  t.teardown(() => rx.close())
+  const { call, webhook, pool } = await startAdminEngine(t, {
+    SLUICE_ADMIN_TOKEN: TOKEN,
+    SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+  })
+  t.equal((await call('POST', '/v1/subscriptions', { body: { url: rx.url() } })).status, 201)
+  t.equal((await post(webhook, '{"type":"x"}', { 'idempotency-key': 'unclaimed-1' })).status, 200)
+  await until('delivered', () => rx.received.length === 1, 30_000)
+  // As a delivery is between its fan-out and its first claim: pending, no lease, not yet due.
+  await pool.query(
+    `UPDATE deliveries SET status = 'pending', lease_until = NULL, completed_at = NULL,
+       next_attempt_at = now() + interval '1 hour' WHERE event_id = 'unclaimed-1'`,
+  )
+  const event = (await call('GET', '/v1/events/default/unclaimed-1')).json as {
+    deliveries: Delivery[]
+  }
+  t.match(event.deliveries, [{ status: 'pending', inFlight: false }])
+  t.equal(event.deliveries[0]?.inFlight, false, 'a boolean, as the schema says')
+})
+
 failOnLeaks(t)

@@ -164,7 +164,7 @@ t.test('the operator page shows the engine and acts on it', async (t) => {
 
   // The broker link cut: ingest goes on into the journal, and the page says the broker is down
   // (red once the adapter is down or publishes fail; merely 'connecting' would be amber).
-  proxy.cutLink()
+  proxy.cut()
   for (let i = 0; i < 5; i++) {
     const res = await post(webhook, `{"type":"order.paid","late":${i}}`, {
       'idempotency-key': `late-${i}`,

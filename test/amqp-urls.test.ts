@@ -134,7 +134,7 @@ t.test(
     await until('consumed', () => inbox.received.length >= 1)
     await inbox.received[0]!.ack()
 
-    first.cutLink() // the node in use goes away and stays away
+    first.cut() // the node in use goes away and stays away
     await until('reconnected', () => second.attempts >= 1 && broker.state() === 'up')
     t.equal(second.attempts, 1, 'the node after the lost one is tried first, and it answers')
     t.equal(first.attempts, 1, 'the lost node was not tried again first')
@@ -143,7 +143,7 @@ t.test(
     await until('the consumer follows', () => inbox.received.some((d) => d.event.id === e2.id))
     for (const d of inbox.received.slice(1)) await d.ack().catch(() => {})
 
-    second.cutLink()
+    second.cut()
     first.restore()
     // The list wraps around: after the third comes the (dead) first, then the second again.
     await until('back on the second URL', () => broker.state() === 'up' && first.attempts >= 2)

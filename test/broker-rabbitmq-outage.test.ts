@@ -38,7 +38,7 @@ t.test('RabbitMQ outage through a TCP proxy', async (t) => {
   // A big publish in progress when the link drops rejects (it does not hang until the timeout).
   const big = Array.from({ length: 2000 }, () => makeEvent({ body: Buffer.alloc(5120, 7) }))
   const inProgress = broker.publish(big)
-  proxy.cutLink()
+  proxy.cut()
   await t.rejects(inProgress, BrokerUnavailableError, 'publish in progress rejects on cut')
   await until('state is down', () => broker.state() === 'down')
   await t.rejects(

@@ -546,7 +546,7 @@ t.test('against fauxqs', async (t) => {
       await proxy.close()
     })
     await broker.start()
-    proxy.cutLink()
+    proxy.cut()
     await t.rejects(broker.publish([makeEvent()]), BrokerUnavailableError)
     t.equal(broker.state(), 'down')
     proxy.restore()

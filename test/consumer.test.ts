@@ -199,7 +199,7 @@ t.test(
     await broker.publish([event('warm')])
     await until('warm-up stored', async () => (await rows()) === 1)
 
-    proxy.cutLink()
+    proxy.cut()
     await broker.publish(Array.from({ length: 200 }, (_, i) => event(`out-${i}`)))
     await until('consumer reports the database down', () => consumer.status().database === 'down')
     // Several rounds fail: with maxAttempts 2, counting them as attempts would dead-letter.

@@ -123,7 +123,7 @@ async function endToEnd(t: Test, name: string) {
       ackedSoFar = n
       if (broker.proxy && !cut && n >= EVENTS * 0.25) {
         cut = true
-        broker.proxy.cutLink()
+        broker.proxy.cut()
         // Restore once the engine saw the broker go away and kept acknowledging a further
         // tenth of the events meanwhile (they wait in the journal).
         const more = n + Math.ceil(EVENTS * 0.1)

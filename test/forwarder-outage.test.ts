@@ -79,7 +79,7 @@ t.test(
     t.equal(await append(300), 300, 'before the outage: all appended')
     await until('the first 300 reached the queue', () => received.size === 300)
 
-    proxy.cutLink()
+    proxy.cut()
     const attemptsAtCut = proxy.attempts
     await until('the publisher notices the outage', () => publisher.state() !== 'up')
     t.equal(await append(300), 300, 'during the outage: every append still commits')

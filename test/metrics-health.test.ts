@@ -120,7 +120,7 @@ t.test('alerting gauges follow broker and database outages', async (t) => {
   ])
   await becomes('sluice_dead_letters', (v) => v === 1, 'the dead letter is counted')
 
-  amqp.cutLink()
+  amqp.cut()
   await becomes('sluice_broker_up', (v) => v === 0, 'the broker is reported down')
   t.equal(await value('sluice_database_up'), 1, 'the database is not')
   for (let i = 0; i < 5; i++) {
@@ -137,7 +137,7 @@ t.test('alerting gauges follow broker and database outages', async (t) => {
   await becomes('sluice_broker_up', (v) => v === 1, 'the broker is back up')
   await becomes('sluice_journal_oldest_pending_age_seconds', (v) => v === 0, 'backlog drained')
 
-  postgres.cutLink()
+  postgres.cut()
   await becomes('sluice_database_up', (v) => v === 0, 'the database is reported down')
   t.equal(await value('sluice_broker_up'), 1, 'the broker is not')
   postgres.restore()

@@ -52,7 +52,7 @@ t.test('Postgres outage through a TCP proxy', async (t) => {
   t.ok((await workers.run(batch('warm', 4))).every((r) => r.ok))
   t.match(await ping(viaProxy), { ok: true })
 
-  proxy.cutLink()
+  proxy.cut()
   const events = batch('cut', 100)
   await t.rejects(workers.run(events), DatabaseUnavailableError, 'retryable while cut')
   await t.rejects(workers.run(events), DatabaseUnavailableError, 'and again on a new connection')
@@ -75,7 +75,7 @@ t.test('Postgres outage through a TCP proxy', async (t) => {
     () => 'committed',
     (err: unknown) => (err instanceof DatabaseUnavailableError ? 'unavailable' : err),
   )
-  proxy.cutLink()
+  proxy.cut()
   const outcome = await inFlight
   t.ok(outcome === 'committed' || outcome === 'unavailable', `in-flight batch: ${String(outcome)}`)
   proxy.restore()

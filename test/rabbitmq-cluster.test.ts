@@ -213,7 +213,7 @@ t.test(
     )
     const absorbedBeforeCut = await absorbedDuplicates(engines)
     phase = 'cut'
-    busiest.cutLink()
+    busiest.cut()
     await until(
       `${STORED_DURING_FAULT} events acknowledged after the cut are stored while it lasts`,
       async () => (await storedOf(idsIn('cut'))) >= STORED_DURING_FAULT,

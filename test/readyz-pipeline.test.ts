@@ -63,7 +63,7 @@ t.test('readiness and metrics follow a broker outage while ingest stays up', asy
   t.equal(up.status, 200)
   t.match(up.body.checks, { broker: { state: 'up' }, database: { state: 'up', consuming: true } })
 
-  proxy.cutLink()
+  proxy.cut()
   await until(
     'the broker is reported down',
     async () => (await ready()).body.checks.broker.state !== 'up',

@@ -84,7 +84,7 @@ export async function benchOutageDrain(ctx: BenchContext, o: OutageOptions): Pro
       await sleep(250)
     }
     ctx.log(`cutting the broker link for ${o.outageSeconds} s`)
-    proxy.cutLink()
+    proxy.cut()
     const cutAt = now()
     while (now() < cutAt + o.outageSeconds) {
       await sample()

@@ -29,7 +29,7 @@ interface Row {
 const COLUMNS = `d.id, d.subscription_id, d.source, d.event_id, d.generation, d.status, d.attempts,
   d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.completed_at, d.ordering_key,
   d.waiting_for,
-  (d.status = 'pending' AND d.lease_until > now()) AS in_flight`
+  (d.status = 'pending' AND coalesce(d.lease_until > now(), false)) AS in_flight`
 
 const toDelivery = (r: Row): Delivery => ({
   id: String(r.id),

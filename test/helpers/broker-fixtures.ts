@@ -10,6 +10,7 @@ import { LocalBroker } from '../../src/brokers/local/broker.js'
 import { RabbitBroker } from '../../src/brokers/rabbitmq/broker.js'
 import { SqsBroker } from '../../src/brokers/sqs/broker.js'
 import { deleteTopology, queueNames } from '../../src/brokers/rabbitmq/topology.js'
+import { deleteRabbitQueues } from '../../src/testing/rabbitmq.js'
 import { startFakeSqs } from './fauxqs.js'
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
@@ -202,14 +203,6 @@ export class Inbox {
 }
 
 /** Delete a queue's whole RabbitMQ topology (main, retry, dead-letter queue and exchange). */
-export async function deleteRabbitTopology(queue: string): Promise<void> {
-  const names = queueNames(queue)
-  const conn = await amqp.connect(AMQP_URL)
-  try {
-    const ch = await conn.createChannel()
-    await deleteTopology(ch, names)
-    await ch.close()
-  } finally {
-    await conn.close()
-  }
+export function deleteRabbitTopology(queue: string): Promise<void> {
+  return deleteRabbitQueues(AMQP_URL, queue)
 }

@@ -1,39 +1,8 @@
-import { request, Agent } from 'node:http'
+import { Agent } from 'node:http'
+import { post } from '../../src/testing/post.js'
 
-export interface PostResult {
-  status: number
-  body: string
-  headers: Record<string, string | string[] | undefined>
-}
-
-/** One POST over a keep-alive agent; rejects on connection errors. */
-export function post(
-  url: string,
-  body: Buffer | string,
-  headers: Record<string, string> = {},
-  agent?: Agent,
-): Promise<PostResult> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, agent },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString(),
-            headers: res.headers,
-          }),
-        )
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+// One POST is the test kit's (sluice/testing).
+export { post, type PostResult } from '../../src/testing/post.js'
 
 /**
  * Post `count` events with unique Idempotency-Keys from `concurrency` clients, retrying an event
