@@ -4,12 +4,13 @@
  * directory; an error is written to stderr and exits 1.
  */
 import { PGlite } from '@electric-sql/pglite'
-import { embeddedOptions } from './embedded-memory.js'
+import { baselineWasmOnly, embeddedOptions } from './embedded-memory.js'
 
 process.title = 'sluice-pg-initdb'
 const dir = process.argv[2]
 try {
   if (!dir) throw new Error('no directory given')
+  baselineWasmOnly()
   const db = await PGlite.create(dir, embeddedOptions())
   await db.close()
 } catch (err) {
