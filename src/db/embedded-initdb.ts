@@ -7,6 +7,9 @@ import { PGlite } from '@electric-sql/pglite'
 import { baselineWasmOnly, embeddedOptions } from './embedded-memory.js'
 
 process.title = 'sluice-pg-initdb'
+// The engine stopped or died: nothing will use what this makes (it writes into a directory of its
+// own, src/db/embedded-memory.ts), so it ends rather than finish.
+process.on('disconnect', () => process.exit(1))
 const dir = process.argv[2]
 try {
   if (!dir) throw new Error('no directory given')
@@ -17,3 +20,5 @@ try {
   process.stderr.write(`${(err as Error).message}\n`)
   process.exitCode = 1
 }
+// The IPC channel would keep this process waiting for its parent.
+process.exit()

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
@@ -31,8 +31,8 @@ export const embeddedOptions = (): PGliteOptions => ({
  * functions up to TurboFan. The optimised copies of Postgres's hot code and their compilation
  * kept 50-70 MB more resident (a standalone PGlite after 60,000 upserts: 188-232 MB with tier-up,
  * 131-152 MB without), and on a small box the compilation's CPU costs more than the faster code
- * gives back: its first seconds of queries ran 2-5 times slower, the steady state within the
- * noise. A V8 flag is process-wide: set before the module is compiled, it holds for every
+ * gives back at first: the first seconds of queries ran 4-6 times slower with tier-up, the steady
+ * state about the same (bench/README.md, memory). A V8 flag is process-wide: set before the module is compiled, it holds for every
  * WebAssembly module compiled after it, which on the embedded database is PGlite and undici's
  * HTTP parser.
  */
@@ -49,8 +49,27 @@ export const needsInitdb = (dir: string) => !existsSync(join(dir, 'PG_VERSION'))
  * went back to the allocator but part of it stayed resident in the engine (its first-start idle
  * 150 MB above a second start's) and its peak counted in the engine's; a process returns all of
  * it to the OS, and the engine's own peak is only the PGlite that serves.
+ *
+ * The child writes into a directory of its own, renamed to `dir` once it succeeded: a child
+ * that outlives a stopped engine (it exits when its parent goes, but only between two steps of
+ * initdb) never writes into the directory the next start uses.
  */
-export function initdbInProcess(dir: string): Promise<void> {
+export async function initdbInProcess(dir: string): Promise<void> {
+  const parent = dirname(dir)
+  // Left by starts that were stopped while they initialised.
+  const stale = `${basename(dir)}.initdb-`
+  for (const name of readdirSync(parent)) {
+    if (name.startsWith(stale)) rmSync(join(parent, name), { recursive: true, force: true })
+  }
+  const fresh = `${dir}.initdb-${process.pid}-${Date.now()}`
+  await initdbChild(fresh)
+  // No database there (needsInitdb): at most an empty directory, or part of one that an older
+  // version began in place before a stop.
+  rmSync(dir, { recursive: true, force: true })
+  renameSync(fresh, dir)
+}
+
+function initdbChild(dir: string): Promise<void> {
   // .ts under tap, which needs its loader flags; .js in dist/ needs none of the engine's flags
   // (a profiler's or an inspector's would clash with the engine's own).
   const ext = runningFromSources ? 'ts' : 'js'
