@@ -53,11 +53,6 @@ export class DispatcherOnDemand {
     this.timer.unref()
   }
 
-  /** Whether the thread runs (or is starting). */
-  get running(): boolean {
-    return this.thread !== null
-  }
-
   /** Starts the thread if a subscription exists; one check at a time, errors left to the next. */
   ensure(): Promise<void> {
     if (this.thread || this.closed) return Promise.resolve()
