@@ -62,7 +62,13 @@ async function node(t: Test, databaseUrl: string, idleCheckMs = 200) {
     })
     t.equal(res.status, 201, 'subscription made')
   }
-  return { dispatcher, subscribe, close, webhook: `http://127.0.0.1:${e.port}/webhook` }
+  const pending = async () => {
+    const res = await fetch(`http://127.0.0.1:${e.adminPort}/v1/status`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    return ((await res.json()) as { deliveries: { pending: number | null } }).deliveries.pending
+  }
+  return { dispatcher, subscribe, close, pending, webhook: `http://127.0.0.1:${e.port}/webhook` }
 }
 
 const dispatchThreads = () =>
@@ -83,6 +89,9 @@ t.test('no dispatcher thread until the first subscription, then deliveries', asy
     '/readyz says why nothing runs, without failing',
   )
   t.equal(dispatchThreads(), 0, 'no dispatcher thread in the process')
+  // Counted by the thread when it runs; known without it: no subscription, nothing pending.
+  await until('/v1/status has its counts', async () => (await a.pending()) !== null)
+  t.equal(await a.pending(), 0, '/v1/status: no delivery pending')
   // Stored without a subscription: nothing to deliver, and nothing starts.
   t.equal((await post(a.webhook, '{"type":"early"}', { 'idempotency-key': 'od-0' })).status, 200)
   await waitForStoredIds(t, db.url, 1)

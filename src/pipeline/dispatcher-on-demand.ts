@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import type { DispatcherHealth } from '../dispatcher/health.js'
 import type { LaneView } from '../dispatcher/lanes.js'
-import { outboundCounts, type OutboundCounts } from '../dispatcher/outbound-counts.js'
+import type { OutboundCounts } from '../dispatcher/outbound-counts.js'
 import type { DispatcherThread } from '../dispatcher/thread.js'
 import type { Logger } from '../log.js'
 import type { ThreadMetrics } from '../metrics.js'
@@ -17,6 +17,17 @@ export const idleHealth = (): DispatcherHealth => ({
   since: null,
   lastError: null,
   detail: 'idle: no subscriptions',
+})
+
+/** GET /v1/status's outbound counts while no subscription exists: all of them 0, not unknown. */
+const idleCounts = (): OutboundCounts => ({
+  delivered: 0,
+  failedAttempts: 0,
+  backlog: {
+    pending: 0,
+    oldestPendingSeconds: 0,
+    subscriptions: { active: 0, failing: 0, paused: 0, disabled: 0 },
+  },
 })
 
 const SOME_SUBSCRIPTION =
@@ -91,8 +102,9 @@ export class DispatcherOnDemand {
     return this.thread ? this.thread.lanes() : Promise.resolve([])
   }
 
+  /** Without a thread nothing was delivered here, and with no subscription nothing is pending. */
   outbound(): Promise<OutboundCounts> {
-    return this.thread ? this.thread.outbound() : Promise.resolve(outboundCounts(undefined))
+    return this.thread ? this.thread.outbound() : Promise.resolve(idleCounts())
   }
 
   async close(): Promise<void> {
