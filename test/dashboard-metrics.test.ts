@@ -80,6 +80,8 @@ t.test('the query parser finds metrics and their matchers', async (t) => {
   )
 })
 
+const ADMIN_TOKEN = 'dashboard-admin-token-0123456789'
+
 t.test('every metric the dashboard and the alerts query is exported', async (t) => {
   const db = await freshDatabase('sluice_dashboard')
   const dir = mkdtempSync(join(tmpdir(), 'sluice-dashboard-'))
@@ -97,6 +99,8 @@ t.test('every metric the dashboard and the alerts query is exported', async (t) 
     SLUICE_CONFIG,
     SLUICE_WORKERS: '1',
     SLUICE_BURST_LAG_MS: '0',
+    SLUICE_ADMIN_TOKEN: ADMIN_TOKEN,
+    SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
   })
   const engine = new Engine(config, {
     logger: pino({ level: 'silent' }),
@@ -110,6 +114,14 @@ t.test('every metric the dashboard and the alerts query is exported', async (t) 
   await engine.start()
   await engine.pipeline.ready()
   const base = `http://127.0.0.1:${engine.port}`
+  // The dispatcher thread, whose metrics the dashboard shows too, runs once a subscription
+  // exists: one for a source nothing is posted to, so there is nothing to deliver.
+  const made = await fetch(`http://127.0.0.1:${engine.adminPort}/v1/subscriptions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', sources: ['signed'] }),
+  })
+  t.equal(made.status, 201, 'a subscription, so the dispatcher thread runs')
   // Traffic, so labelled series and histograms have samples: accepted, stored, refused.
   for (let i = 0; i < 3; i++) {
     t.equal(
@@ -125,7 +137,7 @@ t.test('every metric the dashboard and the alerts query is exported', async (t) 
   await until('the database is up', async () => /^sluice_database_up 1$/m.test(await scrape()))
   // The dispatcher thread's first count of the subscriptions (its gauges have no series before).
   await until('subscriptions counted', async () =>
-    /^sluice_subscriptions\{state="active"\} 0$/m.test(await scrape()),
+    /^sluice_subscriptions\{state="active"\} 1$/m.test(await scrape()),
   )
 
   const text = await scrape()

@@ -46,6 +46,15 @@ async function engine(t: Test, databaseUrl?: string) {
       body: JSON.stringify(body),
     })
     if (res.status !== 201) throw new Error(`subscription refused: ${await res.text()}`)
+    // The first subscription starts the dispatcher thread: on a loaded machine its start (and
+    // PGlite's first answer to it) can take longer than a delivery's wait below.
+    await until('the dispatcher runs', async () => {
+      const ready = await fetch(`http://127.0.0.1:${e.port}/readyz`)
+      const body = (await ready.json()) as {
+        checks: { dispatcher?: { ok: boolean; state: string } }
+      }
+      return body.checks.dispatcher?.state === 'up'
+    })
     return (await res.json()) as { id: string; secret: string }
   }
   return { engine: e, subscribe, port: e.port, webhook: `http://127.0.0.1:${e.port}/webhook` }
@@ -93,15 +102,10 @@ t.test('an event posted to the webhook port reaches its subscriber, signed', asy
 t.test('with the embedded database too (no LISTEN there: woken in-process)', async (t) => {
   const rx = await receiver()
   t.teardown(() => rx.close())
-  const { subscribe, webhook, port } = await engine(t)
+  const { subscribe, webhook } = await engine(t)
+  // subscribe() waits for the dispatcher to run: the wake under test is the one a stored event
+  // sends a running dispatcher.
   const sub = await subscribe({ url: rx.url() })
-  // The wake under test is the one a stored event sends a running dispatcher; on a loaded
-  // machine PGlite can take a while before the dispatcher's first query is answered.
-  await until('the dispatcher runs', async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`)
-    const body = (await res.json()) as { checks: { dispatcher?: { ok: boolean } } }
-    return body.checks.dispatcher?.ok === true
-  })
   const body = '{"type":"embedded"}'
   t.equal((await post(webhook, body, { 'idempotency-key': 'emb-1' })).status, 200)
   await until('the subscriber got it', () => rx.received.length >= 1, 30_000)

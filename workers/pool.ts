@@ -33,7 +33,7 @@ const defaults = Object.freeze({
   preparedStatements: false,
 })
 
-/** How long a thread beyond the first stays without a batch before it ends. */
+/** How long a thread stays without a batch before it ends. */
 const IDLE_THREAD_MS = 30_000
 
 // Under tap the sources run through its TypeScript loader, which worker threads inherit via
@@ -77,9 +77,11 @@ export class WorkerPool implements Component {
     }
     this.piscina = new Piscina({
       filename: workerFile,
-      // One thread waits idle; the others start when batches queue for them and end after
-      // IDLE_THREAD_MS without one: each idle thread held about 10 MB (its isolate, pg client).
-      minThreads: 1,
+      // Threads start when batches queue for them and end after IDLE_THREAD_MS without one:
+      // each idle thread held about 10 MB (its isolate, pg client), and an engine that has
+      // nothing to store keeps none. The first batch after a quiet spell waits for a thread to
+      // start (tens of milliseconds from dist/).
+      minThreads: 0,
       maxThreads: o.threads,
       idleTimeout: IDLE_THREAD_MS,
       maxQueue: o.maxQueue,
@@ -114,7 +116,7 @@ export class WorkerPool implements Component {
     return this.inFlight
   }
 
-  /** The first thread starts with the pool (minThreads), the others on demand; nothing to wait for. */
+  /** Threads start on demand; nothing to wait for. */
   async start(): Promise<void> {}
 
   /** Wait for running batches, then stop the threads (their pg sockets close with them). */

@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
+import { setFlagsFromString } from 'node:v8'
 import { runningFromSources } from '../util/package-root.js'
 
 /**
@@ -24,27 +26,65 @@ export const embeddedOptions = (): PGliteOptions => ({
   initDbStartParams: asFlags(EMBEDDED_SETTINGS),
 })
 
+/**
+ * Compile PGlite's WebAssembly with V8's baseline compiler (Liftoff) only, never tiering hot
+ * functions up to TurboFan. The optimised copies of Postgres's hot code and their compilation
+ * kept 50-70 MB more resident (a standalone PGlite after 60,000 upserts: 188-232 MB with tier-up,
+ * 131-152 MB without), and on a small box the compilation's CPU costs more than the faster code
+ * gives back at first: the first seconds of queries ran 4-6 times slower with tier-up, the steady
+ * state about the same (bench/README.md, memory). A V8 flag is process-wide: set before the module is compiled, it holds for every
+ * WebAssembly module compiled after it, which on the embedded database is PGlite and undici's
+ * HTTP parser.
+ */
+export function baselineWasmOnly(): void {
+  setFlagsFromString('--liftoff-only')
+}
+
 /** Whether `dir` holds no database yet (PGlite would run initdb on it). */
 export const needsInitdb = (dir: string) => !existsSync(join(dir, 'PG_VERSION'))
 
 /**
- * Initialise `dir` in a thread of its own that then exits. initdb runs a second PGlite and
- * initdb's own WebAssembly module, and what they grow (about 500 MB) stayed referenced after
- * PGlite closed them: in a thread that ends, all of it is returned at once, and the thread that
- * serves opens the initialised directory with only its own heap.
+ * Initialise `dir` in a process of its own that then exits. initdb runs a second PGlite and
+ * initdb's own WebAssembly module, about 690 MB at its peak. In a thread that ended, the memory
+ * went back to the allocator but part of it stayed resident in the engine (its first-start idle
+ * 150 MB above a second start's) and its peak counted in the engine's; a process returns all of
+ * it to the OS, and the engine's own peak is only the PGlite that serves.
+ *
+ * The child writes into a directory of its own, renamed to `dir` once it succeeded: a child
+ * that outlives a stopped engine (it exits when its parent goes, but only between two steps of
+ * initdb) never writes into the directory the next start uses.
  */
-export function initdbInThread(dir: string): Promise<void> {
-  // Same loader rule as the other threads: .ts under tap (execArgv is inherited), .js in dist/.
+export async function initdbInProcess(dir: string): Promise<void> {
+  const parent = dirname(dir)
+  // Left by starts that were stopped while they initialised.
+  const stale = `${basename(dir)}.initdb-`
+  for (const name of readdirSync(parent)) {
+    if (name.startsWith(stale)) rmSync(join(parent, name), { recursive: true, force: true })
+  }
+  const fresh = `${dir}.initdb-${process.pid}-${Date.now()}`
+  await initdbChild(fresh)
+  // No database there (needsInitdb): at most an empty directory, or part of one that an older
+  // version began in place before a stop.
+  rmSync(dir, { recursive: true, force: true })
+  renameSync(fresh, dir)
+}
+
+function initdbChild(dir: string): Promise<void> {
+  // .ts under tap, which needs its loader flags; .js in dist/ needs none of the engine's flags
+  // (a profiler's or an inspector's would clash with the engine's own).
   const ext = runningFromSources ? 'ts' : 'js'
-  const worker = new Worker(new URL(`./embedded-initdb.${ext}`, import.meta.url), {
-    workerData: { dir },
+  const child = fork(fileURLToPath(new URL(`./embedded-initdb.${ext}`, import.meta.url)), [dir], {
+    execArgv: runningFromSources ? process.execArgv : [],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   return new Promise((resolve, reject) => {
-    let failure: Error | null = null
-    worker.once('error', (err) => (failure = err))
-    worker.once('exit', (code) => {
-      if (code === 0 && !failure) resolve()
-      else reject(failure ?? new Error(`the initdb thread exited with ${code}`))
+    child.once('error', reject)
+    child.once('exit', (code, signal) => {
+      if (code === 0) return resolve()
+      const why = stderr.trim() || (signal ? `killed by ${signal}` : `exit code ${code}`)
+      reject(new Error(`initdb failed: ${why}`))
     })
   })
 }

@@ -11,7 +11,12 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { Rpc } from '../actors/rpc.js'
 import type { ActorApi, HostApi } from '../actors/thread-host.js'
 import { nameThread } from '../actors/thread-self.js'
-import { embeddedOptions, initdbInThread, needsInitdb } from './embedded-memory.js'
+import {
+  baselineWasmOnly,
+  embeddedOptions,
+  initdbInProcess,
+  needsInitdb,
+} from './embedded-memory.js'
 
 nameThread('sluice-pglite')
 
@@ -41,8 +46,9 @@ let server: PGLiteSocketServer | null = null
 async function start(): Promise<void> {
   mkdirSync(dir, { recursive: true })
   try {
-    // A first start initialises the directory in a thread that ends (embedded-memory.ts).
-    if (needsInitdb(dir)) await initdbInThread(dir)
+    // A first start initialises the directory in a process that exits (embedded-memory.ts).
+    if (needsInitdb(dir)) await initdbInProcess(dir)
+    baselineWasmOnly()
     db = await PGlite.create(dir, embeddedOptions())
   } catch (err) {
     return rpc.cast.failed(`cannot open the embedded database in ${dir}: ${(err as Error).message}`)

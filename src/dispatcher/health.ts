@@ -6,12 +6,15 @@
  */
 export interface DispatcherHealth {
   ok: boolean
-  state: 'starting' | 'up' | 'down'
+  /** idle: no subscription exists, so no dispatcher thread runs on this node (`detail` says so). */
+  state: 'starting' | 'up' | 'down' | 'idle'
   /** The LISTEN connection: connected or not; null where none is used (embedded Postgres). */
   listening: boolean | null
   /** When it went down (ISO 8601), while down. */
   since: string | null
   lastError: string | null
+  /** A sentence for the operator where the state alone does not say enough. */
+  detail?: string
 }
 
 /** What reaches Postgres: failures of either part make the dispatcher down. */

@@ -46,6 +46,8 @@ export interface DispatcherControl {
   outbound(): Promise<OutboundCounts>
   /** A delivery was made due now. */
   wake(): void
+  /** A subscription was made: the dispatcher thread must run (it starts with the first one). */
+  subscribed(): Promise<void>
 }
 
 /** AdminData over the pipeline's own database pool and worker pool (runs in its thread). */
@@ -86,8 +88,11 @@ export function pipelineAdminData(
       const r = await redriveDeadLetters(s.pool, s.processor, keys)
       return { count: r.redriven, failed: r.failed }
     },
-    upsertSubscription: (input) =>
-      upsertSubscription(up().pool, secrets.box(), input, secrets.generate),
+    async upsertSubscription(input) {
+      const made = await upsertSubscription(up().pool, secrets.box(), input, secrets.generate)
+      await dispatcher.subscribed()
+      return made
+    },
     async getSubscription(id) {
       const s = await getSubscription(up().pool, id)
       return s && (await healthOf([s]))[0]!

@@ -31,8 +31,9 @@ import { pipelineAdminData } from './admin-data.js'
 import { generateSecret } from '../outbound/sign.js'
 import { loadSecretKey, SecretBox } from '../util/secret-box.js'
 import { DISPATCHER_CONNECTIONS, type DispatcherTuning } from '../dispatcher/options.js'
-import { dispatcherThread, wakeOnStored, type DispatcherThread } from '../dispatcher/thread.js'
+import { dispatcherThread, wakeOnStored } from '../dispatcher/thread.js'
 import { orderingWatermark } from './watermark.js'
+import { DispatcherOnDemand } from './dispatcher-on-demand.js'
 import { outboundCounts } from '../dispatcher/outbound-counts.js'
 import { reportThreadMetricsFrom } from '../metrics.js'
 
@@ -48,6 +49,8 @@ export interface PipelineOptions {
   deadLetterCountMs?: number
   /** Knobs of the outbound dispatcher thread (tests, the benchmark). */
   dispatcher?: DispatcherTuning
+  /** While no subscription exists, between two looks for one. @defaultValue 5000 */
+  dispatcherIdleCheckMs?: number
 }
 
 /**
@@ -62,7 +65,7 @@ export class Pipeline implements PipelineRunner {
   private workers: WorkerPool | null = null
   private consumer: Consumer | null = null
   private maintenance: Maintenance | null = null
-  private dispatcher: DispatcherThread | null = null
+  private dispatcher: DispatcherOnDemand | null = null
   private readonly stop = new AbortController()
   private bringUp: Promise<void> | null = null
   private brokerStarted: Promise<void> | null = null
@@ -90,6 +93,7 @@ export class Pipeline implements PipelineRunner {
         lanes: async () => (await this.dispatcher?.lanes()) ?? [],
         outbound: async () => (await this.dispatcher?.outbound()) ?? outboundCounts(undefined),
         wake: () => this.dispatcher?.wake(),
+        subscribed: () => this.dispatcher?.ensure() ?? Promise.resolve(),
       },
     )
     this.brokerHealth = new HealthTracker('broker', logger.child({ component: 'broker' }))
@@ -186,16 +190,22 @@ export class Pipeline implements PipelineRunner {
       threads: this.config.SLUICE_WORKERS,
       preparedStatements: !db.embedded,
     })
-    // Outbound delivery: its own thread, with its own pool, from now on (docs/outbound.md).
+    // Outbound delivery: its own thread, with its own pool, once a subscription exists
+    // (docs/outbound.md).
     const dispatchLog = this.logger.child({ component: 'dispatcher' })
-    this.dispatcher = dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher, () =>
+    const watermark = () =>
       orderingWatermark({
         journal: this.journal,
         broker: this.broker,
         consumer: () => this.consumer,
-      }),
+      })
+    this.dispatcher = new DispatcherOnDemand(
+      db.pool,
+      () => dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher, watermark),
+      dispatchLog,
+      this.options.dispatcherIdleCheckMs,
     )
-    this.dispatcher.start()
+    await this.dispatcher.start()
     reportThreadMetricsFrom(async () => (await this.dispatcher?.metrics()) ?? [])
     await this.brokerStarted
     if (this.stop.signal.aborted) return

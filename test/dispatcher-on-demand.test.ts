@@ -1,0 +1,129 @@
+import t, { type Test } from 'tap'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { loadConfig } from '../src/config.js'
+import { Engine } from '../src/engine.js'
+import { receiver } from './helpers/dispatch.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { freshDatabase, waitForStoredIds } from './helpers/pg.js'
+import { post } from './helpers/post.js'
+import { until } from './helpers/wait.js'
+
+const TOKEN = 'on-demand-token-0123456789abcdef'
+// Nodes of one database share the key that seals subscription secrets.
+const SECRET_KEY = randomBytes(32).toString('base64')
+
+interface DispatcherCheck {
+  ok: boolean
+  state: string
+  detail?: string
+}
+
+/** An engine (one node) on `databaseUrl` that may deliver to loopback. */
+async function node(t: Test, databaseUrl: string, idleCheckMs = 200) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-on-demand-'))
+  const e = new Engine(
+    loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SLUICE_ADMIN_PORT: '0',
+      SLUICE_ADMIN_TOKEN: TOKEN,
+      SLUICE_DATA_DIR: dir,
+      DATABASE_URL: databaseUrl,
+      SLUICE_SECRET_KEY: SECRET_KEY,
+      SLUICE_WORKERS: '1',
+      SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+      SLUICE_DELIVERY_SCHEDULE: '1,1,1',
+    }),
+    {
+      logger: pino({ level: process.env.DEBUG_LOG ? 'debug' : 'silent' }),
+      pipeline: { dispatcherIdleCheckMs: idleCheckMs },
+    },
+  )
+  const close = async () => {
+    await e.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  t.teardown(close)
+  await e.start()
+  await e.pipeline.ready()
+  const dispatcher = async () => {
+    const res = await fetch(`http://127.0.0.1:${e.port}/readyz`)
+    return ((await res.json()) as { checks: { dispatcher: DispatcherCheck } }).checks.dispatcher
+  }
+  const subscribe = async (body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${e.adminPort}/v1/subscriptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    t.equal(res.status, 201, 'subscription made')
+  }
+  const pending = async () => {
+    const res = await fetch(`http://127.0.0.1:${e.adminPort}/v1/status`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    return ((await res.json()) as { deliveries: { pending: number | null } }).deliveries.pending
+  }
+  return { dispatcher, subscribe, close, pending, webhook: `http://127.0.0.1:${e.port}/webhook` }
+}
+
+const dispatchThreads = () =>
+  readdirSync('/proc/self/task').filter(
+    (tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'sluice-dispatch',
+  ).length
+
+t.test('no dispatcher thread until the first subscription, then deliveries', async (t) => {
+  const db = await freshDatabase('sluice_on_demand')
+  t.teardown(() => db.drop())
+  const rx = await receiver()
+  t.teardown(() => rx.close())
+  const a = await node(t, db.url)
+  const idle = await a.dispatcher()
+  t.same(
+    { ok: idle.ok, state: idle.state, detail: idle.detail },
+    { ok: true, state: 'idle', detail: 'idle: no subscriptions' },
+    '/readyz says why nothing runs, without failing',
+  )
+  t.equal(dispatchThreads(), 0, 'no dispatcher thread in the process')
+  // Counted by the thread when it runs; known without it: no subscription, nothing pending.
+  await until('/v1/status has its counts', async () => (await a.pending()) !== null)
+  t.equal(await a.pending(), 0, '/v1/status: no delivery pending')
+  // Stored without a subscription: nothing to deliver, and nothing starts.
+  t.equal((await post(a.webhook, '{"type":"early"}', { 'idempotency-key': 'od-0' })).status, 200)
+  await waitForStoredIds(t, db.url, 1)
+  t.equal((await a.dispatcher()).state, 'idle', 'still idle after an event was stored')
+
+  await a.subscribe({ url: rx.url('/a') })
+  await until('the dispatcher is up', async () => (await a.dispatcher()).state === 'up')
+  t.equal(dispatchThreads(), 1, 'the first subscription started the thread')
+  t.equal((await post(a.webhook, '{"type":"late"}', { 'idempotency-key': 'od-1' })).status, 200)
+  await until('the subscriber got it', () => rx.received.length >= 1, 30_000)
+  t.equal(rx.received[0]!.body.toString(), '{"type":"late"}', 'only the event after it')
+})
+
+t.test('events stored while no thread ran are delivered when one starts', async (t) => {
+  const db = await freshDatabase('sluice_on_demand')
+  t.teardown(() => db.drop())
+  const rx = await receiver()
+  t.teardown(() => rx.close())
+  // Node b looks for subscriptions rarely: the event below is stored while it has no thread.
+  const b = await node(t, db.url, 600_000)
+  const a = await node(t, db.url)
+  await a.subscribe({ url: rx.url('/x') })
+  await a.close()
+  t.equal((await post(b.webhook, '{"type":"via-b"}', { 'idempotency-key': 'od-b' })).status, 200)
+  await waitForStoredIds(t, db.url, 1)
+  t.equal((await b.dispatcher()).state, 'idle', 'node b has no thread yet')
+  t.equal(rx.received.length, 0, 'nothing delivered meanwhile')
+  // A node starting now runs its thread at once, and its first scan finds the delivery.
+  const c = await node(t, db.url)
+  t.not((await c.dispatcher()).state, 'idle', 'node c sees the subscription at its start')
+  await until('the subscriber got it', () => rx.received.length >= 1, 30_000)
+  t.equal(rx.received[0]!.body.toString(), '{"type":"via-b"}')
+})
+
+failOnLeaks(t)
