@@ -4,7 +4,7 @@
  * directory; an error is written to stderr and exits 1.
  */
 import { PGlite } from '@electric-sql/pglite'
-import { baselineWasmOnly, embeddedOptions } from './embedded-memory.js'
+import { embeddedOptions } from './embedded-memory.js'
 
 process.title = 'sluice-pg-initdb'
 // The engine stopped or died: nothing will use what this makes (it writes into a directory of its
@@ -13,7 +13,6 @@ process.on('disconnect', () => process.exit(1))
 const dir = process.argv[2]
 try {
   if (!dir) throw new Error('no directory given')
-  baselineWasmOnly()
   const db = await PGlite.create(dir, embeddedOptions())
   await db.close()
 } catch (err) {

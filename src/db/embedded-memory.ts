@@ -3,7 +3,6 @@ import { basename, dirname, join } from 'node:path'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
-import { setFlagsFromString } from 'node:v8'
 import { runningFromSources } from '../util/package-root.js'
 
 /**
@@ -25,20 +24,6 @@ export const embeddedOptions = (): PGliteOptions => ({
   startParams: [...PGlite.defaultStartParams, ...asFlags(EMBEDDED_SETTINGS)],
   initDbStartParams: asFlags(EMBEDDED_SETTINGS),
 })
-
-/**
- * Compile PGlite's WebAssembly with V8's baseline compiler (Liftoff) only, never tiering hot
- * functions up to TurboFan. The optimised copies of Postgres's hot code and their compilation
- * kept 50-70 MB more resident (a standalone PGlite after 60,000 upserts: 188-232 MB with tier-up,
- * 131-152 MB without), and on a small box the compilation's CPU costs more than the faster code
- * gives back at first: the first seconds of queries ran 4-6 times slower with tier-up, the steady
- * state about the same (bench/README.md, memory). A V8 flag is process-wide: set before the module is compiled, it holds for every
- * WebAssembly module compiled after it, which on the embedded database is PGlite and undici's
- * HTTP parser.
- */
-export function baselineWasmOnly(): void {
-  setFlagsFromString('--liftoff-only')
-}
 
 /** Whether `dir` holds no database yet (PGlite would run initdb on it). */
 export const needsInitdb = (dir: string) => !existsSync(join(dir, 'PG_VERSION'))

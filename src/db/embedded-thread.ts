@@ -11,12 +11,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { Rpc } from '../actors/rpc.js'
 import type { ActorApi, HostApi } from '../actors/thread-host.js'
 import { nameThread } from '../actors/thread-self.js'
-import {
-  baselineWasmOnly,
-  embeddedOptions,
-  initdbInProcess,
-  needsInitdb,
-} from './embedded-memory.js'
+import { embeddedOptions, initdbInProcess, needsInitdb } from './embedded-memory.js'
 
 nameThread('sluice-pglite')
 
@@ -48,7 +43,6 @@ async function start(): Promise<void> {
   try {
     // A first start initialises the directory in a process that exits (embedded-memory.ts).
     if (needsInitdb(dir)) await initdbInProcess(dir)
-    baselineWasmOnly()
     db = await PGlite.create(dir, embeddedOptions())
   } catch (err) {
     return rpc.cast.failed(`cannot open the embedded database in ${dir}: ${(err as Error).message}`)
