@@ -1,0 +1,126 @@
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { EngineChild } from './helpers/engine-child.js'
+import { receiver, type Received } from './helpers/dispatch.js'
+import { freshDatabase } from './helpers/pg.js'
+import { post } from './helpers/post.js'
+import { until } from './helpers/wait.js'
+
+/**
+ * One event's trace, end to end: the engine runs as a child with its OTLP endpoint pointed at
+ * an in-process receiver (the exporter posts OTLP/HTTP JSON to /v1/traces), receives one
+ * webhook that carries a sender's traceparent, stores it and delivers it to a subscriber. After
+ * a graceful stop (which exports what the threads still buffer) every span of the event must
+ * be in one trace that continues the sender's.
+ */
+
+interface OtlpSpan {
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  name: string
+  attributes?: Array<{ key: string; value: Record<string, unknown> }>
+}
+interface OtlpBody {
+  resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>
+}
+
+const spansIn = (posts: Received[]): OtlpSpan[] =>
+  posts.flatMap((p) =>
+    (JSON.parse(p.body.toString()) as OtlpBody).resourceSpans.flatMap((r) =>
+      r.scopeSpans.flatMap((s) => s.spans),
+    ),
+  )
+const attribute = (s: OtlpSpan, key: string) => {
+  const v = s.attributes?.find((a) => a.key === key)?.value
+  return v === undefined ? undefined : Object.values(v)[0]
+}
+
+const SENDER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+const SENDER_SPAN = '00f067aa0ba902b7'
+const TOKEN = 'otel-trace-test-token-0123456789'
+
+t.test(
+  'one event: receive, commit, forward, store and deliver spans in the sender’s trace',
+  async (t) => {
+    const collector = await receiver()
+    const subscriber = await receiver()
+    const db = await freshDatabase('sluice_otel')
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-otel-'))
+    const engine = new EngineChild({
+      SLUICE_DATA_DIR: dir,
+      DATABASE_URL: db.url,
+      SLUICE_BROKER: 'local',
+      SLUICE_WORKERS: '1',
+      SLUICE_ADMIN_TOKEN: TOKEN,
+      SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin,
+      OTEL_SERVICE_NAME: 'sluice-under-test',
+    })
+    t.teardown(async () => {
+      await engine.kill9()
+      await Promise.all([collector.close(), subscriber.close()])
+      await db.drop()
+      rmSync(dir, { recursive: true, force: true })
+    })
+    await engine.start()
+
+    const admin = `http://127.0.0.1:${engine.adminPort}/v1/subscriptions`
+    // The admin API answers 503 until the pipeline has the database: ask until it takes it.
+    await until(
+      'the subscription is created',
+      async () =>
+        (
+          await fetch(admin, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ url: subscriber.url() }),
+          })
+        ).status === 201,
+      60_000,
+    )
+
+    const traceparent = `00-${SENDER_TRACE}-${SENDER_SPAN}-01`
+    const answer = await post(engine.url, '{"type":"order.paid"}', {
+      'idempotency-key': 'traced-1',
+      traceparent,
+    })
+    t.equal(answer.status, 200, answer.body)
+    await until('the subscriber got the event', () => subscriber.received.length === 1, 60_000)
+    t.equal(await engine.stop(), 0, 'a graceful stop, which exports the buffered spans')
+
+    const spans = spansIn(collector.received.filter((r) => r.url === '/v1/traces'))
+    const named = (name: string) => spans.filter((s) => s.name === name)
+    for (const name of [
+      'sluice.receive',
+      'sluice.journal.commit',
+      'sluice.forward',
+      'sluice.store',
+      'sluice.deliver',
+    ]) {
+      t.equal(named(name).length, 1, `one ${name} span`)
+    }
+    t.same([...new Set(spans.map((s) => s.traceId))], [SENDER_TRACE], 'every span is in the trace')
+
+    const receive = named('sluice.receive')[0]!
+    t.equal(receive.parentSpanId, SENDER_SPAN, 'receive continues the sender’s span')
+    t.equal(attribute(receive, 'sluice.event.id'), 'traced-1')
+    for (const name of ['sluice.journal.commit', 'sluice.forward', 'sluice.store']) {
+      t.equal(named(name)[0]?.parentSpanId, receive.spanId, `${name} is a child of receive`)
+    }
+    const store = named('sluice.store')[0]!
+    const deliver = named('sluice.deliver')[0]!
+    t.equal(deliver.parentSpanId, store.spanId, 'the attempt is a child of the store that made it')
+    t.equal(attribute(deliver, 'http.response.status_code'), 200)
+    t.equal(attribute(deliver, 'sluice.delivery.attempt'), 1)
+
+    const sent = subscriber.received[0]!.headers.traceparent
+    t.equal(sent, `00-${SENDER_TRACE}-${deliver.spanId}-01`, 'the subscriber got the attempt span')
+    t.ok(
+      collector.received.some((r) => r.body.includes('sluice-under-test')),
+      'OTEL_SERVICE_NAME names the service',
+    )
+  },
+)
