@@ -171,7 +171,13 @@ export class Engine implements Component {
       { name: 'close admin listener', run: () => this.admin.close() },
       { name: 'close pipeline', run: () => this.pipeline.close() },
       // After close http: every receive span has ended; exported before the process exits.
-      { name: 'export spans', run: async () => this.tracer?.shutdown() },
+      {
+        name: 'export spans',
+        run: async () =>
+          this.tracer
+            ?.shutdown()
+            .catch((err: unknown) => this.logger.warn({ err }, 'exporting spans failed')),
+      },
       { name: 'close journal', run: () => this.journal.close() },
       { name: 'release data dir lock', run: async () => this.dataDirLock?.release() },
     ]

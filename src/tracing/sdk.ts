@@ -17,6 +17,7 @@ import {
 } from '@opentelemetry/resources'
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { packageVersion } from '../version.js'
+import { withTimeout } from '../util/timeout.js'
 import { formatTraceparent, parseTraceparent } from './traceparent.js'
 import type {
   EventTracer,
@@ -25,6 +26,9 @@ import type {
   TraceSpan,
   TracingOptions,
 } from './types.js'
+
+/** How long a stopping thread waits for its last spans to be exported. */
+const SHUTDOWN_MS = 2000
 
 const KINDS: Record<Kind, SpanKind> = {
   server: SpanKind.SERVER,
@@ -59,7 +63,13 @@ export function createTracer(options: TracingOptions): EventTracer {
       const span = tracer.startSpan(name, { kind: KINDS[kind], attributes }, context)
       return wrap(span)
     },
-    shutdown: () => provider.shutdown(),
+    // Bounded: a collector that is down (the exporter retries) must not hold up the stop.
+    shutdown: () =>
+      withTimeout(
+        provider.shutdown(),
+        SHUTDOWN_MS,
+        `spans not exported within ${SHUTDOWN_MS} ms of the stop were dropped`,
+      ),
   }
 }
 
