@@ -8,22 +8,29 @@ export interface ReceiveSpans {
 }
 
 /**
- * `sluice.receive` (a child of the sender's valid `traceparent`, else the root of a new trace)
- * and its child `sluice.journal.commit` (from the append until the group commit holding the
- * event returned). Only with tracing on: the event then carries the receive span's traceparent
+ * `sluice.receive` (a child of the sender's valid `traceparent`, else the root of a new trace),
+ * from the request's arrival (`startedAt`, ms since the epoch) until its answer, and its child
+ * `sluice.journal.commit`, from the append until the group commit holding the event returned. Only with tracing on: the event then carries the receive span's traceparent
  * into the journal, so every later step of its path is part of this trace.
  */
 export function receiveSpans(
   tracer: EventTracer,
   event: NewEvent,
   incoming: string | undefined,
+  startedAt: number,
 ): ReceiveSpans {
-  const receive = tracer.start('sluice.receive', 'server', incoming, {
-    'sluice.event.id': event.id,
-    'sluice.source': event.source,
-    'http.request.method': 'POST',
-    'http.request.body.size': event.body.length,
-  })
+  const receive = tracer.start(
+    'sluice.receive',
+    'server',
+    incoming,
+    {
+      'sluice.event.id': event.id,
+      'sluice.source': event.source,
+      'http.request.method': 'POST',
+      'http.request.body.size': event.body.length,
+    },
+    startedAt,
+  )
   const commit = tracer.start('sluice.journal.commit', 'internal', receive.traceparent)
   event.traceparent = receive.traceparent
   return {

@@ -57,6 +57,8 @@ export function handleIngest(
   named: boolean,
 ): void {
   const reply = new Reply(res, 'webhook', ctx.refusals)
+  // With tracing on, the receive span starts here: its body's arrival is part of it.
+  const startedAt = ctx.tracer === null ? 0 : performance.timeOrigin + performance.now()
   const sourceName = named ? req.getParameter(0) : 'default'
   reply.source = sourceName
   const headers: Record<string, string> = {}
@@ -105,7 +107,7 @@ export function handleIngest(
         message: `body is over SLUICE_MAX_BODY (${ctx.maxBodyBytes} bytes)`,
         close: true,
       }),
-    done: (body) => accept(ctx, reply, source, sourceName ?? 'default', headers, body),
+    done: (body) => accept(ctx, reply, source, sourceName ?? 'default', headers, body, startedAt),
   })
 }
 
@@ -116,6 +118,7 @@ function accept(
   sourceName: string,
   headers: Record<string, string>,
   body: Buffer,
+  startedAt: number,
 ): void {
   if (!ctx.accepting())
     return reply.error('shutting_down', { retryAfterSeconds: ctx.retryAfterSeconds })
@@ -146,7 +149,8 @@ function accept(
     body,
     verifiedBy: verdict.verifiedBy,
   }
-  const spans = ctx.tracer === null ? null : receiveSpans(ctx.tracer, event, headers.traceparent)
+  const spans =
+    ctx.tracer === null ? null : receiveSpans(ctx.tracer, event, headers.traceparent, startedAt)
   if (Number.isFinite(ctx.maxEventBytes)) {
     const size = eventBytes(event)
     if (size > ctx.maxEventBytes) {

@@ -50,7 +50,7 @@ export function createTracer(options: TracingOptions): EventTracer {
   })
   const tracer = provider.getTracer('sluice', packageVersion())
   return {
-    start(name, kind, parent, attributes) {
+    start(name, kind, parent, attributes, startTime) {
       const p = parseTraceparent(parent)
       const context = p
         ? trace.setSpanContext(ROOT_CONTEXT, {
@@ -60,7 +60,7 @@ export function createTracer(options: TracingOptions): EventTracer {
             isRemote: true,
           })
         : ROOT_CONTEXT
-      const span = tracer.startSpan(name, { kind: KINDS[kind], attributes }, context)
+      const span = tracer.startSpan(name, { kind: KINDS[kind], attributes, startTime }, context)
       return wrap(span)
     },
     // Bounded: a collector that is down (the exporter retries) must not hold up the stop.

@@ -55,12 +55,16 @@ export type SpanKind = 'server' | 'client' | 'producer' | 'consumer' | 'internal
  * with an event (journal row, broker envelope, events row); no context is kept in between.
  */
 export interface EventTracer {
-  /** A span under `parent` (a traceparent), or the root of a new trace when it is absent or invalid. */
+  /**
+   * A span under `parent` (a traceparent), or the root of a new trace when it is absent or
+   * invalid; it starts now, or at `startTime` (ms since the epoch).
+   */
   start(
     name: string,
     kind: SpanKind,
     parent: string | undefined | null,
     attributes?: Record<string, SpanValue>,
+    startTime?: number,
   ): TraceSpan
   /** Exports what is buffered and stops; called last when the thread closes. */
   shutdown(): Promise<void>
