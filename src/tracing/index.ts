@@ -1,8 +1,7 @@
 import type { EventTracer, TracingOptions } from './types.js'
 
 export { tracingOptions } from './types.js'
-export type { EventTracer, TraceSpan, TracingOptions, SpanValue } from './types.js'
-export { parseTraceparent, formatTraceparent } from './traceparent.js'
+export type { EventTracer, TracingOptions } from './types.js'
 
 /**
  * The thread's tracer, or null when tracing is off. The SDK is a dynamic import, so with
