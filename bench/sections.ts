@@ -6,6 +6,7 @@ import { forwarderSection } from './forwarder/section.js'
 import { ingestSection } from './ingest/section.js'
 import { memorySection } from './memory/section.js'
 import { outboundSection } from './outbound/section.js'
+import { tracingSection } from './tracing/section.js'
 import type { BenchSection } from './types.js'
 import { verifySection } from './verify/section.js'
 
@@ -22,4 +23,8 @@ export const sections: BenchSection[] = [
   outboundSection,
   memorySection,
 ]
-export const optionalSections: BenchSection[] = [deliverySqlSection, deliveryCycleSection]
+export const optionalSections: BenchSection[] = [
+  deliverySqlSection,
+  deliveryCycleSection,
+  tracingSection,
+]

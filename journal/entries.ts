@@ -11,22 +11,27 @@ export interface Row {
   headers: string
   body: Buffer
   verified_by: string | null
+  traceparent: string | null
 }
 
 /** The entries of a commit as readPending returns them: the fields toEntry reads back. */
 export function committedEntries(events: readonly NewEvent[], r: CommitResult): JournalEntry[] {
-  return events.map((e, i) => ({
-    seq: r.seqs[i]!,
-    source: e.source,
-    id: e.id,
-    receivedAt: r.receivedAt,
-    contentType: e.contentType,
-    headers: e.headers,
-    // The caller's own Buffer: the writer copies it (better-sqlite3 binds a copy); it never
-    // keeps, changes or transfers it.
-    body: Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body),
-    verifiedBy: e.verifiedBy,
-  }))
+  return events.map((e, i) => {
+    const entry: JournalEntry = {
+      seq: r.seqs[i]!,
+      source: e.source,
+      id: e.id,
+      receivedAt: r.receivedAt,
+      contentType: e.contentType,
+      headers: e.headers,
+      // The caller's own Buffer: the writer copies it (better-sqlite3 binds a copy); it never
+      // keeps, changes or transfers it.
+      body: Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body),
+      verifiedBy: e.verifiedBy,
+    }
+    if (e.traceparent !== undefined) entry.traceparent = e.traceparent
+    return entry
+  })
 }
 
 export function toEntry(r: Row): JournalEntry {
@@ -39,5 +44,6 @@ export function toEntry(r: Row): JournalEntry {
     headers: JSON.parse(r.headers) as Record<string, string>,
     body: r.body,
     verifiedBy: r.verified_by,
+    ...(r.traceparent !== null ? { traceparent: r.traceparent } : {}),
   }
 }

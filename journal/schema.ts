@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS entries (
   content_type TEXT    NOT NULL,
   headers      TEXT    NOT NULL,
   body         BLOB    NOT NULL,
-  verified_by  TEXT
+  verified_by  TEXT,
+  traceparent  TEXT
 );
 -- One row, rewritten by the writer's recovery after an I/O error: a commit that must reach the
 -- disk (WAL write and fsync) to prove the disk takes writes again (journal/writer-core.ts).
@@ -41,6 +42,14 @@ function dropForwardedColumn(db: Database.Database): void {
   }
 }
 
+/** Journals written before tracing have no traceparent column: added, nullable (idempotent). */
+function addTraceparentColumn(db: Database.Database): void {
+  const columns = db.pragma('table_info(entries)') as Array<{ name: string }>
+  if (!columns.some((c) => c.name === 'traceparent')) {
+    db.exec('ALTER TABLE entries ADD COLUMN traceparent TEXT')
+  }
+}
+
 /**
  * Open the single write connection. Only the writer (inline or the worker thread) holds one;
  * SQLite allows one writer at a time and a second would only queue on the lock.
@@ -59,6 +68,7 @@ export function openWriteConnection(path: string, sync: SyncMode): Database.Data
     db.pragma('wal_autocheckpoint = 5000') // pages: 80 MiB
     db.exec(DDL)
     dropForwardedColumn(db)
+    addTraceparentColumn(db)
     return db
   } catch (err) {
     db.close()

@@ -217,7 +217,7 @@ export class SqliteJournal implements Journal, Component {
     if (!window || !Number.isInteger(limit) || limit <= 0 || Number.isNaN(afterSeq)) {
       const rows = this.statement(
         'pending',
-        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
+        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by, traceparent
          FROM entries WHERE seq > ? ORDER BY seq LIMIT ?`,
       ).all(afterSeq, limit) as Row[]
       return rows.map(toEntry)
@@ -228,7 +228,7 @@ export class SqliteJournal implements Journal, Component {
       // pending below `from` this is one B-tree descent.
       const rows = this.statement(
         'pendingUpTo',
-        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by
+        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by, traceparent
          FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
       ).all(afterSeq, window.from, limit) as Row[]
       out = rows.map(toEntry)

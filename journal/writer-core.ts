@@ -48,8 +48,8 @@ export class WriterCore {
     this.db = openWriteConnection(this.path, this.sync)
     this.probe = this.db.prepare('INSERT OR REPLACE INTO writer_probe (id, at) VALUES (1, ?)')
     this.insert = this.db.prepare(
-      `INSERT INTO entries (source, id, received_at, content_type, headers, body, verified_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO entries (source, id, received_at, content_type, headers, body, verified_by,
+         traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     // A forwarded entry has no further use, so marking deletes it: SQLite rewrites a whole row
     // (5 KB body included) on UPDATE, while DELETE only frees its pages for reuse.
@@ -67,6 +67,7 @@ export class WriterCore {
           JSON.stringify(e.headers),
           e.body,
           e.verifiedBy,
+          e.traceparent ?? null,
         )
         seqs.push(Number(info.lastInsertRowid))
       }

@@ -193,6 +193,27 @@ export const variableDocs: Record<EnvVariable, VariableDoc> = {
       'Comma-separated bearer tokens (several at once for rotation); unset, `SLUICE_DATA_DIR/admin-token` is created (0600) and used ([admin API](admin-api.md#authentication)).',
     default: 'unset: a token file',
   },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    group: 'Tracing (OpenTelemetry)',
+    meaning:
+      'Base URL of an OTLP/HTTP collector: set, Sluice exports a trace per event (receive, journal commit, forward, store, each delivery attempt) as OTLP/HTTP JSON to `<url>/v1/traces`; unset, tracing is off and no OpenTelemetry package is loaded ([monitoring](monitoring.md#tracing)).',
+    default: 'none: tracing off',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    group: 'Tracing (OpenTelemetry)',
+    meaning:
+      'The traces URL itself (used as given, no `/v1/traces` appended); wins over `OTEL_EXPORTER_OTLP_ENDPOINT` and turns tracing on by itself.',
+    default: 'none',
+  },
+  OTEL_SDK_DISABLED: {
+    group: 'Tracing (OpenTelemetry)',
+    meaning: '`true` turns tracing off even with an endpoint set.',
+  },
+  OTEL_SERVICE_NAME: {
+    group: 'Tracing (OpenTelemetry)',
+    meaning:
+      '`service.name` of the spans (a `service.name` in `OTEL_RESOURCE_ATTRIBUTES` is overridden by this one when both are set).',
+  },
 }
 
 /** Variables read outside the schema, by libraries or for one adapter. */
@@ -201,4 +222,12 @@ export const otherVariables: Record<string, string> = {
     'Region of the SQS client; unset, the region in the queue URL, else `us-east-1`. The SDK’s other variables (credentials) apply as usual.',
   AWS_ENDPOINT_URL:
     'The AWS SDK’s general endpoint, used for SQS when `AWS_ENDPOINT_URL_SQS` is unset.',
+  OTEL_EXPORTER_OTLP_HEADERS:
+    'With tracing on, headers of the export requests (`key=value,...`, e.g. an API key), read by the OpenTelemetry exporter; also `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`.',
+  OTEL_RESOURCE_ATTRIBUTES:
+    'With tracing on, extra resource attributes of every span (`deployment.environment=prod,...`).',
+  OTEL_TRACES_SAMPLER:
+    'With tracing on, the SDK’s sampler (default `parentbased_always_on`: a sender’s unsampled `traceparent` is respected) and `OTEL_TRACES_SAMPLER_ARG`.',
+  OTEL_BSP_SCHEDULE_DELAY:
+    'With tracing on, the batch span processor’s export interval in ms (default 5000); also `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT`.',
 }

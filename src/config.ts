@@ -46,6 +46,13 @@ const checkedList = (check: (text: string) => unknown) =>
     })
     .default([])
 
+/** An OTLP/HTTP endpoint: an http(s) URL (the exporter POSTs spans to it). */
+const otlpUrl = (name: string) =>
+  z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, `${name} must be an http:// or https:// URL`)
+    .optional()
+
 export const envSchema = z.object({
   PORT: intIn('PORT', 0, 65535).default(8080),
   HOST: z.string().min(1, 'HOST must be a bind address such as 0.0.0.0').default('0.0.0.0'),
@@ -183,6 +190,18 @@ export const envSchema = z.object({
       'SLUICE_ADMIN_TOKEN must be one or more comma-separated tokens of at least 16 printable characters',
     )
     .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+  OTEL_SDK_DISABLED: z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(oneOf('OTEL_SDK_DISABLED', ['true', 'false']))
+    .transform((s) => s === 'true')
+    .default(false),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .min(1, 'OTEL_SERVICE_NAME must be a service name')
+    .default('sluice'),
 })
 
 export type EnvConfig = z.infer<typeof envSchema>

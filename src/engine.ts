@@ -25,6 +25,7 @@ import type { PipelineRunner } from './pipeline/runner.js'
 import { HttpServer, readinessReport, type ReadinessFn } from './server/index.js'
 import { onceAsync, runAll } from './util/once.js'
 import { buildSources } from './sources/index.js'
+import { startTracing, tracingOptions, type EventTracer } from './tracing/index.js'
 
 export interface EngineOptions {
   /** @defaultValue a new pino logger at SLUICE_LOG_LEVEL */
@@ -74,6 +75,8 @@ export class Engine implements Component {
   private readonly shutdown: ShutdownStep[]
   private started: StartStep[] = []
   private dataDirLock: DataDirLock | null = null
+  /** The HTTP thread's tracer (receive and commit spans); null with tracing off. */
+  private tracer: EventTracer | null = null
 
   constructor(
     readonly config: Config,
@@ -146,6 +149,14 @@ export class Engine implements Component {
         },
       },
       { name: 'journal', start: () => this.journal.start() },
+      {
+        // Before the listener opens, so every event received is traced (when tracing is on).
+        name: 'tracing',
+        start: async () => {
+          this.tracer = await startTracing(tracingOptions(config, 'http'))
+          this.server.traceWith(this.tracer)
+        },
+      },
       // Returns at once: ingest never waits for the broker or the database.
       { name: 'pipeline', start: async () => this.pipeline.start() },
       { name: 'http', start: () => this.server.start() },
@@ -159,6 +170,14 @@ export class Engine implements Component {
       { name: 'close http', run: () => this.server.close() },
       { name: 'close admin listener', run: () => this.admin.close() },
       { name: 'close pipeline', run: () => this.pipeline.close() },
+      // After close http: every receive span has ended; exported before the process exits.
+      {
+        name: 'export spans',
+        run: async () =>
+          this.tracer
+            ?.shutdown()
+            .catch((err: unknown) => this.logger.warn({ err }, 'exporting spans failed')),
+      },
       { name: 'close journal', run: () => this.journal.close() },
       { name: 'release data dir lock', run: async () => this.dataDirLock?.release() },
     ]

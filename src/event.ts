@@ -14,6 +14,11 @@ export interface WebhookEvent {
   body: Buffer
   /** Signature scheme that verified the event (`github`, `stripe`, ...), null when unsigned. */
   verifiedBy: string | null
+  /**
+   * W3C traceparent of the span this event's next step continues (tracing on: src/tracing).
+   * Absent when tracing was off at receipt; then no span is ever made for it.
+   */
+  traceparent?: string
 }
 
 /** A WebhookEvent as it arrives in a worker thread: structured clone turns Buffers into Uint8Arrays. */
@@ -56,5 +61,7 @@ export function eventBytes(event: Omit<WebhookEvent, 'receivedAt'>): number {
   let n = event.body.length + json(event.id) + json(event.source) + json(event.contentType)
   n += event.verifiedBy === null ? 4 : json(event.verifiedBy)
   for (const [k, v] of Object.entries(event.headers)) n += json(k) + json(v) + 2
+  // The traceparent rides in the envelope's metadata with its key ("traceparent":).
+  if (event.traceparent !== undefined) n += json(event.traceparent) + 16
   return n
 }

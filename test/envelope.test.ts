@@ -25,6 +25,7 @@ t.test('round trip: exact bytes and metadata of every event, in order', async (t
     makeEvent(),
     makeEvent({ body: Buffer.from([0, 255, 0x80, 0x0a]), contentType: 'application/octet-stream' }),
     makeEvent({ body: Buffer.alloc(0), headers: {}, verifiedBy: null, source: 'default' }),
+    makeEvent({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }),
   ]
   const data = encodeEnvelope(events)
   t.ok(isEnvelope(data), 'recognised by its magic')

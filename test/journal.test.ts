@@ -194,6 +194,10 @@ t.test('inline writer', async (t) => {
       'forwarded column dropped',
     )
     t.same(inspect.pragma('index_list(entries)'), [], 'partial index dropped')
+    t.ok(
+      columns.some((c) => c.name === 'traceparent'),
+      'traceparent column added',
+    )
 
     await j.markForwarded([pending[0]!.seq])
     const next = await j.append(event(3))
@@ -204,6 +208,25 @@ t.test('inline writer', async (t) => {
     )
     t.equal(j.stats().pending, 3)
   })
+
+  t.test(
+    'a traceparent is kept with its event, read from the window and from the file',
+    async (t) => {
+      const dir = tempDir(t)
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+      const first = await open(t, dir)
+      await first.j.append({ ...event(0), traceparent })
+      await first.j.append(event(1))
+      const fromWindow = first.j.readPending(0, 10)
+      t.equal(fromWindow[0]!.traceparent, traceparent, 'from the window')
+      t.notOk('traceparent' in fromWindow[1]!, 'an event without one has none')
+      await first.j.close()
+      const again = await open(t, dir)
+      const fromFile = again.j.readPending(0, 10)
+      t.equal(fromFile[0]!.traceparent, traceparent, 'from the file, after reopening')
+      t.notOk('traceparent' in fromFile[1]!, 'and still none for the other')
+    },
+  )
 
   t.test('quota: appends are refused past maxBytes, accepted again after compaction', async (t) => {
     const { j } = await open(t, tempDir(t), { maxBytes: 200_000 })

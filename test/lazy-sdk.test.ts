@@ -66,12 +66,37 @@ const pipelineThread = (urls: string[]) => {
   return from < 0 ? [] : urls.slice(from)
 }
 
+/**
+ * OpenTelemetry's SDK and exporter, and the module that imports them. prom-client requires
+ * @opentelemetry/api for exemplars, so the API alone says nothing about tracing.
+ */
+const otel = (urls: string[]) =>
+  urls.filter((u) => /\/@opentelemetry\/(?!api\/)/.test(u) || u.includes('/src/tracing/sdk.'))
+const builtBroker = (urls: string[]) =>
+  pipelineThread(urls).some((u) => u.includes('/src/brokers/local/broker.'))
+
 t.test('the local broker: the engine starts without loading the AWS SDK', async (t) => {
-  const urls = await importsOf(t, { SLUICE_BROKER: 'local' }, (urls) =>
-    pipelineThread(urls).some((u) => u.includes('/src/brokers/local/broker.')),
-  )
+  const urls = await importsOf(t, { SLUICE_BROKER: 'local' }, builtBroker)
   t.ok(pipelineThread(urls).length > 0, 'the pipeline thread resolved through the hook')
   t.same(sdk(urls), [], 'no @aws-sdk module was resolved')
+  t.same(otel(urls), [], 'tracing off: no OpenTelemetry SDK module was resolved')
+})
+
+t.test('OTEL_SDK_DISABLED=true: an endpoint alone does not load OpenTelemetry', async (t) => {
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_SDK_DISABLED: 'true' }
+  const urls = await importsOf(t, env, builtBroker)
+  t.same(otel(urls), [], 'no OpenTelemetry SDK module was resolved')
+})
+
+t.test('OTEL_EXPORTER_OTLP_ENDPOINT: the HTTP and pipeline threads load the SDK', async (t) => {
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }
+  const exporter = (urls: string[]) =>
+    urls.some((u) => u.includes('/@opentelemetry/exporter-trace-otlp-http/'))
+  // The HTTP thread loads the SDK before it listens; the pipeline thread as it starts.
+  const urls = await importsOf(t, env, (urls) => exporter(pipelineThread(urls)))
+  const http = urls.slice(0, urls.length - pipelineThread(urls).length)
+  t.ok(exporter(http), 'the HTTP thread resolved the OTLP exporter')
+  t.ok(exporter(pipelineThread(urls)), 'the pipeline thread resolved it too')
 })
 
 t.test('SLUICE_BROKER=sqs: the SDK is loaded when the broker starts', async (t) => {

@@ -79,6 +79,16 @@ t.test(
     t.ok(seen[1]!.body.equals(binary), 'byte for byte')
     t.equal(seen[1]!.headers['webhook-timestamp'], String(NOW / 1000))
     t.equal(seen[1]!.headers['content-length'], String(binary.length))
+
+    // Tracing on: the attempt's traceparent goes out, in place of the subscription's own.
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const r3 = await attemptDelivery(
+      delivery(receiver.origin, { headers: { traceparent: 'theirs' }, traceparent }),
+      { dispatcher },
+    )
+    t.equal(r3.outcome, 'success')
+    t.equal(seen[2]!.headers.traceparent, traceparent)
+    t.equal(seen[0]!.headers.traceparent, undefined, 'none without tracing')
   },
 )
 

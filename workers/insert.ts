@@ -15,7 +15,7 @@ export class BatchUnavailable extends Error {
   }
 }
 
-const COLUMNS = 9
+const COLUMNS = 10
 // Rows per statement. The protocol counts parameters in 16 bits (65,535 at most); past ~1,000
 // rows a bigger statement brings nothing (planning grows with it), so batches are split there.
 const MAX_ROWS = 1000
@@ -48,16 +48,19 @@ function insertSql(rows: number): string {
     values.push(
       `(${p(1)}::text,${p(2)}::text,${p(3)}::text,${p(4)}::timestamptz,${p(5)}::text,` +
         `${p(6)}::jsonb,${p(7)}::bytea,` +
-        `CASE WHEN ${p(8)}::boolean THEN convert_from(${p(7)}::bytea, 'UTF8')::jsonb END,${p(9)}::text)`,
+        `CASE WHEN ${p(8)}::boolean THEN convert_from(${p(7)}::bytea, 'UTF8')::jsonb END,${p(9)}::text,` +
+        `${p(10)}::text)`,
     )
   }
-  sql = `WITH v (id, source, type, received_at, content_type, headers, body, payload, verified_by)
+  sql = `WITH v (id, source, type, received_at, content_type, headers, body, payload, verified_by, traceparent)
 AS (VALUES ${values.join(',')}),
 k AS (INSERT INTO event_keys (source, id, received_at) SELECT source, id, received_at FROM v
   WHERE id IS NOT NULL
   ON CONFLICT DO NOTHING RETURNING source, id),
-e AS (INSERT INTO events (id, source, type, received_at, content_type, headers, body, payload, verified_by)
-SELECT v.id, v.source, v.type, v.received_at, v.content_type, v.headers, v.body, v.payload, v.verified_by
+e AS (INSERT INTO events (id, source, type, received_at, content_type, headers, body, payload, verified_by,
+  traceparent)
+SELECT v.id, v.source, v.type, v.received_at, v.content_type, v.headers, v.body, v.payload, v.verified_by,
+  v.traceparent
 FROM v JOIN k ON k.source = v.source AND k.id = v.id
 RETURNING source, id, type, received_at, payload),
 d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for)
@@ -100,6 +103,7 @@ function toRow(e: StorableEvent): Row {
       body,
       parsed.json !== null,
       e.verifiedBy,
+      e.traceparent ?? null,
     ],
   }
 }

@@ -31,7 +31,7 @@ export async function load(ctx: BenchContext, opts: LoadOptions): Promise<LoadRe
  * measured: the broker and the database point at a closed port, so the pipeline behind the
  * journal stays idle (the `e2e` section measures all of it).
  */
-export async function startSluice(ctx: BenchContext) {
+export async function startSluice(ctx: BenchContext, env: NodeJS.ProcessEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'))
   const dead = await deadPort()
   const { child, line } = await startNode(
@@ -46,6 +46,7 @@ export async function startSluice(ctx: BenchContext) {
       SLUICE_BROKER: 'rabbitmq',
       AMQP_URL: `amqp://guest:guest@127.0.0.1:${dead}`,
       DATABASE_URL: `postgres://postgres@127.0.0.1:${dead}/none`,
+      ...env,
     },
     (l) => l.msg === 'listening',
   )

@@ -20,6 +20,8 @@ export interface ClaimedDelivery {
   /** The event's exact body; null when its row is gone (retention dropped it). */
   readonly body: Buffer | null
   readonly contentType: string | null
+  /** The traceparent of the span that stored the event (tracing on), else null. */
+  readonly traceparent: string | null
 }
 
 export interface ClaimRequest {
@@ -77,7 +79,7 @@ claimed AS (
   FROM chosen WHERE d.id = chosen.id
   RETURNING d.id, d.subscription_id, d.source, d.event_id, d.received_at, d.attempts
 )
-SELECT c.id, c.subscription_id, c.source, c.event_id, c.attempts, e.content_type,
+SELECT c.id, c.subscription_id, c.source, c.event_id, c.attempts, e.content_type, e.traceparent,
   e.id IS NOT NULL AS has_body,
   dense_rank() OVER (ORDER BY c.source, c.event_id, c.received_at) AS event_no,
   CASE WHEN row_number() OVER (PARTITION BY c.source, c.event_id, c.received_at ORDER BY c.id) = 1
@@ -92,6 +94,7 @@ interface ClaimRow {
   event_id: string
   attempts: number
   content_type: string | null
+  traceparent: string | null
   has_body: boolean
   /** Numbers the claim's events: deliveries of one event share its number. bigint as text. */
   event_no: string
@@ -127,6 +130,7 @@ export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedD
     attempts: r.attempts,
     body: r.has_body ? (bodies.get(r.event_no) ?? null) : null,
     contentType: r.content_type,
+    traceparent: r.traceparent,
   }))
 }
 

@@ -22,6 +22,7 @@ import { Dispatcher } from './dispatcher.js'
 import { notRunning } from './health.js'
 import { DISPATCHER_POOL_SIZE, type DispatcherTuning } from './options.js'
 import { usePreparedStatements } from '../db/prepared.js'
+import { startTracing, type TracingOptions } from '../tracing/index.js'
 
 export interface DispatcherActorData {
   connectionString: string
@@ -42,12 +43,15 @@ export interface DispatcherActorData {
   tuning: DispatcherTuning
   logLevel: string
   nice: number
+  /** Null: tracing is off and no OpenTelemetry module is loaded in this thread. */
+  tracing: TracingOptions | null
 }
 
 const data = workerData as DispatcherActorData
 nameThread('sluice-dispatch')
 lowerThreadPriority(data.nice)
 
+const tracer = await startTracing(data.tracing)
 const stop = new AbortController()
 let dispatcher: Dispatcher | null = null
 // The one being started: a close that comes meanwhile must close it too, or pool.end() below
@@ -70,6 +74,8 @@ const actor: DispatcherActorApi = {
       ms: 2000,
       report: () => logger.warn('closing the dispatcher: its pool still has connections in use'),
     })
+    // Last: the spans of the attempts that settled above are exported before the thread ends.
+    await tracer?.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting spans failed'))
     parentPort!.unref()
   },
 }
@@ -95,6 +101,7 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     disableAfterHours: config.SLUICE_DISABLE_AFTER_HOURS,
     watermark: () => rpc.remote.watermark(),
     logger,
+    ...(tracer ? { tracer } : {}),
     ...data.tuning,
   })
   starting = candidate

@@ -17,6 +17,7 @@ import { FailureLog } from './failure-log.js'
 import { decide, signalOf, type Decision } from './schedule.js'
 import type { CachedSubscription } from './subscription-cache.js'
 import type { ResultWriter } from './result-writer.js'
+import { deliverSpan, endDeliverSpan } from './trace.js'
 
 export interface AttemptEvents {
   /** Recording disabled, paused or resumed subscriptions: the cache should know. */
@@ -86,10 +87,13 @@ export class Attempts {
       decision = { status: 'failed', nextAttemptAt: null, effect: 'none' }
     } else {
       const body = d.body
-      result = await attemptDelivery(attemptRequest({ ...d, body }, sub, attemptedAt.getTime()), {
+      const span = this.o.tracer ? deliverSpan(this.o.tracer, d, sub) : null
+      const req = attemptRequest({ ...d, body }, sub, attemptedAt.getTime())
+      result = await attemptDelivery(span ? { ...req, traceparent: span.traceparent } : req, {
         dispatcher: this.agent,
         timeoutMs: this.o.timeoutMs,
       })
+      if (span) endDeliverSpan(span, result)
       decision = decide(d.attempts, result, this.o.schedule, Date.now(), Math.random, probe)
       attemptSeconds.observe({ result: result.outcome }, result.durationMs / 1000)
       if ('error' in result && result.error === 'ssrf_refused') ssrfRefusals.inc()

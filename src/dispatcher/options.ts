@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { Logger } from '../log.js'
+import type { EventTracer } from '../tracing/types.js'
 import type { Resolver } from '../outbound/agent.js'
 import type { EgressConfig } from '../outbound/egress.js'
 import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../outbound/attempt.js'
@@ -48,6 +49,8 @@ export interface DispatcherOptions extends DispatcherTuning {
   /** Name of this node in the attempt log. @defaultValue `<hostname>:<pid>` */
   readonly node?: string
   readonly logger?: Logger
+  /** Makes a `sluice.deliver` span per attempt (tracing on, src/tracing). @defaultValue none */
+  readonly tracer?: EventTracer
   /** How host names resolve (tests). */
   readonly resolve?: Resolver
   /**
@@ -61,9 +64,9 @@ export interface DispatcherOptions extends DispatcherTuning {
 }
 
 export type ResolvedOptions = Required<
-  Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow' | 'egress'>
+  Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow' | 'egress' | 'tracer'>
 > &
-  Pick<DispatcherOptions, 'logger' | 'resolve' | 'egress'> & { flow: FlowOptions }
+  Pick<DispatcherOptions, 'logger' | 'resolve' | 'egress' | 'tracer'> & { flow: FlowOptions }
 
 const defaults = Object.freeze({
   schedule: DEFAULT_SCHEDULE,

@@ -14,6 +14,7 @@ import { notRunning, type DispatcherHealth } from './health.js'
 import type { LaneView } from './lanes.js'
 import { outboundCounts, type OutboundCounts } from './outbound-counts.js'
 import type { DispatcherTuning } from './options.js'
+import { tracingOptions } from '../tracing/types.js'
 
 // Under tap the sources run through its TypeScript loader, which worker threads inherit.
 const actorFile = new URL(`./actor.${runningFromSources ? 'ts' : 'js'}`, import.meta.url)
@@ -156,6 +157,7 @@ export function dispatcherThread(
       tuning,
       logLevel: logger.level,
       nice: config.SLUICE_PIPELINE_NICE,
+      tracing: tracingOptions(config, 'dispatcher'),
     },
     logger,
     watermark,

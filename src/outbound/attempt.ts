@@ -23,6 +23,8 @@ export interface AttemptRequest {
   readonly webhookId: string
   /** Every secret valid now (two during a rotation). */
   readonly secrets: readonly string[]
+  /** W3C `traceparent` of this attempt's span (tracing on); it replaces the subscription's. */
+  readonly traceparent?: string
 }
 
 export interface AttemptOptions {
@@ -150,6 +152,7 @@ function outgoingHeaders(req: AttemptRequest, timestampSeconds: number): Record<
     headers[lower] = value
   }
   headers['content-type'] = req.contentType
+  if (req.traceparent !== undefined) headers.traceparent = req.traceparent
   return { ...headers, ...signHeaders(req.webhookId, timestampSeconds, req.body, req.secrets) }
 }
 

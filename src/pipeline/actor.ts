@@ -14,6 +14,7 @@ import { threadMetrics } from '../metrics.js'
 import type { PipelineActorApi, PipelineHostApi } from './actor-api.js'
 import { Pipeline, type PipelineOptions } from './pipeline.js'
 import { ThreadJournal } from './thread-journal.js'
+import { startTracing, tracingOptions } from '../tracing/index.js'
 
 export interface PipelineActorData {
   config: Config
@@ -27,6 +28,8 @@ const data = workerData as PipelineActorData
 nameThread('sluice-pipeline')
 lowerThreadPriority(data.nice)
 
+// This thread's own tracer (forward and store spans); the dispatcher thread starts its own.
+const tracer = await startTracing(tracingOptions(data.config, 'pipeline'))
 let pipeline: Pipeline | null = null
 const actor: PipelineActorApi = {
   notify: () => pipeline?.notify(),
@@ -41,12 +44,17 @@ const actor: PipelineActorApi = {
   },
   close: async () => {
     await pipeline?.close()
+    // Last, after the dispatcher thread has ended: export the spans of the batches just settled.
+    await tracer?.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting spans failed'))
     // Nothing of ours is left on this thread's loop: let it end.
     parentPort!.unref()
   },
 }
 const rpc = new Rpc<HostApi & PipelineHostApi>(parentPort!, actor)
 const logger = threadLogger(data.logLevel, (line) => rpc.cast.log(line))
-pipeline = new Pipeline(data.config, new ThreadJournal(rpc.remote), logger, data.options)
+pipeline = new Pipeline(data.config, new ThreadJournal(rpc.remote), logger, {
+  ...data.options,
+  ...(tracer ? { tracer } : {}),
+})
 await pipeline.start()
 rpc.cast.started()

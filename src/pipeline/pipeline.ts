@@ -7,6 +7,7 @@ import {
 } from '../brokers/index.js'
 import type { Config } from '../config.js'
 import { Consumer, type ConsumerOptions } from '../consumer/index.js'
+import type { BatchProcessor } from '../consumer/types.js'
 import { openDatabase, type Database } from '../db/database.js'
 import { writeDeadLetters } from '../db/dead-letters.js'
 import { permanentDatabaseError } from '../db/errors.js'
@@ -36,6 +37,8 @@ import { orderingWatermark } from './watermark.js'
 import { DispatcherOnDemand } from './dispatcher-on-demand.js'
 import { outboundCounts } from '../dispatcher/outbound-counts.js'
 import { reportThreadMetricsFrom } from '../metrics.js'
+import type { EventTracer } from '../tracing/types.js'
+import { tracePublisher, traceProcessor } from '../tracing/decorators.js'
 
 export interface PipelineOptions {
   brokers?: BrokerOverrides
@@ -51,6 +54,11 @@ export interface PipelineOptions {
   dispatcher?: DispatcherTuning
   /** While no subscription exists, between two looks for one. @defaultValue 5000 */
   dispatcherIdleCheckMs?: number
+  /**
+   * Makes the forward and store spans (tracing on). Set by the pipeline actor in its own thread
+   * (a tracer does not cross threads). @defaultValue none: no spans
+   */
+  tracer?: EventTracer
 }
 
 /**
@@ -98,9 +106,10 @@ export class Pipeline implements PipelineRunner {
     )
     this.brokerHealth = new HealthTracker('broker', logger.child({ component: 'broker' }))
     this.databaseHealth = new HealthTracker('database', logger.child({ component: 'db' }))
+    const publisher = this.watchPermanent(this.broker)
     this.forwarder = new Forwarder(
       journal,
-      this.watchPermanent(this.broker),
+      options.tracer ? tracePublisher(publisher, options.tracer) : publisher,
       logger.child({ component: 'forwarder' }),
       { burstLagMs: config.SLUICE_BURST_LAG_MS, ...options.forwarder },
     )
@@ -215,7 +224,7 @@ export class Pipeline implements PipelineRunner {
     this.consumer = new Consumer(
       {
         subscriber: this.broker,
-        processor: wakeOnStored(this.workers, () => this.dispatcher?.wake()),
+        processor: wakeOnStored(this.traced(this.workers), () => this.dispatcher?.wake()),
         deadLetters: { write: (letters) => writeDeadLetters(db.pool, letters) },
         databaseUp: async () => (await ping(db.pool, 2000)).ok,
         logger: this.logger.child({ component: 'consumer' }),
@@ -241,6 +250,10 @@ export class Pipeline implements PipelineRunner {
       },
       'pipeline running',
     )
+  }
+
+  private traced(workers: WorkerPool): BatchProcessor {
+    return this.options.tracer ? traceProcessor(workers, this.options.tracer) : workers
   }
 
   private retry<T>(

@@ -7,6 +7,7 @@ import { handleIngest, type IngestContext } from './ingest.js'
 import { handleHealth, handleMetrics, handleReady, type ReadinessFn } from './probes.js'
 import { RefusalLog, type RefusalLogOptions } from './refusal-log.js'
 import { Reply } from './respond.js'
+import type { EventTracer } from '../tracing/types.js'
 import {
   NOT_FREE,
   listenExclusive,
@@ -65,6 +66,8 @@ export class HttpServer implements Component {
   private closing: Promise<void> | null = null
   private readonly refusals: RefusalLog
   private readonly clients: ClientAddresses
+  /** What every ingest request reads; traceWith() sets its tracer. */
+  private ingest: IngestContext | null = null
 
   constructor(options: HttpServerOptions) {
     if (!options?.journal) throw new TypeError('options.journal is required')
@@ -86,6 +89,11 @@ export class HttpServer implements Component {
     this.refusals = new RefusalLog(opts.logger, opts.refusalLog)
     this.clients = new ClientAddresses(opts.trustedProxies)
     this.app = this.routes()
+  }
+
+  /** Receive spans from now on (tracing on; set before start(), the tracer loads asynchronously). */
+  traceWith(tracer: EventTracer | null): void {
+    this.ingest!.tracer = tracer
   }
 
   /** The bound port (useful with port 0), valid after start(). */
@@ -151,7 +159,9 @@ export class HttpServer implements Component {
       clients: this.clients,
       accepting: () => this.accepting,
       inflight: this.inflight,
+      tracer: null,
     }
+    this.ingest = ctx
     type Handler = Parameters<TemplatedApp['any']>[1]
     // Read while the handler runs: uWS's req is gone once it returns.
     const refusedReply = (route: string, ...[res, req]: Parameters<Handler>) => {

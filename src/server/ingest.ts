@@ -8,6 +8,8 @@ import { resolveEventId, MAX_EVENT_ID_LENGTH } from './event-id.js'
 import type { RefusalLog } from './refusal-log.js'
 import { Reply } from './respond.js'
 import type { HttpRequest, HttpResponse } from './uws.js'
+import type { EventTracer } from '../tracing/types.js'
+import { receiveSpans } from './ingest-trace.js'
 
 export interface IngestContext {
   journal: Journal
@@ -24,6 +26,8 @@ export interface IngestContext {
   accepting(): boolean
   /** Appends awaiting their commit, so close() can answer them before dropping sockets. */
   inflight: Set<Promise<unknown>>
+  /** Null when tracing is off: then nothing below reads or makes a trace context. */
+  tracer: EventTracer | null
 }
 
 /** Journal refusals answered with their own code; any other failure is logged, then journal_unavailable. */
@@ -53,6 +57,8 @@ export function handleIngest(
   named: boolean,
 ): void {
   const reply = new Reply(res, 'webhook', ctx.refusals)
+  // With tracing on, the receive span starts here: its body's arrival is part of it.
+  const startedAt = ctx.tracer === null ? 0 : performance.timeOrigin + performance.now()
   const sourceName = named ? req.getParameter(0) : 'default'
   reply.source = sourceName
   const headers: Record<string, string> = {}
@@ -101,7 +107,7 @@ export function handleIngest(
         message: `body is over SLUICE_MAX_BODY (${ctx.maxBodyBytes} bytes)`,
         close: true,
       }),
-    done: (body) => accept(ctx, reply, source, sourceName ?? 'default', headers, body),
+    done: (body) => accept(ctx, reply, source, sourceName ?? 'default', headers, body, startedAt),
   })
 }
 
@@ -112,6 +118,7 @@ function accept(
   sourceName: string,
   headers: Record<string, string>,
   body: Buffer,
+  startedAt: number,
 ): void {
   if (!ctx.accepting())
     return reply.error('shutting_down', { retryAfterSeconds: ctx.retryAfterSeconds })
@@ -142,17 +149,24 @@ function accept(
     body,
     verifiedBy: verdict.verifiedBy,
   }
+  const spans =
+    ctx.tracer === null ? null : receiveSpans(ctx.tracer, event, headers.traceparent, startedAt)
   if (Number.isFinite(ctx.maxEventBytes)) {
     const size = eventBytes(event)
     if (size > ctx.maxEventBytes) {
+      spans?.refused('event_too_large')
       return reply.error('event_too_large', {
         message: `event of ${size} bytes (body and metadata) is over the broker limit of ${ctx.maxEventBytes}`,
       })
     }
   }
   const p = ctx.journal.append(event).then(
-    () => reply.json(200, { status: 'success', id: event.id }),
+    () => {
+      reply.json(200, { status: 'success', id: event.id })
+      spans?.answered(200)
+    },
     (err: unknown) => {
+      spans?.refused((err as { code?: unknown }).code, (err as Error).message)
       const code = JOURNAL_ERRORS.find((c) => c === (err as { code?: unknown }).code)
       if (code) return reply.error(code, { retryAfterSeconds: ctx.retryAfterSeconds })
       const { message, failed } = unavailable(err)

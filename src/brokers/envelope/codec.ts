@@ -24,6 +24,8 @@ interface Meta {
   contentType: string
   headers: Record<string, string>
   verifiedBy: string | null
+  /** Only when the event carries one (tracing on at receipt). */
+  traceparent?: string
 }
 
 export function encodeEnvelope(events: readonly WebhookEvent[]): Buffer {
@@ -37,6 +39,7 @@ export function encodeEnvelope(events: readonly WebhookEvent[]): Buffer {
       headers: e.headers,
       verifiedBy: e.verifiedBy,
     }
+    if (e.traceparent !== undefined) meta.traceparent = e.traceparent
     const json = Buffer.from(JSON.stringify(meta))
     parts.push(u32(json.length), json, u32(e.body.length), e.body)
   }
@@ -75,6 +78,7 @@ export function decodeEnvelope(data: Buffer): WebhookEvent[] {
       headers: meta.headers ?? {},
       body,
       verifiedBy: typeof meta.verifiedBy === 'string' ? meta.verifiedBy : null,
+      ...(typeof meta.traceparent === 'string' ? { traceparent: meta.traceparent } : {}),
     })
   }
   if (at !== data.length) throw new Error('envelope has bytes after its last event')

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS messages (
   id TEXT NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL,
   content_type TEXT NOT NULL, headers TEXT NOT NULL, verified_by TEXT, body BLOB NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0, available_at INTEGER NOT NULL,
-  lease TEXT
+  lease TEXT,
+  traceparent TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (available_at, seq);
 CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at);
@@ -37,6 +38,8 @@ interface EventRow {
   verified_by: string | null
   body: Buffer
   attempts: number
+  /** messages only (tracing on at receipt); the legacy `dead` table has no such column. */
+  traceparent?: string | null
 }
 
 export interface Leased {
@@ -54,6 +57,7 @@ const toEvent = (r: EventRow): WebhookEvent => ({
   headers: JSON.parse(r.headers) as Record<string, string>,
   body: r.body,
   verifiedBy: r.verified_by,
+  ...(typeof r.traceparent === 'string' ? { traceparent: r.traceparent } : {}),
 })
 
 export class QueueStore {
@@ -66,6 +70,11 @@ export class QueueStore {
     this.db.pragma(`synchronous = ${synchronous}`)
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(schema)
+    // Queue files written before tracing: the column is added, nullable.
+    const columns = this.db.pragma('table_info(messages)') as Array<{ name: string }>
+    if (!columns.some((c) => c.name === 'traceparent')) {
+      this.db.exec('ALTER TABLE messages ADD COLUMN traceparent TEXT')
+    }
   }
 
   /**
@@ -82,7 +91,7 @@ export class QueueStore {
 
   insert(events: readonly WebhookEvent[], now: number): void {
     const stmt = this.db.prepare(
-      `INSERT INTO messages (${COLS}, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (${COLS}, available_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     this.db
       .transaction(() => {
@@ -96,6 +105,7 @@ export class QueueStore {
             e.verifiedBy,
             e.body,
             now,
+            e.traceparent ?? null,
           )
         }
       })
@@ -108,7 +118,7 @@ export class QueueStore {
    */
   lease(limit: number, now: number, leaseMs: number): Leased[] {
     const select = this.db.prepare<[number, number], EventRow>(
-      `SELECT seq, ${COLS}, attempts FROM messages
+      `SELECT seq, ${COLS}, traceparent, attempts FROM messages
        WHERE available_at <= ? ORDER BY available_at, seq LIMIT ?`,
     )
     const take = this.db.prepare(
@@ -195,7 +205,7 @@ export class QueueStore {
   page(afterSeq: number, limit: number): { seq: number; event: WebhookEvent }[] {
     return this.db
       .prepare<[number, number], EventRow>(
-        `SELECT seq, ${COLS}, attempts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
+        `SELECT seq, ${COLS}, traceparent, attempts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
       )
       .all(afterSeq, limit)
       .map((row) => ({ seq: row.seq, event: toEvent(row) }))
