@@ -5,12 +5,17 @@
 # image's python3/make/g++), runs `npm run build`, then prunes to production dependencies.
 # The runtime stage is the slim image with only what `sluice start` reads: package.json (the
 # package root and version), node_modules, the compiled dist/, bin/, migrations/ and the
-# operator page's HTML and CSS. Both stages are Debian bookworm, so the native module compiled
+# operator page's HTML and CSS. Both stages are Debian 13 trixie, so the native module compiled
 # in the first loads in the second (same glibc). test/image-runtime.test.ts assembles this
 # stage's files the way the COPY lines below say and runs its ENTRYPOINT + CMD.
-ARG NODE_VERSION=20
+#
+# Node 24, the active LTS (Node 20 ended on 2026-04-30; 22 is in maintenance until 2027-04-30).
+# Its uWebSockets.js build (@btc-vision/uwebsockets.js, the official v20.57.0 binaries) needs
+# glibc 2.38, hence trixie (2.41) rather than bookworm (2.36). CI runs the whole suite on Node 24
+# in a Debian 13 root (docs/node-versions.md). `--build-arg NODE_VERSION=22` also works here.
+ARG NODE_VERSION=24
 
-FROM node:${NODE_VERSION}-bookworm AS build
+FROM node:${NODE_VERSION}-trixie AS build
 WORKDIR /app
 # Dependencies first, so a source change reuses the installed layer.
 COPY package.json package-lock.json ./
@@ -20,7 +25,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="sluice" \
       org.opencontainers.image.description="Durable webhook ingestion engine" \

@@ -29,8 +29,8 @@ t.test('two stages: a build with dev dependencies, a runtime with production one
     runs.some((r) => /npm prune --omit=dev/.test(r)),
     'pruned to production deps after the build',
   )
-  t.match(build!.from, /^node:\$\{NODE_VERSION\}-bookworm$/, 'full image: it has the C++ toolchain')
-  t.match(runtime.from, /^node:\$\{NODE_VERSION\}-bookworm-slim$/, 'slim image of the same Debian')
+  t.match(build!.from, /^node:\$\{NODE_VERSION\}-trixie$/, 'full image: it has the C++ toolchain')
+  t.match(runtime.from, /^node:\$\{NODE_VERSION\}-trixie-slim$/, 'slim image of the same Debian')
   const copies = runtime.instructions.filter((i) => i.keyword === 'COPY')
   t.ok(
     copies.every((c) => c.flags.from === 'build'),
@@ -40,6 +40,19 @@ t.test('two stages: a build with dev dependencies, a runtime with production one
     runtime.instructions.some((i) => i.keyword === 'RUN' && /npm|tsc/.test(i.text)),
     'nothing is installed or compiled in the runtime stage',
   )
+})
+
+t.test('the default Node is 24, the active LTS, and engines accepts it', async (t) => {
+  const arg = stages[0]!.instructions.find(
+    (i) => i.keyword === 'ARG' && /^NODE_VERSION=/.test(i.text),
+  )
+  t.equal(arg?.text, 'NODE_VERSION=24', 'Node 20 ended on 2026-04-30; 22 is in maintenance')
+  const engines = (
+    JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+      engines: { node: string }
+    }
+  ).engines.node
+  t.match(engines, /\^24\b/, "package.json engines accepts the image's Node")
 })
 
 t.test('it runs as a non-root user with /data as its volume', async (t) => {

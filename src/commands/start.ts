@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../log.js'
 import { ExitCode, parseCommand, type CommandSpec } from './args.js'
 import { refuseStrandedLocalQueue } from '../pipeline/local-queue-check.js'
 import { commandConfig } from './config.js'
+import { warnNodeEndOfLife } from '../node-support.js'
 
 export const startSpec: CommandSpec = {
   name: 'sluice start',
@@ -37,6 +38,7 @@ export async function startCommand(args: string[]): Promise<number> {
     return ExitCode.usage
   }
   const logger = createLogger(config.SLUICE_LOG_LEVEL)
+  warnNodeEndOfLife(logger)
   const engine = new Engine(config, { logger })
   try {
     await engine.start()
