@@ -34,10 +34,15 @@ t.test('webhooks accepted while RabbitMQ is cut off are stored once it is back',
     const res = await engine.post({ type: 'example.outage', id }, { 'idempotency-key': id })
     t.equal(res.status, 200, `${id} acknowledged during the outage`)
   }
-  // Nothing got through while cut: not one of them is stored yet.
+  // Nothing gets through while cut: the engine has tried the broker again, and still not one of
+  // them is stored.
+  const tried = proxy.attempts
+  await until(
+    'the engine tried to reach the broker during the outage',
+    () => proxy.attempts > tried,
+  )
   const stored = await engine.client.listEvents({ type: 'example.outage', limit: '100' })
   t.equal(stored.data.length, 0, 'no event of the outage is stored while the broker is cut off')
-  await until('the engine tried to reach the broker during the outage', () => proxy.attempts > 1)
 
   proxy.restore()
   for (const id of ids) await waitForStored(engine, id, { timeoutMs: 120_000 })
@@ -45,7 +50,7 @@ t.test('webhooks accepted while RabbitMQ is cut off are stored once it is back',
   t.same(
     after.data.map((e) => e.id).sort(),
     [...ids].sort(),
-    'every acknowledged event is stored, each exactly once',
+    'every event acknowledged during the outage is stored',
   )
   t.equal(await engine.stop(), 0, 'the engine stops cleanly')
 })

@@ -55,15 +55,17 @@ export function waitForLog(
       () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
       timeoutMs,
     )
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer)
+      reject(new Error(`the child exited (${signal ?? code}) before ${what}`))
+    }
     const detach = onJsonLines(child.stdout!, (line) => {
       if (!pred(line)) return
       clearTimeout(timer)
       detach()
+      child.off('exit', exited) // waits add up over a test: leave no listener behind
       resolve(line)
     })
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`the child exited (${signal ?? code}) before ${what}`))
-    })
+    child.once('exit', exited)
   })
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { seedEmbeddedDatabase } from './embedded-template.js'
 import { baseEnvironment, brokerEnv, type StartEngineOptions } from './engine-env.js'
 import { EngineProcess } from './engine-process.js'
 import { TestEngine } from './test-engine.js'
@@ -26,6 +27,14 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Tes
     ...brokerEnv(options.broker ?? { type: 'local' }),
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
+  }
+  // On embedded defaults the engine starts on a copy of a database made once (initdb and the
+  // migrations), not on an empty directory that each test's first start would initdb.
+  if (!env.DATABASE_URL) {
+    await seedEmbeddedDatabase(dataDir, baseEnvironment()).catch((err: unknown) => {
+      rmSync(dataDir, { recursive: true, force: true })
+      throw err
+    })
   }
   const engine = new TestEngine(
     new EngineProcess(env, baseEnvironment()),

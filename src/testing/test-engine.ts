@@ -5,6 +5,9 @@ import type { EngineProcess } from './engine-process.js'
 import { post, type PostResult } from './post.js'
 import { until } from './until.js'
 
+/** A teardown waits this long for a graceful stop, then kills: a test must not hang on it. */
+const CLOSE_GRACE_MS = 15_000
+
 /**
  * An engine (the installed `sluice start`) in a child process, on a data directory of its own.
  * Its ports are free ones and change when it starts again: read `url` and `adminUrl` after
@@ -116,12 +119,20 @@ export class TestEngine {
     return this.proc.stop()
   }
 
-  /** Stop (SIGKILL when a graceful stop fails) and remove the data directory. Idempotent. */
+  /**
+   * Stop (SIGKILL when a graceful stop fails or takes over CLOSE_GRACE_MS) and remove the data
+   * directory. Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      let grace: NodeJS.Timeout | undefined
       try {
-        await this.proc.stop()
+        await Promise.race([
+          this.proc.stop(),
+          new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS))),
+        ])
       } finally {
+        clearTimeout(grace)
         await this.proc.kill9()
         rmSync(this.dataDir, { recursive: true, force: true })
       }
