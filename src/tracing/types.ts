@@ -24,9 +24,9 @@ export type TracingConfig = Pick<
 
 /**
  * Tracing is on when an OTLP endpoint is configured, OTEL_SDK_DISABLED is not true and
- * OTEL_TRACES_EXPORTER does not name `none`. The
- * traces endpoint is used as given; the general one gets `/v1/traces` appended (the OTLP
- * exporter specification's rule for OTEL_EXPORTER_OTLP_ENDPOINT).
+ * OTEL_TRACES_EXPORTER does not name `none`. The traces endpoint is used as given; the general
+ * one gets `/v1/traces` appended (the OTLP exporter specification's rule for
+ * OTEL_EXPORTER_OTLP_ENDPOINT).
  */
 export function tracingOptions(config: TracingConfig, thread: string): TracingOptions | null {
   if (config.OTEL_SDK_DISABLED || config.OTEL_TRACES_EXPORTER.includes('none')) return null
