@@ -35,7 +35,7 @@ export function committedEntries(events: readonly NewEvent[], r: CommitResult): 
 }
 
 export function toEntry(r: Row): JournalEntry {
-  return {
+  const entry: JournalEntry = {
     seq: r.seq,
     source: r.source,
     id: r.id,
@@ -44,6 +44,8 @@ export function toEntry(r: Row): JournalEntry {
     headers: JSON.parse(r.headers) as Record<string, string>,
     body: r.body,
     verifiedBy: r.verified_by,
-    ...(r.traceparent !== null ? { traceparent: r.traceparent } : {}),
   }
+  // Set only when present, as committedEntries does: no spread object per entry.
+  if (r.traceparent !== null) entry.traceparent = r.traceparent
+  return entry
 }

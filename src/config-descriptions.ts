@@ -207,12 +207,34 @@ export const variableDocs: Record<EnvVariable, VariableDoc> = {
   },
   OTEL_SDK_DISABLED: {
     group: 'Tracing (OpenTelemetry)',
-    meaning: '`true` turns tracing off even with an endpoint set.',
+    meaning:
+      '`true` (in any case) turns tracing off even with an endpoint set; any other value means false, as in the OpenTelemetry specification.',
+    accepts: 'any value',
   },
   OTEL_SERVICE_NAME: {
     group: 'Tracing (OpenTelemetry)',
     meaning:
-      '`service.name` of the spans (a `service.name` in `OTEL_RESOURCE_ATTRIBUTES` is overridden by this one when both are set).',
+      '`service.name` of the spans (a `service.name` in `OTEL_RESOURCE_ATTRIBUTES` is overridden by this one when both are set); blank means the default.',
+    accepts: 'any value',
+  },
+  OTEL_TRACES_EXPORTER: {
+    group: 'Tracing (OpenTelemetry)',
+    meaning:
+      'Comma-separated exporters: `none` turns tracing off. Sluice has only the OTLP exporter, so any other name (`console`, `zipkin`) is ignored with a warning at start.',
+    accepts: 'any value',
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    group: 'Tracing (OpenTelemetry)',
+    meaning:
+      'Sluice sends OTLP/HTTP JSON only: another value (`grpc`, `http/protobuf`) is logged as a warning at start, and spans are still sent as JSON, so point the endpoint at the collector’s OTLP/HTTP port (4318).',
+    accepts: 'any value',
+    default: 'none: `http/json`',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: {
+    group: 'Tracing (OpenTelemetry)',
+    meaning: 'As `OTEL_EXPORTER_OTLP_PROTOCOL`, for traces; wins over it.',
+    accepts: 'any value',
+    default: 'none: `OTEL_EXPORTER_OTLP_PROTOCOL`',
   },
 }
 

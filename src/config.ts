@@ -192,16 +192,32 @@ export const envSchema = z.object({
     .optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+  // OpenTelemetry's rule for booleans: `true` in any case is true, any other value false (the
+  // SDKs ignore what they do not understand rather than refuse to start).
   OTEL_SDK_DISABLED: z
     .string()
-    .transform((s) => s.trim().toLowerCase())
-    .pipe(oneOf('OTEL_SDK_DISABLED', ['true', 'false']))
-    .transform((s) => s === 'true')
+    .transform((s) => s.trim().toLowerCase() === 'true')
     .default(false),
+  // Blank means unset: the default, as the SDK's own resource detector reads it.
   OTEL_SERVICE_NAME: z
     .string()
-    .min(1, 'OTEL_SERVICE_NAME must be a service name')
+    .transform((s) => (s.trim() === '' ? 'sluice' : s))
     .default('sluice'),
+  // A list as the specification has it (otlp, zipkin, console, none); Sluice's exporter is OTLP,
+  // so `none` turns tracing off and any other name only gets a warning (src/tracing/warnings.ts).
+  OTEL_TRACES_EXPORTER: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .default(['otlp']),
+  // Kept as given: Sluice sends OTLP/HTTP JSON whatever they say, and warns at start when they
+  // ask for another protocol.
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.string().optional(),
 })
 
 export type EnvConfig = z.infer<typeof envSchema>

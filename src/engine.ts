@@ -25,7 +25,7 @@ import type { PipelineRunner } from './pipeline/runner.js'
 import { HttpServer, readinessReport, type ReadinessFn } from './server/index.js'
 import { onceAsync, runAll } from './util/once.js'
 import { buildSources } from './sources/index.js'
-import { startTracing, tracingOptions, type EventTracer } from './tracing/index.js'
+import { startTracing, tracingOptions, tracingWarnings, type EventTracer } from './tracing/index.js'
 
 export interface EngineOptions {
   /** @defaultValue a new pino logger at SLUICE_LOG_LEVEL */
@@ -153,6 +153,9 @@ export class Engine implements Component {
         // Before the listener opens, so every event received is traced (when tracing is on).
         name: 'tracing',
         start: async () => {
+          for (const { variable, value, message } of tracingWarnings(config)) {
+            this.logger.warn({ variable, value }, message)
+          }
           this.tracer = await startTracing(tracingOptions(config, 'http'))
           this.server.traceWith(this.tracer)
         },

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LocalBroker } from '../src/brokers/local/broker.js'
+import { QueueStore } from '../src/brokers/local/store.js'
 import Database from 'better-sqlite3'
 import { Inbox, makeEvent } from './helpers/broker-fixtures.js'
 import { until } from './helpers/wait.js'
@@ -116,6 +117,25 @@ t.test('retry never dead-letters: the attempt keeps counting and the message sta
     'a new queue file has no dead table',
   )
   db.close()
+})
+
+t.test('a traceparent is kept with its message; an event without one has none', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-trace-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const store = new QueueStore(dataDir, 'normal')
+  t.teardown(() => store.close())
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+  const [traced, plain] = [makeEvent({ traceparent }), makeEvent()]
+  store.insert([traced, plain], Date.now())
+  const leased = store.lease(2, Date.now(), 60_000).map((l) => l.event)
+  t.same(leased, [traced, plain])
+  t.equal(leased[0]!.traceparent, traceparent, 'leased with it')
+  t.notOk('traceparent' in leased[1]!, 'no traceparent key at all')
+  t.same(
+    store.page(0, 2).map((p) => 'traceparent' in p.event),
+    [true, false],
+    'the same when paged (sluice queue move)',
+  )
 })
 
 t.test('options are checked', async (t) => {

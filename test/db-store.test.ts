@@ -7,6 +7,7 @@ import type { StorableEvent } from '../src/event.js'
 import { storeBatch } from '../workers/insert.js'
 import { usePreparedStatements } from '../src/db/prepared.js'
 import { detectType, parseBody } from '../workers/parse.js'
+import { decodeEnvelope, encodeEnvelope } from '../src/brokers/envelope/codec.js'
 import { freshDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
@@ -22,6 +23,7 @@ interface EventRow {
   body: Buffer
   payload: unknown
   verified_by: string | null
+  traceparent: string | null
 }
 
 let seq = 0
@@ -155,6 +157,33 @@ for (const named of [false, true])
       t.same(j.headers, { 'x-a': 'b' })
       t.equal(j.verified_by, 'hmac')
       t.equal((await row(scalar)).payload, 42)
+    })
+
+    t.test('only a valid traceparent is stored, in its version-00 form', async (t) => {
+      const trace = '4bf92f3577b34da6a3ce929d0e0e4736'
+      const span = '00f067aa0ba902b7'
+      const valid = `00-${trace}-${span}-01`
+      const bad = ['not a traceparent', `00-${'0'.repeat(32)}-${span}-01`, 'x'.repeat(1_000_000)]
+      // As a node with tracing off passes them on: decoded from an envelope, never checked.
+      const events = decodeEnvelope(
+        encodeEnvelope(
+          [valid, `01-${trace}-${span}-01-${'f'.repeat(1000)}`, ...bad].map((traceparent) => ({
+            ...event({}),
+            body: Buffer.from('{}'),
+            traceparent,
+          })),
+        ),
+      )
+      const none = event({})
+      const r = await storeBatch(pool, [...events, none])
+      t.ok(
+        r.every((x) => x.ok && x.inserted),
+        'every event is stored',
+      )
+      const stored = await Promise.all(
+        [...events, none].map(async (e) => (await row(e)).traceparent),
+      )
+      t.same(stored, [valid, valid, null, null, null, null], 'malformed or absent: null')
     })
 
     t.test('a poison event fails alone; the rest of its batch is stored', async (t) => {

@@ -31,6 +31,8 @@ t.test('round trip: exact bytes and metadata of every event, in order', async (t
   t.ok(isEnvelope(data), 'recognised by its magic')
   t.same(decodeEnvelope(data), events)
   t.ok(decodeEnvelope(data)[1]!.body.equals(events[1]!.body))
+  t.notOk('traceparent' in decodeEnvelope(data)[0]!, 'an event without one has no such key')
+  t.equal(decodeEnvelope(data)[3]!.traceparent, events[3]!.traceparent)
   const bound =
     ENVELOPE_HEADER_BYTES + events.reduce((n, e) => n + eventBytes(e) + ENVELOPE_BYTES_PER_EVENT, 0)
   t.ok(data.length <= bound, `${data.length} bytes within the packing bound ${bound}`)

@@ -19,7 +19,13 @@ const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'
 // Nothing listens on port 1: the database and SQS stay unreachable, which start-up tolerates.
 const DEAD_DB = 'postgres://postgres@127.0.0.1:1/none'
 
-async function importsOf(t: Test, env: NodeJS.ProcessEnv, done: (urls: string[]) => boolean) {
+/** Starts an engine with `env`; its log lines up to `listening` are pushed onto `lines`. */
+async function importsOf(
+  t: Test,
+  env: NodeJS.ProcessEnv,
+  done: (urls: string[]) => boolean,
+  lines: Array<Record<string, unknown>> = [],
+) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-lazy-sdk-'))
   const log = join(dir, 'imports.log')
   const child = spawn(
@@ -47,7 +53,14 @@ async function importsOf(t: Test, env: NodeJS.ProcessEnv, done: (urls: string[])
     await exited
     rmSync(dir, { recursive: true, force: true })
   })
-  await waitForLog(child, (l) => l.msg === 'listening', 120_000)
+  await waitForLog(
+    child,
+    (l) => {
+      lines.push(l)
+      return l.msg === 'listening'
+    },
+    120_000,
+  )
   child.stdout.resume()
   const read = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [])
   // Until the pipeline thread has built and started its broker (a resolved module says so).
@@ -88,12 +101,28 @@ t.test('OTEL_SDK_DISABLED=true: an endpoint alone does not load OpenTelemetry', 
   t.same(otel(urls), [], 'no OpenTelemetry SDK module was resolved')
 })
 
+t.test('OTEL_TRACES_EXPORTER=none: an endpoint alone does not load OpenTelemetry', async (t) => {
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_TRACES_EXPORTER: 'none' }
+  const urls = await importsOf(t, env, builtBroker)
+  t.same(otel(urls), [], 'no OpenTelemetry SDK module was resolved')
+})
+
 t.test('OTEL_EXPORTER_OTLP_ENDPOINT: the HTTP and pipeline threads load the SDK', async (t) => {
-  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }
+  // grpc is not what Sluice sends: a warning at start, not a refusal.
+  const env = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+  }
+  const lines: Array<Record<string, unknown>> = []
   const exporter = (urls: string[]) =>
     urls.some((u) => u.includes('/@opentelemetry/exporter-trace-otlp-http/'))
   // The HTTP thread loads the SDK before it listens; the pipeline thread as it starts.
-  const urls = await importsOf(t, env, (urls) => exporter(pipelineThread(urls)))
+  const urls = await importsOf(t, env, (urls) => exporter(pipelineThread(urls)), lines)
+  t.match(
+    lines.filter((l) => l.variable !== undefined),
+    [{ level: 40, variable: 'OTEL_EXPORTER_OTLP_PROTOCOL', value: 'grpc', msg: /JSON only/ }],
+    'OTEL_EXPORTER_OTLP_PROTOCOL=grpc: warned at start, naming it',
+  )
   const http = urls.slice(0, urls.length - pipelineThread(urls).length)
   t.ok(exporter(http), 'the HTTP thread resolved the OTLP exporter')
   t.ok(exporter(pipelineThread(urls)), 'the pipeline thread resolved it too')

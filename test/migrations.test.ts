@@ -87,6 +87,36 @@ t.test('migrations', async (t) => {
     )
     t.ok(rows[0]!.n >= 4, 'events, event_keys, event_failures, sluice_migrations in tenant_a')
   })
+
+  t.test('0012 gives up on the events lock instead of queueing inserts behind it', async (t) => {
+    // An old node's open transaction on events (a rolling upgrade): the ALTER TABLE cannot have
+    // its ACCESS EXCLUSIVE lock while it lasts.
+    await pool.query('CREATE SCHEMA tenant_old')
+    const url = `${db.url}?options=-c%20search_path%3Dtenant_old`
+    const all = readMigrations()
+    const traceparent = all.findIndex((m) => m.name === 'events_traceparent')
+    t.ok(traceparent > 0, 'the migration is found')
+    await migrate(url, undefined, all.slice(0, traceparent))
+    const old = new pg.Client({ connectionString: url })
+    await old.connect()
+    t.teardown(() => old.end())
+    await old.query('BEGIN')
+    await old.query('SELECT count(*) FROM events')
+    await t.rejects(migrate(url), { message: /events_traceparent failed: .*lock timeout/ })
+    const column = `SELECT count(*)::int AS n FROM information_schema.columns
+      WHERE table_schema = 'tenant_old' AND table_name = 'events' AND column_name = 'traceparent'`
+    t.same((await pool.query(column)).rows, [{ n: 0 }], 'rolled back: no column')
+    const ledger = `SELECT max(version) AS v FROM tenant_old.sluice_migrations`
+    t.same((await pool.query(ledger)).rows, [{ v: traceparent }], 'the ledger stops before it')
+    // Once the old transaction ends, the retry (the engine's start loops) applies it.
+    await old.query('COMMIT')
+    const r = await migrate(url)
+    t.same(
+      r.applied,
+      all.slice(traceparent).map((m) => m.version),
+    )
+    t.same((await pool.query(column)).rows, [{ n: 1 }], 'the column is there')
+  })
 })
 
 failOnLeaks(t)

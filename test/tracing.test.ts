@@ -2,6 +2,8 @@ import t from 'tap'
 import type { StorableEvent } from '../src/event.js'
 import { formatTraceparent, parseTraceparent } from '../src/tracing/traceparent.js'
 import { tracingOptions } from '../src/tracing/types.js'
+import { tracingWarnings } from '../src/tracing/warnings.js'
+import { loadConfig } from '../src/config.js'
 import type { EventTracer, SpanValue } from '../src/tracing/types.js'
 import { traceProcessor, tracePublisher } from '../src/tracing/decorators.js'
 import { makeEvent } from './helpers/broker-fixtures.js'
@@ -39,6 +41,7 @@ t.test('tracing is on with an OTLP endpoint, unless the SDK is disabled', async 
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
     OTEL_SDK_DISABLED: false,
     OTEL_SERVICE_NAME: 'sluice',
+    OTEL_TRACES_EXPORTER: ['otlp'],
   }
   t.equal(tracingOptions(base, 'http'), null, 'no endpoint: off')
   t.same(tracingOptions({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' }, 'http'), {
@@ -66,6 +69,76 @@ t.test('tracing is on with an OTLP endpoint, unless the SDK is disabled', async 
     ),
     null,
     'OTEL_SDK_DISABLED=true: off',
+  )
+  t.equal(
+    tracingOptions(
+      { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_EXPORTER: ['none'] },
+      'x',
+    ),
+    null,
+    'OTEL_TRACES_EXPORTER=none: off',
+  )
+})
+
+t.test('the OpenTelemetry variables are read leniently, as the specification asks', async (t) => {
+  const on = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }
+  const traced = (env: NodeJS.ProcessEnv) => tracingOptions(loadConfig({ ...on, ...env }), 'x')
+  for (const value of ['true', 'TRUE', ' True ']) {
+    t.equal(traced({ OTEL_SDK_DISABLED: value }), null, `OTEL_SDK_DISABLED=${value}: off`)
+  }
+  for (const value of ['false', 'yes', '1', 'disabled', '']) {
+    t.not(traced({ OTEL_SDK_DISABLED: value }), null, `OTEL_SDK_DISABLED=${value}: on, no error`)
+  }
+  for (const value of ['', '   ']) {
+    t.equal(
+      loadConfig({ OTEL_SERVICE_NAME: value }).OTEL_SERVICE_NAME,
+      'sluice',
+      `OTEL_SERVICE_NAME=${JSON.stringify(value)}: the default`,
+    )
+  }
+  t.equal(traced({ OTEL_TRACES_EXPORTER: 'none' }), null, 'OTEL_TRACES_EXPORTER=none: off')
+  t.equal(traced({ OTEL_TRACES_EXPORTER: ' None ' }), null, 'any case, blanks ignored')
+  t.not(traced({ OTEL_TRACES_EXPORTER: 'otlp' }), null, 'OTEL_TRACES_EXPORTER=otlp: on')
+  for (const protocol of ['grpc', 'http/protobuf', 'anything']) {
+    t.not(traced({ OTEL_EXPORTER_OTLP_PROTOCOL: protocol }), null, `${protocol}: on, no error`)
+  }
+})
+
+t.test('another protocol or exporter is a warning naming the variable and value', async (t) => {
+  const warnings = (env: NodeJS.ProcessEnv) =>
+    tracingWarnings(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', ...env }))
+  t.same(warnings({}), [], 'nothing set: no warning')
+  t.same(warnings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), [], 'http/json: none')
+  const grpc = warnings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })
+  t.equal(grpc.length, 1)
+  t.match(grpc[0], {
+    variable: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+    value: 'grpc',
+    message: /OTEL_EXPORTER_OTLP_PROTOCOL is grpc.*OTLP\/HTTP JSON only/,
+  })
+  t.match(
+    warnings({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+    }),
+    [{ variable: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', value: 'http/protobuf' }],
+    'the traces variable wins and is the one named',
+  )
+  t.same(
+    warnings({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    }),
+    [],
+    'the traces variable says http/json: what Sluice sends',
+  )
+  t.match(warnings({ OTEL_TRACES_EXPORTER: 'otlp,console' }), [
+    { variable: 'OTEL_TRACES_EXPORTER', value: 'otlp,console', message: /console ignored/ },
+  ])
+  t.same(
+    tracingWarnings(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })),
+    [],
+    'tracing off (no endpoint): nothing is sent, no warning',
   )
 })
 

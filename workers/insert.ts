@@ -4,6 +4,7 @@ import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
 import { orderingValues, subscriptionMatches } from '../src/db/subscription-match.js'
 import { detectType, parseBody } from './parse.js'
 import { dropNamesOn, preparesStatements } from '../src/db/prepared.js'
+import { storableTraceparent } from '../src/tracing/traceparent.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {
@@ -103,7 +104,7 @@ function toRow(e: StorableEvent): Row {
       body,
       parsed.json !== null,
       e.verifiedBy,
-      e.traceparent ?? null,
+      storableTraceparent(e.traceparent),
     ],
   }
 }

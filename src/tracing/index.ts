@@ -1,6 +1,7 @@
 import type { EventTracer, TracingOptions } from './types.js'
 
 export { tracingOptions } from './types.js'
+export { tracingWarnings } from './warnings.js'
 export type { EventTracer, TracingOptions } from './types.js'
 
 /**

@@ -27,6 +27,20 @@ export function parseTraceparent(header: string | undefined | null): TraceParent
   return { traceId: traceId!, spanId: spanId!, flags: parseInt(flags!, 16) }
 }
 
+/**
+ * What may be stored as an event's traceparent (events.traceparent): a valid one, at most 55
+ * characters (a later version's extra fields dropped: version 00 is what Sluice continues);
+ * null for anything else. Decoders pass on what the broker or queue held, which a node with
+ * tracing off never checked, so the row is where an unbounded or malformed value stops.
+ */
+export function storableTraceparent(value: string | undefined): string | null {
+  if (value === undefined) return null
+  const p = parseTraceparent(value)
+  if (!p) return null
+  // Already in the stored form: kept as it is (no new string per event).
+  return value.length === 55 && value.startsWith('00-') ? value : formatTraceparent(p)
+}
+
 /** The version-00 header for a span. */
 export function formatTraceparent(p: TraceParent): string {
   return `00-${p.traceId}-${p.spanId}-${(p.flags & 0xff).toString(16).padStart(2, '0')}`

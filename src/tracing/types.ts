@@ -13,21 +13,23 @@ export interface TracingOptions {
   thread: string
 }
 
-type TracingConfig = Pick<
+export type TracingConfig = Pick<
   EnvConfig,
   | 'OTEL_EXPORTER_OTLP_ENDPOINT'
   | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
   | 'OTEL_SDK_DISABLED'
   | 'OTEL_SERVICE_NAME'
+  | 'OTEL_TRACES_EXPORTER'
 >
 
 /**
- * Tracing is on when an OTLP endpoint is configured and OTEL_SDK_DISABLED is not true. The
- * traces endpoint is used as given; the general one gets `/v1/traces` appended (the OTLP
- * exporter specification's rule for OTEL_EXPORTER_OTLP_ENDPOINT).
+ * Tracing is on when an OTLP endpoint is configured, OTEL_SDK_DISABLED is not true and
+ * OTEL_TRACES_EXPORTER does not name `none`. The traces endpoint is used as given; the general
+ * one gets `/v1/traces` appended (the OTLP exporter specification's rule for
+ * OTEL_EXPORTER_OTLP_ENDPOINT).
  */
 export function tracingOptions(config: TracingConfig, thread: string): TracingOptions | null {
-  if (config.OTEL_SDK_DISABLED) return null
+  if (config.OTEL_SDK_DISABLED || config.OTEL_TRACES_EXPORTER.includes('none')) return null
   const traces = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
   const base = config.OTEL_EXPORTER_OTLP_ENDPOINT
   const url = traces ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined)

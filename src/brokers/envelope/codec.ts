@@ -70,7 +70,7 @@ export function decodeEnvelope(data: Buffer): WebhookEvent[] {
       throw new Error(`envelope event ${events.length} has no id or source`)
     }
     const body = Buffer.from(take(take(4, 'body length').readUInt32BE(0), 'body'))
-    events.push({
+    const event: WebhookEvent = {
       id: meta.id,
       source: meta.source,
       receivedAt: Number(meta.receivedAt),
@@ -78,8 +78,10 @@ export function decodeEnvelope(data: Buffer): WebhookEvent[] {
       headers: meta.headers ?? {},
       body,
       verifiedBy: typeof meta.verifiedBy === 'string' ? meta.verifiedBy : null,
-      ...(typeof meta.traceparent === 'string' ? { traceparent: meta.traceparent } : {}),
-    })
+    }
+    // Set only when present: no spread object per event. Stored only when valid (toRow).
+    if (typeof meta.traceparent === 'string') event.traceparent = meta.traceparent
+    events.push(event)
   }
   if (at !== data.length) throw new Error('envelope has bytes after its last event')
   return events

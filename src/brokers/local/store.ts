@@ -49,16 +49,20 @@ export interface Leased {
   event: WebhookEvent
 }
 
-const toEvent = (r: EventRow): WebhookEvent => ({
-  id: r.id,
-  source: r.source,
-  receivedAt: r.received_at,
-  contentType: r.content_type,
-  headers: JSON.parse(r.headers) as Record<string, string>,
-  body: r.body,
-  verifiedBy: r.verified_by,
-  ...(typeof r.traceparent === 'string' ? { traceparent: r.traceparent } : {}),
-})
+function toEvent(r: EventRow): WebhookEvent {
+  const event: WebhookEvent = {
+    id: r.id,
+    source: r.source,
+    receivedAt: r.received_at,
+    contentType: r.content_type,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    body: r.body,
+    verifiedBy: r.verified_by,
+  }
+  // Set only when present: no spread object per event.
+  if (typeof r.traceparent === 'string') event.traceparent = r.traceparent
+  return event
+}
 
 export class QueueStore {
   private readonly db: Database.Database
