@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { packageRoot } from '../util/package-root.js'
 import { spawnSluice } from './spawn.js'
 
@@ -13,6 +15,7 @@ import { spawnSluice } from './spawn.js'
  * once per test; this way once per machine and migration set.
  */
 let made: Promise<string> | undefined
+const PGLITE = `${sep}@electric-sql${sep}pglite`
 
 /** Copies the template database into `dataDir` (made first when this machine has none). */
 export async function seedEmbeddedDatabase(dataDir: string, base: NodeJS.ProcessEnv) {
@@ -23,10 +26,18 @@ export async function seedEmbeddedDatabase(dataDir: string, base: NodeJS.Process
   cpSync(await made, join(dataDir, 'pg'), { recursive: true })
 }
 
-/** One directory per migration set: a template of older migrations is never used. */
+/**
+ * One directory per migration set and PGlite version: a template of older migrations, or one
+ * another PGlite's data format, is never used.
+ */
 function templateDir(): string {
   const migrations = readdirSync(join(packageRoot(), 'migrations')).sort().join('\n')
-  const key = createHash('sha256').update(migrations).digest('hex').slice(0, 16)
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite')
+  const home = entry.slice(0, entry.lastIndexOf(PGLITE) + PGLITE.length)
+  const { version } = JSON.parse(readFileSync(join(home, 'package.json'), 'utf8')) as {
+    version: string
+  }
+  const key = createHash('sha256').update(`${version}\n${migrations}`).digest('hex').slice(0, 16)
   return join(tmpdir(), `sluice-testing-db-${key}`)
 }
 
