@@ -68,7 +68,7 @@ export class DispatcherOnDemand {
   }
 
   /** Starts the thread if a subscription exists; one check at a time, errors left to the next. */
-  ensure(): Promise<void> {
+  private ensure(): Promise<void> {
     if (this.thread || this.closed) return Promise.resolve()
     this.checking ??= this.check().finally(() => (this.checking = null))
     return this.checking
