@@ -4,8 +4,12 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
+import pg from 'pg'
 import { loadConfig } from '../src/config.js'
+import { upsertSubscription } from '../src/db/subscriptions.js'
 import { Engine } from '../src/engine.js'
+import { generateSecret } from '../src/outbound/sign.js'
+import { SecretBox } from '../src/util/secret-box.js'
 import { receiver } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { freshDatabase, waitForStoredIds } from './helpers/pg.js'
@@ -22,8 +26,11 @@ interface DispatcherCheck {
   detail?: string
 }
 
-/** An engine (one node) on `databaseUrl` that may deliver to loopback. */
-async function node(t: Test, databaseUrl: string, idleCheckMs = 200) {
+/**
+ * An engine (one node) on `databaseUrl` that may deliver to loopback, looking for subscriptions
+ * made elsewhere every `idleCheckMs` (the default when undefined).
+ */
+async function node(t: Test, databaseUrl: string, idleCheckMs: number | undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-on-demand-'))
   const e = new Engine(
     loadConfig({
@@ -62,13 +69,15 @@ async function node(t: Test, databaseUrl: string, idleCheckMs = 200) {
     })
     t.equal(res.status, 201, 'subscription made')
   }
-  const pending = async () => {
+  const deliveries = async () => {
     const res = await fetch(`http://127.0.0.1:${e.adminPort}/v1/status`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     })
-    return ((await res.json()) as { deliveries: { pending: number | null } }).deliveries.pending
+    return ((await res.json()) as { deliveries: Record<string, number | null> }).deliveries
   }
-  return { dispatcher, subscribe, close, pending, webhook: `http://127.0.0.1:${e.port}/webhook` }
+  const metrics = async () => (await fetch(`http://127.0.0.1:${e.port}/metrics`)).text()
+  const webhook = `http://127.0.0.1:${e.port}/webhook`
+  return { dispatcher, subscribe, close, deliveries, metrics, webhook }
 }
 
 const dispatchThreads = () =>
@@ -81,7 +90,8 @@ t.test('no dispatcher thread until the first subscription, then deliveries', asy
   t.teardown(() => db.drop())
   const rx = await receiver()
   t.teardown(() => rx.close())
-  const a = await node(t, db.url)
+  // It never looks for subscriptions made elsewhere: only its own admin API can start its thread.
+  const a = await node(t, db.url, 600_000)
   const idle = await a.dispatcher()
   t.same(
     { ok: idle.ok, state: idle.state, detail: idle.detail },
@@ -90,16 +100,38 @@ t.test('no dispatcher thread until the first subscription, then deliveries', asy
   )
   t.equal(dispatchThreads(), 0, 'no dispatcher thread in the process')
   // Counted by the thread when it runs; known without it: no subscription, nothing pending.
-  await until('/v1/status has its counts', async () => (await a.pending()) !== null)
-  t.equal(await a.pending(), 0, '/v1/status: no delivery pending')
+  t.same(
+    await a.deliveries(),
+    {
+      pending: 0,
+      oldestPendingSeconds: 0,
+      deliveredPerSecond: 0,
+      failedPerSecond: 0,
+      failingSubscriptions: 0,
+      pausedSubscriptions: 0,
+      disabledSubscriptions: 0,
+    },
+    '/v1/status: nothing pending, no subscription',
+  )
+  const text = await a.metrics()
+  for (const series of [
+    'sluice_subscriptions{state="active"} 0',
+    'sluice_subscriptions{state="disabled"} 0',
+    'sluice_deliveries_pending 0',
+    'sluice_deliveries_oldest_pending_age_seconds 0',
+    'sluice_deliveries_total{outcome="succeeded"} 0',
+  ]) {
+    t.ok(text.split('\n').includes(series), `/metrics has ${series} without a thread`)
+  }
   // Stored without a subscription: nothing to deliver, and nothing starts.
   t.equal((await post(a.webhook, '{"type":"early"}', { 'idempotency-key': 'od-0' })).status, 200)
   await waitForStoredIds(t, db.url, 1)
   t.equal((await a.dispatcher()).state, 'idle', 'still idle after an event was stored')
 
   await a.subscribe({ url: rx.url('/a') })
+  t.not((await a.dispatcher()).state, 'idle', 'the subscription started the thread at once')
   await until('the dispatcher is up', async () => (await a.dispatcher()).state === 'up')
-  t.equal(dispatchThreads(), 1, 'the first subscription started the thread')
+  t.equal(dispatchThreads(), 1, 'one dispatcher thread')
   t.equal((await post(a.webhook, '{"type":"late"}', { 'idempotency-key': 'od-1' })).status, 200)
   await until('the subscriber got it', () => rx.received.length >= 1, 30_000)
   t.equal(rx.received[0]!.body.toString(), '{"type":"late"}', 'only the event after it')
@@ -112,18 +144,41 @@ t.test('events stored while no thread ran are delivered when one starts', async 
   t.teardown(() => rx.close())
   // Node b looks for subscriptions rarely: the event below is stored while it has no thread.
   const b = await node(t, db.url, 600_000)
-  const a = await node(t, db.url)
+  const a = await node(t, db.url, 200)
   await a.subscribe({ url: rx.url('/x') })
   await a.close()
   t.equal((await post(b.webhook, '{"type":"via-b"}', { 'idempotency-key': 'od-b' })).status, 200)
   await waitForStoredIds(t, db.url, 1)
-  t.equal((await b.dispatcher()).state, 'idle', 'node b has no thread yet')
-  t.equal(rx.received.length, 0, 'nothing delivered meanwhile')
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+  t.teardown(() => pool.end())
+  const { rows } = await pool.query<{ status: string; attempts: number }>(
+    'SELECT status, attempts FROM deliveries',
+  )
+  t.same(rows, [{ status: 'pending', attempts: 0 }], 'its delivery waits, never attempted')
+  t.equal((await b.dispatcher()).state, 'idle', 'node b has no thread')
   // A node starting now runs its thread at once, and its first scan finds the delivery.
-  const c = await node(t, db.url)
+  const c = await node(t, db.url, 600_000)
   t.not((await c.dispatcher()).state, 'idle', 'node c sees the subscription at its start')
   await until('the subscriber got it', () => rx.received.length >= 1, 30_000)
   t.equal(rx.received[0]!.body.toString(), '{"type":"via-b"}')
+})
+
+t.test('a subscription made in Postgres (another node, the CLI) starts the thread', async (t) => {
+  const db = await freshDatabase('sluice_on_demand')
+  t.teardown(() => db.drop())
+  const rx = await receiver()
+  t.teardown(() => rx.close())
+  const a = await node(t, db.url, undefined)
+  t.equal((await a.dispatcher()).state, 'idle', 'idle at its start')
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+  t.teardown(() => pool.end())
+  const box = new SecretBox(Buffer.from(SECRET_KEY, 'base64'))
+  await upsertSubscription(pool, box, { url: rx.url('/elsewhere') }, generateSecret)
+  await until('the dispatcher is up', async () => (await a.dispatcher()).state === 'up', 30_000)
+  t.equal(dispatchThreads(), 1, 'its look found the subscription and started the thread')
+  t.equal((await post(a.webhook, '{"type":"seen"}', { 'idempotency-key': 'od-pg' })).status, 200)
+  await until('the subscriber got it', () => rx.received.length >= 1, 30_000)
+  t.equal(rx.received[0]!.body.toString(), '{"type":"seen"}', 'delivered')
 })
 
 failOnLeaks(t)

@@ -46,8 +46,8 @@ export interface DispatcherControl {
   outbound(): Promise<OutboundCounts>
   /** A delivery was made due now. */
   wake(): void
-  /** A subscription was made: the dispatcher thread must run (it starts with the first one). */
-  subscribed(): Promise<void>
+  /** A subscription exists now: the dispatcher thread must run (it starts with the first one). */
+  subscribed(): void
 }
 
 /** AdminData over the pipeline's own database pool and worker pool (runs in its thread). */
@@ -90,7 +90,7 @@ export function pipelineAdminData(
     },
     async upsertSubscription(input) {
       const made = await upsertSubscription(up().pool, secrets.box(), input, secrets.generate)
-      await dispatcher.subscribed()
+      dispatcher.subscribed()
       return made
     },
     async getSubscription(id) {

@@ -1,13 +1,18 @@
 import type pg from 'pg'
 import type { DispatcherHealth } from '../dispatcher/health.js'
+import { idleDispatcherMetrics } from '../dispatcher/idle-metrics.js'
 import type { LaneView } from '../dispatcher/lanes.js'
-import type { OutboundCounts } from '../dispatcher/outbound-counts.js'
+import { outboundCounts, type OutboundCounts } from '../dispatcher/outbound-counts.js'
 import type { DispatcherThread } from '../dispatcher/thread.js'
 import type { Logger } from '../log.js'
 import type { ThreadMetrics } from '../metrics.js'
 
-/** How often a node without a dispatcher looks for a subscription made elsewhere (CLI, another node). */
-export const IDLE_CHECK_MS = 5000
+/**
+ * How long after one look for a subscription made elsewhere (CLI, another node) a node without a
+ * dispatcher looks again: a subscription change is in effect on every node within a second
+ * (CONTRACT.md, Outbound delivery).
+ */
+export const IDLE_CHECK_MS = 1000
 
 /** /readyz while no subscription exists: nothing to deliver, so nothing is wrong. */
 export const idleHealth = (): DispatcherHealth => ({
@@ -19,17 +24,8 @@ export const idleHealth = (): DispatcherHealth => ({
   detail: 'idle: no subscriptions',
 })
 
-/** GET /v1/status's outbound counts while no subscription exists: all of them 0, not unknown. */
-const idleCounts = (): OutboundCounts => ({
-  delivered: 0,
-  failedAttempts: 0,
-  backlog: {
-    pending: 0,
-    oldestPendingSeconds: 0,
-    subscriptions: { active: 0, failing: 0, paused: 0, disabled: 0 },
-  },
-})
-
+// Every status but 'deleted' counts, disabled too: the thread reports disabled subscriptions,
+// and one can be enabled again. One probe of the partial index subscriptions_live (0013).
 const SOME_SUBSCRIPTION =
   "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE status <> 'deleted') AS any"
 
@@ -37,16 +33,19 @@ const SOME_SUBSCRIPTION =
  * The dispatcher thread, started only once a subscription exists: an engine that only ingests
  * (the edge case) does not keep an idle thread, its V8 heap and its pool. The thread scans
  * Postgres for due deliveries when it starts, so what was stored before it ran is delivered.
- * It starts at the first subscription made through this node's admin API (`ensure`) and at a
- * check every `checkMs` (a subscription made through another node). Stored events do not check:
- * without a subscription they make no deliveries, and the thread's first scan finds those made
- * after one appeared elsewhere. Once started it runs until the pipeline closes.
+ * It starts at once when this node's admin API made a subscription (`subscribed`), and
+ * otherwise at a check `checkMs` after the previous one ended (a subscription made through
+ * another node or the CLI). Stored events do not check: without a subscription they make no
+ * deliveries, and the thread's first scan finds those made after one appeared elsewhere. Once
+ * started it runs until the pipeline closes.
  */
 export class DispatcherOnDemand {
   private thread: DispatcherThread | null = null
   private checking: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
   private closed = false
+  /** A check found no subscription (and none since failed to say otherwise). */
+  private knownIdle = false
 
   constructor(
     private readonly pool: pg.Pool,
@@ -55,31 +54,53 @@ export class DispatcherOnDemand {
     private readonly checkMs = IDLE_CHECK_MS,
   ) {}
 
-  /** Start the thread now if a subscription exists, else check again every `checkMs`. */
+  /** Start the thread now if a subscription exists, else look again every `checkMs`. */
   async start(): Promise<void> {
     await this.ensure()
     if (this.thread || this.closed) return
     this.logger.info('no subscriptions: the dispatcher thread starts with the first one')
-    this.timer = setInterval(() => void this.ensure(), this.checkMs)
-    this.timer.unref()
+    this.schedule()
+  }
+
+  /** A subscription exists now (this node just made it): start the thread without asking. */
+  subscribed(): void {
+    this.startThread()
   }
 
   /** Starts the thread if a subscription exists; one check at a time, errors left to the next. */
-  ensure(): Promise<void> {
+  private ensure(): Promise<void> {
     if (this.thread || this.closed) return Promise.resolve()
     this.checking ??= this.check().finally(() => (this.checking = null))
     return this.checking
   }
 
+  /** The next check `checkMs` after this one ended, so that checks never overlap or pile up. */
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.ensure().then(() => {
+        if (!this.thread && !this.closed) this.schedule()
+      })
+    }, this.checkMs)
+    this.timer.unref()
+  }
+
   private async check(): Promise<void> {
-    let any = false
     try {
-      any = (await this.pool.query<{ any: boolean }>(SOME_SUBSCRIPTION)).rows[0]?.any === true
+      const { rows } = await this.pool.query<{ any: boolean }>(SOME_SUBSCRIPTION)
+      if (rows[0]?.any !== true) {
+        this.knownIdle = true
+        return
+      }
     } catch (err) {
       this.logger.debug({ err }, 'cannot look for subscriptions yet')
+      return
     }
-    if (!any || this.thread || this.closed) return
-    if (this.timer) clearInterval(this.timer)
+    this.startThread()
+  }
+
+  private startThread(): void {
+    if (this.thread || this.closed) return
+    if (this.timer) clearTimeout(this.timer)
     this.thread = this.make()
     this.thread.start()
     this.logger.info('a subscription exists: dispatcher thread started')
@@ -94,22 +115,25 @@ export class DispatcherOnDemand {
     return this.thread ? this.thread.health() : Promise.resolve(idleHealth())
   }
 
-  metrics(): Promise<ThreadMetrics[]> {
-    return this.thread ? this.thread.metrics() : Promise.resolve([])
+  /** The thread's metrics; while idle, their values with no subscription (none before a check). */
+  async metrics(): Promise<ThreadMetrics[]> {
+    if (this.thread) return this.thread.metrics()
+    return this.knownIdle ? [await idleDispatcherMetrics()] : []
   }
 
   lanes(): Promise<LaneView[]> {
     return this.thread ? this.thread.lanes() : Promise.resolve([])
   }
 
-  /** Without a thread nothing was delivered here, and with no subscription nothing is pending. */
-  outbound(): Promise<OutboundCounts> {
-    return this.thread ? this.thread.outbound() : Promise.resolve(idleCounts())
+  /** GET /v1/status's outbound counts, read from the same metrics as /metrics. */
+  async outbound(): Promise<OutboundCounts> {
+    if (this.thread) return this.thread.outbound()
+    return outboundCounts((await this.metrics())[0])
   }
 
   async close(): Promise<void> {
     this.closed = true
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer) clearTimeout(this.timer)
     await this.checking
     await this.thread?.close()
   }

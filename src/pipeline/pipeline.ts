@@ -52,7 +52,7 @@ export interface PipelineOptions {
   deadLetterCountMs?: number
   /** Knobs of the outbound dispatcher thread (tests, the benchmark). */
   dispatcher?: DispatcherTuning
-  /** While no subscription exists, between two looks for one. @defaultValue 5000 */
+  /** While no subscription exists, from the end of one look for one to the next. @defaultValue 1000 */
   dispatcherIdleCheckMs?: number
   /**
    * Makes the forward and store spans (tracing on). Set by the pipeline actor in its own thread
@@ -101,7 +101,7 @@ export class Pipeline implements PipelineRunner {
         lanes: async () => (await this.dispatcher?.lanes()) ?? [],
         outbound: async () => (await this.dispatcher?.outbound()) ?? outboundCounts(undefined),
         wake: () => this.dispatcher?.wake(),
-        subscribed: () => this.dispatcher?.ensure() ?? Promise.resolve(),
+        subscribed: () => this.dispatcher?.subscribed(),
       },
     )
     this.brokerHealth = new HealthTracker('broker', logger.child({ component: 'broker' }))
