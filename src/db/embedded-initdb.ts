@@ -26,7 +26,7 @@ try {
   await db.close()
   // PGlite writes through Emscripten's NODEFS, which never fsyncs; like Postgres's own initdb
   // (its sync step), everything is made durable before the marker may go.
-  fsyncTree(dir)
+  await fsyncTree(dir)
 } catch (err) {
   // PGlite's file errors are Emscripten's ErrnoError, no Error and without a message.
   process.stderr.write(`${err instanceof Error ? err.message : inspect(err)}\n`)
