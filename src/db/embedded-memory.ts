@@ -1,9 +1,8 @@
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { runningFromSources } from '../util/package-root.js'
+import { beginInitdb, endInitdb } from './embedded-initdb-marker.js'
 
 /**
  * Server settings of the embedded Postgres, sized for an edge box rather than Postgres's
@@ -25,9 +24,6 @@ export const embeddedOptions = (): PGliteOptions => ({
   initDbStartParams: asFlags(EMBEDDED_SETTINGS),
 })
 
-/** Whether `dir` holds no database yet (PGlite would run initdb on it). */
-export const needsInitdb = (dir: string) => !existsSync(join(dir, 'PG_VERSION'))
-
 /**
  * Initialise `dir` in a process of its own that then exits. initdb runs a second PGlite and
  * initdb's own WebAssembly module, about 690 MB at its peak. In a thread that ended, the memory
@@ -35,26 +31,17 @@ export const needsInitdb = (dir: string) => !existsSync(join(dir, 'PG_VERSION'))
  * 150 MB above a second start's) and its peak counted in the engine's; a process returns all of
  * it to the OS, and the engine's own peak is only the PGlite that serves.
  *
- * The child writes into a directory of its own, renamed to `dir` once it succeeded: a child
- * that outlives a stopped engine (it exits when its parent goes, but only between two steps of
- * initdb) never writes into the directory the next start uses.
+ * The child works in `dir` itself, between a marker put on disk before and removed after it
+ * (src/db/embedded-initdb-marker.ts says how that survives a crash). `onChild` gets the child's
+ * pid (tests kill it).
  */
-export async function initdbInProcess(dir: string): Promise<void> {
-  const parent = dirname(dir)
-  // Left by starts that were stopped while they initialised.
-  const stale = `${basename(dir)}.initdb-`
-  for (const name of readdirSync(parent)) {
-    if (name.startsWith(stale)) rmSync(join(parent, name), { recursive: true, force: true })
-  }
-  const fresh = `${dir}.initdb-${process.pid}-${Date.now()}`
-  await initdbChild(fresh)
-  // No database there (needsInitdb): at most an empty directory, or part of one that an older
-  // version began in place before a stop.
-  rmSync(dir, { recursive: true, force: true })
-  renameSync(fresh, dir)
+export async function initdbInProcess(dir: string, onChild?: (pid: number) => void): Promise<void> {
+  await beginInitdb(dir)
+  await initdbChild(dir, onChild)
+  endInitdb(dir)
 }
 
-function initdbChild(dir: string): Promise<void> {
+function initdbChild(dir: string, onChild?: (pid: number) => void): Promise<void> {
   // .ts under tap, which needs its loader flags; .js in dist/ needs none of the engine's flags
   // (a profiler's or an inspector's would clash with the engine's own).
   const ext = runningFromSources ? 'ts' : 'js'
@@ -62,6 +49,7 @@ function initdbChild(dir: string): Promise<void> {
     execArgv: runningFromSources ? process.execArgv : [],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   })
+  if (child.pid !== undefined) onChild?.(child.pid)
   let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   return new Promise((resolve, reject) => {

@@ -4,14 +4,15 @@
  * the HTTP server. It serves EmbeddedActorApi to src/db/embedded.ts (a ThreadHost): `started`
  * once the socket server listens, or `failed` with the reason; `close` stops both.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, realpathSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { Rpc } from '../actors/rpc.js'
 import type { ActorApi, HostApi } from '../actors/thread-host.js'
 import { nameThread } from '../actors/thread-self.js'
-import { embeddedOptions, initdbInProcess, needsInitdb } from './embedded-memory.js'
+import { needsInitdb } from './embedded-initdb-marker.js'
+import { embeddedOptions, initdbInProcess } from './embedded-memory.js'
 
 nameThread('sluice-pglite')
 
@@ -43,7 +44,8 @@ async function start(): Promise<void> {
   try {
     // A first start initialises the directory in a process that exits (embedded-memory.ts).
     if (needsInitdb(dir)) await initdbInProcess(dir)
-    db = await PGlite.create(dir, embeddedOptions())
+    // PGlite cannot open a symlink (Emscripten's NODEFS mount fails with ENOENT): its target.
+    db = await PGlite.create(realpathSync(dir), embeddedOptions())
   } catch (err) {
     return rpc.cast.failed(`cannot open the embedded database in ${dir}: ${(err as Error).message}`)
   }
