@@ -174,6 +174,11 @@ export const variableDocs: Record<EnvVariable, VariableDoc> = {
     group: 'Outbound delivery',
     meaning: 'Bound of one delivery attempt: connect, request, headers and response body.',
   },
+  SLUICE_DISPATCHER_START: {
+    group: 'Outbound delivery',
+    meaning:
+      'When the outbound dispatcher thread starts: `eager` with the engine; `on-demand` only once a subscription exists (made through this node at once, made elsewhere within a second), so a node that only ingests keeps no dispatcher thread, its heap and its pool (about 15 MB).',
+  },
   SLUICE_DISABLE_AFTER_HOURS: {
     group: 'Outbound delivery',
     meaning:

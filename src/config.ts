@@ -170,6 +170,9 @@ export const envSchema = z.object({
     })
     .default([5, 300, 1800, 7200, 18000, 36000, 36000]),
   SLUICE_DELIVERY_TIMEOUT_MS: intIn('SLUICE_DELIVERY_TIMEOUT_MS', 100, 600_000).default(15000),
+  SLUICE_DISPATCHER_START: oneOf('SLUICE_DISPATCHER_START', ['eager', 'on-demand']).default(
+    'eager',
+  ),
   SLUICE_DISABLE_AFTER_HOURS: intIn('SLUICE_DISABLE_AFTER_HOURS', 0, 87_600).default(120),
   SLUICE_ADMIN_HOST: z
     .string()

@@ -44,6 +44,7 @@ async function node(t: Test, databaseUrl: string, idleCheckMs: number | undefine
       SLUICE_WORKERS: '1',
       SLUICE_OUTBOUND_ALLOW: '127.0.0.0/8',
       SLUICE_DELIVERY_SCHEDULE: '1,1,1',
+      SLUICE_DISPATCHER_START: 'on-demand',
     }),
     {
       logger: pino({ level: process.env.DEBUG_LOG ? 'debug' : 'silent' }),

@@ -30,7 +30,8 @@ const SOME_SUBSCRIPTION =
   "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE status <> 'deleted') AS any"
 
 /**
- * The dispatcher thread, started only once a subscription exists: an engine that only ingests
+ * The dispatcher thread: with the engine (SLUICE_DISPATCHER_START=eager, the default), or
+ * (`on-demand`) only once a subscription exists: an engine that only ingests
  * (the edge case) does not keep an idle thread, its V8 heap and its pool. The thread scans
  * Postgres for due deliveries when it starts, so what was stored before it ran is delivered.
  * It starts at once when this node's admin API made a subscription (`subscribed`), and
@@ -51,11 +52,13 @@ export class DispatcherOnDemand {
     private readonly pool: pg.Pool,
     private readonly make: () => DispatcherThread,
     private readonly logger: Logger,
-    private readonly checkMs = IDLE_CHECK_MS,
+    /** `eager`: start the thread at once (SLUICE_DISPATCHER_START=eager, the default). */
+    private readonly checkMs: number | 'eager' = IDLE_CHECK_MS,
   ) {}
 
-  /** Start the thread now if a subscription exists, else look again every `checkMs`. */
+  /** Start the thread now if eager or a subscription exists, else look again every `checkMs`. */
   async start(): Promise<void> {
+    if (this.checkMs === 'eager') return this.startThread('dispatcher thread started')
     await this.ensure()
     if (this.thread || this.closed) return
     this.logger.info('no subscriptions: the dispatcher thread starts with the first one')
@@ -80,7 +83,7 @@ export class DispatcherOnDemand {
       void this.ensure().then(() => {
         if (!this.thread && !this.closed) this.schedule()
       })
-    }, this.checkMs)
+    }, this.checkMs as number)
     this.timer.unref()
   }
 
@@ -98,12 +101,12 @@ export class DispatcherOnDemand {
     this.startThread()
   }
 
-  private startThread(): void {
+  private startThread(why = 'a subscription exists: dispatcher thread started'): void {
     if (this.thread || this.closed) return
     if (this.timer) clearTimeout(this.timer)
     this.thread = this.make()
     this.thread.start()
-    this.logger.info('a subscription exists: dispatcher thread started')
+    this.logger.info(why)
   }
 
   /** New deliveries were stored on this node: wake the thread if it runs. */

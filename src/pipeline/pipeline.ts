@@ -212,7 +212,9 @@ export class Pipeline implements PipelineRunner {
       db.pool,
       () => dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher, watermark),
       dispatchLog,
-      this.options.dispatcherIdleCheckMs,
+      this.config.SLUICE_DISPATCHER_START === 'eager'
+        ? 'eager'
+        : this.options.dispatcherIdleCheckMs,
     )
     await this.dispatcher.start()
     reportThreadMetricsFrom(async () => (await this.dispatcher?.metrics()) ?? [])
