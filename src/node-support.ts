@@ -22,13 +22,26 @@ export function nodeEndOfLife(
   return { major, endOfLife }
 }
 
+/** The lines of the table still supported on `today`, e.g. "Node 22 or 24". */
+export function supportedLines(today: Date = new Date()): string {
+  const day = today.toISOString().slice(0, 10)
+  const lines = Object.entries(NODE_END_OF_LIFE)
+    .filter(([, end]) => day <= end)
+    .map(([major]) => Number(major))
+    .sort((a, b) => a - b)
+  if (lines.length === 0) return 'a Node line newer than those in docs/node-versions.md'
+  const last = lines.pop()!
+  return `Node ${lines.length > 0 ? `${lines.join(', ')} or ` : ''}${last}`
+}
+
 /** Logs a `warn` naming the end of life when this Node's line is past it. */
 export function warnNodeEndOfLife(logger: Logger, version = process.version, today = new Date()) {
   const eol = nodeEndOfLife(version, today)
   if (!eol) return
+  const supported = supportedLines(today)
   logger.warn(
-    { node: version, endOfLife: eol.endOfLife, supported: 'Node 22 or 24' },
+    { node: version, endOfLife: eol.endOfLife, supported },
     `Node ${eol.major} reached end of life on ${eol.endOfLife}: it gets no security fixes; ` +
-      'run Node 22 or 24 (docs/node-versions.md)',
+      `run ${supported} (docs/node-versions.md)`,
   )
 }

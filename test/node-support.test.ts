@@ -1,5 +1,5 @@
 import t from 'tap'
-import { nodeEndOfLife, warnNodeEndOfLife } from '../src/node-support.js'
+import { nodeEndOfLife, supportedLines, warnNodeEndOfLife } from '../src/node-support.js'
 import { captureLogger } from './helpers/log-capture.js'
 
 const day = (iso: string) => new Date(`${iso}T12:00:00Z`)
@@ -36,4 +36,14 @@ t.test('on this Node today, the warning is there exactly when its line has ended
   const ended = nodeEndOfLife(process.version) !== null
   t.equal(lines.length, ended ? 1 : 0, `${process.version}: ended ${ended}`)
   if (process.versions.node.startsWith('20.')) t.ok(ended, 'Node 20 ended on 2026-04-30')
+})
+
+t.test('the supported lines named in the warning follow the table and the day', async (t) => {
+  t.equal(supportedLines(day('2026-04-30')), 'Node 20, 22 or 24', 'Node 20 on its last day')
+  t.equal(supportedLines(day('2026-12-06')), 'Node 22 or 24')
+  t.equal(supportedLines(day('2027-05-01')), 'Node 24', 'after Node 22 ends')
+  t.match(supportedLines(day('2030-01-01')), /newer than/, 'no line of the table left')
+  const { logger, lines } = captureLogger()
+  warnNodeEndOfLife(logger, 'v22.1.0', day('2027-05-01'))
+  t.match(lines[0], { msg: /run Node 24 \(/, supported: 'Node 24' })
 })
