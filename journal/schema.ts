@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import { addColumnIfMissing } from '../src/util/sqlite-columns.js'
 
 export type SyncMode = 'full' | 'normal'
 
@@ -42,13 +43,9 @@ function dropForwardedColumn(db: Database.Database): void {
   }
 }
 
-/** Journals written before tracing have no traceparent column: added, nullable (idempotent). */
-function addTraceparentColumn(db: Database.Database): void {
-  const columns = db.pragma('table_info(entries)') as Array<{ name: string }>
-  if (!columns.some((c) => c.name === 'traceparent')) {
-    db.exec('ALTER TABLE entries ADD COLUMN traceparent TEXT')
-  }
-}
+/** Journals written before tracing have no traceparent column: added, nullable. */
+const addTraceparentColumn = (db: Database.Database) =>
+  addColumnIfMissing(db, 'entries', 'traceparent', 'TEXT')
 
 /**
  * Open the single write connection. Only the writer (inline or the worker thread) holds one;

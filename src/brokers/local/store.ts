@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { WebhookEvent } from '../../event.js'
 import type { LegacyDeadLetter } from '../types.js'
+import { addColumnIfMissing } from '../../util/sqlite-columns.js'
 
 /**
  * The local queue's SQLite file. Every method is one statement or one IMMEDIATE transaction, so
@@ -75,10 +76,7 @@ export class QueueStore {
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(schema)
     // Queue files written before tracing: the column is added, nullable.
-    const columns = this.db.pragma('table_info(messages)') as Array<{ name: string }>
-    if (!columns.some((c) => c.name === 'traceparent')) {
-      this.db.exec('ALTER TABLE messages ADD COLUMN traceparent TEXT')
-    }
+    addColumnIfMissing(this.db, 'messages', 'traceparent', 'TEXT')
   }
 
   /**
