@@ -59,14 +59,22 @@ export interface DeliveryQuery {
   before?: string
 }
 
+// Every status the schema allows (migration 0014's check): the listing of all of them reads one
+// range of the (subscription_id, status, id DESC) index per status, at most `limit` rows each,
+// and merges them newest first; there is no (subscription_id, id) index to keep per row version.
+const STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed', 'cancelled']
+const range = (status: string) => `(SELECT ${COLUMNS} FROM deliveries d
+  WHERE d.subscription_id = $1 AND d.status = ${status} AND ($2::bigint IS NULL OR d.id < $2)
+  ORDER BY d.id DESC LIMIT $3)`
+const ONE_STATUS = range('$4')
+const ALL_STATUSES = `SELECT * FROM (${STATUSES.map((s) => range(`'${s}'`)).join(' UNION ALL ')}) d
+  ORDER BY d.id DESC LIMIT $3`
+
 export async function listDeliveries(db: pg.Pool, q: DeliveryQuery): Promise<Delivery[]> {
-  const { rows } = await db.query<Row>(
-    `SELECT ${COLUMNS} FROM deliveries d
-      WHERE d.subscription_id = $1 AND ($2::text IS NULL OR d.status = $2)
-        AND ($3::bigint IS NULL OR d.id < $3)
-      ORDER BY d.id DESC LIMIT $4`,
-    [q.subscriptionId, q.status ?? null, q.before ?? null, q.limit],
-  )
+  const page = [q.subscriptionId, q.before ?? null, q.limit]
+  const { rows } = q.status
+    ? await db.query<Row>(ONE_STATUS, [...page, q.status])
+    : await db.query<Row>(ALL_STATUSES, page)
   return rows.map(toDelivery)
 }
 
