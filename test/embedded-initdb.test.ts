@@ -17,6 +17,8 @@ import { PGlite } from '@electric-sql/pglite'
 import { startEmbeddedPostgres } from '../src/db/embedded.js'
 import { initdbMarker, lockMarker, needsInitdb } from '../src/db/embedded-initdb-marker.js'
 import { embeddedOptions, initdbInProcess } from '../src/db/embedded-memory.js'
+import { readMigrations } from '../src/db/migrate.js'
+import { partitionName, utcDay } from '../src/db/partitions.js'
 import { until } from './helpers/wait.js'
 
 // The first start's initdb runs in a child process (src/db/embedded-memory.ts says why) in the
@@ -41,6 +43,20 @@ async function answers(dir: string): Promise<number> {
   }
 }
 
+/** The migrations' version and whether today's events partition exists. */
+async function schema(dir: string): Promise<{ version: number; today: boolean }> {
+  const db = await PGlite.create(realpathSync(dir), embeddedOptions())
+  try {
+    const v = await db.query<{ v: number }>('SELECT max(version) AS v FROM sluice_migrations')
+    const p = await db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+      partitionName(utcDay(new Date())),
+    ])
+    return { version: v.rows[0]!.v, today: p.rows[0]!.ok }
+  } finally {
+    await db.close()
+  }
+}
+
 t.test('initdb in place, the marker gone once it finished', async (t) => {
   const root = tempRoot(t)
   const dir = join(root, 'pg')
@@ -49,6 +65,12 @@ t.test('initdb in place, the marker gone once it finished', async (t) => {
   await initdbInProcess(dir)
   t.notOk(needsInitdb(dir), 'the directory holds a database')
   t.ok(existsSync(join(dir, 'postgresql.conf')), 'with its configuration')
+  // The child's own PGlite did the first start's DDL (src/db/embedded-initdb-schema.ts).
+  t.same(
+    await schema(dir),
+    { version: readMigrations().length, today: true },
+    'migrated, with the day partitions',
+  )
   t.same(readdirSync(root), ['pg'], 'no marker and nothing else is left beside it')
 })
 
@@ -86,6 +108,7 @@ t.test('an initdb child killed midway: the next start initialises again', async 
   await initdbInProcess(dir)
   t.notOk(needsInitdb(dir), 'initialised on the second start')
   t.equal(await answers(dir), 42, 'the database works')
+  t.equal((await schema(dir)).version, readMigrations().length, 'and migrated')
 })
 
 t.test('the directory is not cleared while an earlier child still holds the marker', async (t) => {

@@ -40,12 +40,10 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
       await embedded.close()
     })
     t.match(embedded.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/)
+    // The first start's initdb child migrated the directory (src/db/embedded-initdb-schema.ts).
     const [a, b] = await Promise.all([migrate(embedded.url), migrate(pool)])
-    t.same(
-      [...a.applied, ...b.applied],
-      readMigrations().map((m) => m.version),
-      'applied once',
-    )
+    t.same([...a.applied, ...b.applied], [], 'migrated by the first start')
+    t.same([a.version, b.version], [readMigrations().length, readMigrations().length])
     await new Maintenance({ pool }).runOnce()
     const batch = events('emb', 50)
     const direct = await storeBatch(pool, batch.slice(0, 25))

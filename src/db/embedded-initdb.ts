@@ -1,5 +1,5 @@
 /**
- * Child-process body that initialises the embedded database's directory and exits
+ * Child-process body that initialises the embedded database's directory, migrates it, and exits
  * (src/db/embedded-memory.ts says why in a process of its own). Its only argument is the
  * directory; an error is written to stderr and exits 1. It holds the lock on the directory's
  * marker while it runs and exits 0 only once every file it made is on disk
@@ -10,6 +10,7 @@ import { inspect } from 'node:util'
 import { PGlite } from '@electric-sql/pglite'
 import { fsyncTree } from '../util/durable-fs.js'
 import { initdbMarker, lockMarker } from './embedded-initdb-marker.js'
+import { prepareSchema } from './embedded-initdb-schema.js'
 import { embeddedOptions } from './embedded-memory.js'
 
 process.title = 'sluice-pg-initdb'
@@ -23,7 +24,12 @@ try {
   if (!lockMarker(initdbMarker(dir))) throw new Error('another initdb runs in this directory')
   // PGlite cannot open a symlink (Emscripten's NODEFS mount fails with ENOENT): its target.
   const db = await PGlite.create(realpathSync(dir), embeddedOptions())
-  await db.close()
+  try {
+    // Its heap growth stays in this process too (embedded-initdb-schema.ts).
+    await prepareSchema(db)
+  } finally {
+    await db.close()
+  }
   // PGlite writes through Emscripten's NODEFS, which never fsyncs; like Postgres's own initdb
   // (its sync step), everything is made durable before the marker may go.
   await fsyncTree(dir)
