@@ -5,7 +5,6 @@
  * once the socket server listens, or `failed` with the reason; `close` stops both.
  */
 import { mkdirSync, realpathSync } from 'node:fs'
-import { setFlagsFromString } from 'node:v8'
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
@@ -36,17 +35,6 @@ export interface EmbeddedHostApi {
   failed(message: string): void
 }
 
-/**
- * V8's budget before a WebAssembly function is recompiled by TurboFan, its optimising compiler
- * (default 1,800,000, "a rough approximation of bytes executed"). Opening PGlite runs much of
- * Postgres once (catalog loading, the first queries): at the default budget TurboFan compiled
- * many of those functions and its compilation's memory stayed resident (a standalone PGlite
- * opened: 166-168 MB RSS, 132-134 MB with this budget, 126 MB with Liftoff only; the engine idle
- * on a second start 282 -> 262 MB, one run each). Code that stays hot under load still reaches TurboFan, only later. V8's flags
- * are the process's: undici's HTTP parser (WebAssembly too) tiers up later as well.
- */
-const WASM_TIERING_BUDGET = 100_000_000
-
 const { dir, port, maxConnections } = workerData as EmbeddedThreadData
 let db: PGlite | null = null
 let server: PGLiteSocketServer | null = null
@@ -56,7 +44,6 @@ async function start(): Promise<void> {
   try {
     // A first start initialises the directory in a process that exits (embedded-memory.ts).
     if (needsInitdb(dir)) await initdbInProcess(dir)
-    setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`)
     // PGlite cannot open a symlink (Emscripten's NODEFS mount fails with ENOENT): its target.
     db = await PGlite.create(realpathSync(dir), embeddedOptions())
   } catch (err) {
