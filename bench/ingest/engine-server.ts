@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/config.js'
 import { Engine } from '../../src/engine.js'
 import { journalCommitSeconds } from '../../src/metrics.js'
+import { timeJournalOps } from './journal-ops-report.js'
 import { startLoopReport } from './loop-report.js'
 
 // Sluice's engine as `sluice start` runs it, with the pipeline thread's nice value set by
@@ -20,6 +21,18 @@ const engine = new Engine(loadConfig(), {
 })
 await engine.start()
 const report = startLoopReport()
+// The synchronous part of each main-thread journal call (the writer is inline): which stalls it.
+const journalOps = report
+  ? timeJournalOps(engine.journal, [
+      'markForwarded',
+      'readPending',
+      'compact',
+      'compactInBackground',
+      'finishCheckpoint',
+      'stats',
+      'forwardedThrough',
+    ])
+  : null
 console.log(JSON.stringify({ msg: 'listening', port: engine.port }))
 process.once('SIGTERM', () => {
   if (report) {
@@ -29,6 +42,7 @@ process.once('SIGTERM', () => {
       const v: Record<string, number> = {}
       for (const x of m.values) v[String(x.labels.le ?? x.metricName)] = x.value
       process.stderr.write(`${JSON.stringify({ msg: 'journal commits', ...v })}\n`)
+      process.stderr.write(`${JSON.stringify({ msg: 'journal calls', ...journalOps?.() })}\n`)
     })
   }
   void engine.close().finally(() => process.exit(0))
