@@ -5,6 +5,12 @@
 -- but the admin listing of all statuses, newest first: that listing now reads one range of 0008's
 -- index per status and merges them (src/db/delivery-queries.ts), so three index entries per
 -- delivery go. The foreign key's lookups (a subscription's deliveries) use 0008's index too.
+--
+-- Both statements take ACCESS EXCLUSIVE on deliveries, which old nodes of a rolling upgrade keep
+-- writing (the store statement inserts deliveries): as in 0012, a queued lock request would block
+-- them for as long as it waits, so it waits 5 s at most, then this migration rolls back whole
+-- and is retried (docs/database.md).
+SET LOCAL lock_timeout = '5s';
 DROP INDEX deliveries_by_subscription;
 
 -- That listing names the statuses: a row with any other status would not be listed. The code

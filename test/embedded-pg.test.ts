@@ -41,9 +41,23 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
     })
     t.match(embedded.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/)
     // The first start's initdb child migrated the directory (src/db/embedded-initdb-schema.ts).
-    const [a, b] = await Promise.all([migrate(embedded.url), migrate(pool)])
-    t.same([...a.applied, ...b.applied], [], 'migrated by the first start')
-    t.same([a.version, b.version], [readMigrations().length, readMigrations().length])
+    const n = readMigrations().length
+    t.same((await migrate(pool)).applied, [], 'migrated by the first start')
+    // Two migrators at once with one version more: advisory locks never block on the embedded
+    // database (one shared session), so only the in-process serialisation keeps them from both
+    // applying it (the second would fail on the table the first made).
+    const extra = [
+      ...readMigrations(),
+      { version: n + 1, name: 'extra', sql: 'CREATE TABLE embedded_extra (x int)' },
+    ]
+    const [a, b] = await Promise.all([
+      migrate(embedded.url, undefined, extra),
+      migrate(pool, undefined, extra),
+    ])
+    t.same([...a.applied, ...b.applied], [n + 1], 'the extra version applied exactly once')
+    t.same([a.version, b.version], [n + 1, n + 1])
+    await pool.query('DROP TABLE embedded_extra')
+    await pool.query('DELETE FROM sluice_migrations WHERE version = $1', [n + 1])
     await new Maintenance({ pool }).runOnce()
     const batch = events('emb', 50)
     const direct = await storeBatch(pool, batch.slice(0, 25))

@@ -62,7 +62,14 @@ export interface DeliveryQuery {
 // Every status the schema allows (migration 0014's check): the listing of all of them reads one
 // range of the (subscription_id, status, id DESC) index per status, at most `limit` rows each,
 // and merges them newest first; there is no (subscription_id, id) index to keep per row version.
-const STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed', 'cancelled']
+// A Record, so a status added to DeliveryStatus fails to compile here until it is listed.
+const STATUS_SET: Record<DeliveryStatus, true> = {
+  pending: true,
+  succeeded: true,
+  failed: true,
+  cancelled: true,
+}
+const STATUSES = Object.keys(STATUS_SET) as DeliveryStatus[]
 const range = (status: string) => `(SELECT ${COLUMNS} FROM deliveries d
   WHERE d.subscription_id = $1 AND d.status = ${status} AND ($2::bigint IS NULL OR d.id < $2)
   ORDER BY d.id DESC LIMIT $3)`

@@ -15,8 +15,9 @@ import { fsyncPath, writeFileDurably } from '../util/durable-fs.js'
  *
  * The marker is also a lock: the initdb child holds SQLite's fcntl lock on it (an empty file is
  * an empty SQLite database), which the kernel drops when the child ends, however it ends. A child
- * outliving a stopped engine exits only between two steps of initdb; the next start waits for
- * that lock before it clears the directory, so two initdbs never write into it at once.
+ * outliving a stopped engine exits between two steps of initdb or of its migrations; the next
+ * start waits for that lock before it clears the directory, so two initdbs never write into it
+ * at once.
  */
 export const initdbMarker = (dir: string) => `${dir}.initdb-incomplete`
 

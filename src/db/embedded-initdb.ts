@@ -25,8 +25,16 @@ try {
   // PGlite cannot open a symlink (Emscripten's NODEFS mount fails with ENOENT): its target.
   const db = await PGlite.create(realpathSync(dir), embeddedOptions())
   try {
-    // Its heap growth stays in this process too (embedded-initdb-schema.ts).
-    await prepareSchema(db)
+    // Its heap growth stays in this process too (embedded-initdb-schema.ts). Best effort: a
+    // migration or maintenance round that fails here fails the same way in the engine, which
+    // retries it by its own rules (classified, on the initialised directory) instead of the
+    // whole initdb again on every retry. Each migration commits with its ledger row, so a failed
+    // one leaves a whole version; the round is idempotent.
+    await prepareSchema(db).catch((err: unknown) =>
+      process.stderr.write(
+        `schema left to the engine: ${(err as Error)?.message ?? inspect(err)}\n`,
+      ),
+    )
   } finally {
     await db.close()
   }

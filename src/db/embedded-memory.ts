@@ -25,7 +25,8 @@ export const embeddedOptions = (): PGliteOptions => ({
 })
 
 /**
- * Initialise `dir` in a process of its own that then exits. initdb runs a second PGlite and
+ * Initialise `dir` and migrate it (src/db/embedded-initdb-schema.ts) in a process of its own
+ * that then exits. initdb runs a second PGlite and
  * initdb's own WebAssembly module, about 690 MB at its peak. In a thread that ended, the memory
  * went back to the allocator but part of it stayed resident in the engine (its first-start idle
  * 150 MB above a second start's) and its peak counted in the engine's; a process returns all of
