@@ -28,7 +28,6 @@ const journalOps = report
       'readPending',
       'compact',
       'compactInBackground',
-      'finishCheckpoint',
       'stats',
       'forwardedThrough',
     ])
