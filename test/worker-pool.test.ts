@@ -55,8 +55,14 @@ t.test('worker pool stores batches end to end', async (t) => {
             count(*) FILTER (WHERE type = 'charge.succeeded')::int AS stripe FROM events`,
   )
   t.same(rows[0], { n: 500, push: 250, stripe: 250 })
-  const one = await pool.query<{ body: Buffer }>(`SELECT body FROM events WHERE id = 'wp-7'`)
-  t.ok(Buffer.compare(one.rows[0]!.body, events[7]!.body) === 0, 'body bytes crossed the thread')
+  // The bodies cross in one moved buffer, packed end to end: each row must hold its own bytes
+  // and not a neighbour's (an offset off by one event would shift them all).
+  const stored = await pool.query<{ id: string; body: Buffer }>('SELECT id, body FROM events')
+  const byId = new Map(events.map((e) => [e.id, e.body]))
+  t.ok(
+    stored.rows.every((r) => Buffer.compare(r.body, byId.get(r.id)!) === 0),
+    'every body crossed the thread byte for byte',
+  )
 
   t.same(await workers.run([]), [])
   t.equal(workers.pending, 0)

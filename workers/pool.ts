@@ -5,6 +5,7 @@ import { DatabaseUnavailableError, permanentSqlState } from '../src/db/errors.js
 import { PermanentError } from '../src/permanent-error.js'
 import { runningFromSources } from '../src/util/package-root.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
+import { packBodies } from '../src/util/packed-bodies.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
 
 export interface WorkerPoolOptions {
@@ -97,7 +98,10 @@ export class WorkerPool implements Component {
     this.inFlight++
     let res: StoreBatchResult
     try {
-      res = await this.piscina.run({ events })
+      // The bodies are moved to the thread in one buffer; `events` keeps its own, so a batch
+      // that fails can be run again (or split to isolate a poison event).
+      const task: StoreBatchTask = packBodies(events)
+      res = await this.piscina.run(task, { transferList: [task.bodies] })
     } finally {
       this.inFlight--
     }

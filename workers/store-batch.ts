@@ -9,12 +9,12 @@ import type { EventResult, StorableEvent } from '../src/event.js'
 import { BatchUnavailable, storeBatch } from './insert.js'
 import { nameThread } from '../src/actors/thread-self.js'
 import { usePreparedStatements } from '../src/db/prepared.js'
+import { unpackBodies, type PackedBodies } from '../src/util/packed-bodies.js'
 
 nameThread('sluice-worker')
 
-export interface StoreBatchTask {
-  events: StorableEvent[]
-}
+/** One batch: the events' metadata, and their bodies in one buffer moved to this thread. */
+export type StoreBatchTask = PackedBodies<StorableEvent>
 
 /** Either every event's outcome, or "the database is unavailable, retry the whole batch". */
 export type StoreBatchResult =
@@ -49,7 +49,7 @@ function threadPool(): pg.Pool {
 // so "unavailable" travels as data and workers/pool.ts turns it back into an error.
 export default async function storeBatchTask(task: StoreBatchTask): Promise<StoreBatchResult> {
   try {
-    return { ok: true, results: await storeBatch(threadPool(), task.events) }
+    return { ok: true, results: await storeBatch(threadPool(), unpackBodies(task)) }
   } catch (err) {
     if (err instanceof BatchUnavailable) {
       const { sqlstate } = err
