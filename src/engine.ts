@@ -25,6 +25,7 @@ import type { PipelineRunner } from './pipeline/runner.js'
 import { HttpServer, readinessReport, type ReadinessFn } from './server/index.js'
 import { onceAsync, runAll } from './util/once.js'
 import { buildSources } from './sources/index.js'
+import { tuneThreadHeaps } from './heap-tuning.js'
 import { startTracing, tracingOptions, tracingWarnings, type EventTracer } from './tracing/index.js'
 
 export interface EngineOptions {
@@ -83,6 +84,8 @@ export class Engine implements Component {
     options: EngineOptions = {},
   ) {
     this.logger = options.logger ?? createLogger(config.SLUICE_LOG_LEVEL)
+    // Before any of the engine's threads exists: it applies to isolates made afterwards.
+    tuneThreadHeaps()
     this.journal = new SqliteJournal({
       dataDir: config.SLUICE_DATA_DIR,
       sync: config.SLUICE_JOURNAL_SYNC,
