@@ -69,7 +69,11 @@ export function decodeEnvelope(data: Buffer): WebhookEvent[] {
     if (typeof meta.id !== 'string' || typeof meta.source !== 'string') {
       throw new Error(`envelope event ${events.length} has no id or source`)
     }
-    const body = Buffer.from(take(take(4, 'body length').readUInt32BE(0), 'body'))
+    // A view, not a copy: the events of one message are stored, settled and dropped together,
+    // and the store threads get the bodies packed into a buffer of their own (packBodies), so
+    // nothing clones the message through a view. A copy per body was an ArrayBuffer per event,
+    // which the pipeline thread's full GCs had to find and free.
+    const body = take(take(4, 'body length').readUInt32BE(0), 'body')
     const event: WebhookEvent = {
       id: meta.id,
       source: meta.source,
