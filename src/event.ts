@@ -11,6 +11,11 @@ export interface WebhookEvent {
   receivedAt: number
   contentType: string
   headers: Record<string, string>
+  /**
+   * Often a view into a larger buffer (a broker message decoded by envelope/codec.ts, Node's
+   * pool): to send events to another thread, pack their bodies (util/packed-bodies.ts) rather
+   * than cloning the events, which would copy every buffer behind the views whole.
+   */
   body: Buffer
   /** Signature scheme that verified the event (`github`, `stripe`, ...), null when unsigned. */
   verifiedBy: string | null
