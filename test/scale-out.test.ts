@@ -6,7 +6,7 @@ import pg from 'pg'
 import { AMQP_URL, deleteRabbitTopology } from './helpers/broker-fixtures.js'
 import { EngineChild } from './helpers/engine-child.js'
 import { failOnLeaks } from './helpers/leaks.js'
-import { freshDatabase } from './helpers/pg.js'
+import { freshDatabase, waitForMigrations } from './helpers/pg.js'
 import { postMany } from './helpers/post.js'
 import { until } from './helpers/wait.js'
 
@@ -59,6 +59,11 @@ t.test(
     // Started together: both migrate the shared database at once and declare the same queue.
     await Promise.all(nodes.map((n) => n.engine.start()))
     t.not(a.engine.port, b.engine.port, 'each node listens on its own port')
+    // A node answers 200 from its journal as soon as it listens; its pipeline thread migrates
+    // and starts consuming after that (seconds under load, the sources under tap's loader).
+    // Posting only once the schema is there puts node A's kill where this test wants it, while
+    // both nodes consume, and the count below never queries tables that do not exist yet.
+    await waitForMigrations(pool, 300_000)
 
     let killed = false
     // The signal node A died of when the test killed it, and whether it came back.
