@@ -4,7 +4,9 @@ import type pg from 'pg'
  * The dispatcher's hot statements (the claim, the result write, the next-due probe) are large
  * CTEs run hundreds of times a second under load: parsing and planning them each time cost
  * Postgres as much as a batch's row writes (issue 20: about 6 ms per claim + result pair). As
- * named statements they are parsed once per connection, and Postgres may keep a generic plan.
+ * named statements they are parsed once per connection. The dispatcher's connections still
+ * plan each run (`plan_cache_mode`, src/dispatcher/pool-config.ts): the generic plans Postgres
+ * switched to after five runs cost more than planning.
  *
  * Only on pools marked here: PGlite's socket server (the embedded database) runs every
  * connection in its one backend, where two connections preparing the same name would collide.

@@ -5,7 +5,6 @@
  * `wake` (cast: new deliveries were stored), `metrics`, `lanes`, `health`, `close`.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import pg from 'pg'
 import { Rpc } from '../actors/rpc.js'
 import type { HostApi } from '../actors/thread-host.js'
 import { lowerThreadPriority, nameThread } from '../actors/thread-self.js'
@@ -20,7 +19,8 @@ import { runAll } from '../util/once.js'
 import type { DispatcherActorApi, DispatcherHostApi } from './actor-api.js'
 import { Dispatcher } from './dispatcher.js'
 import { notRunning } from './health.js'
-import { DISPATCHER_POOL_SIZE, type DispatcherTuning } from './options.js'
+import type { DispatcherTuning } from './options.js'
+import { createDispatcherPool } from './pool-config.js'
 import { usePreparedStatements } from '../db/prepared.js'
 import { startTracing, type TracingOptions } from '../tracing/index.js'
 
@@ -59,7 +59,7 @@ let dispatcher: Dispatcher | null = null
 let starting: Dispatcher | null = null
 // Why the last start failed (the database gone again since the pipeline saw it up), for /readyz.
 let startError: string | null = null
-const pool = new pg.Pool({ connectionString: data.connectionString, max: DISPATCHER_POOL_SIZE })
+const pool = createDispatcherPool(data.connectionString, data.embedded)
 // Not on PGlite's socket server: its connections share one backend (src/db/prepared.ts).
 if (!data.embedded) usePreparedStatements(pool)
 const actor: DispatcherActorApi = {
