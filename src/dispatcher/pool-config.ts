@@ -13,15 +13,21 @@ export const PLAN_EACH_RUN = 'SET plan_cache_mode = force_custom_plan'
  *
  * A SET on connect rather than a startup option: PgBouncer refuses startup options it does not
  * know, and a server without the setting (before Postgres 12) only loses the tuning, not the
- * connection. pg runs a client's queries in order, so the SET precedes the first claim. Not on
- * the embedded database, whose connections share one backend and name no statements.
+ * connection. The pool awaits onConnect before it hands the connection out, so the SET runs
+ * before the first claim and never beside another query (pg deprecates queueing). Not on the
+ * embedded database, whose connections share one backend and name no statements.
  */
 export function createDispatcherPool(connectionString: string, embedded: boolean): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: DISPATCHER_POOL_SIZE })
-  if (!embedded) {
-    pool.on('connect', (client) => {
-      client.query(PLAN_EACH_RUN).catch(() => {})
-    })
-  }
-  return pool
+  return new pg.Pool({
+    connectionString,
+    max: DISPATCHER_POOL_SIZE,
+    // pg-pool awaits the promise onConnect returns (3.14, its index.js); @types/pg says void.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    ...(embedded ? {} : { onConnect: planEachRun }),
+  })
+}
+
+/** A refusal costs the tuning only; a lost connection shows in the query that follows. */
+async function planEachRun(client: pg.ClientBase): Promise<void> {
+  await client.query(PLAN_EACH_RUN).catch(() => {})
 }
