@@ -119,6 +119,22 @@ for (const named of [false, true])
         [event({ headers: { 'x-event-type': 'order.shipped' } }), 'order.shipped'],
         [event({ json: { type: 'plain' } }), 'plain'],
         [event({ json: { kind: 'none' } }), null],
+        // The body's type is read by Postgres from the payload: the same rules as detectType.
+        [
+          event({
+            json: { id: 'evt_2' },
+            headers: { 'x-event-type': 'after' },
+            verifiedBy: 'stripe',
+          }),
+          'after',
+        ],
+        [event({ json: { type: 'in' }, headers: { 'x-event-type': 'hdr' } }), 'hdr'],
+        [event({ json: { x: 1 }, headers: { 'svix-id': 'm2', 'x-event-type': 'sw' } }), 'sw'],
+        [event({ json: { type: 7 } }), null],
+        [event({ json: { type: '' } }), null],
+        [event({ json: [{ type: 'in-array' }] }), null],
+        [event({ json: { type: 'ü \"q\"' } }), 'ü \"q\"'],
+        [event({ body: Buffer.from('"type"') }), null],
       ]
       const r = await storeBatch(
         pool,
@@ -214,6 +230,27 @@ for (const named of [false, true])
       t.equal(stored.payload, null)
       t.equal(stored.body.toString(), text)
     })
+
+    t.test(
+      'a body that only looks like JSON costs no other event its payload or type',
+      async (t) => {
+        const bad = event({ body: Buffer.from('{"type":"x",'), headers: { 'x-event-type': 'hdr' } })
+        const nul = event({ body: Buffer.from('{"type":"kept","s":"\\u0000"}') })
+        const good = event({ json: { type: 'body.type' } })
+        const r = await storeBatch(pool, [bad, nul, good])
+        t.ok(r.every((x) => x.ok && x.inserted))
+        const b = await row(bad)
+        t.equal(b.payload, null)
+        t.equal(b.type, 'hdr')
+        t.equal(b.body.toString(), '{"type":"x",')
+        const n = await row(nul)
+        t.equal(n.payload, null, 'jsonb refuses \\u0000')
+        t.equal(n.type, 'kept', 'JSON.parse still finds its type')
+        const g = await row(good)
+        t.same(g.payload, { type: 'body.type' })
+        t.equal(g.type, 'body.type')
+      },
+    )
 
     t.test(
       'a batch larger than one statement (1,000 rows) is split, still one row per key',

@@ -1,9 +1,9 @@
 import type pg from 'pg'
 import { isConnectionError, permanentSqlState, retryOnConflict } from '../src/db/errors.js'
 import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
-import { orderingValues, subscriptionMatches } from '../src/db/subscription-match.js'
-import { detectType, parseBody } from './parse.js'
+import { detectType, headerTypes, mayBeJson, parseBody } from './parse.js'
 import { dropNamesOn, preparesStatements } from '../src/db/prepared.js'
+import { COLUMNS, insertSql } from './store-sql.js'
 import { storableTraceparent } from '../src/tracing/traceparent.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
@@ -16,7 +16,6 @@ export class BatchUnavailable extends Error {
   }
 }
 
-const COLUMNS = 10
 // Rows per statement. The protocol counts parameters in 16 bits (65,535 at most); past ~1,000
 // rows a bigger statement brings nothing (planning grows with it), so batches are split there.
 const MAX_ROWS = 1000
@@ -31,54 +30,19 @@ const MAX_ROWS = 1000
 // name fails (42P05) and the event would count a failed attempt.
 const MAX_NAMED_ROWS = 64
 const namedSize = (n: number) => 2 ** Math.ceil(Math.log2(n))
-const sqlCache = new Map<number, string>()
-
-// One statement = one transaction: the keys go into event_keys (ON CONFLICT DO NOTHING), only
-// rows whose key was created now go on into events, and each of those gets one delivery per
-// matching active subscription (outbound delivery): the row and its deliveries commit together,
-// and a redelivered event, whose key exists, makes none. Every parameter is typed because
-// untyped parameters in later VALUES rows would be resolved as text first. The payload is the
-// body itself, so it is not sent twice: a boolean says "the body is JSON" (parse.ts checked it
-// is UTF-8 JSON) and Postgres makes the jsonb from the body's bytes.
-function insertSql(rows: number): string {
-  let sql = sqlCache.get(rows)
-  if (sql) return sql
-  const values: string[] = []
-  for (let r = 0; r < rows; r++) {
-    const p = (c: number) => `$${r * COLUMNS + c}`
-    values.push(
-      `(${p(1)}::text,${p(2)}::text,${p(3)}::text,${p(4)}::timestamptz,${p(5)}::text,` +
-        `${p(6)}::jsonb,${p(7)}::bytea,` +
-        `CASE WHEN ${p(8)}::boolean THEN convert_from(${p(7)}::bytea, 'UTF8')::jsonb END,${p(9)}::text,` +
-        `${p(10)}::text)`,
-    )
-  }
-  sql = `WITH v (id, source, type, received_at, content_type, headers, body, payload, verified_by, traceparent)
-AS (VALUES ${values.join(',')}),
-k AS (INSERT INTO event_keys (source, id, received_at) SELECT source, id, received_at FROM v
-  WHERE id IS NOT NULL
-  ON CONFLICT DO NOTHING RETURNING source, id),
-e AS (INSERT INTO events (id, source, type, received_at, content_type, headers, body, payload, verified_by,
-  traceparent)
-SELECT v.id, v.source, v.type, v.received_at, v.content_type, v.headers, v.body, v.payload, v.verified_by,
-  v.traceparent
-FROM v JOIN k ON k.source = v.source AND k.id = v.id
-RETURNING source, id, type, received_at, payload),
-d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for)
-SELECT s.id, e.source, e.id, e.received_at, ${orderingValues('s', 'e')}
-FROM e JOIN subscriptions s ON s.status = 'active' AND ${subscriptionMatches('s', 'e')}
-ON CONFLICT DO NOTHING)
-SELECT source, id FROM e`
-  if (sqlCache.size > 256) sqlCache.clear()
-  sqlCache.set(rows, sql)
-  return sql
-}
 
 interface Row {
   key: string
   params: unknown[]
   hasPayload: boolean
+  event: StorableEvent
+  body: Buffer
 }
+
+// Parameter positions (0-based) of what checkedInJs and withoutPayload change.
+const TYPE_FIRST = 2
+const TYPE_FALLBACK = 3
+const IS_JSON = 8
 
 function toRow(e: StorableEvent): Row {
   // Rows without an id are the named statement's padding, skipped by it: a real event must
@@ -90,23 +54,41 @@ function toRow(e: StorableEvent): Row {
   const body = Buffer.isBuffer(e.body)
     ? e.body
     : Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength)
-  const parsed = parseBody(body, e.contentType)
+  const json = mayBeJson(body, e.contentType)
+  const types = headerTypes(e.headers, e.verifiedBy)
   return {
     key: keyOf(e.source, e.id),
-    hasPayload: parsed.json !== null,
+    hasPayload: json,
+    event: e,
+    body,
     params: [
       e.id,
       e.source,
-      detectType(e.headers, e.verifiedBy, parsed.value),
+      types.first,
+      types.fallback,
       new Date(e.receivedAt).toISOString(),
       e.contentType,
       JSON.stringify(e.headers),
       body,
-      parsed.json !== null,
+      json,
       e.verifiedBy,
       storableTraceparent(e.traceparent),
     ],
   }
+}
+
+/**
+ * The row as JSON.parse sees its body: a payload only when it parses, and the type decided
+ * here. For a batch Postgres refused, where one body that only looked like JSON (by its first
+ * byte) must not cost the others their payloads or types.
+ */
+function checkedInJs(row: Row): Row {
+  const parsed = parseBody(row.body, row.event.contentType)
+  const params = row.params.slice()
+  params[TYPE_FIRST] = detectType(row.event.headers, row.event.verifiedBy, parsed.value)
+  params[TYPE_FALLBACK] = null
+  params[IS_JSON] = parsed.json !== null
+  return { ...row, params, hasPayload: parsed.json !== null }
 }
 
 const keyOf = (source: string, id: string) => `${source}\u0000${id}`
@@ -135,8 +117,9 @@ function namedStatement(n: number, params: unknown[]) {
 
 /**
  * Write a batch with one multi-row statement (one transaction), idempotent on (source, id).
- * A data error isolates the bad events by retrying row by row (first without the JSON payload,
- * kept as bytes in `body` anyway), so one poison event does not fail the others. A connection
+ * A data error retries the batch once with JSON.parse deciding which bodies are JSON
+ * (checkedInJs), then isolates the bad events by retrying row by row (first without the JSON
+ * payload, kept as bytes in `body` anyway), so one poison event does not fail the others. A connection
  * or server error throws BatchUnavailable: the caller retries the whole batch later.
  */
 export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promise<EventResult[]> {
@@ -164,23 +147,24 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
     rows.push(row)
     return rows.length - 1
   })
-  // Same lock order in every batch: overlapping concurrent batches wait instead of deadlocking.
-  const sorted = rows.slice().sort((a, b) => (a.key < b.key ? -1 : 1))
   const inserted = new Set<string>()
   const outcome: EventOutcome[] = []
   try {
-    // Very large batches are split into statements of MAX_ROWS (see there).
-    for (let at = 0; at < sorted.length; at += MAX_ROWS) {
-      const chunk = sorted.slice(at, at + MAX_ROWS)
-      for (const key of await retryOnConflict(() => insertRows(pool, chunk))) inserted.add(key)
-    }
+    await insertAll(pool, rows, inserted)
     rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
   } catch (err) {
     if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
-    // Row by row; rows of chunks already committed above are simply found as duplicates.
-    for (const [i, row] of rows.entries()) {
-      const alone = await insertAlone(pool, row)
-      outcome[i] = alone.ok && inserted.has(row.key) ? { ok: true, inserted: true } : alone
+    // Rows of chunks already committed are simply found as duplicates from here on.
+    const checked = rows.map(checkedInJs)
+    try {
+      await insertAll(pool, checked, inserted)
+      rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
+    } catch (err) {
+      if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
+      for (const [i, row] of checked.entries()) {
+        const alone = await insertAlone(pool, row)
+        outcome[i] = alone.ok && inserted.has(row.key) ? { ok: true, inserted: true } : alone
+      }
     }
   }
   const processedAt = Date.now()
@@ -190,6 +174,16 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
     const result: EventOutcome = o.ok && repeat[i] ? { ok: true, inserted: false } : o
     return { ...result, processedAt }
   })
+}
+
+async function insertAll(pool: pg.Pool, rows: Row[], inserted: Set<string>): Promise<void> {
+  // Same lock order in every batch: overlapping concurrent batches wait instead of deadlocking.
+  const sorted = rows.slice().sort((a, b) => (a.key < b.key ? -1 : 1))
+  // Very large batches are split into statements of MAX_ROWS (see there).
+  for (let at = 0; at < sorted.length; at += MAX_ROWS) {
+    const chunk = sorted.slice(at, at + MAX_ROWS)
+    for (const key of await retryOnConflict(() => insertRows(pool, chunk))) inserted.add(key)
+  }
 }
 
 async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
@@ -215,7 +209,7 @@ async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
 // with a null payload rather than lose it; the exact bytes are in `body`.
 function withoutPayload(row: Row): Row {
   const params = row.params.slice()
-  params[7] = false
+  params[IS_JSON] = false
   return { ...row, params, hasPayload: false }
 }
 

@@ -9,7 +9,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 const NOT_JSON = /^(application\/x-www-form-urlencoded|multipart\/)/i
 
 // First byte of any JSON text: { [ " - 0-9 t f n (after optional whitespace).
-function mayBeJson(body: Uint8Array): boolean {
+function startsLikeJson(body: Uint8Array): boolean {
   for (const b of body) {
     if (b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d) continue
     return (
@@ -26,6 +26,15 @@ function mayBeJson(body: Uint8Array): boolean {
   return false
 }
 
+/**
+ * Whether the body can be JSON, from its content type and first byte only: the store statement
+ * lets Postgres parse such bodies (it makes the jsonb payload from them anyway) instead of
+ * parsing each one here too; workers/insert.ts falls back to parseBody when Postgres refuses one.
+ */
+export function mayBeJson(body: Uint8Array, contentType: string): boolean {
+  return !NOT_JSON.test(contentType) && startsLikeJson(body)
+}
+
 export interface ParsedBody {
   /** The JSON text exactly as received (for the jsonb column), null when not JSON. */
   json: string | null
@@ -39,7 +48,7 @@ export interface ParsedBody {
  * only to say "not JSON" for forms. A top-level scalar such as `42` or `"x"` is JSON too.
  */
 export function parseBody(body: Uint8Array, contentType: string): ParsedBody {
-  if (NOT_JSON.test(contentType) || !mayBeJson(body)) return { json: null, value: undefined }
+  if (!mayBeJson(body, contentType)) return { json: null, value: undefined }
   try {
     const text = utf8.decode(body)
     return { json: text, value: JSON.parse(text) }
@@ -55,31 +64,49 @@ function bodyType(value: unknown): string | null {
 }
 
 /**
+ * The type the headers state, split around the body's top-level `type`: the event's type is
+ * `first ?? the body's type ?? fallback`. The store statement takes the body's type from the
+ * jsonb payload Postgres makes anyway, so the body is not parsed here for it.
+ */
+export interface HeaderTypes {
+  readonly first: string | null
+  readonly fallback: string | null
+}
+
+/**
  * The event type, when the sender states one, in this order: `X-GitHub-Event`; Stripe's body
  * `type` (source verified by stripe or carrying Stripe-Signature); `X-Shopify-Topic`; a
  * Standard Webhooks body `type` (verified as such or carrying webhook-id / svix-id);
  * `X-Event-Type`; else a top-level body `type`. Headers are lower-cased.
  */
-export function detectType(
+export function headerTypes(
   headers: Record<string, string>,
   verifiedBy: string | null,
-  value: unknown,
-): string | null {
+): HeaderTypes {
   const h = (name: string) => {
     const v = headers[name]
     return typeof v === 'string' && v !== '' ? v : null
   }
   const github = h('x-github-event')
-  if (github) return github
+  if (github) return { first: github, fallback: null }
+  // Where the body's type comes before a header, the headers after it are what is left.
   if (verifiedBy === 'stripe' || h('stripe-signature')) {
-    const t = bodyType(value)
-    if (t) return t
+    return { first: null, fallback: h('x-shopify-topic') ?? h('x-event-type') }
   }
   const shopify = h('x-shopify-topic')
-  if (shopify) return shopify
+  if (shopify) return { first: shopify, fallback: null }
   if (verifiedBy === 'standard-webhooks' || h('webhook-id') || h('svix-id')) {
-    const t = bodyType(value)
-    if (t) return t
+    return { first: null, fallback: h('x-event-type') }
   }
-  return h('x-event-type') ?? bodyType(value)
+  return { first: h('x-event-type'), fallback: null }
+}
+
+/** headerTypes with the body's parsed value: the event type as the store statement makes it. */
+export function detectType(
+  headers: Record<string, string>,
+  verifiedBy: string | null,
+  value: unknown,
+): string | null {
+  const { first, fallback } = headerTypes(headers, verifiedBy)
+  return first ?? bodyType(value) ?? fallback
 }
