@@ -177,7 +177,8 @@ export const variableDocs: Record<EnvVariable, VariableDoc> = {
   SLUICE_DISPATCHER_START: {
     group: 'Outbound delivery',
     meaning:
-      'When the outbound dispatcher thread starts: `eager` with the engine; `on-demand` only once a subscription exists (made through this node at once, made elsewhere within a second), so a node that only ingests keeps no dispatcher thread, its heap and its pool (about 15 MB).',
+      'When the outbound dispatcher thread starts: `eager` with the engine; `on-demand` only once a subscription exists (made through this node at once, made elsewhere within a second), so a node that only ingests keeps no dispatcher thread, its heap and its pool (about 25 MB).',
+    default: '`on-demand` on the embedded Postgres, `eager` with `DATABASE_URL`',
   },
   SLUICE_DISABLE_AFTER_HOURS: {
     group: 'Outbound delivery',

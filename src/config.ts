@@ -170,9 +170,8 @@ export const envSchema = z.object({
     })
     .default([5, 300, 1800, 7200, 18000, 36000, 36000]),
   SLUICE_DELIVERY_TIMEOUT_MS: intIn('SLUICE_DELIVERY_TIMEOUT_MS', 100, 600_000).default(15000),
-  SLUICE_DISPATCHER_START: oneOf('SLUICE_DISPATCHER_START', ['eager', 'on-demand']).default(
-    'eager',
-  ),
+  // Unset: decided in loadConfig by DATABASE_URL (dispatcherStartDefault).
+  SLUICE_DISPATCHER_START: oneOf('SLUICE_DISPATCHER_START', ['eager', 'on-demand']).optional(),
   SLUICE_DISABLE_AFTER_HOURS: intIn('SLUICE_DISABLE_AFTER_HOURS', 0, 87_600).default(120),
   SLUICE_ADMIN_HOST: z
     .string()
@@ -225,6 +224,7 @@ export const envSchema = z.object({
 
 export type EnvConfig = z.infer<typeof envSchema>
 export interface Config extends EnvConfig {
+  SLUICE_DISPATCHER_START: 'eager' | 'on-demand'
   sources: SourcesFile['sources']
   /** SLUICE_OUTBOUND_CA_FILE's certificates (PEM), read at start-up. */
   outboundCa?: string
@@ -251,7 +251,24 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   }
   const sources = loadSources(config.SLUICE_CONFIG, env)
   const caFile = config.SLUICE_OUTBOUND_CA_FILE
-  return { ...config, sources, ...(caFile ? { outboundCa: loadCaFile(caFile) } : {}) }
+  return {
+    ...config,
+    SLUICE_DISPATCHER_START: config.SLUICE_DISPATCHER_START ?? dispatcherStartDefault(config),
+    sources,
+    ...(caFile ? { outboundCa: loadCaFile(caFile) } : {}),
+  }
+}
+
+/**
+ * On embedded defaults (no DATABASE_URL: one node at the edge, often only ingesting) the
+ * dispatcher thread waits for the first subscription: its isolate and pool are about 25 MB of
+ * an idle engine's ~270 (bench/README.md, memory). With an external Postgres it starts with the
+ * engine, so a node of a fleet is ready to deliver the moment another node adds a subscription.
+ */
+export function dispatcherStartDefault(
+  config: Pick<EnvConfig, 'DATABASE_URL'>,
+): 'eager' | 'on-demand' {
+  return config.DATABASE_URL ? 'eager' : 'on-demand'
 }
 
 function loadCaFile(path: string): string {

@@ -20,6 +20,18 @@ const TOKEN = 'on-demand-token-0123456789abcdef'
 // Nodes of one database share the key that seals subscription secrets.
 const SECRET_KEY = randomBytes(32).toString('base64')
 
+t.test('the default: on-demand on the embedded Postgres, eager with DATABASE_URL', async (t) => {
+  t.equal(loadConfig({}).SLUICE_DISPATCHER_START, 'on-demand')
+  const url = 'postgres://127.0.0.1/x'
+  t.equal(loadConfig({ DATABASE_URL: url }).SLUICE_DISPATCHER_START, 'eager')
+  t.equal(loadConfig({ SLUICE_DISPATCHER_START: 'eager' }).SLUICE_DISPATCHER_START, 'eager')
+  t.equal(
+    loadConfig({ DATABASE_URL: url, SLUICE_DISPATCHER_START: 'on-demand' }).SLUICE_DISPATCHER_START,
+    'on-demand',
+  )
+  t.throws(() => loadConfig({ SLUICE_DISPATCHER_START: 'lazy' }), /SLUICE_DISPATCHER_START/)
+})
+
 interface DispatcherCheck {
   ok: boolean
   state: string

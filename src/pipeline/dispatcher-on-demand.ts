@@ -30,11 +30,11 @@ const SOME_SUBSCRIPTION =
   "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE status <> 'deleted') AS any"
 
 /**
- * The dispatcher thread: with the engine (SLUICE_DISPATCHER_START=eager, the default), or
- * (`on-demand`) only once a subscription exists: an engine that only ingests
- * (the edge case) does not keep an idle thread, its V8 heap and its pool. The thread scans
- * Postgres for due deliveries when it starts, so what was stored before it ran is delivered.
- * It starts at once when this node's admin API made a subscription (`subscribed`), and
+ * The dispatcher thread: with the engine (SLUICE_DISPATCHER_START=eager, the default with an
+ * external Postgres), or (`on-demand`, the default on the embedded one) only once a subscription
+ * exists: an engine that only ingests (the edge case) does not keep an idle thread, its V8 heap
+ * and its pool. The thread scans Postgres for due deliveries when it starts, so what was stored
+ * before it ran is delivered. It starts at once when this node's admin API made a subscription (`subscribed`), and
  * otherwise at a check `checkMs` after the previous one ended (a subscription made through
  * another node or the CLI). Stored events do not check: without a subscription they make no
  * deliveries, and the thread's first scan finds those made after one appeared elsewhere. Once
@@ -52,7 +52,7 @@ export class DispatcherOnDemand {
     private readonly pool: pg.Pool,
     private readonly make: () => DispatcherThread,
     private readonly logger: Logger,
-    /** `eager`: start the thread at once (SLUICE_DISPATCHER_START=eager, the default). */
+    /** `eager`: start the thread at once (SLUICE_DISPATCHER_START=eager). */
     private readonly checkMs: number | 'eager' = IDLE_CHECK_MS,
   ) {}
 
