@@ -133,7 +133,7 @@ for (const named of [false, true])
         [event({ json: { type: 7 } }), null],
         [event({ json: { type: '' } }), null],
         [event({ json: [{ type: 'in-array' }] }), null],
-        [event({ json: { type: 'ü \"q\"' } }), 'ü \"q\"'],
+        [event({ json: { type: 'ü "q"' } }), 'ü "q"'],
         [event({ body: Buffer.from('"type"') }), null],
       ]
       const r = await storeBatch(
