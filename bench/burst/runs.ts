@@ -1,3 +1,4 @@
+import { probeFsync, type FsyncLatency } from './fsync-probe.js'
 import pg from 'pg'
 import { countRows, rowsProcessedBetween, storeStats, type StoreStats } from '../e2e/store-stats.js'
 import { jsonBody, runLoad, type LoadResult } from '../stages/loadgen.js'
@@ -66,6 +67,8 @@ export interface PipelineRun {
   notStoredAtEnd: number
   /** receive -> row latency of the rows received during the load (when asked for). */
   latency: StoreStats | null
+  /** The disk's fdatasync latency during the load (when asked for). */
+  fsync: FsyncLatency | null
   /** CPU from load start to the end of the drain, per thread group of the engine. */
   cpu: CpuReport
   /** Postgres and RabbitMQ CPU over the same time, per row stored (services-cpu.ts). */
@@ -97,7 +100,14 @@ async function lastProcessedAt(url: string): Promise<number | null> {
 export async function pipelineRun(
   ctx: BenchContext,
   shape: LoadShape,
-  o: { workers: number; drainMaxSeconds: number; latency?: boolean; root?: string },
+  o: {
+    workers: number
+    drainMaxSeconds: number
+    latency?: boolean
+    root?: string
+    /** Probe the disk's fdatasync latency while the load runs (fsync-probe.ts). */
+    fsyncProbe?: boolean
+  },
 ): Promise<PipelineRun> {
   const queue = uniqueName('sluice_bench_burst')
   const db = await freshDatabase()
@@ -109,7 +119,10 @@ export async function pipelineRun(
     const cpuAtStart = sampleCpu(pid)
     const servicesAtStart = sampleServices(db.name)
     const from = Date.now()
-    const load = await loadOf(ctx, engine.base, shape)
+    const [load, fsync] = await Promise.all([
+      loadOf(ctx, engine.base, shape),
+      o.fsyncProbe ? probeFsync(shape.seconds) : null,
+    ])
     const to = Date.now()
     const settle = settleSeconds(shape.seconds) * 1000
     const stored = await rowsProcessedBetween(db.url, from + settle, to)
@@ -141,6 +154,7 @@ export async function pipelineRun(
       drainPerSecond: seconds > 0 ? Math.round((rows - rowsAtLoadEnd) / seconds) : null,
       notStoredAtEnd: Math.max(0, load.ok - rows),
       latency: o.latency ? await storeStats(db.url, from, to + 1000) : null,
+      fsync,
       cpu,
       services,
       rowsStored: rows,
