@@ -265,9 +265,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
  * an idle engine's ~270 (bench/README.md, memory). With an external Postgres it starts with the
  * engine, so a node of a fleet is ready to deliver the moment another node adds a subscription.
  */
-export function dispatcherStartDefault(
-  config: Pick<EnvConfig, 'DATABASE_URL'>,
-): 'eager' | 'on-demand' {
+function dispatcherStartDefault(config: Pick<EnvConfig, 'DATABASE_URL'>): 'eager' | 'on-demand' {
   return config.DATABASE_URL ? 'eager' : 'on-demand'
 }
 

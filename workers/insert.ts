@@ -119,8 +119,8 @@ function namedStatement(n: number, params: unknown[]) {
  * Write a batch with one multi-row statement (one transaction), idempotent on (source, id).
  * A data error retries the batch once with JSON.parse deciding which bodies are JSON
  * (checkedInJs), then isolates the bad events by retrying row by row (first without the JSON
- * payload, kept as bytes in `body` anyway), so one poison event does not fail the others. A connection
- * or server error throws BatchUnavailable: the caller retries the whole batch later.
+ * payload, kept as bytes in `body` anyway), so one poison event does not fail the others. A
+ * connection or server error throws BatchUnavailable: the caller retries the whole batch later.
  */
 export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promise<EventResult[]> {
   const rows: Row[] = []

@@ -74,10 +74,11 @@ export interface HeaderTypes {
 }
 
 /**
- * The event type, when the sender states one, in this order: `X-GitHub-Event`; Stripe's body
- * `type` (source verified by stripe or carrying Stripe-Signature); `X-Shopify-Topic`; a
- * Standard Webhooks body `type` (verified as such or carrying webhook-id / svix-id);
- * `X-Event-Type`; else a top-level body `type`. Headers are lower-cased.
+ * The header parts of the event type (detectType is the whole of it). The sender's type is, in
+ * this order: `X-GitHub-Event`; Stripe's body `type` (source verified by stripe or carrying
+ * Stripe-Signature); `X-Shopify-Topic`; a Standard Webhooks body `type` (verified as such or
+ * carrying webhook-id / svix-id); `X-Event-Type`; else a top-level body `type`. Headers are
+ * lower-cased.
  */
 export function headerTypes(
   headers: Record<string, string>,

@@ -29,7 +29,7 @@ const LABELS: [RegExp, string][] = [
   // pg_stat_activity keeps the first 1 kB of a statement (track_activity_query_size).
   [/^\s*WITH a AS \(\s+SELECT a\.sid, least/, 'claim'],
   [/^\s*WITH r AS \(\s+SELECT \* FROM unnest/, 'result write'],
-  [/^WITH v \(id, source, type, received_at/, 'store with fan-out (workers)'],
+  [/^WITH v \(id, source, type_first, type_fallback, received_at/, 'store with fan-out (workers)'],
   [/extract\(epoch FROM least/, 'next due (msUntilDue)'],
   [/SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now\(\)/, 'release leases'],
   [/md5\(string_agg/, 'subscription digest'],

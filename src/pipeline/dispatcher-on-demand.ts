@@ -34,9 +34,9 @@ const SOME_SUBSCRIPTION =
  * external Postgres), or (`on-demand`, the default on the embedded one) only once a subscription
  * exists: an engine that only ingests (the edge case) does not keep an idle thread, its V8 heap
  * and its pool. The thread scans Postgres for due deliveries when it starts, so what was stored
- * before it ran is delivered. It starts at once when this node's admin API made a subscription (`subscribed`), and
- * otherwise at a check `checkMs` after the previous one ended (a subscription made through
- * another node or the CLI). Stored events do not check: without a subscription they make no
+ * before it ran is delivered. It starts at once when this node's admin API made a subscription
+ * (`subscribed`), and otherwise at a check `checkMs` after the previous one ended (a subscription
+ * made through another node or the CLI). Stored events do not check: without a subscription they make no
  * deliveries, and the thread's first scan finds those made after one appeared elsewhere. Once
  * started it runs until the pipeline closes.
  */
