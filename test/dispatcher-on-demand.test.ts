@@ -93,6 +93,12 @@ async function node(t: Test, databaseUrl: string, idleCheckMs: number | undefine
   return { dispatcher, subscribe, close, deliveries, metrics, webhook }
 }
 
+// A thread's start is not what these tests time: under tap's TypeScript loader on a loaded
+// machine it took 20-30 s (CI beside two CPU-bound processes), so its wait is long and a
+// delivery's wait only starts once it runs.
+const dispatcherUp = (n: { dispatcher: () => Promise<DispatcherCheck> }) =>
+  until('the dispatcher is up', async () => (await n.dispatcher()).state === 'up', 300_000)
+
 const dispatchThreads = () =>
   readdirSync('/proc/self/task').filter(
     (tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'sluice-dispatch',
@@ -143,7 +149,7 @@ t.test('no dispatcher thread until the first subscription, then deliveries', asy
 
   await a.subscribe({ url: rx.url('/a') })
   t.not((await a.dispatcher()).state, 'idle', 'the subscription started the thread at once')
-  await until('the dispatcher is up', async () => (await a.dispatcher()).state === 'up')
+  await dispatcherUp(a)
   t.equal(dispatchThreads(), 1, 'one dispatcher thread')
   t.equal((await post(a.webhook, '{"type":"late"}', { 'idempotency-key': 'od-1' })).status, 200)
   await until('the subscriber got it', () => rx.received.length >= 1, 30_000)
@@ -172,6 +178,7 @@ t.test('events stored while no thread ran are delivered when one starts', async 
   // A node starting now runs its thread at once, and its first scan finds the delivery.
   const c = await node(t, db.url, 600_000)
   t.not((await c.dispatcher()).state, 'idle', 'node c sees the subscription at its start')
+  await dispatcherUp(c)
   await until('the subscriber got it', () => rx.received.length >= 1, 30_000)
   t.equal(rx.received[0]!.body.toString(), '{"type":"via-b"}')
 })
@@ -187,7 +194,7 @@ t.test('a subscription made in Postgres (another node, the CLI) starts the threa
   t.teardown(() => pool.end())
   const box = new SecretBox(Buffer.from(SECRET_KEY, 'base64'))
   await upsertSubscription(pool, box, { url: rx.url('/elsewhere') }, generateSecret)
-  await until('the dispatcher is up', async () => (await a.dispatcher()).state === 'up', 30_000)
+  await dispatcherUp(a)
   t.equal(dispatchThreads(), 1, 'its look found the subscription and started the thread')
   t.equal((await post(a.webhook, '{"type":"seen"}', { 'idempotency-key': 'od-pg' })).status, 200)
   await until('the subscriber got it', () => rx.received.length >= 1, 30_000)

@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { Engine } from '../../src/engine.js'
 import { freshDatabase } from './pg.js'
+import { until } from './wait.js'
 
 /** A test's view of one admin answer. */
 export interface AdminAnswer {
@@ -50,6 +51,21 @@ export async function startAdminEngine(
   })
   await engine.start()
   await engine.pipeline.ready()
+  // The pipeline never waits for the dispatcher thread (ingest does not need it). On a loaded
+  // machine, under tap's TypeScript loader, that thread took 20-30 s to run (CI beside two
+  // CPU-bound processes), longer than the tests' waits for a delivery: wait for it here.
+  let seen = ''
+  await until(
+    'the dispatcher thread runs (or is idle: on demand, no subscription)',
+    async () => {
+      const dispatcher = (await engine.pipeline.readiness()).dispatcher
+      seen = JSON.stringify(dispatcher)
+      return dispatcher?.state === 'up' || dispatcher?.state === 'idle'
+    },
+    300_000,
+    100,
+    () => seen,
+  )
   const admin = `http://127.0.0.1:${engine.adminPort}`
   const call = async (
     method: string,
