@@ -253,6 +253,31 @@ for (const named of [false, true])
     )
 
     t.test(
+      'after an error not of its data, an event is not stored without its payload',
+      async (t) => {
+        // Raises for the batch, the batch again and the row alone: a failure a later attempt
+        // clears (a trigger, a lock timeout). Without the payload the event would lose its
+        // ordering key and filters, so it fails this attempt instead.
+        await pool.query(`CREATE SEQUENCE held_thrice;
+      CREATE FUNCTION hold_thrice() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = 'held' AND nextval('held_thrice') <= 3 THEN RAISE EXCEPTION 'held'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER hold_thrice BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION hold_thrice();`)
+        t.teardown(() => pool.query('DROP TRIGGER hold_thrice ON events'))
+        const held = event({ id: 'held', json: { customer: 'c1' } })
+        const other = event({})
+        const first = await storeBatch(pool, [held, other])
+        t.match(first[0], { ok: false, permanent: false, error: /^P0001/ })
+        t.match(first[1], { ok: true, inserted: true })
+        t.notOk(await row(held), 'not stored')
+        t.match(await storeBatch(pool, [held]), [{ ok: true, inserted: true }])
+        t.same((await row(held)).payload, { customer: 'c1' }, 'stored with its payload later')
+      },
+    )
+
+    t.test(
       'a batch larger than one statement (1,000 rows) is split, still one row per key',
       async (t) => {
         const big = Array.from({ length: 8000 }, (_, i) => event({ id: `big-${i % 7500}` }))

@@ -27,8 +27,8 @@ t.test(
       agent.destroy()
       await rx.close()
     })
-    // One event's store fails for a whole processing attempt (the batch statement, then its row
-    // alone, with and without payload): the consumer retries it after a delay, and its successor
+    // One event's store fails for a whole processing attempt (the batch statement, the batch with
+    // JSON.parse deciding, then its row alone): the consumer retries it after a delay, and its successor
     // of the same key, posted after it, is stored first. A sequence, since a failed insert rolls
     // back anything else it writes.
     await pool.query(`CREATE SEQUENCE held_once;

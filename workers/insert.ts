@@ -195,6 +195,10 @@ async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
     } catch (err) {
       if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
       last = err
+      // Only a data error can be jsonb refusing the payload. After any other (a trigger
+      // raising, a lock timeout) the event must not be stored without its payload: its
+      // ordering key and its subscriptions' filters come from it. It fails this attempt instead.
+      if (!sqlState(err).startsWith('22')) break
     }
   }
   const code = (last as { code?: string }).code
@@ -211,6 +215,11 @@ function withoutPayload(row: Row): Row {
   const params = row.params.slice()
   params[IS_JSON] = false
   return { ...row, params, hasPayload: false }
+}
+
+const sqlState = (err: unknown) => {
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' ? code : ''
 }
 
 // A missing privilege or table fails every event alike: no event should spend an attempt on it.
