@@ -223,10 +223,7 @@ const sqlState = (err: unknown) => {
 }
 
 // A missing privilege or table fails every event alike: no event should spend an attempt on it.
-const isSetupError = (err: unknown) => {
-  const code = (err as { code?: unknown }).code
-  return typeof code === 'string' && permanentSqlState(code, '') !== null
-}
+const isSetupError = (err: unknown) => permanentSqlState(sqlState(err), '') !== null
 
 function unavailable(err: unknown): BatchUnavailable {
   return new BatchUnavailable(`database unavailable: ${(err as Error).message}`, { cause: err })

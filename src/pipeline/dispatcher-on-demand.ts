@@ -36,9 +36,9 @@ const SOME_SUBSCRIPTION =
  * and its pool. The thread scans Postgres for due deliveries when it starts, so what was stored
  * before it ran is delivered. It starts at once when this node's admin API made a subscription
  * (`subscribed`), and otherwise at a check `checkMs` after the previous one ended (a subscription
- * made through another node or the CLI). Stored events do not check: without a subscription they make no
- * deliveries, and the thread's first scan finds those made after one appeared elsewhere. Once
- * started it runs until the pipeline closes.
+ * made through another node or the CLI). Stored events do not check: without a subscription they
+ * make no deliveries, and the thread's first scan finds those made after one appeared elsewhere.
+ * Once started it runs until the pipeline closes.
  */
 export class DispatcherOnDemand {
   private thread: DispatcherThread | null = null
