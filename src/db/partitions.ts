@@ -70,6 +70,10 @@ export async function ensurePartition(
   if (rows[0]?.exists) return false
   await db.query('BEGIN')
   try {
+    // Parent first, as DDL on it (CREATE TRIGGER, CREATE INDEX) locks it and then each partition:
+    // moving rows out of the default partition before ATTACH asks for the parent deadlocked with
+    // such DDL. This mode still lets inserts and reads through.
+    await db.query(`LOCK TABLE ONLY ${parent} IN SHARE UPDATE EXCLUSIVE MODE`)
     // Names and bounds are generated above from a Date, never from input: safe to inline.
     await db.query(
       `CREATE TABLE ${name} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION)`,
