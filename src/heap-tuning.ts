@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8'
  * (marking on V8's helper threads) about every half second while their live heaps stayed
  * under 20 MB (`npm run bench -- burst`, bench/README.md).
  */
-export const THREAD_OLD_SPACE_MB = 64
+const THREAD_OLD_SPACE_MB = 64
 
 const FLAG = /^--initial[-_]old[-_]space[-_]size/
 

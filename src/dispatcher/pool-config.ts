@@ -2,7 +2,7 @@ import pg from 'pg'
 import { DISPATCHER_POOL_SIZE } from './options.js'
 
 /** Sent on each new connection of the dispatcher's pool to an external Postgres. */
-export const PLAN_EACH_RUN = 'SET plan_cache_mode = force_custom_plan'
+const PLAN_EACH_RUN = 'SET plan_cache_mode = force_custom_plan'
 
 /**
  * The dispatcher thread's pool. Its hot statements are named (src/db/prepared.ts), so each is
