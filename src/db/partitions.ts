@@ -72,7 +72,8 @@ export async function ensurePartition(
   try {
     // Parent first, as DDL on it (CREATE TRIGGER, CREATE INDEX) locks it and then each partition:
     // moving rows out of the default partition before ATTACH asks for the parent deadlocked with
-    // such DDL. This mode still lets inserts and reads through.
+    // such DDL. This mode does not block inserts or reads; ATTACH itself still takes the default
+    // partition exclusively (to scan it) until COMMIT, as it always did.
     await db.query(`LOCK TABLE ONLY ${parent} IN SHARE UPDATE EXCLUSIVE MODE`)
     // Names and bounds are generated above from a Date, never from input: safe to inline.
     await db.query(
