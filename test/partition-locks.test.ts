@@ -1,7 +1,13 @@
 import t from 'tap'
 import pg from 'pg'
 import { migrate } from '../src/db/migrate.js'
-import { addDays, ensurePartition, partitionName, utcDay } from '../src/db/partitions.js'
+import {
+  addDays,
+  dropPartitionsBefore,
+  ensurePartition,
+  partitionName,
+  utcDay,
+} from '../src/db/partitions.js'
 import { freshDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
@@ -54,5 +60,70 @@ t.test('partition creation takes the parent lock before any partition', async (t
   ])
   t.equal(exists.rows[0]?.r, partitionName(day), 'the partition exists')
 })
+
+// Dropping an expired partition locks `events` (ACCESS EXCLUSIVE) until its transaction commits,
+// and that transaction also deletes the day's keys, which can be millions of rows and can wait on
+// a key a store statement holds. The keys go first, so inserts are held up by the drop alone.
+t.test(
+  "retention deletes the day's keys before it locks events to drop the partition",
+  async (t) => {
+    const db = await freshDatabase('sluice_retention_locks')
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 })
+    t.teardown(async () => {
+      await pool.end()
+      await db.drop()
+    })
+    await migrate(pool)
+    const retention = await pool.connect()
+    const holder = await pool.connect()
+    const writer = await pool.connect()
+    t.teardown(() => {
+      for (const c of [retention, holder, writer]) c.release()
+    })
+    const oldDay = addDays(utcDay(Date.now()), -40)
+    await ensurePartition(retention, oldDay)
+    const at = new Date(oldDay.getTime() + 1000).toISOString()
+    await pool.query(
+      `INSERT INTO event_keys (source, id, received_at) VALUES ('default', 'old', $1)`,
+      [at],
+    )
+    await pool.query(`INSERT INTO events (id, source, received_at) VALUES ('old', 'default', $1)`, [
+      at,
+    ])
+    const { rows } = await retention.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+    const pid = rows[0]!.pid
+
+    // A transaction still holding one of the day's keys, as an uncommitted store statement would.
+    await holder.query('BEGIN')
+    await holder.query(`SELECT 1 FROM event_keys WHERE id = 'old' FOR UPDATE`)
+    const dropping = dropPartitionsBefore(retention, addDays(utcDay(Date.now()), -30)).then(
+      (dropped) => ({ dropped, error: null }),
+      (error: Error) => ({ dropped: [] as string[], error: error.message }),
+    )
+    await until('the retention round waits for the held key', async () => {
+      const waiting = await pool.query('SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted', [
+        pid,
+      ])
+      return waiting.rowCount === 1
+    })
+    // Refused with lock_not_available if the round already held events.
+    await writer.query(`SET lock_timeout = '5s'`)
+    const inserted = await writer
+      .query(`INSERT INTO events (id, source, received_at) VALUES ('new', 'default', now())`)
+      .then(
+        () => null,
+        (error: Error) => error.message,
+      )
+    await holder.query('ROLLBACK')
+    t.equal(inserted, null, 'an insert into events is not held up while the keys are deleted')
+    t.same(
+      await dropping,
+      { dropped: [partitionName(oldDay)], error: null },
+      'then the partition goes',
+    )
+    const keys = await pool.query<{ id: string }>('SELECT id FROM event_keys')
+    t.same(keys.rows, [], 'with its keys')
+  },
+)
 
 failOnLeaks(t)

@@ -108,11 +108,14 @@ export async function dropPartitionsBefore(db: pg.ClientBase, cutoff: Date): Pro
     if (end.getTime() > cutoff.getTime()) continue
     await db.query('BEGIN')
     try {
-      await db.query(`DROP TABLE ${p.name}`)
+      // Keys first: dropping a partition holds ACCESS EXCLUSIVE on `events` until COMMIT, which
+      // stops every insert, so the day's (possibly millions of) key deletes run before it. This
+      // is also the store statement's order, event_keys then events.
       await db.query('DELETE FROM event_keys WHERE received_at >= $1 AND received_at < $2', [
         p.day.toISOString(),
         end.toISOString(),
       ])
+      await db.query(`DROP TABLE ${p.name}`)
       await db.query('COMMIT')
     } catch (err) {
       await db.query('ROLLBACK').catch(() => {})
