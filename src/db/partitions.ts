@@ -110,7 +110,10 @@ export async function dropPartitionsBefore(db: pg.ClientBase, cutoff: Date): Pro
     try {
       // Keys first: dropping a partition holds ACCESS EXCLUSIVE on `events` until COMMIT, which
       // stops every insert, so the day's (possibly millions of) key deletes run before it. This
-      // is also the store statement's order, event_keys then events.
+      // is also the store statement's order, event_keys then events. The price, rare: a store
+      // statement re-inserting a key being deleted here (an event redelivered after retention)
+      // waits for this transaction while holding events, and the drop waits for it; Postgres
+      // aborts one of the two, and the round or the batch is retried.
       await db.query('DELETE FROM event_keys WHERE received_at >= $1 AND received_at < $2', [
         p.day.toISOString(),
         end.toISOString(),
