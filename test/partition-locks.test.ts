@@ -1,6 +1,4 @@
 import t from 'tap'
-import pg from 'pg'
-import { migrate } from '../src/db/migrate.js'
 import {
   addDays,
   dropPartitionsBefore,
@@ -8,7 +6,7 @@ import {
   partitionName,
   utcDay,
 } from '../src/db/partitions.js'
-import { freshDatabase } from './helpers/pg.js'
+import { migratedPool } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
 
@@ -17,13 +15,7 @@ import { until } from './helpers/wait.js'
 // touch events_default (moving that day's rows) before locking events for ATTACH, and CI saw a
 // user's CREATE TRIGGER and the engine's first maintenance round deadlock on it.
 t.test('partition creation takes the parent lock before any partition', async (t) => {
-  const db = await freshDatabase('sluice_partition_locks')
-  const pool = new pg.Pool({ connectionString: db.url, max: 3 })
-  t.teardown(async () => {
-    await pool.end()
-    await db.drop()
-  })
-  await migrate(pool)
+  const pool = await migratedPool(t, 'sluice_partition_locks', 3)
   const ddl = await pool.connect()
   const maintenance = await pool.connect()
   t.teardown(() => {
@@ -67,13 +59,7 @@ t.test('partition creation takes the parent lock before any partition', async (t
 t.test(
   "retention deletes the day's keys before it locks events to drop the partition",
   async (t) => {
-    const db = await freshDatabase('sluice_retention_locks')
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 })
-    t.teardown(async () => {
-      await pool.end()
-      await db.drop()
-    })
-    await migrate(pool)
+    const pool = await migratedPool(t, 'sluice_retention_locks', 4)
     const retention = await pool.connect()
     const holder = await pool.connect()
     const writer = await pool.connect()

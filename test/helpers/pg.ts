@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
-import { readMigrations } from '../../src/db/migrate.js'
+import { migrate, readMigrations } from '../../src/db/migrate.js'
 import { until } from './wait.js'
 
 export const ADMIN_URL =
@@ -41,6 +41,18 @@ export async function freshDatabase(
       }
     },
   }
+}
+
+/** A fresh, migrated database and a pool on it, both gone at the end of `t`. */
+export async function migratedPool(t: Test, prefix: string, max: number): Promise<pg.Pool> {
+  const db = await freshDatabase(prefix)
+  const pool = new pg.Pool({ connectionString: db.url, max })
+  t.teardown(async () => {
+    await pool.end()
+    await db.drop()
+  })
+  await migrate(pool)
+  return pool
 }
 
 /**
