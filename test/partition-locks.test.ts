@@ -1,4 +1,5 @@
 import t from 'tap'
+import type pg from 'pg'
 import {
   addDays,
   dropPartitionsBefore,
@@ -9,6 +10,17 @@ import {
 import { migratedPool } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
+
+/** Resolves once `session` waits for a lock (one ungranted entry in pg_locks). */
+async function waitsForLock(pool: pg.Pool, session: pg.PoolClient, what: string): Promise<void> {
+  const { rows } = await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  await until(what, async () => {
+    const waiting = await pool.query('SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted', [
+      rows[0]!.pid,
+    ])
+    return waiting.rowCount === 1
+  })
+}
 
 // DDL on a partitioned table (CREATE TRIGGER, CREATE INDEX, ALTER TABLE) locks the parent, then
 // each partition. Creating a daily partition must take its locks in that same order: it used to
@@ -22,8 +34,6 @@ t.test('partition creation takes the parent lock before any partition', async (t
     ddl.release()
     maintenance.release()
   })
-  const { rows } = await maintenance.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-  const pid = rows[0]!.pid
 
   // The two steps of CREATE TRIGGER ON events, with the partition step held back until the
   // maintenance session is waiting.
@@ -34,10 +44,7 @@ t.test('partition creation takes the parent lock before any partition', async (t
     (created) => ({ created, error: null }),
     (error: Error) => ({ created: false, error: error.message }),
   )
-  await until('partition creation waits for a lock', async () => {
-    const waiting = await pool.query('SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted', [pid])
-    return waiting.rowCount === 1
-  })
+  await waitsForLock(pool, maintenance, 'partition creation waits for a lock')
   const partitionStep = await ddl
     .query('LOCK TABLE events_default IN SHARE ROW EXCLUSIVE MODE')
     .then(
@@ -76,8 +83,6 @@ t.test(
     await pool.query(`INSERT INTO events (id, source, received_at) VALUES ('old', 'default', $1)`, [
       at,
     ])
-    const { rows } = await retention.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-    const pid = rows[0]!.pid
 
     // A transaction still holding one of the day's keys, as an uncommitted store statement would.
     await holder.query('BEGIN')
@@ -86,12 +91,7 @@ t.test(
       (dropped) => ({ dropped, error: null }),
       (error: Error) => ({ dropped: [] as string[], error: error.message }),
     )
-    await until('the retention round waits for the held key', async () => {
-      const waiting = await pool.query('SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted', [
-        pid,
-      ])
-      return waiting.rowCount === 1
-    })
+    await waitsForLock(pool, retention, 'the retention round waits for the held key')
     // Refused with lock_not_available if the round already held events.
     await writer.query(`SET lock_timeout = '5s'`)
     const inserted = await writer
