@@ -1,5 +1,9 @@
 import type { HttpResponse } from './uws.js'
 import type { Reply } from './respond.js'
+import { BodySlab } from './body-slab.js'
+
+/** One per thread: bodies are read on the thread that runs uWS. */
+const slab = new BodySlab()
 
 export interface BodyHandlers {
   /** The whole body, copied out of uWS's buffers. */
@@ -11,7 +15,8 @@ export interface BodyHandlers {
 /**
  * Stream the request body with a byte limit. uWS neuters each chunk's ArrayBuffer when the
  * callback returns, so every chunk is copied. With a Content-Length the buffer is allocated
- * once; chunked bodies are collected and joined. Crossing the limit stops buffering at once.
+ * once, carved from a slab (body-slab.ts); chunked bodies are collected and joined. Crossing
+ * the limit stops buffering at once.
  */
 export function readBody(
   res: HttpResponse,
@@ -20,7 +25,7 @@ export function readBody(
   contentLength: number | null,
   handlers: BodyHandlers,
 ): void {
-  const fixed = contentLength !== null ? Buffer.allocUnsafe(contentLength) : null
+  const fixed = contentLength !== null ? slab.alloc(contentLength) : null
   const chunks: Buffer[] = []
   let received = 0
   let over = false
