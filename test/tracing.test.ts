@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { StorableEvent } from '../src/event.js'
-import { formatTraceparent, parseTraceparent } from '../src/tracing/traceparent.js'
+import { formatTraceparent, parseTraceparent } from '../src/util/traceparent.js'
 import { tracingOptions } from '../src/tracing/types.js'
 import { tracingWarnings } from '../src/tracing/warnings.js'
 import { loadConfig } from '../src/config.js'

@@ -4,7 +4,7 @@ import type { EventOutcome, EventResult, StorableEvent } from '../src/event.js'
 import { detectType, headerTypes, mayBeJson, parseBody } from './parse.js'
 import { dropNamesOn, preparesStatements } from '../src/db/prepared.js'
 import { COLUMNS, insertSql } from './store-sql.js'
-import { storableTraceparent } from '../src/tracing/traceparent.js'
+import { storableTraceparent } from '../src/util/traceparent.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {

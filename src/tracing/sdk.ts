@@ -18,7 +18,7 @@ import {
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { packageVersion } from '../version.js'
 import { withTimeout } from '../util/timeout.js'
-import { formatTraceparent, parseTraceparent } from './traceparent.js'
+import { formatTraceparent, parseTraceparent } from '../util/traceparent.js'
 import type {
   EventTracer,
   SpanKind as Kind,
