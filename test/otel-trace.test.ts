@@ -7,6 +7,8 @@ import { receiver, type Received } from './helpers/dispatch.js'
 import { freshDatabase } from './helpers/pg.js'
 import { post } from './helpers/post.js'
 import { until } from './helpers/wait.js'
+import pg from 'pg'
+import { writeDeadLetters } from '../src/db/dead-letters.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 /**
@@ -95,6 +97,35 @@ t.test('one event’s spans are one trace, continuing the sender’s', async (t)
     t.equal(answer.status, 200, answer.body)
   }
   await until('the subscriber got both events', () => subscriber.received.length === 2, 60_000)
+
+  // A dead letter keeps its event's traceparent: redriven, the event is stored in that trace.
+  const LETTER_TRACE = 'aaf92f3577b34da6a3ce929d0e0e4736'
+  const LETTER_SPAN = 'bbf067aa0ba902b7'
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+  await writeDeadLetters(pool, [
+    {
+      event: {
+        id: 'redriven-1',
+        source: 'default',
+        receivedAt: Date.now(),
+        contentType: 'application/json',
+        headers: {},
+        body: Buffer.from('{"type":"order.paid"}'),
+        verifiedBy: null,
+        traceparent: `00-${LETTER_TRACE}-${LETTER_SPAN}-01`,
+      },
+      reason: 'attempts_exhausted',
+      attempts: 5,
+      error: 'the database was down',
+    },
+  ]).finally(() => pool.end())
+  const redrive = await fetch(`http://127.0.0.1:${engine.adminPort}/v1/dead-letters/redrive`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: '{}',
+  })
+  t.same(await redrive.json(), { count: 1, failed: 0 }, 'the dead letter is redriven')
+  await until('the subscriber got the redriven event', () => subscriber.received.length === 3)
   t.equal(await engine.stop(), 0, 'a graceful stop, which exports the buffered spans')
 
   const all = spansIn(collector.received.filter((r) => r.url === '/v1/traces'))
@@ -140,6 +171,16 @@ t.test('one event’s spans are one trace, continuing the sender’s', async (t)
   t.notOk(fresh?.parentSpanId, 'which it starts: the invalid traceparent is not continued')
   t.same(names(traceOf('traced-2')), PATH, 'its whole path is in that trace')
   t.match(sentIn(fresh?.traceId), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, 'and reaches the subscriber')
+
+  const redriven = all.filter((s) => s.traceId === LETTER_TRACE)
+  t.same(
+    names(redriven),
+    ['sluice.deliver', 'sluice.store'],
+    'the redrive is in the letter’s trace',
+  )
+  const store = redriven.find((s) => s.name === 'sluice.store')
+  t.equal(store?.parentSpanId, LETTER_SPAN, 'its store continues the span the letter kept')
+  t.ok(sentIn(LETTER_TRACE), 'and the subscriber got that trace')
 
   t.ok(
     collector.received.some((r) => r.body.includes('sluice-under-test')),

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type { EventKey, WebhookEvent } from '../event.js'
 import { operationalEvents } from './operational-events.js'
+import { storableTraceparent } from '../util/traceparent.js'
 import type { DeadLetter as ApiDeadLetter } from '../api/types.js'
 
 /** Why an event is a dead letter (each a code in docs/errors.md). */
@@ -62,20 +63,22 @@ export async function writeDeadLetters(db: Db, letters: readonly DeadLetterInput
   await db.query(
     `WITH v AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[],
-         $6::bytea[], $7::text[], $8::text[], $9::int[], $10::text[])
-         AS v(source, id, received_at, content_type, headers, body, verified_by, reason, attempts, error)
+         $6::bytea[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[])
+         AS v(source, id, received_at, content_type, headers, body, verified_by, reason, attempts, error,
+           traceparent)
      ), f AS (
        DELETE FROM event_failures f USING v WHERE f.source = v.source AND f.id = v.id
        RETURNING f.source, f.id, f.first_failed_at
      ), l AS (
        INSERT INTO dead_letters (source, id, received_at, content_type, headers, body, verified_by,
-         reason, attempts, last_error, first_failed_at, last_failed_at)
+         reason, attempts, last_error, first_failed_at, last_failed_at, traceparent)
        SELECT v.source, v.id, v.received_at, v.content_type, v.headers, v.body, v.verified_by,
-         v.reason, v.attempts, v.error, coalesce(f.first_failed_at, now()), ${NOW_MS}
+         v.reason, v.attempts, v.error, coalesce(f.first_failed_at, now()), ${NOW_MS}, v.traceparent
        FROM v LEFT JOIN f ON f.source = v.source AND f.id = v.id
        ON CONFLICT (source, id) DO UPDATE SET reason = EXCLUDED.reason,
          attempts = greatest(dead_letters.attempts, EXCLUDED.attempts),
-         last_error = EXCLUDED.last_error, last_failed_at = EXCLUDED.last_failed_at
+         last_error = EXCLUDED.last_error, last_failed_at = EXCLUDED.last_failed_at,
+         traceparent = coalesce(EXCLUDED.traceparent, dead_letters.traceparent)
        RETURNING source, id, reason, last_error, xmax = 0 AS created
      ), ops AS (${operationalEvents.ofDeadLetters('l')})
      SELECT count(*) FROM ops`,
@@ -90,6 +93,8 @@ export async function writeDeadLetters(db: Db, letters: readonly DeadLetterInput
       col((l) => l.reason),
       col((l) => l.attempts),
       col((l) => noNul(l.error)),
+      // Only a valid one, as the store statement keeps on events: the trace a redrive continues.
+      col((l) => storableTraceparent(l.event.traceparent)),
     ],
   )
 }
@@ -183,6 +188,7 @@ interface Row {
   last_error: string
   first_failed_at: Date
   last_failed_at: Date
+  traceparent: string | null
 }
 
 const fromRow = (r: Row): DeadLetter => ({
@@ -194,6 +200,8 @@ const fromRow = (r: Row): DeadLetter => ({
     headers: JSON.parse(r.headers) as Record<string, string>,
     body: r.body,
     verifiedBy: r.verified_by,
+    // Absent, not null, when none was kept: a WebhookEvent without one gets no spans.
+    ...(r.traceparent === null ? {} : { traceparent: r.traceparent }),
   },
   reason: r.reason,
   attempts: r.attempts,

@@ -94,7 +94,7 @@ export class Pipeline implements PipelineRunner {
     this.admin = pipelineAdminData(
       () =>
         this.database && this.workers
-          ? { pool: this.database.pool, processor: this.workers }
+          ? { pool: this.database.pool, processor: this.storing(this.workers) }
           : null,
       { box: () => this.secretBox(), generate: generateSecret },
       {
@@ -226,7 +226,7 @@ export class Pipeline implements PipelineRunner {
     this.consumer = new Consumer(
       {
         subscriber: this.broker,
-        processor: wakeOnStored(this.traced(this.workers), () => this.dispatcher?.wake()),
+        processor: this.storing(this.workers),
         deadLetters: { write: (letters) => writeDeadLetters(db.pool, letters) },
         databaseUp: async () => (await ping(db.pool, 2000)).ok,
         logger: this.logger.child({ component: 'consumer' }),
@@ -252,6 +252,14 @@ export class Pipeline implements PipelineRunner {
       },
       'pipeline running',
     )
+  }
+
+  /**
+   * How events are stored, by the consumer and by a redrive alike: in the trace they carry (a
+   * dead letter keeps its event's), and waking the dispatcher for the deliveries they made.
+   */
+  private storing(workers: WorkerPool): BatchProcessor {
+    return wakeOnStored(this.traced(workers), () => this.dispatcher?.wake())
   }
 
   private traced(workers: WorkerPool): BatchProcessor {
