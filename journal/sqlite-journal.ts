@@ -3,75 +3,19 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { Checkpointer } from './checkpointer.js'
-import { freeDiskBytes, journalFileBytes } from './disk.js'
+import { DiskQuota } from './disk-quota.js'
 import { JournalClosedError, JournalFullError, JournalUnavailableError } from './errors.js'
 import { GroupCommitter } from './group-commit.js'
 import { InlineWriter } from './inline-writer.js'
-import { IO_FAULT_MESSAGE, IoFaultGuard, isIoFault, type IoFaultReport } from './io-fault.js'
-import { JOURNAL_FILE, openReadConnection, type SyncMode } from './schema.js'
+import { IO_FAULT_MESSAGE, IoFaultGuard, isIoFault } from './io-fault.js'
+import { JOURNAL_FILE, openReadConnection } from './schema.js'
 import { committedEntries, toEntry, type Row } from './entries.js'
 import { EntryWindow } from './window.js'
 import type { CommitResult, JournalWriter } from './writer.js'
-import type { Logger } from '../src/log.js'
-import pino from 'pino'
 import type { Journal, JournalEntry, JournalState, JournalStats, NewEvent } from './types.js'
+import { resolveJournalOptions, type SqliteJournalOptions } from './options.js'
 
-export interface SqliteJournalOptions {
-  /** Directory holding journal.db (SLUICE_DATA_DIR); created when missing. */
-  dataDir: string
-  /** `full` fsyncs every commit (survives power loss); `normal` survives a process crash. @defaultValue 'full' */
-  sync?: SyncMode
-  /** Journal size past which append is refused; null = a tenth of the free disk at start. @defaultValue null */
-  maxBytes?: number | null
-  /** Free disk below which append is refused, whatever the journal size. @defaultValue 64 MiB */
-  minFreeDiskBytes?: number
-  /** How often file sizes and free disk are re-measured. @defaultValue 1000 */
-  diskCheckIntervalMs?: number
-  /** Interval of the checkpointer thread's PASSIVE WAL checkpoints; 0 disables the thread. @defaultValue 200 */
-  checkpointIntervalMs?: number
-  /** Most events in one commit. @defaultValue 1000 */
-  maxBatch?: number
-  /** Interval of compact() runs (each bounded), so the files shrink after a backlog drained; 0 disables. @defaultValue 2000 */
-  compactIntervalMs?: number
-  /**
-   * Bytes (bodies and metadata, estimated) of the most recently committed entries kept in
-   * memory, so that readPending answers them without reading their rows back from the file;
-   * the file is read only for what the window does not hold (a backlog after an outage or a
-   * restart). Entries leave it when marked forwarded, the oldest when it is full. 0 disables
-   * it. @defaultValue 64 MiB
-   */
-  windowBytes?: number
-  /** Called after each commit with its size and duration, for metrics. @defaultValue no-op */
-  onCommit?: (events: number, seconds: number) => void
-  /** Called when a timed compaction failed; the next interval tries again. @defaultValue no-op */
-  onCompactError?: (err: unknown) => void
-  /** Writes the checkpointer thread's deaths and restarts. @defaultValue silent */
-  logger?: Logger
-  /**
-   * Called, to be logged at error level, when a commit, mark or compaction failed with an I/O
-   * error (EIO, ENOSPC; the journal is `io_error` and refuses appends meanwhile), on the first
-   * and every 10th failed recovery, and with `recovered: true` once it is open again.
-   * @defaultValue no-op
-   */
-  onIoFault?: (r: IoFaultReport) => void
-}
-
-const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Object.freeze({
-  sync: 'full',
-  maxBytes: null,
-  minFreeDiskBytes: 64 * 1024 * 1024,
-  diskCheckIntervalMs: 1000,
-  checkpointIntervalMs: 200,
-  maxBatch: 1000,
-  compactIntervalMs: 2000,
-  windowBytes: 64 * 1024 * 1024,
-  onCommit: () => {},
-  onCompactError: () => {},
-  logger: pino({ level: 'silent' }),
-  onIoFault: () => {},
-})
-
-const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
+export type { SqliteJournalOptions } from './options.js'
 
 /** The SQLite journal: group-committed appends through one writer, reads on a read-only connection. */
 export class SqliteJournal implements Journal, Component {
@@ -86,40 +30,22 @@ export class SqliteJournal implements Journal, Component {
   private checkpointer: Checkpointer | null = null
   private readonly statements = new Map<string, Database.Statement>()
   private state: JournalState = 'starting'
-  private maxBytes = Infinity
-  private measuredBytes = 0
-  private bytesSinceMeasure = 0
-  private freeBytes = Infinity
+  private readonly quota: DiskQuota
   /** Rows in `entries`: counted once at start, then kept by commits and marks (count(*) scans the table). */
   private pending = 0
-  private timer: NodeJS.Timeout | null = null
   private compactTimer: NodeJS.Timeout | null = null
-  private measuring: Promise<void> | null = null
   private compacting: Promise<void> | null = null
   private closing: Promise<void> | null = null
 
   constructor(options: SqliteJournalOptions) {
-    if (typeof options?.dataDir !== 'string' || options.dataDir === '')
-      throw new TypeError('options.dataDir must be a directory path')
-    const opts = { ...defaults, ...options } as Required<SqliteJournalOptions>
-    if (opts.sync !== 'full' && opts.sync !== 'normal')
-      throw new TypeError("options.sync must be 'full' or 'normal'")
-    if (opts.maxBytes !== null && !positiveInt(opts.maxBytes))
-      throw new TypeError('options.maxBytes must be a positive integer or null')
-    if (!Number.isInteger(opts.minFreeDiskBytes) || opts.minFreeDiskBytes < 0)
-      throw new TypeError('options.minFreeDiskBytes must be a non-negative integer')
-    if (!positiveInt(opts.diskCheckIntervalMs))
-      throw new TypeError('options.diskCheckIntervalMs must be a positive integer')
-    if (!Number.isInteger(opts.checkpointIntervalMs) || opts.checkpointIntervalMs < 0)
-      throw new TypeError('options.checkpointIntervalMs must be a non-negative integer')
-    if (!positiveInt(opts.maxBatch))
-      throw new TypeError('options.maxBatch must be a positive integer')
-    if (!Number.isInteger(opts.compactIntervalMs) || opts.compactIntervalMs < 0)
-      throw new TypeError('options.compactIntervalMs must be a non-negative integer')
-    if (!Number.isInteger(opts.windowBytes) || opts.windowBytes < 0)
-      throw new TypeError('options.windowBytes must be a non-negative integer')
+    const opts = resolveJournalOptions(options)
     this.opts = opts
     this.path = join(opts.dataDir, JOURNAL_FILE)
+    this.quota = new DiskQuota(this.path, opts.dataDir, {
+      maxBytes: opts.maxBytes,
+      minFreeDiskBytes: opts.minFreeDiskBytes,
+      intervalMs: opts.diskCheckIntervalMs,
+    })
     const spec = { path: this.path, sync: opts.sync }
     // On the calling (HTTP) thread: a writer thread was measured no faster (docs/journal-writer.md).
     this.writer = new InlineWriter(spec)
@@ -165,9 +91,7 @@ export class SqliteJournal implements Journal, Component {
         this.checkpointer = new Checkpointer(this.path, checkpointIntervalMs, logger)
         this.checkpointer.start()
       }
-      this.freeBytes = await freeDiskBytes(this.opts.dataDir)
-      this.maxBytes = this.opts.maxBytes ?? Math.floor(this.freeBytes / 10)
-      await this.measure()
+      await this.quota.start()
     } catch (err) {
       await this.checkpointer?.close().catch(() => {})
       await this.writer.close().catch(() => {})
@@ -175,8 +99,7 @@ export class SqliteJournal implements Journal, Component {
       throw new JournalUnavailableError(`cannot open the journal at ${this.path}`, { cause: err })
     }
     this.state = 'open'
-    this.timer = setInterval(() => void this.measure(), this.opts.diskCheckIntervalMs)
-    this.timer.unref()
+    this.quota.startTimer()
     if (this.opts.compactIntervalMs > 0) {
       this.compactTimer = setInterval(() => this.compactInBackground(), this.opts.compactIntervalMs)
       this.compactTimer.unref()
@@ -191,9 +114,9 @@ export class SqliteJournal implements Journal, Component {
       throw new JournalUnavailableError(`journal is ${state}`)
     }
     this.faults.check()
-    if (this.isFull()) throw new JournalFullError('journal is over its disk quota')
+    if (this.quota.isFull()) throw new JournalFullError('journal is over its disk quota')
     // Counted before the commit so a burst cannot overshoot the quota between measurements.
-    this.bytesSinceMeasure += event.body.byteLength + 256
+    this.quota.add(event.body.byteLength + 256)
     let r: { seq: number; receivedAt: number }
     try {
       r = await this.committer.add(event)
@@ -268,8 +191,7 @@ export class SqliteJournal implements Journal, Component {
       this.faults.observe(err)
       throw err
     }
-    this.bytesSinceMeasure = 0
-    await this.measure()
+    await this.quota.remeasure()
   }
 
   stats(): JournalStats {
@@ -281,11 +203,11 @@ export class SqliteJournal implements Journal, Component {
     ).get() as { received_at: number } | undefined
     return {
       pending: this.pending,
-      bytes: this.measuredBytes + this.bytesSinceMeasure,
+      bytes: this.quota.bytes,
       oldestPendingAt: oldest?.received_at ?? null,
       state: this.currentState(),
-      maxBytes: this.maxBytes,
-      freeDiskBytes: this.freeBytes,
+      maxBytes: this.quota.maxBytes,
+      freeDiskBytes: this.quota.freeBytes,
     }
   }
 
@@ -305,12 +227,12 @@ export class SqliteJournal implements Journal, Component {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.timer) clearInterval(this.timer)
+      this.quota.stop()
       if (this.compactTimer) clearInterval(this.compactTimer)
       await this.faults.close()
       await this.committer.idle()
       await this.compacting
-      await this.measuring
+      await this.quota.idle()
       const errors: unknown[] = []
       await this.checkpointer?.close().catch((e: unknown) => errors.push(e))
       await this.writer.close().catch((e: unknown) => errors.push(e))
@@ -331,7 +253,7 @@ export class SqliteJournal implements Journal, Component {
   private currentState(): JournalState {
     const state = this.state
     if (state === 'open' && this.faults.faulted) return 'io_error'
-    return state === 'open' && this.isFull() ? 'full' : state
+    return state === 'open' && this.quota.isFull() ? 'full' : state
   }
 
   /**
@@ -364,13 +286,6 @@ export class SqliteJournal implements Journal, Component {
     this.window.reset(from)
   }
 
-  private isFull(): boolean {
-    return (
-      this.measuredBytes + this.bytesSinceMeasure >= this.maxBytes ||
-      this.freeBytes < this.opts.minFreeDiskBytes
-    )
-  }
-
   /** One timed compaction at a time; none while the writer is down (it would only fail). */
   private compactInBackground(): void {
     if (this.compacting || this.state !== 'open' || this.faults.faulted || this.closing) return
@@ -379,25 +294,6 @@ export class SqliteJournal implements Journal, Component {
       .finally(() => {
         this.compacting = null
       })
-  }
-
-  private measure(): Promise<void> {
-    this.measuring ??= (async () => {
-      try {
-        const [bytes, free] = await Promise.all([
-          journalFileBytes(this.path),
-          freeDiskBytes(this.opts.dataDir),
-        ])
-        this.measuredBytes = bytes
-        this.bytesSinceMeasure = 0
-        this.freeBytes = free
-      } catch {
-        // Keep the last measurement; the next tick tries again.
-      } finally {
-        this.measuring = null
-      }
-    })()
-    return this.measuring
   }
 
   /** Prepared once per read connection: the forwarder calls readPending in a loop. */
