@@ -34,6 +34,19 @@ t.test('a body over the carving limit gets its own buffer', async (t) => {
   t.equal(slab.alloc(10).buffer, small.buffer, 'the slab goes on after a large body')
 })
 
+t.test('a size that cannot be carved throws for that call and breaks no later one', async (t) => {
+  const slab = new BodySlab(4096, 1024)
+  const before = slab.alloc(10).fill(1)
+  t.throws(() => slab.alloc(-16), RangeError)
+  const after = slab.alloc(10).fill(2)
+  t.equal(after.buffer, before.buffer, 'the slab goes on')
+  t.ok(after.byteOffset >= before.byteOffset + 16, 'past the body before it')
+  t.ok(
+    before.every((x) => x === 1),
+    'which kept its bytes',
+  )
+})
+
 t.test('concurrent requests each commit their own bytes', async (t) => {
   failOnLeaks(t)
   const { url, journal } = await startServer(t)

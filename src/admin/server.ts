@@ -100,8 +100,10 @@ export class AdminServer implements Component {
       void this.run(route, input, reply)
       return
     }
-    const length = Number(req.getHeader('content-length') || NaN)
-    readBody(res, reply, MAX_BODY, Number.isInteger(length) ? length : null, {
+    // Digits only, as ingest reads it: Number() would take '-16' or '1e3'.
+    const header = req.getHeader('content-length')
+    const length = /^\d+$/.test(header) ? Number(header) : null
+    readBody(res, reply, MAX_BODY, length, {
       done: (buf) => {
         let body: unknown = {}
         try {

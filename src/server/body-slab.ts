@@ -23,7 +23,9 @@ export class BodySlab {
 
   /** An uninitialised Buffer of `n` bytes, its own memory, that the caller fills. */
   alloc(n: number): Buffer {
-    if (n > this.maxCarved) return Buffer.allocUnsafe(n)
+    // Anything but a size that fits goes where a bad size throws, for this request alone: a
+    // negative one carved here would move `used` back and break every later carve.
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.maxCarved) return Buffer.allocUnsafe(n)
     if (this.slab === null || this.used + n > this.slabBytes) {
       this.slab = new ArrayBuffer(this.slabBytes)
       this.used = 0
