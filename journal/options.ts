@@ -25,7 +25,10 @@ export interface SqliteJournalOptions {
    * memory, so that readPending answers them without reading their rows back from the file;
    * the file is read only for what the window does not hold (a backlog after an outage or a
    * restart). Entries leave it when marked forwarded, the oldest when it is full. 0 disables
-   * it. @defaultValue 64 MiB
+   * it. The bound counts body bytes; a body read over HTTP also keeps the rest of its 512 KiB
+   * slab (src/server/body-slab.ts) alive, about one slab more while entries leave in order, up
+   * to a slab per entry when the broker confirmed an envelope's neighbours but not it (until
+   * the forwarder's rewind sends it again). @defaultValue 64 MiB
    */
   windowBytes?: number
   /** Called after each commit with its size and duration, for metrics. @defaultValue no-op */
