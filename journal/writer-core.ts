@@ -49,6 +49,8 @@ export class WriterCore {
    * latch lives here, next to the connection: once set, only recover() runs.
    */
   private faulted: Error | null = null
+  /** The receipt time of the last commit: each commit's is later (see commit()). */
+  private lastReceivedAt = 0
 
   constructor(
     private readonly path: string,
@@ -71,8 +73,9 @@ export class WriterCore {
     // seqs are mostly consecutive, so one statement per run of them instead of one per entry.
     this.markRange = this.db.prepare('DELETE FROM entries WHERE seq BETWEEN ? AND ?')
     this.commitTx = this.db.transaction((events: readonly NewEvent[]) => {
-      // One timestamp per commit: received_at is when the journal committed the event.
-      const receivedAt = Date.now()
+      // One timestamp per commit: received_at is when the journal committed the event. Never
+      // the last commit's again, even if the clock stepped back: see commit().
+      const receivedAt = Math.max(Date.now(), this.lastReceivedAt + 1)
       const seqs: number[] = []
       for (const e of events) {
         const info = this.insert.run(
@@ -97,8 +100,16 @@ export class WriterCore {
     })
   }
 
+  /**
+   * Each commit's receivedAt is later than the one before: ordered delivery chains the events of
+   * a key by receipt time, and two commits in one millisecond would tie, the tie then going by
+   * the order the workers stored them in. The group committer starts no commit before the clock
+   * passed the last one's (so this never runs ahead of the clock for long).
+   */
   commit(events: readonly NewEvent[]): CommitResult {
-    return this.latched(() => this.commitTx(events))
+    const r = this.latched(() => this.commitTx(events))
+    this.lastReceivedAt = r.receivedAt
+    return r
   }
 
   /** Deletes the entries and returns how many it deleted, for the journal's pending count. */
