@@ -1,12 +1,8 @@
 import t from 'tap'
-import pg from 'pg'
-import { migrate } from '../src/db/migrate.js'
-import { Maintenance } from '../src/db/maintenance.js'
 import { listDeadLetters, writeDeadLetters } from '../src/db/dead-letters.js'
 import { redriveDeadLetters } from '../src/consumer/redrive.js'
 import type { WebhookEvent } from '../src/event.js'
-import { createPool } from '../workers/pool.js'
-import { freshDatabase } from './helpers/pg.js'
+import { storingDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 // A dead letter keeps the traceparent its event carried, so a redrive stores the event in the
@@ -32,16 +28,7 @@ const letter = (e: WebhookEvent) => ({
 })
 
 t.test('a redriven dead letter is stored with the traceparent it was received with', async (t) => {
-  const db = await freshDatabase('sluice_dl_trace')
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-  const workers = createPool({ connectionString: db.url, threads: 1 })
-  t.teardown(async () => {
-    await workers.close()
-    await pool.end()
-    await db.drop()
-  })
-  await migrate(pool)
-  await new Maintenance({ pool }).runOnce()
+  const { pool, workers } = await storingDatabase(t, 'sluice_dl_trace', 1)
 
   await writeDeadLetters(pool, [
     letter(event('traced', TRACE)),

@@ -1,10 +1,7 @@
 import t from 'tap'
-import pg from 'pg'
-import { migrate } from '../src/db/migrate.js'
-import { Maintenance } from '../src/db/maintenance.js'
-import { createPool, WorkerPool } from '../workers/pool.js'
+import { WorkerPool } from '../workers/pool.js'
 import type { WebhookEvent } from '../src/event.js'
-import { freshDatabase } from './helpers/pg.js'
+import { storingDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
 
 function event(i: number): WebhookEvent {
@@ -20,16 +17,7 @@ function event(i: number): WebhookEvent {
 }
 
 t.test('worker pool stores batches end to end', async (t) => {
-  const db = await freshDatabase('sluice_workers')
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
-  const workers = createPool({ connectionString: db.url, threads: 2 })
-  t.teardown(async () => {
-    await workers.close()
-    await pool.end()
-    await db.drop()
-  })
-  await migrate(pool)
-  await new Maintenance({ pool }).runOnce()
+  const { pool, workers } = await storingDatabase(t, 'sluice_workers', 2)
 
   const events = Array.from({ length: 500 }, (_, i) => event(i))
   const batches = [events.slice(0, 250), events.slice(250)]

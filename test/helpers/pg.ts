@@ -2,6 +2,8 @@ import pg from 'pg'
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import { migrate, readMigrations } from '../../src/db/migrate.js'
+import { Maintenance } from '../../src/db/maintenance.js'
+import { createPool, type WorkerPool } from '../../workers/pool.js'
 import { until } from './wait.js'
 
 export const ADMIN_URL =
@@ -53,6 +55,28 @@ export async function migratedPool(t: Test, prefix: string, max: number): Promis
   })
   await migrate(pool)
   return pool
+}
+
+/**
+ * A fresh database, migrated and with today's partitions, a pool on it and a worker pool storing
+ * into it with `threads` threads: all gone at the end of `t`.
+ */
+export async function storingDatabase(
+  t: Test,
+  prefix: string,
+  threads: number,
+): Promise<{ url: string; pool: pg.Pool; workers: WorkerPool }> {
+  const db = await freshDatabase(prefix)
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 })
+  const workers = createPool({ connectionString: db.url, threads })
+  t.teardown(async () => {
+    await workers.close()
+    await pool.end()
+    await db.drop()
+  })
+  await migrate(pool)
+  await new Maintenance({ pool }).runOnce()
+  return { url: db.url, pool, workers }
 }
 
 /**
