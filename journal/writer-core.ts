@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import { openWriteConnection, type SyncMode } from './schema.js'
 import type { NewEvent } from './types.js'
 import { isIoFault } from './io-fault.js'
+import { nextReceiptTime } from './receipt-time.js'
 
 /** Free pages returned to the file system per compact() call (8 MiB with 16 KiB pages). */
 const VACUUM_PAGES_PER_COMPACT = 512
@@ -74,8 +75,8 @@ export class WriterCore {
     this.markRange = this.db.prepare('DELETE FROM entries WHERE seq BETWEEN ? AND ?')
     this.commitTx = this.db.transaction((events: readonly NewEvent[]) => {
       // One timestamp per commit: received_at is when the journal committed the event. Never
-      // the last commit's again, even if the clock stepped back: see commit().
-      const receivedAt = Math.max(Date.now(), this.lastReceivedAt + 1)
+      // the last commit's again: see commit().
+      const receivedAt = nextReceiptTime(Date.now(), this.lastReceivedAt)
       const seqs: number[] = []
       for (const e of events) {
         const info = this.insert.run(
@@ -104,7 +105,7 @@ export class WriterCore {
    * Each commit's receivedAt is later than the one before: ordered delivery chains the events of
    * a key by receipt time, and two commits in one millisecond would tie, the tie then going by
    * the order the workers stored them in. The group committer starts no commit before the clock
-   * passed the last one's (so this never runs ahead of the clock for long).
+   * passed the last one's, so this only breaks a tie the clock could not (see nextReceiptTime).
    */
   commit(events: readonly NewEvent[]): CommitResult {
     const r = this.latched(() => this.commitTx(events))

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteJournal, type NewEvent } from '../journal/index.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { WriterCore } from '../journal/writer-core.js'
+import { GroupCommitter } from '../journal/group-commit.js'
 import { openWriteConnection } from '../journal/schema.js'
 
 // Ordered delivery chains a key's events by receipt time (src/db/ordering.ts). A sender that
@@ -49,11 +51,32 @@ t.test(
     t.teardown(() => writer.close())
     const now = Date.now
     t.teardown(() => (Date.now = now))
-    const clock = [5_000, 5_000, 4_000]
+    // Standing still, then a step back within CLOCK_STEP_MS: followed. An hour back: taken.
+    const clock = [5_000, 5_000, 4_998, 5_000 - 3_600_000]
     const times = clock.map((at, n) => {
       Date.now = () => at
       return writer.commit([event(n)]).receivedAt
     })
-    t.same(times, [5_000, 5_001, 5_002])
+    t.same(times, [5_000, 5_001, 5_002, 5_000 - 3_600_000])
   },
 )
+
+t.test('a clock that stepped back an hour does not hold commits back', async (t) => {
+  const gc = new GroupCommitter(async (events) => ({
+    seqs: events.map((_, i) => i + 1),
+    receivedAt: 10_000_000,
+  }))
+  await gc.add(event(0))
+  const now = Date.now
+  t.teardown(() => (Date.now = now))
+  Date.now = () => 10_000_000 - 3_600_000
+  // A bound on liveness, not on speed: the commit is due at once, and waiting for the clock to
+  // pass the last receipt time would take an hour.
+  const next = await Promise.race([
+    gc.add(event(1)).then(() => 'committed'),
+    sleep(5_000).then(() => 'held back'),
+  ])
+  t.equal(next, 'committed')
+  Date.now = now
+  await gc.idle()
+})
