@@ -1,18 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { NewEvent } from './types.js'
-import { CLOCK_STEP_MS } from './receipt-time.js'
+import { followsLast } from './receipt-time.js'
 import type { CommitResult } from './writer.js'
 
 interface Waiter {
   event: NewEvent
   resolve: (r: { seq: number; receivedAt: number }) => void
   reject: (err: Error) => void
-}
-
-/** The clock has not passed `last` yet, and is at most CLOCK_STEP_MS behind it. */
-function clockAtOrBefore(last: number): boolean {
-  const now = Date.now()
-  return now <= last && last - now <= CLOCK_STEP_MS
 }
 
 export type CommitFn = (events: readonly NewEvent[]) => Promise<CommitResult>
@@ -75,7 +69,7 @@ export class GroupCommitter {
       // after the other's 200 never share a receipt time. A millisecond, only when commits come
       // faster than that (appends arriving meanwhile join this commit); a few after a small
       // step back of the clock; never longer (a larger step is taken as it is).
-      while (clockAtOrBefore(this.lastReceivedAt)) await sleep(1)
+      while (followsLast(Date.now(), this.lastReceivedAt)) await sleep(1)
       const batch = this.queue.splice(0, this.maxBatch)
       const started = performance.now()
       this.committingSince = Date.now()

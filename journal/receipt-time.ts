@@ -10,5 +10,10 @@ export const CLOCK_STEP_MS = 5
  * received across such a step may then be ordered against their receipt, as before.
  */
 export function nextReceiptTime(now: number, last: number): number {
-  return now > last || last - now > CLOCK_STEP_MS ? now : last + 1
+  return followsLast(now, last) ? last + 1 : now
+}
+
+/** The clock at `now` has not passed `last` and is at most CLOCK_STEP_MS behind it. */
+export function followsLast(now: number, last: number): boolean {
+  return now <= last && last - now <= CLOCK_STEP_MS
 }
