@@ -5,6 +5,7 @@ import { detectType, headerTypes, mayBeJson, parseBody } from './parse.js'
 import { dropNamesOn, preparesStatements } from '../src/db/prepared.js'
 import { COLUMNS, insertSql } from './store-sql.js'
 import { storableTraceparent } from '../src/util/traceparent.js'
+import type { LeaseOffer, StoreLeased } from '../src/dispatcher/first-leases.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {
@@ -32,6 +33,8 @@ const MAX_NAMED_ROWS = 64
 const namedSize = (n: number) => 2 ** Math.ceil(Math.log2(n))
 
 interface Row {
+  /** The event's index in the batch (its first occurrence's, for a repeated one). */
+  index: number
   key: string
   params: unknown[]
   hasPayload: boolean
@@ -44,7 +47,7 @@ const TYPE_FIRST = 2
 const TYPE_FALLBACK = 3
 const IS_JSON = 8
 
-function toRow(e: StorableEvent): Row {
+function toRow(e: StorableEvent, index: number): Row {
   // Rows without an id are the named statement's padding, skipped by it: a real event must
   // never look like one (the envelope codec guarantees both; this keeps it so).
   if (typeof e.id !== 'string' || e.id === '' || typeof e.source !== 'string') {
@@ -57,6 +60,7 @@ function toRow(e: StorableEvent): Row {
   const json = mayBeJson(body, e.contentType)
   const types = headerTypes(e.headers, e.verifiedBy)
   return {
+    index,
     key: keyOf(e.source, e.id),
     hasPayload: json,
     event: e,
@@ -93,26 +97,66 @@ function checkedInJs(row: Row): Row {
 
 const keyOf = (source: string, id: string) => `${source}\u0000${id}`
 
-async function insertRows(pool: pg.Pool, rows: Row[]): Promise<Set<string>> {
+/** What the store statements of one batch did: events inserted, and deliveries leased (offer). */
+interface Stored {
+  readonly inserted: Set<string>
+  /** Leased deliveries, by the key of their event. */
+  readonly leased: { key: string; id: string; subscriptionId: string }[]
+  /** Deliveries made without a lease (only counted when an offer was given). */
+  unleased: number
+}
+
+interface StoreRow {
+  source: string | null
+  id: string | null
+  delivery?: string | null
+  subscription?: string | null
+  unleased?: number | null
+}
+
+async function insertRows(
+  pool: pg.Pool,
+  rows: Row[],
+  offer: LeaseOffer | null,
+  into: Stored,
+): Promise<void> {
   const params = rows.flatMap((r) => r.params)
-  const keys = (res: pg.QueryResult<{ source: string; id: string }>) =>
-    new Set(res.rows.map((r) => keyOf(r.source, r.id)))
+  const lease = offer
+    ? [offer.owner, Math.round(offer.leaseMs), offer.subscriptions, offer.rooms]
+    : []
+  let res: pg.QueryResult<StoreRow> | null = null
   if (rows.length <= MAX_NAMED_ROWS && preparesStatements(pool)) {
     try {
-      return keys(await pool.query(namedStatement(rows.length, params)))
+      res = await pool.query<StoreRow>(namedStatement(rows.length, params, lease))
     } catch (err) {
       // The name's trouble, not the events': from now on this pool's statements go unnamed.
       if (!dropNamesOn(pool, err)) throw err
     }
   }
-  return keys(await pool.query({ text: insertSql(rows.length), values: params }))
+  res ??= await pool.query<StoreRow>({
+    text: insertSql(rows.length, offer !== null),
+    values: params.concat(lease),
+  })
+  // Collected only once the statement committed: a retried one (retryOnConflict) adds nothing twice.
+  for (const r of res.rows) {
+    if (typeof r.unleased === 'number') into.unleased += r.unleased
+    else if (r.delivery && r.subscription) {
+      into.leased.push({
+        key: keyOf(r.source!, r.id!),
+        id: r.delivery,
+        subscriptionId: r.subscription,
+      })
+    } else into.inserted.add(keyOf(r.source!, r.id!))
+  }
 }
 
-function namedStatement(n: number, params: unknown[]) {
+function namedStatement(n: number, params: unknown[], lease: unknown[]) {
   const size = namedSize(n)
   // The padding rows: every column NULL (no id, so event_keys never sees them).
-  const padded = params.concat(new Array<null>((size - n) * COLUMNS).fill(null))
-  return { name: `sluice_store_${size}`, text: insertSql(size), values: padded }
+  const padded = params.concat(new Array<null>((size - n) * COLUMNS).fill(null), lease)
+  const leasing = lease.length > 0
+  const name = `sluice_store_${leasing ? 'l' : ''}${size}`
+  return { name, text: insertSql(size, leasing), values: padded }
 }
 
 /**
@@ -123,6 +167,26 @@ function namedStatement(n: number, params: unknown[]) {
  * connection or server error throws BatchUnavailable: the caller retries the whole batch later.
  */
 export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promise<EventResult[]> {
+  return (await storeBatchLeasing(pool, events, null)).results
+}
+
+/** A stored batch, and the deliveries its statements leased to the offering dispatcher. */
+export interface StoredBatch {
+  results: EventResult[]
+  leased: StoreLeased[]
+  /** Deliveries made without a lease: the dispatchers' claims still have work. */
+  unleased: number
+}
+
+/**
+ * storeBatch, with `offer` (null: none) going to each store statement: the deliveries it leased
+ * are returned with their event's index in `events`.
+ */
+export async function storeBatchLeasing(
+  pool: pg.Pool,
+  events: StorableEvent[],
+  offer: LeaseOffer | null,
+): Promise<StoredBatch> {
   const rows: Row[] = []
   const firstOf = new Map<string, number>()
   const repeat: boolean[] = []
@@ -131,7 +195,7 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
   const slot: number[] = events.map((e, i) => {
     let row: Row
     try {
-      row = toRow(e)
+      row = toRow(e, i)
     } catch (err) {
       invalid.set(i, {
         ok: false,
@@ -147,51 +211,69 @@ export async function storeBatch(pool: pg.Pool, events: StorableEvent[]): Promis
     rows.push(row)
     return rows.length - 1
   })
-  const inserted = new Set<string>()
+  const stored: Stored = { inserted: new Set(), leased: [], unleased: 0 }
+  const { inserted } = stored
   const outcome: EventOutcome[] = []
   try {
-    await insertAll(pool, rows, inserted)
+    await insertAll(pool, rows, offer, stored)
     rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
   } catch (err) {
     if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
     // Rows of chunks already committed are simply found as duplicates from here on.
     const checked = rows.map(checkedInJs)
     try {
-      await insertAll(pool, checked, inserted)
+      await insertAll(pool, checked, offer, stored)
       rows.forEach((r, i) => (outcome[i] = { ok: true, inserted: inserted.has(r.key) }))
     } catch (err) {
       if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
       for (const [i, row] of checked.entries()) {
-        const alone = await insertAlone(pool, row)
+        const alone = await insertAlone(pool, row, offer, stored)
         outcome[i] = alone.ok && inserted.has(row.key) ? { ok: true, inserted: true } : alone
       }
     }
   }
   const processedAt = Date.now()
   // A within-batch duplicate is reported like a redelivery: stored, not inserted again.
-  return slot.map((s, i) => {
+  const results = slot.map((s, i) => {
     const o = s < 0 ? invalid.get(i)! : outcome[s]!
     const result: EventOutcome = o.ok && repeat[i] ? { ok: true, inserted: false } : o
     return { ...result, processedAt }
   })
+  const indexOf = new Map(rows.map((r) => [r.key, r.index]))
+  const leased = stored.leased.map((d) => ({
+    id: d.id,
+    subscriptionId: d.subscriptionId,
+    event: indexOf.get(d.key)!,
+  }))
+  return { results, leased, unleased: stored.unleased }
 }
 
-async function insertAll(pool: pg.Pool, rows: Row[], inserted: Set<string>): Promise<void> {
+async function insertAll(
+  pool: pg.Pool,
+  rows: Row[],
+  offer: LeaseOffer | null,
+  stored: Stored,
+): Promise<void> {
   // Same lock order in every batch: overlapping concurrent batches wait instead of deadlocking.
   const sorted = rows.slice().sort((a, b) => (a.key < b.key ? -1 : 1))
   // Very large batches are split into statements of MAX_ROWS (see there).
   for (let at = 0; at < sorted.length; at += MAX_ROWS) {
     const chunk = sorted.slice(at, at + MAX_ROWS)
-    for (const key of await retryOnConflict(() => insertRows(pool, chunk))) inserted.add(key)
+    await retryOnConflict(() => insertRows(pool, chunk, offer, stored))
   }
 }
 
-async function insertAlone(pool: pg.Pool, row: Row): Promise<EventOutcome> {
+async function insertAlone(
+  pool: pg.Pool,
+  row: Row,
+  offer: LeaseOffer | null,
+  stored: Stored,
+): Promise<EventOutcome> {
   let last: unknown
   for (const variant of row.hasPayload ? [row, withoutPayload(row)] : [row]) {
     try {
-      const inserted = await retryOnConflict(() => insertRows(pool, [variant]))
-      return { ok: true, inserted: inserted.has(row.key) }
+      await retryOnConflict(() => insertRows(pool, [variant], offer, stored))
+      return { ok: true, inserted: stored.inserted.has(row.key) }
     } catch (err) {
       if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
       last = err

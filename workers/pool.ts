@@ -7,6 +7,7 @@ import { runningFromSources } from '../src/util/package-root.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import { packBodies } from '../src/util/packed-bodies.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
+import { handOver, type LeaseOffer, type StoredNotice } from '../src/dispatcher/first-leases.js'
 
 export interface WorkerPoolOptions {
   /** PostgreSQL connection string every worker thread connects to. */
@@ -25,6 +26,8 @@ export interface WorkerPoolOptions {
    * a backend of its own: not on the embedded database (src/db/prepared.ts). @defaultValue false
    */
   preparedStatements?: boolean
+  /** Called after each stored batch (the dispatcher's hand-over and wake). */
+  onStored?: (notice: StoredNotice) => void
 }
 
 const defaults = Object.freeze({
@@ -55,6 +58,8 @@ export class WorkerPool implements Component {
   private readonly piscina: Piscina<StoreBatchTask, StoreBatchResult>
   private closing: Promise<void> | null = null
   private inFlight = 0
+  private offer: LeaseOffer | null = null
+  private readonly onStored: ((notice: StoredNotice) => void) | undefined
 
   constructor(options: WorkerPoolOptions) {
     const o = { ...defaults, ...options }
@@ -71,6 +76,7 @@ export class WorkerPool implements Component {
       throw new TypeError('options.maxQueue must be a non-negative integer or Infinity')
     }
     this.threads = o.threads
+    this.onStored = o.onStored
     const workerData: WorkerData = {
       connectionString: o.connectionString,
       connectionsPerThread: o.connectionsPerThread,
@@ -97,10 +103,11 @@ export class WorkerPool implements Component {
     if (events.length === 0) return []
     this.inFlight++
     let res: StoreBatchResult
+    const offer = this.takeOffer()
     try {
       // The bodies are moved to the thread in one buffer; `events` keeps its own, so a batch
       // that fails can be run again (or split to isolate a poison event).
-      const task: StoreBatchTask = packBodies(events)
+      const task: StoreBatchTask = offer ? { ...packBodies(events), offer } : packBodies(events)
       res = await this.piscina.run(task, { transferList: [task.bodies] })
     } finally {
       this.inFlight--
@@ -112,7 +119,26 @@ export class WorkerPool implements Component {
       }
       throw new DatabaseUnavailableError(res.unavailable)
     }
+    this.onStored?.({
+      handed: offer && res.leased.length > 0 ? handOver(offer.owner, res.leased, events) : null,
+      unleased: offer ? res.unleased : null,
+      inserted: res.results.some((r) => r.ok && r.inserted),
+    })
     return res.results
+  }
+
+  /**
+   * The dispatcher's current lease offer (null: none, the dispatcher stopped). The next batch
+   * takes it and no other does: two batches leasing from one offer would lease twice its room.
+   */
+  offerLeases(offer: LeaseOffer | null): void {
+    this.offer = offer
+  }
+
+  private takeOffer(): LeaseOffer | null {
+    const offer = this.offer
+    this.offer = null
+    return offer && offer.validUntil > Date.now() ? offer : null
   }
 
   /** Batches queued or running (for back-pressure in the consumer). */

@@ -6,19 +6,27 @@
 import pg from 'pg'
 import { workerData } from 'piscina'
 import type { EventResult, StorableEvent } from '../src/event.js'
-import { BatchUnavailable, storeBatch } from './insert.js'
+import { BatchUnavailable, storeBatchLeasing } from './insert.js'
 import { nameThread } from '../src/actors/thread-self.js'
 import { usePreparedStatements } from '../src/db/prepared.js'
 import { unpackBodies, type PackedBodies } from '../src/util/packed-bodies.js'
+import type { LeaseOffer, StoreLeased } from '../src/dispatcher/first-leases.js'
 
 nameThread('sluice-worker')
 
-/** One batch: the events' metadata, and their bodies in one buffer moved to this thread. */
-export type StoreBatchTask = PackedBodies<StorableEvent>
+/**
+ * One batch: the events' metadata, and their bodies in one buffer moved to this thread; with
+ * the dispatcher's lease offer when it made one (src/dispatcher/first-leases.ts).
+ */
+export type StoreBatchTask = PackedBodies<StorableEvent> & { offer?: LeaseOffer }
 
-/** Either every event's outcome, or "the database is unavailable, retry the whole batch". */
+/**
+ * Either every event's outcome and the deliveries leased to the offer's owner, or "the database
+ * is unavailable, retry the whole batch".
+ */
 export type StoreBatchResult =
-  { ok: true; results: EventResult[] } | { ok: false; unavailable: string; sqlstate?: string }
+  | { ok: true; results: EventResult[]; leased: StoreLeased[]; unleased: number }
+  | { ok: false; unavailable: string; sqlstate?: string }
 
 export interface WorkerData {
   connectionString: string
@@ -49,7 +57,13 @@ function threadPool(): pg.Pool {
 // so "unavailable" travels as data and workers/pool.ts turns it back into an error.
 export default async function storeBatchTask(task: StoreBatchTask): Promise<StoreBatchResult> {
   try {
-    return { ok: true, results: await storeBatch(threadPool(), unpackBodies(task)) }
+    const { offer, ...packed } = task
+    const stored = await storeBatchLeasing(
+      threadPool(),
+      unpackBodies<StorableEvent>(packed),
+      offer ?? null,
+    )
+    return { ok: true, ...stored }
   } catch (err) {
     if (err instanceof BatchUnavailable) {
       const { sqlstate } = err

@@ -7,7 +7,10 @@ import { orderingValues, subscriptionMatches } from '../src/db/subscription-matc
 /** Parameters per row of the store statement. */
 export const COLUMNS = 11
 
-const sqlCache = new Map<number, string>()
+/** Parameters after the rows' when the statement leases first attempts (leasingDeliveries). */
+export const LEASE_PARAMS = 4
+
+const sqlCache = new Map<string, string>()
 
 // One statement = one transaction: the keys go into event_keys (ON CONFLICT DO NOTHING), only
 // rows whose key was created now go on into events, and each of those gets one delivery per
@@ -19,8 +22,9 @@ const sqlCache = new Map<number, string>()
 // headers state first, else the payload's top-level string `type`, else the one they state after
 // it (parse.ts headerTypes). A body Postgres refuses fails the statement, and storeBatch retries
 // with JSON.parse deciding (checkedInJs).
-export function insertSql(rows: number): string {
-  let sql = sqlCache.get(rows)
+export function insertSql(rows: number, leasing = false): string {
+  const cacheKey = `${rows}${leasing ? 'l' : ''}`
+  let sql = sqlCache.get(cacheKey)
   if (sql) return sql
   const values: string[] = []
   for (let r = 0; r < rows; r++) {
@@ -46,12 +50,53 @@ SELECT v.id, v.source,
   v.received_at, v.content_type, v.headers, v.body, v.payload, v.verified_by, v.traceparent
 FROM v JOIN k ON k.source = v.source AND k.id = v.id
 RETURNING source, id, type, received_at, payload),
-d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for)
+${leasing ? leasingDeliveries(rows * COLUMNS) : DELIVERIES}`
+  if (sqlCache.size > 256) sqlCache.clear()
+  sqlCache.set(cacheKey, sql)
+  return sql
+}
+
+const DELIVERIES = `d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for)
 SELECT s.id, e.source, e.id, e.received_at, ${orderingValues('s', 'e')}
 FROM e JOIN subscriptions s ON s.status = 'active' AND ${subscriptionMatches('s', 'e')}
 ON CONFLICT DO NOTHING)
 SELECT source, id FROM e`
-  if (sqlCache.size > 256) sqlCache.clear()
-  sqlCache.set(rows, sql)
-  return sql
+
+/**
+ * The deliveries part when this node's dispatcher offered leases (src/dispatcher/first-leases.ts):
+ * per offered subscription, up to its room of the new deliveries that are free to go (not
+ * ordered) are made leased to the dispatcher, as its claim would lease them, so their first
+ * attempt needs no claim: no second row version, no claim statement, no body read back. The room
+ * is bounded by max_in_flight minus the leases every node holds, as in the claim. After the
+ * events: one row per leased delivery (`delivery` set) and one with how many were made unleased
+ * (`unleased`), which the claim and the other nodes' dispatchers are still woken for.
+ */
+function leasingDeliveries(after: number): string {
+  const [owner, leaseMs, sids, rooms] = [1, 2, 3, 4].map((i) => `$${after + i}`)
+  const leased = 'x.waiting_for IS NULL AND x.n <= o.cap'
+  const until = `now() + make_interval(secs => ${leaseMs}::int / 1000.0)`
+  return `o AS (
+  SELECT a.sid, least(a.room, s.max_in_flight - (
+      SELECT count(*)::int FROM deliveries l WHERE l.subscription_id = a.sid
+        AND l.status = 'pending' AND l.lease_owner IS NOT NULL AND l.lease_until > now())) AS cap
+  FROM unnest(${sids}::uuid[], ${rooms}::int[]) AS a (sid, room)
+  JOIN subscriptions s ON s.id = a.sid AND s.status = 'active'
+),
+x AS (
+  SELECT s.id AS sid, e.source, e.id, e.received_at, ${orderingValues('s', 'e', true)},
+    row_number() OVER (PARTITION BY s.id ORDER BY e.received_at, e.id) AS n
+  FROM e JOIN subscriptions s ON s.status = 'active' AND ${subscriptionMatches('s', 'e')}
+),
+d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for,
+  lease_owner, lease_until, next_attempt_at)
+SELECT x.sid, x.source, x.id, x.received_at, x.ordering_key, x.waiting_for,
+  CASE WHEN ${leased} THEN ${owner}::uuid END,
+  CASE WHEN ${leased} THEN ${until} END,
+  CASE WHEN ${leased} THEN ${until} ELSE now() END
+FROM x LEFT JOIN o ON o.sid = x.sid
+ON CONFLICT DO NOTHING
+RETURNING id, subscription_id, source, event_id, lease_owner IS NOT NULL AS leased)
+SELECT source, id, NULL::text AS delivery, NULL::text AS subscription, NULL::int AS unleased FROM e
+UNION ALL SELECT source, event_id, id::text, subscription_id::text, NULL FROM d WHERE leased
+UNION ALL SELECT NULL, NULL, NULL, NULL, count(*)::int FROM d WHERE NOT leased`
 }

@@ -14,7 +14,8 @@ export function subscriptionMatches(s: string, e: string): string {
  * (a key at the subscription's pointer) waits (0) until the linker puts it into its chain
  * (src/db/ordering.ts); any other is free at once (NULL).
  */
-export function orderingValues(s: string, e: string): string {
+export function orderingValues(s: string, e: string, named = false): string {
   const key = `sluice_ordering_key(${s}.ordering_path, ${e}.payload)`
-  return `${key}, CASE WHEN ${key} IS NULL THEN NULL ELSE 0 END`
+  const [k, w] = named ? [' AS ordering_key', ' AS waiting_for'] : ['', '']
+  return `${key}${k}, CASE WHEN ${key} IS NULL THEN NULL ELSE 0 END${w}`
 }

@@ -64,6 +64,7 @@ const pool = createDispatcherPool(data.connectionString, data.embedded)
 if (!data.embedded) usePreparedStatements(pool)
 const actor: DispatcherActorApi = {
   wake: () => dispatcher?.wake(),
+  hand: (handed) => (dispatcher ?? starting)?.handed(handed),
   metrics: () => registry.getMetricsAsJSON(),
   lanes: () => dispatcher?.lanesView() ?? [],
   health: () => dispatcher?.health() ?? notRunning(startError),
@@ -100,6 +101,7 @@ for (let failures = 0; !stop.signal.aborted; failures++) {
     timeoutMs: config.SLUICE_DELIVERY_TIMEOUT_MS,
     disableAfterHours: config.SLUICE_DISABLE_AFTER_HOURS,
     watermark: () => rpc.remote.watermark(),
+    offerLeases: (offer) => rpc.cast.offer(offer),
     logger,
     ...(tracer ? { tracer } : {}),
     ...data.tuning,

@@ -19,6 +19,8 @@ import { resolveOptions, type DispatcherOptions, type ResolvedOptions } from './
 import { ResultWriter } from './result-writer.js'
 import { SubscriptionCache } from './subscription-cache.js'
 import { WakeTimer } from './wake-timer.js'
+import { handedAsClaimed, OFFER_VALID_MS, type HandedDeliveries } from './first-leases.js'
+import { unpackBodies } from '../util/packed-bodies.js'
 
 /** With something overdue that this node could not claim (other nodes' leases), look again after. */
 const OVERDUE_RECHECK_MS = 250
@@ -183,7 +185,50 @@ export class Dispatcher implements Component {
     if (claimed.length >= limit) this.wanted = true
     const unused: string[] = []
     for (const d of claimed) if (!this.begin(d)) unused.push(d.id)
+    this.offerLeases()
     await releaseLeases(this.o.pool, this.owner, unused)
+  }
+
+  /**
+   * First attempts the store statement leased to this dispatcher (src/dispatcher/first-leases.ts):
+   * started like claimed ones. Those with no room now (a claim took it meanwhile, or the lane
+   * narrowed) are given back, due at once. A previous dispatcher's are left to their leases.
+   */
+  handed(handed: HandedDeliveries): void {
+    if (handed.owner !== this.owner) return
+    const bodies = unpackBodies(handed.events).map((e) => e.body)
+    const unused: string[] = []
+    for (const d of handedAsClaimed(handed, bodies)) {
+      if (this.attempts.size >= this.o.maxInFlight || !this.begin(d)) unused.push(d.id)
+    }
+    this.offerLeases()
+    if (unused.length === 0) return
+    releaseLeases(this.o.pool, this.owner, unused).catch((err: unknown) =>
+      this.o.logger?.warn({ err }, 'giving back leases failed; they expire instead'),
+    )
+  }
+
+  /**
+   * Offer the store statement the first attempts this node could start now: each lane's room
+   * (paused ones take probes only, which the claim picks), within maxInFlight.
+   */
+  private offerLeases(): void {
+    const send = this.o.offerLeases
+    if (!send || this.stop.signal.aborted) return
+    const now = Date.now()
+    const free = this.o.maxInFlight - this.attempts.size
+    const subscriptions: string[] = []
+    const rooms: number[] = []
+    for (const sub of free > 0 ? this.cache.all() : []) {
+      const lane = this.lanes.of(sub, now)
+      const room = lane.flow.isPaused ? 0 : Math.min(lane.room(now), free)
+      if (room <= 0) continue
+      subscriptions.push(sub.id)
+      rooms.push(room)
+    }
+    if (subscriptions.length === 0) return send(null)
+    const leaseMs = this.o.timeoutMs + this.o.leaseMarginMs
+    send({ owner: this.owner, leaseMs, subscriptions, rooms, validUntil: now + OFFER_VALID_MS })
   }
 
   /**
@@ -272,6 +317,7 @@ export class Dispatcher implements Component {
    */
   close = onceAsync(async () => {
     this.stop.abort()
+    this.o.offerLeases?.(null)
     this.timer.close()
     await runAll(
       [

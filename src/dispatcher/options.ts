@@ -8,6 +8,7 @@ import type { SecretBox } from '../util/secret-box.js'
 import type { OutboundPolicy } from '../outbound/ssrf.js'
 import { FLOW_DEFAULTS, type FlowOptions } from '../outbound/flow-options.js'
 import { DEFAULT_SCHEDULE } from './schedule.js'
+import type { LeaseOffer } from './first-leases.js'
 
 /** Connections of the dispatcher thread's pool: claims, result writes, cache poll, gauges. */
 export const DISPATCHER_POOL_SIZE = 4
@@ -61,12 +62,19 @@ export interface DispatcherOptions extends DispatcherTuning {
   readonly watermark?: () => Promise<number>
   /** Forward proxy, its exceptions and extra trusted CAs. @defaultValue direct, default roots */
   readonly egress?: EgressConfig
+  /**
+   * Where the store statement's lease offers go (src/dispatcher/first-leases.ts): null withdraws
+   * the last one. @defaultValue none: first attempts are claimed like any other
+   */
+  readonly offerLeases?: (offer: LeaseOffer | null) => void
 }
 
 export type ResolvedOptions = Required<
-  Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow' | 'egress' | 'tracer'>
+  Omit<DispatcherOptions, 'logger' | 'resolve' | 'flow' | 'egress' | 'tracer' | 'offerLeases'>
 > &
-  Pick<DispatcherOptions, 'logger' | 'resolve' | 'egress' | 'tracer'> & { flow: FlowOptions }
+  Pick<DispatcherOptions, 'logger' | 'resolve' | 'egress' | 'tracer' | 'offerLeases'> & {
+    flow: FlowOptions
+  }
 
 const defaults = Object.freeze({
   schedule: DEFAULT_SCHEDULE,

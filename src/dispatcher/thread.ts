@@ -1,7 +1,6 @@
 import { Counter } from 'prom-client'
 import { ThreadHost } from '../actors/thread-host.js'
 import type { Config } from '../config.js'
-import type { BatchProcessor } from '../consumer/types.js'
 import { runningFromSources } from '../util/package-root.js'
 import type { Logger } from '../log.js'
 import { registry, threadMetricsLate, type ThreadMetrics } from '../metrics.js'
@@ -15,6 +14,7 @@ import type { LaneView } from './lanes.js'
 import { outboundCounts, type OutboundCounts } from './outbound-counts.js'
 import type { DispatcherTuning } from './options.js'
 import { tracingOptions } from '../tracing/types.js'
+import type { HandedDeliveries, LeaseOffer } from './first-leases.js'
 
 // Under tap the sources run through its TypeScript loader, which worker threads inherit.
 const actorFile = new URL(`./actor.${runningFromSources ? 'ts' : 'js'}`, import.meta.url)
@@ -45,17 +45,24 @@ export class DispatcherThread {
     logger: Logger,
     /** The pipeline's ordering watermark, which the thread asks for (src/pipeline/watermark.ts). */
     watermark: () => Promise<number>,
+    /** Where the thread's lease offers go (the store's worker pool). */
+    private readonly offers: (offer: LeaseOffer | null) => void = () => {},
   ) {
     this.host = new ThreadHost({
       file: actorFile,
       workerData: () => data,
-      serve: { watermark: () => watermark() } satisfies DispatcherHostApi,
+      serve: { watermark: () => watermark(), offer: (o) => offers(o) } satisfies DispatcherHostApi,
       logger,
       name: 'dispatcher thread',
       // Its own close waits up to closeGraceMs (5 s) for attempts in flight; past this bound the
       // thread is ended and its leases expire (delivered at least once), within the engine's stop.
       closeTimeoutMs: 8000,
-      onRestart: () => restarts.inc(),
+      // The dead thread's offer names an owner no thread answers for: leases to it would wait
+      // for their expiry. The new thread makes its own.
+      onRestart: () => {
+        restarts.inc()
+        offers(null)
+      },
     })
   }
 
@@ -66,6 +73,11 @@ export class DispatcherThread {
   /** New deliveries were stored on this node (a hint: NOTIFY and the poll also wake it). */
   wake(): void {
     this.host.current?.rpc.cast.wake()
+  }
+
+  /** Deliveries the store statement leased to the thread's offer. */
+  hand(handed: HandedDeliveries): void {
+    this.host.current?.rpc.cast.hand(handed)
   }
 
   /**
@@ -115,18 +127,8 @@ export class DispatcherThread {
   }
 
   close(): Promise<void> {
+    this.offers(null)
     return this.host.close()
-  }
-}
-
-/** `processor` that wakes the dispatcher when a batch stored new events (their deliveries). */
-export function wakeOnStored(processor: BatchProcessor, wake: () => void): BatchProcessor {
-  return {
-    run: async (events) => {
-      const results = await processor.run(events)
-      if (results.some((r) => r.ok && r.inserted)) wake()
-      return results
-    },
   }
 }
 
@@ -137,6 +139,7 @@ export function dispatcherThread(
   logger: Logger,
   tuning: DispatcherTuning = {},
   watermark: () => Promise<number> = () => Promise.resolve(Date.now()),
+  offers?: (offer: LeaseOffer | null) => void,
 ): DispatcherThread {
   // Structured clone into the pipeline thread turned the configured Buffer into a Uint8Array.
   const configured = config.SLUICE_SECRET_KEY ? Buffer.from(config.SLUICE_SECRET_KEY) : undefined
@@ -161,5 +164,6 @@ export function dispatcherThread(
     },
     logger,
     watermark,
+    offers,
   )
 }

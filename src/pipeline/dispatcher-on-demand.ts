@@ -4,6 +4,7 @@ import { idleDispatcherMetrics } from '../dispatcher/idle-metrics.js'
 import type { LaneView } from '../dispatcher/lanes.js'
 import { outboundCounts, type OutboundCounts } from '../dispatcher/outbound-counts.js'
 import type { DispatcherThread } from '../dispatcher/thread.js'
+import type { HandedDeliveries } from '../dispatcher/first-leases.js'
 import type { Logger } from '../log.js'
 import type { ThreadMetrics } from '../metrics.js'
 
@@ -112,6 +113,11 @@ export class DispatcherOnDemand {
   /** New deliveries were stored on this node: wake the thread if it runs. */
   wake(): void {
     this.thread?.wake()
+  }
+
+  /** Deliveries the store statement leased to the thread's offer. */
+  hand(handed: HandedDeliveries): void {
+    this.thread?.hand(handed)
   }
 
   health(): Promise<DispatcherHealth> {

@@ -32,7 +32,8 @@ import { pipelineAdminData } from './admin-data.js'
 import { generateSecret } from '../outbound/sign.js'
 import { loadSecretKey, SecretBox } from '../util/secret-box.js'
 import { DISPATCHER_CONNECTIONS, type DispatcherTuning } from '../dispatcher/options.js'
-import { dispatcherThread, wakeOnStored } from '../dispatcher/thread.js'
+import { dispatcherThread } from '../dispatcher/thread.js'
+import { tellDispatcher } from '../dispatcher/first-leases.js'
 import { orderingWatermark } from './watermark.js'
 import { DispatcherOnDemand } from './dispatcher-on-demand.js'
 import { outboundCounts } from '../dispatcher/outbound-counts.js'
@@ -198,6 +199,9 @@ export class Pipeline implements PipelineRunner {
       connectionString: db.url,
       threads: this.config.SLUICE_WORKERS,
       preparedStatements: !db.embedded,
+      // Stored by the consumer or a redrive alike: the dispatcher gets what was leased to it and
+      // a wake for the rest.
+      onStored: (notice) => tellDispatcher(notice, this.dispatcher),
     })
     // Outbound delivery: its own thread, with its own pool, once a subscription exists
     // (docs/outbound.md).
@@ -210,7 +214,10 @@ export class Pipeline implements PipelineRunner {
       })
     this.dispatcher = new DispatcherOnDemand(
       db.pool,
-      () => dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher, watermark),
+      () =>
+        dispatcherThread(this.config, db, dispatchLog, this.options.dispatcher, watermark, (o) =>
+          this.workers?.offerLeases(o),
+        ),
       dispatchLog,
       this.config.SLUICE_DISPATCHER_START === 'eager'
         ? 'eager'
@@ -256,13 +263,9 @@ export class Pipeline implements PipelineRunner {
 
   /**
    * How events are stored, by the consumer and by a redrive alike: in the trace they carry (a
-   * dead letter keeps its event's), and waking the dispatcher for the deliveries they made.
+   * dead letter keeps its event's). The pool tells the dispatcher (onStored above).
    */
   private storing(workers: WorkerPool): BatchProcessor {
-    return wakeOnStored(this.traced(workers), () => this.dispatcher?.wake())
-  }
-
-  private traced(workers: WorkerPool): BatchProcessor {
     return this.options.tracer ? traceProcessor(workers, this.options.tracer) : workers
   }
 
