@@ -135,7 +135,11 @@ t.test('other nodes are notified of unleased deliveries only', async (t) => {
 })
 
 /** A dispatcher whose offers are kept, with a receiver answering 200. */
-async function offering(t: Test, name: string, extra: { maxInFlight?: number } = {}) {
+async function offering(
+  t: Test,
+  name: string,
+  extra: { maxInFlight?: number; pollMs?: number; listen?: null } = {},
+) {
   const rx = await receiver()
   t.teardown(() => rx.close())
   const sub = await db.subscribe({ url: rx.url(`/${name}`), eventTypes: [name], maxInFlight: 10 })
@@ -148,7 +152,9 @@ async function offering(t: Test, name: string, extra: { maxInFlight?: number } =
     ...extra,
   })
   await d.start()
-  await until('an offer for the subscription', () => last?.subscriptions.includes(sub.id) === true)
+  // With maxInFlight 1 the offer holds one subscription only, perhaps an earlier test's.
+  const wanted = () => (extra.maxInFlight === 1 || last?.subscriptions.includes(sub.id)) === true
+  await until('an offer for the subscription', () => last !== null && wanted())
   return { rx, sub, d, offer: () => last! }
 }
 
@@ -160,8 +166,11 @@ t.test('the dispatcher attempts what it is handed, with no claim', async (t) => 
   const events = ['h1', 'h2'].map((id) => event(id, { type: 'h', id }))
   const stored = await storeBatchLeasing(db.pool, events, o)
   t.equal(stored.leased.length, 2)
-  d.handed(handOver(o.owner, stored.leased, events))
-  await until('both delivered', () => rx.received.length === 2, 30_000)
+  const handed = handOver(o.owner, Date.now(), stored.leased, events)
+  d.handed(handed)
+  // Twice, as if this node had claimed them again meanwhile: what it attempts is not started again.
+  d.handed(handed)
+  await until('both delivered', () => rx.received.length >= 2, 30_000)
   t.same(
     rx.received.map((r) => JSON.parse(r.body.toString()) as unknown).sort(),
     [
@@ -178,6 +187,7 @@ t.test('the dispatcher attempts what it is handed, with no claim', async (t) => 
     )
     return rows[0]!.n === 2
   })
+  t.equal(rx.received.length, 2, 'each once')
 })
 
 t.test("another dispatcher's deliveries are not attempted; their lease ends first", async (t) => {
@@ -187,7 +197,7 @@ t.test("another dispatcher's deliveries are not attempted; their lease ends firs
   const storedAt = Date.now()
   const stored = await storeBatchLeasing(db.pool, events, stale)
   t.equal(stored.leased.length, 1, 'leased to a dispatcher that is gone')
-  d.handed(handOver(stale.owner, stored.leased, events))
+  d.handed(handOver(stale.owner, Date.now(), stored.leased, events))
   // Not before the lease ends (1.5 s), then by this dispatcher's claim: never lost.
   await until('claimed once the lease ended', () => rx.received.length === 1, 60_000)
   t.ok(rx.received[0]!.at >= storedAt + 1000, 'not while the lease ran')
@@ -200,15 +210,17 @@ t.test("another dispatcher's deliveries are not attempted; their lease ends firs
     ).rows
   await until('recorded', async () => (await attempts()).length > 0)
   t.same(await attempts(), [{ owner: d.owner }], 'one attempt, by the living dispatcher')
+  t.equal(rx.received.length, 1, 'sent once')
 })
 
 t.test('handed beyond the room: the rest is given back and claimed', async (t) => {
   const { rx, sub, d, offer } = await offering(t, 'r', { maxInFlight: 1 })
   const events = ['r1', 'r2', 'r3'].map((id) => event(id, { type: 'r' }))
   // As if two batches had used one offer: three leased where one may start.
-  const stored = await storeBatchLeasing(db.pool, events, { ...offer(), rooms: [3] })
+  const three = { ...offer(), subscriptions: [sub.id], rooms: [3] }
+  const stored = await storeBatchLeasing(db.pool, events, three)
   t.equal(stored.leased.length, 3)
-  d.handed(handOver(offer().owner, stored.leased, events))
+  d.handed(handOver(three.owner, Date.now(), stored.leased, events))
   // The lease is 603 s: delivered in time only if the two without room were given back.
   await until('all three delivered', () => rx.received.length === 3, 60_000)
   const done = async () =>
@@ -220,6 +232,28 @@ t.test('handed beyond the room: the rest is given back and claimed', async (t) =
     ).rows.map((r) => r.attempts)
   await until('recorded', async () => (await done()).length === 3)
   t.same(await done(), [1, 1, 1], 'each attempted once')
+})
+
+t.test('a hand-over too late for its lease is given back and claimed at once', async (t) => {
+  // The earlier tests' deliveries (to a closed port) would keep this dispatcher busy and awake.
+  await db.pool.query(`UPDATE subscriptions SET status = 'disabled'`)
+  // No poll in the test's time and no LISTEN (whose connection wakes it too): only the wake
+  // after giving back can claim them in time.
+  const { rx, sub, d, offer } = await offering(t, 'late', { pollMs: 600_000, listen: null })
+  const events = ['late1', 'late2'].map((id) => event(id, { type: 'late' }))
+  const o = offer()
+  const stored = await storeBatchLeasing(db.pool, events, o)
+  t.equal(stored.leased.length, 2)
+  // Taken 400 s ago: past half the 600 s margin, so its lease may end before an attempt would.
+  d.handed(handOver(o.owner, Date.now() - 400_000, stored.leased, events))
+  await until('both delivered', () => rx.received.length === 2, 30_000)
+  const { rows } = await db.pool.query<{ lease_ms: number }>(
+    `SELECT (extract(epoch FROM d.next_attempt_at - a.attempted_at) * 1000)::int AS lease_ms
+     FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
+     WHERE d.subscription_id = $1`,
+    [sub.id],
+  )
+  t.ok(rows.length <= 2 && rows.every((r) => r.lease_ms < 603_000), 'leased again by a claim')
 })
 
 failOnLeaks(t, { closeFirst: () => db.drop() })

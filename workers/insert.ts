@@ -122,7 +122,7 @@ async function insertRows(
 ): Promise<void> {
   const params = rows.flatMap((r) => r.params)
   const lease = offer
-    ? [offer.owner, Math.round(offer.leaseMs), offer.subscriptions, offer.rooms]
+    ? [offer.owner, Math.round(offer.leaseMs), offer.subscriptions, roomsLeft(offer, into)]
     : []
   let res: pg.QueryResult<StoreRow> | null = null
   if (rows.length <= MAX_NAMED_ROWS && preparesStatements(pool)) {
@@ -148,6 +148,17 @@ async function insertRows(
       })
     } else into.inserted.add(keyOf(r.source!, r.id!))
   }
+}
+
+/**
+ * The offer's rooms less what earlier statements of the batch leased (its chunks, its retries
+ * row by row): the room is the batch's, not each statement's.
+ */
+function roomsLeft(offer: LeaseOffer, stored: Stored): number[] {
+  if (stored.leased.length === 0) return offer.rooms.slice()
+  const used = new Map<string, number>()
+  for (const d of stored.leased) used.set(d.subscriptionId, (used.get(d.subscriptionId) ?? 0) + 1)
+  return offer.subscriptions.map((id, i) => Math.max(0, offer.rooms[i]! - (used.get(id) ?? 0)))
 }
 
 function namedStatement(n: number, params: unknown[], lease: unknown[]) {

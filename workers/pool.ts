@@ -104,6 +104,7 @@ export class WorkerPool implements Component {
     this.inFlight++
     let res: StoreBatchResult
     const offer = this.takeOffer()
+    const takenAt = Date.now()
     try {
       // The bodies are moved to the thread in one buffer; `events` keeps its own, so a batch
       // that fails can be run again (or split to isolate a poison event).
@@ -120,7 +121,8 @@ export class WorkerPool implements Component {
       throw new DatabaseUnavailableError(res.unavailable)
     }
     this.onStored?.({
-      handed: offer && res.leased.length > 0 ? handOver(offer.owner, res.leased, events) : null,
+      handed:
+        offer && res.leased.length > 0 ? handOver(offer.owner, takenAt, res.leased, events) : null,
       unleased: offer ? res.unleased : null,
       inserted: res.results.some((r) => r.ok && r.inserted),
     })

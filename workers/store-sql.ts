@@ -74,18 +74,23 @@ SELECT source, id FROM e`
 function leasingDeliveries(after: number): string {
   const [owner, leaseMs, sids, rooms] = [1, 2, 3, 4].map((i) => `$${after + i}`)
   const leased = 'x.waiting_for IS NULL AND x.n <= o.cap'
+  // Numbered among the free ones only: an ordered delivery takes none of the room.
   const until = `now() + make_interval(secs => ${leaseMs}::int / 1000.0)`
   return `o AS (
-  SELECT a.sid, least(a.room, s.max_in_flight - (
+  SELECT a.sid, least(coalesce(a.room, 0), s.max_in_flight - (
       SELECT count(*)::int FROM deliveries l WHERE l.subscription_id = a.sid
         AND l.status = 'pending' AND l.lease_owner IS NOT NULL AND l.lease_until > now())) AS cap
   FROM unnest(${sids}::uuid[], ${rooms}::int[]) AS a (sid, room)
   JOIN subscriptions s ON s.id = a.sid AND s.status = 'active'
 ),
-x AS (
-  SELECT s.id AS sid, e.source, e.id, e.received_at, ${orderingValues('s', 'e', true)},
-    row_number() OVER (PARTITION BY s.id ORDER BY e.received_at, e.id) AS n
+m AS (
+  SELECT s.id AS sid, e.source, e.id, e.received_at, ${orderingValues('s', 'e', true)}
   FROM e JOIN subscriptions s ON s.status = 'active' AND ${subscriptionMatches('s', 'e')}
+),
+x AS (
+  SELECT m.*,
+    row_number() OVER (PARTITION BY m.sid, m.waiting_for IS NULL ORDER BY m.received_at, m.id) AS n
+  FROM m
 ),
 d AS (INSERT INTO deliveries (subscription_id, source, event_id, received_at, ordering_key, waiting_for,
   lease_owner, lease_until, next_attempt_at)

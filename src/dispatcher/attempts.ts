@@ -48,6 +48,11 @@ export class Attempts {
     return this.running.size + this.unwritten.size
   }
 
+  /** Being attempted, or its result not written yet. */
+  has(id: string): boolean {
+    return this.running.has(id) || this.unwritten.has(id)
+  }
+
   ids(): IterableIterator<string> {
     return this.running.keys()
   }

@@ -184,9 +184,16 @@ export class Dispatcher implements Component {
     // A full claim: more may be waiting, claim again at once.
     if (claimed.length >= limit) this.wanted = true
     const unused: string[] = []
-    for (const d of claimed) if (!this.begin(d)) unused.push(d.id)
+    // A hand-over may have filled the node while the claim ran: maxInFlight counts both.
+    for (const d of claimed) {
+      if (this.full() || !this.begin(d)) unused.push(d.id)
+    }
     this.offerLeases()
     await releaseLeases(this.o.pool, this.owner, unused)
+  }
+
+  private full(): boolean {
+    return this.attempts.size >= this.o.maxInFlight
   }
 
   /**
@@ -196,35 +203,45 @@ export class Dispatcher implements Component {
    */
   handed(handed: HandedDeliveries): void {
     if (handed.owner !== this.owner) return
+    // Each lease began after the batch took the offer. One that may end before an attempt
+    // started now could (a slow batch, a busy thread) is given back rather than risked.
+    const late = Date.now() - handed.takenAt > this.o.leaseMarginMs / 2
     const bodies = unpackBodies(handed.events).map((e) => e.body)
     const unused: string[] = []
     for (const d of handedAsClaimed(handed, bodies)) {
-      if (this.attempts.size >= this.o.maxInFlight || !this.begin(d)) unused.push(d.id)
+      // Lease ended and claimed again by this dispatcher meanwhile: that attempt is the one.
+      if (this.attempts.has(d.id) || this.writer.ids().includes(d.id)) continue
+      if (late || this.full() || !this.begin(d)) unused.push(d.id)
     }
     this.offerLeases()
     if (unused.length === 0) return
-    releaseLeases(this.o.pool, this.owner, unused).catch((err: unknown) =>
-      this.o.logger?.warn({ err }, 'giving back leases failed; they expire instead'),
-    )
+    // Due at once once given back; this wake (an UPDATE notifies no one) claims them.
+    releaseLeases(this.o.pool, this.owner, unused)
+      .then(() => this.claimSoon())
+      .catch((err: unknown) =>
+        this.o.logger?.warn({ err }, 'giving back leases failed; they expire instead'),
+      )
   }
 
   /**
    * Offer the store statement the first attempts this node could start now: each lane's room
-   * (paused ones take probes only, which the claim picks), within maxInFlight.
+   * (paused ones take probes only, which the claim picks), all of them within maxInFlight.
    */
   private offerLeases(): void {
     const send = this.o.offerLeases
     if (!send || this.stop.signal.aborted) return
     const now = Date.now()
-    const free = this.o.maxInFlight - this.attempts.size
+    let free = this.o.maxInFlight - this.attempts.size
     const subscriptions: string[] = []
     const rooms: number[] = []
-    for (const sub of free > 0 ? this.cache.all() : []) {
+    for (const sub of this.cache.all()) {
+      if (free <= 0) break
       const lane = this.lanes.of(sub, now)
       const room = lane.flow.isPaused ? 0 : Math.min(lane.room(now), free)
       if (room <= 0) continue
       subscriptions.push(sub.id)
       rooms.push(room)
+      free -= room
     }
     if (subscriptions.length === 0) return send(null)
     const leaseMs = this.o.timeoutMs + this.o.leaseMarginMs

@@ -46,6 +46,8 @@ export interface HandedEvent {
 /** Leased deliveries on their way to the dispatcher, with their events. */
 export interface HandedDeliveries {
   readonly owner: string
+  /** Date.now() when the batch took the offer: every lease began after it. */
+  readonly takenAt: number
   readonly deliveries: readonly StoreLeased[]
   /** `StoreLeased.event` indexes these. */
   readonly events: PackedBodies<HandedEvent>
@@ -74,15 +76,20 @@ export function tellDispatcher(
   if (notice.inserted && notice.unleased !== 0) dispatcher.wake()
 }
 
-/** How long an offer stays usable: a stale one costs nothing but a late first attempt. */
-export const OFFER_VALID_MS = 2000
+/**
+ * How long after it was made a batch may take an offer. Its rooms go stale (the hand-over gives
+ * back what no longer fits), and its dispatcher may be gone (a late first attempt, at the
+ * lease's end); a restarted thread's offer is withdrawn at once (src/dispatcher/thread.ts).
+ */
+export const OFFER_VALID_MS = 5000
 
 /**
  * The hand-over of what a store batch of `events` leased: each leased delivery's event once,
- * its body packed into one buffer to be moved to the dispatcher's thread.
+ * the bodies packed into one buffer (one copy into the dispatcher's thread, not one per body).
  */
 export function handOver(
   owner: string,
+  takenAt: number,
   leased: readonly StoreLeased[],
   events: readonly StorableEvent[],
 ): HandedDeliveries {
@@ -104,7 +111,7 @@ export function handOver(
     }
     return { ...d, event: at }
   })
-  return { owner, deliveries, events: packBodies(picked) }
+  return { owner, takenAt, deliveries, events: packBodies(picked) }
 }
 
 /** The handed deliveries as the claim would have returned them (their first attempt). */
