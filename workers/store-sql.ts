@@ -7,9 +7,6 @@ import { orderingValues, subscriptionMatches } from '../src/db/subscription-matc
 /** Parameters per row of the store statement. */
 export const COLUMNS = 11
 
-/** Parameters after the rows' when the statement leases first attempts (leasingDeliveries). */
-export const LEASE_PARAMS = 4
-
 const sqlCache = new Map<string, string>()
 
 // One statement = one transaction: the keys go into event_keys (ON CONFLICT DO NOTHING), only
@@ -72,9 +69,9 @@ SELECT source, id FROM e`
  * (`unleased`), which the claim and the other nodes' dispatchers are still woken for.
  */
 function leasingDeliveries(after: number): string {
+  // The offer's four parameters come after the rows' (the named statements' padding included).
   const [owner, leaseMs, sids, rooms] = [1, 2, 3, 4].map((i) => `$${after + i}`)
   const leased = 'x.waiting_for IS NULL AND x.n <= o.cap'
-  // Numbered among the free ones only: an ordered delivery takes none of the room.
   const until = `now() + make_interval(secs => ${leaseMs}::int / 1000.0)`
   return `o AS (
   SELECT a.sid, least(coalesce(a.room, 0), s.max_in_flight - (
@@ -87,6 +84,7 @@ m AS (
   SELECT s.id AS sid, e.source, e.id, e.received_at, ${orderingValues('s', 'e', true)}
   FROM e JOIN subscriptions s ON s.status = 'active' AND ${subscriptionMatches('s', 'e')}
 ),
+-- Numbered among the free ones only: an ordered delivery takes none of the room.
 x AS (
   SELECT m.*,
     row_number() OVER (PARTITION BY m.sid, m.waiting_for IS NULL ORDER BY m.received_at, m.id) AS n
