@@ -44,8 +44,8 @@ t.test(
     const sub = await db.subscribe({ url: 'http://127.0.0.1:9/x', eventTypes: ['lease.sql'] })
     await db.store([{ id: 'l1', body: Buffer.from('{"type":"lease.sql"}') }])
     const rooms = new Map([[sub.id, 10]])
-    const claim = (owner: string, leaseMs: number) =>
-      claimDue(db.pool, { owner, leaseMs, rooms, exclude: [], limit: 10 })
+    const claim = async (owner: string, leaseMs: number) =>
+      (await claimDue(db.pool, { owner, leaseMs, rooms, exclude: [], limit: 10 })).deliveries
     // Long enough that B's first claim, right after, cannot land past it on a loaded machine.
     const first = await claim(A, 3000)
     t.equal(first.length, 1, 'A leases it')
@@ -89,17 +89,50 @@ t.test('the claim: retries and first attempts share the room, neither starves', 
     })
   const mixed = await claim(4)
   t.same(
-    mixed.map((d) => d.attempts).sort(),
+    mixed.deliveries.map((d) => d.attempts).sort(),
     [0, 0, 1, 1],
     'two of each, although the retries are older',
   )
+  t.same([...mixed.more], [sub.id], 'the room was reached: some may be left')
   const rest = await claim(100)
   t.same(
-    rest.map((d) => d.attempts).sort(),
+    rest.deliveries.map((d) => d.attempts).sort(),
     [...Array<number>(8).fill(0), ...Array<number>(8).fill(1)],
     'with room for all, all',
   )
+  t.same([...rest.more], [], 'with room to spare, none is left')
+  const exact = await claim(1)
+  t.same(exact.deliveries, [], 'nothing is due any more')
+  t.same([...exact.more], [], 'and nothing is left')
 })
+
+t.test(
+  'the claim: max_in_flight across owners leaves deliveries behind, and says so',
+  async (t) => {
+    const sub = await db.subscribe({
+      url: 'http://127.0.0.1:9/m',
+      eventTypes: ['cap'],
+      maxInFlight: 2,
+    })
+    await db.store(
+      Array.from({ length: 3 }, (_, i) => ({ id: `cap${i}`, body: Buffer.from('{"type":"cap"}') })),
+    )
+    const claim = (owner: string) =>
+      claimDue(db.pool, {
+        owner,
+        leaseMs: 60_000,
+        rooms: new Map([[sub.id, 10]]),
+        exclude: [],
+        limit: 10,
+      })
+    const a = await claim(A)
+    t.equal(a.deliveries.length, 2, 'A takes max_in_flight, not its room')
+    t.same([...a.more], [sub.id], 'the third is left, and the claim says so')
+    const b = await claim(B)
+    t.same(b.deliveries, [], "B finds no room under A's leases")
+    t.same([...b.more], [sub.id], 'nor does it call the subscription done')
+  },
+)
 
 t.test("the claim: an event's deliveries share one copy of its body", async (t) => {
   const subs = await Promise.all(
@@ -114,7 +147,7 @@ t.test("the claim: an event's deliveries share one copy of its body", async (t) 
   ])
   // Retention dropped this event's row after its deliveries were made.
   await db.pool.query("DELETE FROM events WHERE id = 'body-gone'")
-  const claimed = await claimDue(db.pool, {
+  const { deliveries: claimed } = await claimDue(db.pool, {
     owner: A,
     leaseMs: 60_000,
     rooms: new Map(subs.map((s) => [s.id, 10])),

@@ -20,7 +20,10 @@ const EXCLUDE = Number(process.env.BENCH_CYCLE_EXCLUDE ?? 500)
 
 /** What one checkout's dist offers for the cycle (its own SQL, not this checkout's). */
 interface CycleApi {
-  claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedDelivery[]>
+  claimDue(
+    db: pg.Pool,
+    req: ClaimRequest,
+  ): Promise<ClaimedDelivery[] | { deliveries: ClaimedDelivery[] }>
   recordResults(
     db: pg.Pool,
     owner: string,
@@ -89,13 +92,15 @@ async function cycle(api: CycleApi, url: string, batch: number) {
     const cpu0 = cpuMs(pid)
     let done = 0
     while (done < DELIVERIES) {
-      const claimed = await api.claimDue(pool, {
+      const got = await api.claimDue(pool, {
         owner,
         leaseMs: 13_000,
         rooms,
         exclude,
         limit: batch,
       })
+      // Before 2026-12-07 the claim returned its deliveries alone.
+      const claimed = Array.isArray(got) ? got : got.deliveries
       if (claimed.length === 0) break
       const at = new Date()
       await api.recordResults(

@@ -51,7 +51,7 @@ async function claimCost(pool: pg.Pool, box: SecretBox) {
     await releaseLeases(
       pool,
       owner,
-      got.map((d) => d.id),
+      got.deliveries.map((d) => d.id),
     )
   }
   await pool.query('ANALYZE deliveries')

@@ -42,7 +42,10 @@ export interface ClaimRequest {
 // Across subscriptions the claim goes round-robin (rank within its subscription first), so a
 // subscription with a deep backlog cannot take the whole limit. An event's body comes once per
 // claim, on the first of its deliveries, and they share it: a 1 MiB event fanned out to 200
-// subscriptions is 1 MiB in the answer, not 200 MiB.
+// subscriptions is 1 MiB in the answer, not 200 MiB. Rows with a NULL id name the subscriptions
+// whose due deliveries may not all have been found (a scan stopped at the cap, or more found than
+// the cap took): the dispatcher claims again for those when their room comes back, and for the
+// others only when something new may be due.
 const CLAIM = `
 WITH a AS (
   SELECT a.sid, least(a.room, s.max_in_flight - (
@@ -85,10 +88,18 @@ SELECT c.id, c.subscription_id, c.source, c.event_id, c.attempts, e.content_type
   CASE WHEN row_number() OVER (PARTITION BY c.source, c.event_id, c.received_at ORDER BY c.id) = 1
     THEN e.body END AS body
 FROM claimed c
-LEFT JOIN events e ON e.source = c.source AND e.id = c.event_id AND e.received_at = c.received_at`
+LEFT JOIN events e ON e.source = c.source AND e.id = c.event_id AND e.received_at = c.received_at
+UNION ALL
+SELECT NULL, a.sid, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL FROM a
+  LEFT JOIN (SELECT sid, count(*) FILTER (WHERE retry = 1) AS nr, count(*) FILTER (WHERE retry = 0)
+    AS nf FROM (SELECT sid, retry FROM r UNION ALL SELECT sid, retry FROM f) u GROUP BY sid) n
+  ON n.sid = a.sid
+WHERE a.cap <= 0 OR coalesce(n.nr, 0) >= a.cap OR coalesce(n.nf, 0) >= a.cap
+  OR coalesce(n.nr, 0) + coalesce(n.nf, 0) > a.cap`
 
 interface ClaimRow {
-  id: string
+  /** NULL on the rows naming subscriptions with due deliveries perhaps left (`more`). */
+  id: string | null
   subscription_id: string
   source: string
   event_id: string
@@ -102,8 +113,18 @@ interface ClaimRow {
   body: Buffer | null
 }
 
+/** What one claim leased, and where it may have left due deliveries behind. */
+export interface Claim {
+  readonly deliveries: ClaimedDelivery[]
+  /**
+   * Subscriptions of the request with due deliveries perhaps not claimed: their cap (room, or
+   * max_in_flight less every node's leases) was reached. `limit` cutting the claim is not here.
+   */
+  readonly more: ReadonlySet<string>
+}
+
 /** Lease up to `limit` due deliveries of the subscriptions in `rooms` to `owner`. */
-export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedDelivery[]> {
+export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<Claim> {
   const sids: string[] = []
   const rooms: number[] = []
   for (const [sid, room] of req.rooms) {
@@ -111,7 +132,7 @@ export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedD
     sids.push(sid)
     rooms.push(room)
   }
-  if (sids.length === 0 || req.limit <= 0) return []
+  if (sids.length === 0 || req.limit <= 0) return { deliveries: [], more: new Set(sids) }
   const { rows } = await hotQuery<ClaimRow>(db, 'claim', CLAIM, [
     req.owner,
     req.leaseMs,
@@ -121,8 +142,14 @@ export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedD
     req.limit,
   ])
   const bodies = new Map<string, Buffer>()
-  for (const r of rows) if (r.body) bodies.set(r.event_no, r.body)
-  return rows.map((r) => ({
+  const more = new Set<string>()
+  const leased: (ClaimRow & { id: string })[] = []
+  for (const r of rows) {
+    if (r.id === null) more.add(r.subscription_id)
+    else leased.push(r as ClaimRow & { id: string })
+    if (r.body) bodies.set(r.event_no, r.body)
+  }
+  const deliveries = leased.map((r) => ({
     id: r.id,
     subscriptionId: r.subscription_id,
     source: r.source,
@@ -132,6 +159,7 @@ export async function claimDue(db: pg.Pool, req: ClaimRequest): Promise<ClaimedD
     contentType: r.content_type,
     traceparent: r.traceparent,
   }))
+  return { deliveries, more }
 }
 
 const probe = (kind: string) => `(SELECT min(x.at) FROM unnest($1::uuid[]) AS s (id)

@@ -13,14 +13,15 @@ import { Lanes, type LaneView } from './lanes.js'
 import { flowTransitions } from './metrics.js'
 import { HealthState, type DispatcherHealth } from './health.js'
 import { takeProbeSlots } from '../db/probes.js'
-import type { RecordOutcome } from '../db/delivery-results.js'
+import type { DeliveryResult, RecordOutcome } from '../db/delivery-results.js'
 import { Notifier } from './notifier.js'
 import { resolveOptions, type DispatcherOptions, type ResolvedOptions } from './options.js'
 import { ResultWriter } from './result-writer.js'
 import { SubscriptionCache } from './subscription-cache.js'
 import { WakeTimer } from './wake-timer.js'
-import { handedAsClaimed, OFFER_VALID_MS, type HandedDeliveries } from './first-leases.js'
+import { handedAsClaimed, offerOf, type HandedDeliveries } from './first-leases.js'
 import { unpackBodies } from '../util/packed-bodies.js'
+import { ClaimNeed } from './claim-need.js'
 
 /** With something overdue that this node could not claim (other nodes' leases), look again after. */
 const OVERDUE_RECHECK_MS = 250
@@ -50,6 +51,7 @@ export class Dispatcher implements Component {
   private wanted = false
   private failures = 0
   private readonly healthState = new HealthState()
+  private readonly need = new ClaimNeed()
   private readonly timer = new WakeTimer(() => this.claimSoon())
 
   constructor(options: DispatcherOptions) {
@@ -87,13 +89,7 @@ export class Dispatcher implements Component {
       flow: this.o.flow,
       logger: log,
       onFailed: (err) => this.healthState.failed('results', err),
-      // Written results free their leases, which the claim counts against max_in_flight.
-      onWritten: (batch, outcome) => {
-        this.healthState.succeeded('results')
-        this.attempts.written(batch, outcome)
-        this.chains.released(outcome.released)
-        this.claimSoon()
-      },
+      onWritten: (batch, outcome) => this.written(batch, outcome),
     })
     this.attempts = new Attempts(this.o, this.agent, this.writer, {
       changed: (outcome) => this.statesChanged(outcome),
@@ -122,9 +118,23 @@ export class Dispatcher implements Component {
     this.claimSoon()
   }
 
-  /** Claim now, or right after the claim in progress. */
+  /**
+   * Written results free their leases, which the claim counts against max_in_flight: claim
+   * when something may wait for that room, else only offer it to the store statement.
+   */
+  private written(batch: readonly DeliveryResult[], outcome: RecordOutcome): void {
+    this.healthState.succeeded('results')
+    this.attempts.written(batch, outcome)
+    this.chains.released(outcome.released)
+    const subscriptions = batch.map((r) => r.subscriptionId)
+    if (this.need.afterWritten(subscriptions, outcome.released.length)) this.claimSoon()
+    else this.offerLeases()
+  }
+
+  /** Something may be due: claim now, or right after the claim in progress. */
   private claimSoon(): void {
     if (this.stop.signal.aborted) return
+    this.need.maybeDue()
     this.wanted = true
     this.pumping ??= this.pump().finally(() => {
       this.pumping = null
@@ -152,6 +162,8 @@ export class Dispatcher implements Component {
 
   private failed(err: unknown): void {
     if (this.stop.signal.aborted) return
+    // What the failed claim would have looked for is still due.
+    this.need.maybeDue()
     this.healthState.failed('claims', err)
     this.o.logger?.warn({ err }, 'claiming deliveries failed; retrying')
     this.timer.in(backoffDelay(this.failures++, 200, 10_000))
@@ -160,6 +172,7 @@ export class Dispatcher implements Component {
   private async claimOnce(): Promise<void> {
     const free = this.o.maxInFlight - this.attempts.size
     if (free <= 0) return
+    this.need.claiming()
     // Ordered chains are advanced before the claim; trouble there must not stop the rest.
     const again = await this.chains.advance(this.cache.hasOrdered()).catch((err: unknown) => {
       this.o.logger?.warn({ err }, 'advancing ordered deliveries failed; retrying')
@@ -169,12 +182,14 @@ export class Dispatcher implements Component {
     await this.askForProbes()
     const now = Date.now()
     const rooms = new Map<string, number>()
+    const roomless: string[] = []
     for (const sub of this.cache.all()) {
       const room = this.lanes.of(sub, now).room(now)
       if (room > 0) rooms.set(sub.id, room)
+      else roomless.push(sub.id)
     }
     const limit = Math.min(free, this.o.claimBatch)
-    const claimed = await claimDue(this.o.pool, {
+    const { deliveries: claimed, more } = await claimDue(this.o.pool, {
       owner: this.owner,
       leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
       rooms,
@@ -188,6 +203,8 @@ export class Dispatcher implements Component {
     for (const d of claimed) {
       if (this.full() || !this.begin(d)) unused.push(d.id)
     }
+    // Given back, they are due at once: a claim after the next write takes them.
+    this.need.claimed(more, roomless, claimed.length >= limit || unused.length > 0)
     this.offerLeases()
     await releaseLeases(this.o.pool, this.owner, unused)
   }
@@ -210,7 +227,8 @@ export class Dispatcher implements Component {
     const unused: string[] = []
     for (const d of handedAsClaimed(handed, bodies)) {
       // Lease ended and claimed again by this dispatcher meanwhile: that attempt is the one.
-      if (this.attempts.has(d.id) || this.writer.ids().includes(d.id)) continue
+      // (attempts.has covers an ended attempt whose result the writer still holds)
+      if (this.attempts.has(d.id)) continue
       if (late || this.full() || !this.begin(d)) unused.push(d.id)
     }
     this.offerLeases()
@@ -223,29 +241,16 @@ export class Dispatcher implements Component {
       )
   }
 
-  /**
-   * Offer the store statement the first attempts this node could start now: each lane's room
-   * (paused ones take probes only, which the claim picks), all of them within maxInFlight.
-   */
+  /** Offer the store statement the first attempts this node could start now. */
   private offerLeases(): void {
     const send = this.o.offerLeases
     if (!send || this.stop.signal.aborted) return
     const now = Date.now()
-    let free = this.o.maxInFlight - this.attempts.size
-    const subscriptions: string[] = []
-    const rooms: number[] = []
-    for (const sub of this.cache.all()) {
-      if (free <= 0) break
-      const lane = this.lanes.of(sub, now)
-      const room = lane.flow.isPaused ? 0 : Math.min(lane.room(now), free)
-      if (room <= 0) continue
-      subscriptions.push(sub.id)
-      rooms.push(room)
-      free -= room
-    }
-    if (subscriptions.length === 0) return send(null)
+    const lanes = [...this.cache.all()].map((sub) => [sub.id, this.lanes.of(sub, now)] as const)
     const leaseMs = this.o.timeoutMs + this.o.leaseMarginMs
-    send({ owner: this.owner, leaseMs, subscriptions, rooms, validUntil: now + OFFER_VALID_MS })
+    send(
+      offerOf({ owner: this.owner, leaseMs }, lanes, this.o.maxInFlight - this.attempts.size, now),
+    )
   }
 
   /**

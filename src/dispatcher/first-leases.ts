@@ -83,6 +83,36 @@ export function tellDispatcher(
  */
 export const OFFER_VALID_MS = 5000
 
+/** What an offer needs of a lane (src/dispatcher/lanes.ts). */
+interface OfferingLane {
+  readonly flow: { readonly isPaused: boolean }
+  room(nowMs: number): number
+}
+
+/**
+ * The offer of a dispatcher with `free` attempts left under maxInFlight: each lane's room, all
+ * of them within `free`; none for paused lanes, whose probes only a claim picks. Null: no room.
+ */
+export function offerOf(
+  of: Pick<LeaseOffer, 'owner' | 'leaseMs'>,
+  lanes: Iterable<readonly [string, OfferingLane]>,
+  free: number,
+  nowMs: number,
+): LeaseOffer | null {
+  const subscriptions: string[] = []
+  const rooms: number[] = []
+  for (const [id, lane] of lanes) {
+    if (free <= 0) break
+    const room = lane.flow.isPaused ? 0 : Math.min(lane.room(nowMs), free)
+    if (room <= 0) continue
+    subscriptions.push(id)
+    rooms.push(room)
+    free -= room
+  }
+  if (subscriptions.length === 0) return null
+  return { ...of, subscriptions, rooms, validUntil: nowMs + OFFER_VALID_MS }
+}
+
 /**
  * The hand-over of what a store batch of `events` leased: each leased delivery's event once,
  * the bodies packed into one buffer (one copy into the dispatcher's thread, not one per body).

@@ -1,0 +1,86 @@
+import t from 'tap'
+import type pg from 'pg'
+import { handOver, type LeaseOffer } from '../src/dispatcher/first-leases.js'
+import type { StorableEvent } from '../src/event.js'
+import { storeBatchLeasing } from '../workers/insert.js'
+import { dispatchDb, receiver, testDispatcher, type DispatchDb } from './helpers/dispatch.js'
+import { failOnLeaks } from './helpers/leaks.js'
+import { until } from './helpers/wait.js'
+
+// When a result write is followed by a claim (src/dispatcher/claim-need.ts). The dispatcher has
+// no LISTEN and a poll far beyond the test, so what it claims, it claims because of a write.
+
+let db: DispatchDb
+t.before(async () => {
+  db = await dispatchDb('sluice_claim_need')
+})
+
+/** The test's pool, counting the dispatcher's claims (the only statement with `chosen AS`). */
+function counting(pool: pg.Pool) {
+  const counter = { claims: 0 }
+  const query = ((text: unknown, ...rest: unknown[]) => {
+    if (typeof text === 'string' && text.includes('chosen AS')) counter.claims++
+    return (pool.query as (...a: unknown[]) => unknown)(text, ...rest)
+  }) as pg.Pool['query']
+  const wrapped = new Proxy(pool, {
+    get: (target, p) => (p === 'query' ? query : (Reflect.get(target, p, target) as unknown)),
+  })
+  return { pool: wrapped, counter }
+}
+
+const event = (id: string): StorableEvent => ({
+  id,
+  source: 'default',
+  receivedAt: Date.now(),
+  contentType: 'application/json',
+  headers: {},
+  body: Buffer.from(`{"type":"need","id":"${id}"}`),
+  verifiedBy: null,
+})
+
+t.test('claims after a write only where deliveries may wait for its room', async (t) => {
+  const rx = await receiver()
+  t.teardown(() => rx.close())
+  const sub = await db.subscribe({ url: rx.url('/need'), eventTypes: ['need'], maxInFlight: 1 })
+  await db.store(['w1', 'w2', 'w3'].map(event))
+  const { pool, counter } = counting(db.pool)
+  let offers = 0
+  let last: LeaseOffer | null = null
+  const d = testDispatcher(t, db, {
+    pool,
+    listen: null,
+    pollMs: 600_000,
+    timeoutMs: 3000,
+    offerLeases: (o) => {
+      offers++
+      last = o
+    },
+  })
+  await d.start()
+  // One at a time (max_in_flight 1): the second and third go only if each write claims them.
+  await until('three delivered', () => rx.received.length === 3, 30_000)
+  const succeeded = async (n: number) =>
+    (
+      await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'succeeded'`,
+        [sub.id],
+      )
+    ).rows[0]!.n === n
+  await until('three recorded', () => succeeded(3))
+  // After the third write a claim found nothing left: from here nothing waits.
+  await until('an offer with room', () => last?.subscriptions.includes(sub.id) === true)
+  const o: LeaseOffer = last!
+  const claims = counter.claims
+  const stored = await storeBatchLeasing(db.pool, [event('w4')], o)
+  t.equal(stored.leased.length, 1, 'the fourth is leased at store')
+  const before = offers
+  d.handed(handOver(o.owner, Date.now(), stored.leased, [event('w4')]))
+  await until('the fourth delivered', () => rx.received.length === 4, 30_000)
+  await until('recorded', () => succeeded(4))
+  // The hand-over offers once; the write offers again, after a claim if it ran one.
+  await until('the offer after the write', () => offers >= before + 2)
+  t.equal(counter.claims, claims, 'its write ran no claim: nothing could be waiting')
+  t.equal(rx.received.length, 4, 'each delivered once')
+})
+
+failOnLeaks(t, { closeFirst: () => db.drop() })
