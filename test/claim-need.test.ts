@@ -1,5 +1,6 @@
 import t from 'tap'
 import type pg from 'pg'
+import { ClaimNeed } from '../src/dispatcher/claim-need.js'
 import { handOver, type LeaseOffer } from '../src/dispatcher/first-leases.js'
 import type { StorableEvent } from '../src/event.js'
 import { storeBatchLeasing } from '../workers/insert.js'
@@ -7,8 +8,9 @@ import { dispatchDb, receiver, testDispatcher, type DispatchDb } from './helpers
 import { failOnLeaks } from './helpers/leaks.js'
 import { until } from './helpers/wait.js'
 
-// When a result write is followed by a claim (src/dispatcher/claim-need.ts). The dispatcher has
-// no LISTEN and a poll far beyond the test, so what it claims, it claims because of a write.
+// When a result write is followed by a claim (src/dispatcher/claim-need.ts). The dispatcher below
+// has no LISTEN, a poll far beyond the test and leases that end far beyond it (its next-due wake
+// cannot fire in the test either), so what it claims, it claims because of a write.
 
 let db: DispatchDb
 t.before(async () => {
@@ -51,6 +53,7 @@ t.test('claims after a write only where deliveries may wait for its room', async
     listen: null,
     pollMs: 600_000,
     timeoutMs: 3000,
+    leaseMarginMs: 600_000,
     offerLeases: (o) => {
       offers++
       last = o
@@ -81,6 +84,33 @@ t.test('claims after a write only where deliveries may wait for its room', async
   await until('the offer after the write', () => offers >= before + 2)
   t.equal(counter.claims, claims, 'its write ran no claim: nothing could be waiting')
   t.equal(rx.received.length, 4, 'each delivered once')
+})
+
+t.test('the rules, one by one', async (t) => {
+  const settled = (more: string[] = [], roomless: string[] = [], cut = false) => {
+    const need = new ClaimNeed()
+    need.claiming()
+    need.claimed(new Set(more), roomless, cut)
+    return need
+  }
+  t.ok(new ClaimNeed().afterWritten(['x'], 0), 'before any claim: claim')
+  t.notOk(settled().afterWritten(['x'], 0), 'a claim left nothing: no claim')
+  t.ok(settled(['x']).afterWritten(['x'], 0), 'it reached the cap of the written one: claim')
+  t.notOk(settled(['y']).afterWritten(['x'], 0), "another's cap: no claim")
+  t.ok(settled([], ['x']).afterWritten(['x'], 0), 'the written one had no room then: claim')
+  t.ok(settled([], [], true).afterWritten(['x'], 0), 'the claim was cut or gave back: claim')
+  t.ok(settled().afterWritten(['x'], 1), 'an ordered delivery finished: claim')
+  const woken = settled()
+  woken.maybeDue()
+  t.ok(woken.afterWritten(['x'], 0), 'something may be due since: claim')
+  const racing = new ClaimNeed()
+  racing.claiming()
+  t.ok(racing.afterWritten(['x'], 0), 'a write while a claim runs (room it may not see): claim')
+  const later = new ClaimNeed()
+  later.claiming()
+  later.maybeDue()
+  later.claimed(new Set(), [], false)
+  t.ok(later.afterWritten(['x'], 0), 'a wake during the claim outlives its answer')
 })
 
 failOnLeaks(t, { closeFirst: () => db.drop() })

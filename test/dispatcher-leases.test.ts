@@ -101,9 +101,20 @@ t.test('the claim: retries and first attempts share the room, neither starves', 
     'with room for all, all',
   )
   t.same([...rest.more], [], 'with room to spare, none is left')
-  const exact = await claim(1)
-  t.same(exact.deliveries, [], 'nothing is due any more')
-  t.same([...exact.more], [], 'and nothing is left')
+  const none = await claim(1)
+  t.same(none.deliveries, [], 'nothing is due any more')
+  t.same([...none.more], [], 'and nothing is left')
+  // Three of each kind due again: each scan finds all three of its kind under a cap of 4, yet
+  // the four chosen leave two.
+  await db.pool.query(
+    `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now()
+     WHERE id IN (SELECT id FROM deliveries WHERE subscription_id = $1 AND attempts = 0 LIMIT 3)
+        OR id IN (SELECT id FROM deliveries WHERE subscription_id = $1 AND attempts = 1 LIMIT 3)`,
+    [sub.id],
+  )
+  const six = await claim(4)
+  t.equal(six.deliveries.length, 4, 'four of the six')
+  t.same([...six.more], [sub.id], 'two are left, and the claim says so')
 })
 
 t.test(

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { handOver, type LeaseOffer } from '../src/dispatcher/first-leases.js'
 import type { StorableEvent } from '../src/event.js'
+import { releaseLeases } from '../src/db/deliveries.js'
 import { storeBatchLeasing } from '../workers/insert.js'
 import { dispatchDb, receiver, testDispatcher, type DispatchDb } from './helpers/dispatch.js'
 import { failOnLeaks } from './helpers/leaks.js'
@@ -132,6 +133,16 @@ t.test('other nodes are notified of unleased deliveries only', async (t) => {
   await db.pool.query(`NOTIFY sluice_deliveries, 'fence 2'`)
   await until('the second fence', () => heard.includes('fence 2'), 10_000, 20)
   t.same(heard, ['fence 1', '', 'fence 2'], 'one with an unleased delivery did')
+  // Given back, the leased one is due again: another node may have the room for it.
+  await releaseLeases(db.pool, randomUUID(), [leasedOnly.leased[0]!.id])
+  await releaseLeases(db.pool, all.owner, [leasedOnly.leased[0]!.id])
+  await db.pool.query(`NOTIFY sluice_deliveries, 'fence 3'`)
+  await until('the third fence', () => heard.includes('fence 3'), 10_000, 20)
+  t.same(
+    heard,
+    ['fence 1', '', 'fence 2', '', 'fence 3'],
+    "giving back a lease wakes every node; another owner's attempt to changes nothing",
+  )
 })
 
 /** A dispatcher whose offers are kept, with a receiver answering 200. */

@@ -203,12 +203,18 @@ export async function dueBacklog(db: pg.Pool): Promise<{ due: number; oldestSeco
   return { due: rows[0]?.due ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) }
 }
 
-/** Give back leases that were never attempted (shutdown, breaker opened): due again at once. */
+/**
+ * Give back leases that were never attempted (no room after all, shutdown): due again at once.
+ * Every node is told, as for new deliveries: another may have the room this one lacked, and a
+ * dispatcher claims after a result write only where it knows deliveries wait.
+ */
 export async function releaseLeases(db: pg.Pool, owner: string, ids: readonly string[]) {
   if (ids.length === 0) return
   await db.query(
-    `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now()
-     WHERE id = ANY ($2::bigint[]) AND lease_owner = $1 AND status = 'pending'`,
+    `WITH r AS (
+       UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now()
+       WHERE id = ANY ($2::bigint[]) AND lease_owner = $1 AND status = 'pending' RETURNING 1)
+     SELECT pg_notify('sluice_deliveries', '') FROM (SELECT 1 FROM r LIMIT 1) x`,
     [owner, ids],
   )
 }

@@ -13,6 +13,8 @@
 export class ClaimNeed {
   private anything = true
   private waiting: ReadonlySet<string> = new Set()
+  /** A claim is between its start and its answer: a write now frees room it may not have seen. */
+  private inClaim = false
 
   /** Something may be due that no claim has looked for. */
   maybeDue(): void {
@@ -22,6 +24,7 @@ export class ClaimNeed {
   /** A claim starts and looks for everything due; what happens meanwhile sets it again. */
   claiming(): void {
     this.anything = false
+    this.inClaim = true
   }
 
   /**
@@ -29,6 +32,7 @@ export class ClaimNeed {
    * those it did not ask for; `cut`, true when its limit stopped it or it gave some back.
    */
   claimed(more: ReadonlySet<string>, roomless: readonly string[], cut: boolean): void {
+    this.inClaim = false
     const waiting = new Set(more)
     for (const id of roomless) waiting.add(id)
     this.waiting = waiting
@@ -37,7 +41,7 @@ export class ClaimNeed {
 
   /** Results of these subscriptions were written (their leases freed): is a claim worth it? */
   afterWritten(subscriptions: Iterable<string>, released: number): boolean {
-    if (this.anything || released > 0) return true
+    if (this.anything || this.inClaim || released > 0) return true
     for (const id of subscriptions) if (this.waiting.has(id)) return true
     return false
   }

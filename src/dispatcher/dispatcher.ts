@@ -9,7 +9,7 @@ import { backoffDelay } from '../util/backoff.js'
 import { Attempts } from './attempts.js'
 import { Chains } from './chains.js'
 import { BacklogGauges } from './backlog-gauges.js'
-import { Lanes, type LaneView } from './lanes.js'
+import { Lanes, type Lane, type LaneView } from './lanes.js'
 import { flowTransitions } from './metrics.js'
 import { HealthState, type DispatcherHealth } from './health.js'
 import { takeProbeSlots } from '../db/probes.js'
@@ -246,11 +246,14 @@ export class Dispatcher implements Component {
     const send = this.o.offerLeases
     if (!send || this.stop.signal.aborted) return
     const now = Date.now()
-    const lanes = [...this.cache.all()].map((sub) => [sub.id, this.lanes.of(sub, now)] as const)
     const leaseMs = this.o.timeoutMs + this.o.leaseMarginMs
-    send(
-      offerOf({ owner: this.owner, leaseMs }, lanes, this.o.maxInFlight - this.attempts.size, now),
-    )
+    const free = this.o.maxInFlight - this.attempts.size
+    send(offerOf({ owner: this.owner, leaseMs }, this.lanesNow(now), free, now))
+  }
+
+  /** Each cached subscription's lane, made or updated as it is reached. */
+  private *lanesNow(now: number): Generator<readonly [string, Lane]> {
+    for (const sub of this.cache.all()) yield [sub.id, this.lanes.of(sub, now)]
   }
 
   /**
