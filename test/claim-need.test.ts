@@ -86,6 +86,34 @@ t.test('claims after a write only where deliveries may wait for its room', async
   t.equal(rx.received.length, 4, 'each delivered once')
 })
 
+t.test('no room is offered to new deliveries while a claim left older ones waiting', async (t) => {
+  const rx = await receiver()
+  t.teardown(() => rx.close())
+  const sub = await db.subscribe({ url: rx.url('/wait'), eventTypes: ['wait'], maxInFlight: 2 })
+  const wait = (id: string) => ({ ...event(id), body: Buffer.from('{"type":"wait"}') })
+  await db.store(['v1', 'v2', 'v3'].map(wait))
+  // Another node attempts v1: of max_in_flight 2 this node may take one at a time, while its
+  // lane (2) has room for two. Its lease outlasts the test.
+  await db.pool.query(
+    `UPDATE deliveries SET lease_owner = gen_random_uuid(), lease_until = now() + interval '1 hour',
+       next_attempt_at = now() + interval '1 hour' WHERE subscription_id = $1 AND event_id = 'v1'`,
+    [sub.id],
+  )
+  const offered: boolean[] = []
+  const d = testDispatcher(t, db, {
+    listen: null,
+    pollMs: 600_000,
+    timeoutMs: 3000,
+    leaseMarginMs: 600_000,
+    offerLeases: (o) =>
+      void offered.push(rx.received.length < 2 && (o?.subscriptions.includes(sub.id) ?? false)),
+  })
+  await d.start()
+  await until('v2 and v3 delivered', () => rx.received.length === 2, 30_000)
+  t.ok(offered.length > 0, 'offers were made meanwhile')
+  t.notOk(offered.includes(true), 'none of them offered its room while v3 waited')
+})
+
 t.test('the rules, one by one', async (t) => {
   const settled = (more: string[] = [], roomless: string[] = [], cut = false) => {
     const need = new ClaimNeed()
@@ -94,6 +122,9 @@ t.test('the rules, one by one', async (t) => {
     return need
   }
   t.ok(new ClaimNeed().afterWritten(['x'], 0), 'before any claim: claim')
+  t.ok(settled(['x']).waits('x'), 'left behind: waits')
+  t.ok(settled([], ['x']).waits('x'), 'no room then: may wait')
+  t.notOk(settled(['y']).waits('x'), "another's")
   t.notOk(settled().afterWritten(['x'], 0), 'a claim left nothing: no claim')
   t.ok(settled(['x']).afterWritten(['x'], 0), 'it reached the cap of the written one: claim')
   t.notOk(settled(['y']).afterWritten(['x'], 0), "another's cap: no claim")

@@ -39,6 +39,15 @@ export class ClaimNeed {
     if (cut) this.anything = true
   }
 
+  /**
+   * Whether the last claim may have left due deliveries of this subscription waiting for its
+   * room. Its room is then not offered to the store statement: new deliveries leased there
+   * would overtake those, which the claim takes oldest first.
+   */
+  waits(subscriptionId: string): boolean {
+    return this.waiting.has(subscriptionId)
+  }
+
   /** Results of these subscriptions were written (their leases freed): is a claim worth it? */
   afterWritten(subscriptions: Iterable<string>, released: number): boolean {
     if (this.anything || this.inClaim || released > 0) return true

@@ -248,12 +248,14 @@ export class Dispatcher implements Component {
     const now = Date.now()
     const leaseMs = this.o.timeoutMs + this.o.leaseMarginMs
     const free = this.o.maxInFlight - this.attempts.size
-    send(offerOf({ owner: this.owner, leaseMs }, this.lanesNow(now), free, now))
+    send(offerOf({ owner: this.owner, leaseMs }, this.offerable(now), free, now))
   }
 
-  /** Each cached subscription's lane, made or updated as it is reached. */
-  private *lanesNow(now: number): Generator<readonly [string, Lane]> {
-    for (const sub of this.cache.all()) yield [sub.id, this.lanes.of(sub, now)]
+  /** The lanes whose room may go to new deliveries: none of theirs known to be waiting. */
+  private *offerable(now: number): Generator<readonly [string, Lane]> {
+    for (const sub of this.cache.all()) {
+      if (!this.need.waits(sub.id)) yield [sub.id, this.lanes.of(sub, now)]
+    }
   }
 
   /**
