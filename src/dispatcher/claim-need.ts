@@ -12,7 +12,7 @@
  */
 export class ClaimNeed {
   private anything = true
-  private waiting: ReadonlySet<string> = new Set()
+  private waiting = new Set<string>()
   /** A claim is between its start and its answer: a write now frees room it may not have seen. */
   private inClaim = false
 
@@ -37,6 +37,17 @@ export class ClaimNeed {
     for (const id of roomless) waiting.add(id)
     this.waiting = waiting
     if (cut) this.anything = true
+  }
+
+  /** Due deliveries of these subscriptions wait now (a claim cut short, leases given back). */
+  left(subscriptionIds: Iterable<string>): void {
+    for (const id of subscriptionIds) this.waiting.add(id)
+  }
+
+  /** The claim failed: whatever it was to find may still be due. */
+  failed(): void {
+    this.inClaim = false
+    this.anything = true
   }
 
   /**

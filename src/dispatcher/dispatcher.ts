@@ -162,8 +162,7 @@ export class Dispatcher implements Component {
 
   private failed(err: unknown): void {
     if (this.stop.signal.aborted) return
-    // What the failed claim would have looked for is still due.
-    this.need.maybeDue()
+    this.need.failed()
     this.healthState.failed('claims', err)
     this.o.logger?.warn({ err }, 'claiming deliveries failed; retrying')
     this.timer.in(backoffDelay(this.failures++, 200, 10_000))
@@ -198,15 +197,22 @@ export class Dispatcher implements Component {
     })
     // A full claim: more may be waiting, claim again at once.
     if (claimed.length >= limit) this.wanted = true
-    const unused: string[] = []
+    const unused: ClaimedDelivery[] = []
     // A hand-over may have filled the node while the claim ran: maxInFlight counts both.
     for (const d of claimed) {
-      if (this.full() || !this.begin(d)) unused.push(d.id)
+      if (this.full() || !this.begin(d)) unused.push(d)
     }
     // Given back, they are due at once: a claim after the next write takes them.
     this.need.claimed(more, roomless, claimed.length >= limit || unused.length > 0)
+    // A claim cut by its limit may have left any subscription it asked for.
+    if (claimed.length >= limit) this.need.left(rooms.keys())
+    this.need.left(unused.map((d) => d.subscriptionId))
     this.offerLeases()
-    await releaseLeases(this.o.pool, this.owner, unused)
+    await releaseLeases(
+      this.o.pool,
+      this.owner,
+      unused.map((d) => d.id),
+    )
   }
 
   private full(): boolean {
@@ -224,17 +230,23 @@ export class Dispatcher implements Component {
     // started now could (a slow batch, a busy thread) is given back rather than risked.
     const late = Date.now() - handed.takenAt > this.o.leaseMarginMs / 2
     const bodies = unpackBodies(handed.events).map((e) => e.body)
-    const unused: string[] = []
+    const unused: ClaimedDelivery[] = []
     for (const d of handedAsClaimed(handed, bodies)) {
       // Lease ended and claimed again by this dispatcher meanwhile: that attempt is the one.
       // (attempts.has covers an ended attempt whose result the writer still holds)
       if (this.attempts.has(d.id)) continue
-      if (late || this.full() || !this.begin(d)) unused.push(d.id)
+      if (late || this.full() || !this.begin(d)) unused.push(d)
     }
+    // Given back, they wait: their subscriptions' room is not offered to newer ones.
+    this.need.left(unused.map((d) => d.subscriptionId))
     this.offerLeases()
     if (unused.length === 0) return
-    // Due at once once given back; this wake (an UPDATE notifies no one) claims them.
-    releaseLeases(this.o.pool, this.owner, unused)
+    // Due at once once given back; this wake claims them (on PGlite, with no LISTEN, the only one).
+    releaseLeases(
+      this.o.pool,
+      this.owner,
+      unused.map((d) => d.id),
+    )
       .then(() => this.claimSoon())
       .catch((err: unknown) =>
         this.o.logger?.warn({ err }, 'giving back leases failed; they expire instead'),
