@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { Agent } from 'undici'
 import type { ServerResponse } from 'node:http'
 import { createOutboundAgent } from '../src/outbound/agent.js'
 import { attemptDelivery, EXCERPT_BYTES, type AttemptRequest } from '../src/outbound/attempt.js'
@@ -179,5 +180,20 @@ t.test('hanging receivers do not delay a healthy one attempted at the same time'
   t.equal(hangingDone, 0, 'the healthy one finished while all the hanging ones still wait')
   for (const r of await Promise.all(stuck)) t.match(r, { outcome: 'failure', error: 'timeout' })
 })
+
+t.test(
+  'a connection that never opens: the deadline ends the attempt while undici waits',
+  async (t) => {
+    // A connector that never calls back (a name that never resolves, a SYN into a black hole):
+    // undici has not started the request, so the deadline must settle the attempt without it.
+    let asked = 0
+    const dispatcher = new Agent({ connect: () => void asked++ })
+    t.teardown(() => dispatcher.destroy())
+    const r = await attemptDelivery(delivery('http://127.0.0.1:9/'), { dispatcher, timeoutMs: 300 })
+    t.equal(asked, 1, 'the connection was asked for')
+    t.match(r, { outcome: 'failure', error: 'timeout', excerpt: '' })
+    t.ok(r.durationMs >= 290, 'it waited for the deadline')
+  },
+)
 
 failOnLeaks(t)

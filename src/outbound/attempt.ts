@@ -1,9 +1,10 @@
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { packageVersion } from '../version.js'
 import { parseRetryAfter } from './retry-after.js'
 import { signHeaders } from './sign.js'
 import { checkUrlShape } from './ssrf.js'
 import { errorClass, type AttemptErrorClass } from './attempt-errors.js'
+import { exchange } from './exchange.js'
 
 export type { AttemptErrorClass } from './attempt-errors.js'
 
@@ -95,8 +96,7 @@ export async function attemptDelivery(
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
   const excerpt = new Excerpt()
-  let status: number | undefined
-  const fail = (error: AttemptErrorClass, message: string): AttemptResult => ({
+  const fail = (error: AttemptErrorClass, message: string, status?: number): AttemptResult => ({
     outcome: 'failure',
     ...(status === undefined ? {} : { status }),
     error,
@@ -118,30 +118,23 @@ export async function attemptDelivery(
     // signHeaders' TypeErrors: a malformed secret or webhook id.
     return fail('invalid_request', (err as Error).message)
   }
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(new Error('deadline')), timeoutMs)
-  try {
-    const res = await request(shape.url, {
-      dispatcher: options.dispatcher,
-      method: 'POST',
-      headers,
-      body: req.body,
-      signal: deadline.signal,
-    })
-    status = res.statusCode
-    // undici destroys the body when the signal aborts after the headers, ending this loop.
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      if (!excerpt.add(chunk)) break
-    }
-    // Closes the connection when the body was cut short; a no-op after a complete body.
-    res.body.destroy()
-    return classify(status, res.headers['retry-after'], now(), elapsed(), excerpt)
-  } catch (err) {
-    if (deadline.signal.aborted) return fail('timeout', `no complete answer within ${timeoutMs} ms`)
-    return fail(errorClass(err), err instanceof Error ? err.message : String(err))
-  } finally {
-    clearTimeout(timer)
+  const { origin, pathname, search } = shape.url
+  const request = {
+    origin,
+    path: pathname + search,
+    method: 'POST' as const,
+    headers,
+    body: req.body,
   }
+  const ended = await exchange(options.dispatcher, request, excerpt, timeoutMs)
+  if (ended.kind === 'timeout') {
+    return fail('timeout', `no complete answer within ${timeoutMs} ms`, ended.status)
+  }
+  if (ended.kind === 'error') {
+    const err = ended.error
+    return fail(errorClass(err), err instanceof Error ? err.message : String(err), ended.status)
+  }
+  return classify(ended.status, ended.retryAfter, now(), elapsed(), excerpt)
 }
 
 function outgoingHeaders(req: AttemptRequest, timestampSeconds: number): Record<string, string> {
