@@ -138,6 +138,37 @@ t.test('a traceparent is kept with its message; an event without one has none', 
   )
 })
 
+t.test('leases and acks skip the fsync; inserts on a full queue still wait for it', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-local-sync-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const store = new QueueStore(dataDir, 'full')
+  t.teardown(() => store.close())
+  // The level each commit runs at (SQLite: 2 FULL, 1 NORMAL), from the connection's pragma calls.
+  const db = (store as unknown as { db: Database.Database }).db
+  const level = () => db.pragma('synchronous', { simple: true }) as number
+  const pragma = db.pragma.bind(db)
+  let current = level()
+  db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+    const set = /^synchronous = (\w+)$/.exec(source)
+    if (set) current = set[1] === 'FULL' ? 2 : 1
+    return pragma(source, options)
+  })
+  const commits: number[] = []
+  const transaction = db.transaction.bind(db)
+  db.transaction = ((fn: (...args: unknown[]) => unknown) =>
+    transaction((...args: unknown[]) => {
+      commits.push(current)
+      return fn(...args)
+    })) as typeof db.transaction
+  const insert = () => store.insert([makeEvent()], Date.now())
+  insert()
+  const [leased] = store.lease(1, Date.now(), 60_000)
+  store.ack([leased!.seq])
+  insert()
+  t.same(commits, [2, 1, 1, 2], 'insert FULL, lease and ack NORMAL, the next insert FULL')
+  t.equal(level(), 2, 'the connection is FULL again')
+})
+
 t.test('options are checked', async (t) => {
   t.throws(() => new LocalBroker({ dataDir: '' }), /options.dataDir/)
   t.throws(() => new LocalBroker({ dataDir: '/tmp/x', leaseMs: 0 }), /options.leaseMs/)

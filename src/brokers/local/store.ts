@@ -67,8 +67,16 @@ function toEvent(r: EventRow): WebhookEvent {
 
 export class QueueStore {
   private readonly db: Database.Database
+  // Prepared once: better-sqlite3 compiles the SQL again on every prepare().
+  private readonly inserting: Database.Statement
+  private readonly selecting: Database.Statement<[number, number], EventRow>
+  private readonly taking: Database.Statement
+  private readonly deleting: Database.Statement
 
-  constructor(dataDir: string, synchronous: 'full' | 'normal') {
+  constructor(
+    dataDir: string,
+    private readonly synchronous: 'full' | 'normal',
+  ) {
     mkdirSync(dataDir, { recursive: true })
     this.db = new Database(join(dataDir, 'queue.db'))
     this.db.pragma('journal_mode = WAL')
@@ -77,6 +85,34 @@ export class QueueStore {
     this.db.exec(schema)
     // Queue files written before tracing: the column is added, nullable.
     addColumnIfMissing(this.db, 'messages', 'traceparent', 'TEXT')
+    this.inserting = this.db.prepare(
+      `INSERT INTO messages (${COLS}, available_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    this.selecting = this.db.prepare(
+      `SELECT seq, ${COLS}, traceparent, attempts FROM messages
+       WHERE available_at <= ? ORDER BY available_at, seq LIMIT ?`,
+    )
+    this.taking = this.db.prepare(
+      'UPDATE messages SET attempts = attempts + 1, available_at = ?, lease = ? WHERE seq = ?',
+    )
+    this.deleting = this.db.prepare('DELETE FROM messages WHERE seq = ?')
+  }
+
+  /**
+   * Runs `commit` without waiting for the disk. For leases and acks only: one that a power loss
+   * takes back delivers its message again, which the consumer's idempotent store absorbs
+   * (at-least-once). The insert, which the forwarder's mark of a journal entry relies on, still
+   * waits; in WAL mode its fsync also makes every earlier commit durable, in order.
+   */
+  private unsynced<T>(commit: () => T): T {
+    if (this.synchronous === 'normal') return commit()
+    // Not prepared once: SQLite applies a synchronous pragma when it compiles the statement.
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      return commit()
+    } finally {
+      this.db.pragma('synchronous = FULL')
+    }
   }
 
   /**
@@ -92,9 +128,7 @@ export class QueueStore {
   }
 
   insert(events: readonly WebhookEvent[], now: number): void {
-    const stmt = this.db.prepare(
-      `INSERT INTO messages (${COLS}, available_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
+    const stmt = this.inserting
     this.db
       .transaction(() => {
         for (const e of events) {
@@ -119,22 +153,17 @@ export class QueueStore {
    * message whose holders keep dying shows a growing attempt count to the consumer.
    */
   lease(limit: number, now: number, leaseMs: number): Leased[] {
-    const select = this.db.prepare<[number, number], EventRow>(
-      `SELECT seq, ${COLS}, traceparent, attempts FROM messages
-       WHERE available_at <= ? ORDER BY available_at, seq LIMIT ?`,
+    return this.unsynced(() =>
+      this.db
+        .transaction(() =>
+          this.selecting.all(now, limit).map((row) => {
+            const lease = randomUUID()
+            this.taking.run(now + leaseMs, lease, row.seq)
+            return { seq: row.seq, lease, attempt: row.attempts + 1, event: toEvent(row) }
+          }),
+        )
+        .immediate(),
     )
-    const take = this.db.prepare(
-      'UPDATE messages SET attempts = attempts + 1, available_at = ?, lease = ? WHERE seq = ?',
-    )
-    return this.db
-      .transaction(() =>
-        select.all(now, limit).map((row) => {
-          const lease = randomUUID()
-          take.run(now + leaseMs, lease, row.seq)
-          return { seq: row.seq, lease, attempt: row.attempts + 1, event: toEvent(row) }
-        }),
-      )
-      .immediate()
   }
 
   /** Push the expiry of held leases forward; returns how many are still held. */
@@ -145,8 +174,7 @@ export class QueueStore {
 
   /** Effects are committed, so the messages go whatever lease they are under now. One commit. */
   ack(seqs: readonly number[]): void {
-    const stmt = this.db.prepare('DELETE FROM messages WHERE seq = ?')
-    this.db.transaction(() => seqs.forEach((seq) => stmt.run(seq)))()
+    this.unsynced(() => this.db.transaction(() => seqs.forEach((seq) => this.deleting.run(seq)))())
   }
 
   /** Returns false when the lease was lost (expired and taken by another consumer). */
