@@ -148,11 +148,11 @@ t.test('leases and acks skip the fsync; inserts on a full queue still wait for i
   const level = () => db.pragma('synchronous', { simple: true }) as number
   const pragma = db.pragma.bind(db)
   let current = level()
-  db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+  db.pragma = (source: string, options?: Database.PragmaOptions) => {
     const set = /^synchronous = (\w+)$/.exec(source)
     if (set) current = set[1] === 'FULL' ? 2 : 1
     return pragma(source, options)
-  })
+  }
   const commits: number[] = []
   const transaction = db.transaction.bind(db)
   db.transaction = ((fn: (...args: unknown[]) => unknown) =>

@@ -277,11 +277,28 @@ t.test('the deadline covers resolving a name for the proxy', async (t) => {
     clearTimeout(net)
     release()
   })
-  const dispatcher = createEgress({ policy, resolve: stuck, proxy: parseProxyUrl(proxy.url()) })
+  let asked = 0
+  const firstStuck: Resolver = (host) => (asked++ === 0 ? stuck(host) : resolve(host))
+  const dispatcher = createEgress({
+    policy,
+    resolve: firstStuck,
+    proxy: parseProxyUrl(proxy.url()),
+  })
   t.teardown(() => dispatcher.destroy())
   const r = await attemptDelivery(delivery('http://slow.test/'), { dispatcher, timeoutMs: 200 })
   t.match(r, { outcome: 'failure', error: 'timeout' })
   t.notOk(released, 'the attempt ended while the name was still being resolved')
+
+  // The name resolves after all: the ended attempt must not take a connection to the proxy.
+  // Had it been dispatched, the next request would find its connection destroyed and open one
+  // more (a request is aborted, with its socket, when undici starts it).
+  release()
+  await new Promise((r) => setImmediate(r))
+  const rx = await receiver()
+  t.teardown(() => rx.close())
+  const ok = await attemptDelivery(delivery(`http://receiver.test:${rx.port}/`), { dispatcher })
+  t.match(ok, { outcome: 'success' })
+  t.equal(proxy.accepted(), 1, 'one connection to the proxy: the ended attempt sent nothing')
 })
 
 // Skipped, and said so, where ::1 cannot be bound: a pass there would count a test not run.

@@ -69,6 +69,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     )
   }
 
+  /**
+   * The attempt is over (deadline, or settled otherwise). Interceptors that work before they
+   * dispatch (src/outbound/forward.ts resolves the destination first) drop an ended request
+   * rather than send it.
+   */
+  get ended(): boolean {
+    return this.settled
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
     if (this.settled) controller.abort(ENDED)

@@ -33,9 +33,12 @@ export function forwardThrough(options: ForwardOptions): Dispatcher.DispatcherCo
       handler.onResponseError?.(new Settled(err), err)
     }
     // The attempt's deadline covers the resolution too: undici sees the request only after it.
+    // `request()` callers end it through their signal; an attempt's handler (exchange.ts) says
+    // it ended, and nothing goes to the proxy for it.
     const stop = onAbort((opts as { signal?: unknown }).signal, fail)
     checkedAddress(options.policy, options.resolve, origin.hostname).then((ip) => {
       if (settled) return
+      if ((handler as { ended?: unknown }).ended === true) return fail(new Error('attempt ended'))
       settled = true
       stop()
       const path = `http://${authority(ip, Number(origin.port) || 80)}${opts.path}`

@@ -72,6 +72,7 @@ export class QueueStore {
   private readonly selecting: Database.Statement<[number, number], EventRow>
   private readonly taking: Database.Statement
   private readonly deleting: Database.Statement
+  private readonly wal: boolean
 
   constructor(
     dataDir: string,
@@ -79,7 +80,8 @@ export class QueueStore {
   ) {
     mkdirSync(dataDir, { recursive: true })
     this.db = new Database(join(dataDir, 'queue.db'))
-    this.db.pragma('journal_mode = WAL')
+    // Commits without fsync are safe only in WAL mode (in order, never torn): see unsynced().
+    this.wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal'
     this.db.pragma(`synchronous = ${synchronous}`)
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(schema)
@@ -105,7 +107,7 @@ export class QueueStore {
    * waits; in WAL mode its fsync also makes every earlier commit durable, in order.
    */
   private unsynced<T>(commit: () => T): T {
-    if (this.synchronous === 'normal') return commit()
+    if (this.synchronous === 'normal' || !this.wal) return commit()
     // Not prepared once: SQLite applies a synchronous pragma when it compiles the statement.
     this.db.pragma('synchronous = NORMAL')
     try {
