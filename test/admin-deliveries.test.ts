@@ -337,10 +337,19 @@ t.test('a pending delivery never claimed is not in flight (false, not null)', as
   t.equal((await call('POST', '/v1/subscriptions', { body: { url: rx.url() } })).status, 201)
   t.equal((await post(webhook, '{"type":"x"}', { 'idempotency-key': 'unclaimed-1' })).status, 200)
   await until('delivered', () => rx.received.length === 1, 30_000)
+  // Its result is written after the receiver's answer, in a later batch: rewritten before that,
+  // the row would still hold the dispatcher's lease and the result would land on it.
+  await until('its result recorded', async () => {
+    const { rows } = await pool.query<{ status: string }>(
+      `SELECT status FROM deliveries WHERE event_id = 'unclaimed-1'`,
+    )
+    return rows[0]?.status === 'succeeded'
+  })
   // As a delivery is between its fan-out and its first claim: pending, no lease, not yet due.
   await pool.query(
-    `UPDATE deliveries SET status = 'pending', lease_until = NULL, completed_at = NULL,
-       next_attempt_at = now() + interval '1 hour' WHERE event_id = 'unclaimed-1'`,
+    `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL,
+       completed_at = NULL, next_attempt_at = now() + interval '1 hour'
+     WHERE event_id = 'unclaimed-1'`,
   )
   const event = (await call('GET', '/v1/events/default/unclaimed-1')).json as {
     deliveries: Delivery[]
