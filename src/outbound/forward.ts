@@ -25,22 +25,11 @@ export interface ForwardOptions {
 export function forwardThrough(options: ForwardOptions): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const origin = new URL(String(opts.origin))
-    let settled = false
-    const fail = (err: Error) => {
-      if (settled) return
-      settled = true
-      stop()
-      handler.onResponseError?.(new Settled(err), err)
-    }
-    // The attempt's deadline covers the resolution too: undici sees the request only after it.
-    // `request()` callers end it through their signal; an attempt's handler (exchange.ts) says
-    // it ended, and nothing goes to the proxy for it.
-    const stop = onAbort((opts as { signal?: unknown }).signal, fail)
+    const fail = (err: Error) => handler.onResponseError?.(new Settled(err), err)
+    // The attempt's deadline covers the resolution too, which undici does not see: an attempt
+    // that ended meanwhile (its handler says so, src/outbound/exchange.ts) sends nothing.
     checkedAddress(options.policy, options.resolve, origin.hostname).then((ip) => {
-      if (settled) return
-      if ((handler as { ended?: unknown }).ended === true) return fail(new Error('attempt ended'))
-      settled = true
-      stop()
+      if ((handler as { ended?: unknown }).ended === true) return
       const path = `http://${authority(ip, Number(origin.port) || 80)}${opts.path}`
       const headers = forwardedHeaders(opts.headers, origin.host, options.proxy)
       const sent = { ...opts, origin: options.proxy.origin, path, headers }
@@ -124,15 +113,4 @@ class Settled implements Controller {
   abort(): void {}
   pause(): void {}
   resume(): void {}
-}
-
-/** Calls `then` once when `signal` (an AbortSignal, if it is one) aborts; returns the unsubscribe. */
-function onAbort(signal: unknown, then: (reason: Error) => void): () => void {
-  if (!(signal instanceof AbortSignal)) return () => {}
-  const listener = () => {
-    const reason: unknown = signal.reason
-    then(reason instanceof Error ? reason : new Error('aborted'))
-  }
-  signal.addEventListener('abort', listener, { once: true })
-  return () => signal.removeEventListener('abort', listener)
 }
