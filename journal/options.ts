@@ -28,7 +28,10 @@ export interface SqliteJournalOptions {
    * it. The bound counts body bytes; a body read over HTTP also keeps the rest of its 512 KiB
    * slab (src/server/body-slab.ts) alive, about one slab more while entries leave in order, up
    * to a slab per entry when the broker confirmed an envelope's neighbours but not it (until
-   * the forwarder's rewind sends it again). @defaultValue 64 MiB
+   * the forwarder's rewind sends it again). 16 MiB is about 3,000 5 KB events: a forwarder that
+   * keeps up reads nothing from the file, and a burst that holds forwarding back
+   * (SLUICE_BURST_LAG_MS) is mostly read back from it at any size the memory allows, so a larger
+   * window only raised the burst's peak RSS (issue 20, bench/README.md). @defaultValue 16 MiB
    */
   windowBytes?: number
   /** Called after each commit with its size and duration, for metrics. @defaultValue no-op */
@@ -54,7 +57,7 @@ const defaults: Readonly<Omit<Required<SqliteJournalOptions>, 'dataDir'>> = Obje
   checkpointIntervalMs: 200,
   maxBatch: 1000,
   compactIntervalMs: 2000,
-  windowBytes: 64 * 1024 * 1024,
+  windowBytes: 16 * 1024 * 1024,
   onCommit: () => {},
   onCompactError: () => {},
   logger: pino({ level: 'silent' }),
