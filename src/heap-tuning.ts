@@ -10,19 +10,49 @@ import { setFlagsFromString } from 'node:v8'
  */
 const THREAD_OLD_SPACE_MB = 64
 
-const FLAG = /^--initial[-_]old[-_]space[-_]size/
+/**
+ * The most each of the young generation's two semi-spaces may grow to. V8's default (16 MB on
+ * 64-bit) lets every busy thread commit 32 MB of new space, and a Buffer whose wrapper is young
+ * frees its memory only at the scavenge after it died: between two scavenges a thread reading
+ * 5 KB bodies holds tens of MB of dead ones. With 4 MB the burst benchmark's peak RSS fell by
+ * about a fifth and its CPU per event did not move beyond the noise (bench/README.md, issue 20).
+ */
+export const SEMI_SPACE_MB = 4
 
 /**
- * Sets V8's initial old space for the isolates made from now on: the engine's worker threads,
- * started after this. The main thread's heap is configured already, so it keeps V8's default
- * unless Node was started with the flag; a flag given on the command line wins here too.
- * The price: a changed flag no longer matches the hash in Node's built-in code cache, so each
- * thread started afterwards compiles more of Node's own modules (about 7 ms more CPU per
- * thread start, measured with pg loaded), and each thread may hold up to 64 MB of garbage
- * before its first full GC (the burst peak, bench/README.md).
+ * The flags the engine's launch lines (`npm start`, the image's ENTRYPOINT, the systemd unit)
+ * give Node: the main thread's heap exists before any code runs, so only the command line can
+ * size its young generation. tuneThreadHeaps sets the same for the threads when they are absent.
  */
-export function tuneThreadHeaps(execArgv: readonly string[] = process.execArgv): boolean {
-  if (execArgv.some((a) => FLAG.test(a))) return false
-  setFlagsFromString(`--initial-old-space-size=${THREAD_OLD_SPACE_MB}`)
-  return true
+export const ENGINE_NODE_FLAGS: readonly string[] = [`--max-semi-space-size=${SEMI_SPACE_MB}`]
+
+const tuned: ReadonlyArray<{ flag: RegExp; value: string }> = [
+  {
+    flag: /^--initial[-_]old[-_]space[-_]size/,
+    value: `--initial-old-space-size=${THREAD_OLD_SPACE_MB}`,
+  },
+  { flag: /^--max[-_]semi[-_]space[-_]size/, value: `--max-semi-space-size=${SEMI_SPACE_MB}` },
+]
+
+/**
+ * Sets V8's initial old space and largest semi-space for the isolates made from now on: the
+ * engine's worker threads, started after this. The main thread's heap is configured already
+ * (see ENGINE_NODE_FLAGS). A flag given on the command line or in NODE_OPTIONS wins. The price:
+ * a changed flag no longer matches the hash in Node's built-in code cache, so each thread
+ * started afterwards compiles more of Node's own modules (about 7 ms more CPU per thread start,
+ * measured with pg loaded), and each thread may hold up to 64 MB of garbage before its first
+ * full GC (the burst peak, bench/README.md). Returns the flags it set.
+ */
+export function tuneThreadHeaps(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
+): string[] {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)]
+  const set: string[] = []
+  for (const { flag, value } of tuned) {
+    if (given.some((a) => flag.test(a))) continue
+    setFlagsFromString(value)
+    set.push(value)
+  }
+  return set
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { ENGINE_NODE_FLAGS } from '../src/heap-tuning.js'
 import { last, parseDockerfile, stageEnv } from './helpers/dockerfile.js'
 
 // What can be checked of the image without a Docker engine: the file says what the issue
@@ -72,7 +73,11 @@ t.test('the entry command is node itself, in exec form, running sluice start', a
   const cmd = last(runtime, 'CMD')?.exec
   t.ok(entrypoint, 'ENTRYPOINT in exec form (a shell form would make sh PID 1)')
   t.ok(cmd, 'CMD in exec form')
-  t.same([...entrypoint!, ...cmd!], ['node', 'bin/sluice.js', 'start'], 'no npm, no shell')
+  t.same(
+    [...entrypoint!, ...cmd!],
+    ['node', ...ENGINE_NODE_FLAGS, 'bin/sluice.js', 'start'],
+    'no npm, no shell; the flags npm start gives Node',
+  )
   t.equal(last(runtime, 'STOPSIGNAL')?.text ?? 'SIGTERM', 'SIGTERM')
   t.same(last(runtime, 'EXPOSE')?.text.split(/\s+/), ['8080', '8081'])
   const env = stageEnv(runtime)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { ENGINE_NODE_FLAGS } from '../src/heap-tuning.js'
 
 // deploy/systemd/sluice.service: systemd's own parser where the machine has it (it warns and
 // goes on for an unknown key or a bad value, so any warning naming the file fails here), and
@@ -45,7 +46,11 @@ t.test('systemd-analyze verify accepts the unit without a warning', { skip }, as
 t.test('it runs node on the release as the sluice user, with its state directory', async (t) => {
   t.same([...unit.keys()], ['Unit', 'Service', 'Install'])
   t.equal(one('User'), 'sluice')
-  t.equal(one('ExecStart'), '/usr/bin/node /opt/sluice/bin/sluice.js start', 'node, not npm')
+  t.equal(
+    one('ExecStart'),
+    ['/usr/bin/node', ...ENGINE_NODE_FLAGS, '/opt/sluice/bin/sluice.js', 'start'].join(' '),
+    'node, not npm, with the flags npm start gives it',
+  )
   t.equal(one('StateDirectory'), 'sluice')
   t.equal(one('StateDirectoryMode'), '0700')
   t.ok(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -84,6 +84,20 @@ export const rabbitPipelineEnv = (queue: string, databaseUrl: string, workers: n
 })
 
 /**
+ * The Node flags `npm start` gives the engine in the checkout `root` (its package.json's start
+ * script, `node <flags> bin/sluice.js start`), so an older checkout runs as it shipped.
+ */
+export function startFlags(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    scripts?: { start?: string }
+  }
+  const words = (pkg.scripts?.start ?? '').split(/\s+/)
+  const from = words.indexOf('node')
+  const to = words.indexOf('bin/sluice.js')
+  return from >= 0 && to > from ? words.slice(from + 1, to) : []
+}
+
+/**
  * Spawn the engine (bench/ingest/engine-server.ts, i.e. what `sluice start` runs) of the built
  * checkout `root` on `dataDir`, `env` over the bench defaults, and wait for its 'listening' line.
  */
@@ -102,7 +116,7 @@ export function spawnEngine(root: string, dataDir: string, env: NodeJS.ProcessEn
     },
     (l) => l.msg === 'listening',
     // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": a profile per thread when the engine stops.
-    (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    [...startFlags(root), ...(process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   )
 }
 
