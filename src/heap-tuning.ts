@@ -14,8 +14,9 @@ const THREAD_OLD_SPACE_MB = 64
  * The most each of the young generation's two semi-spaces may grow to. V8's default (16 MB on
  * 64-bit) lets every busy thread commit 32 MB of new space, and a Buffer whose wrapper is young
  * frees its memory only at the scavenge after it died: between two scavenges a thread reading
- * 5 KB bodies holds tens of MB of dead ones. With 4 MB the burst benchmark's peak RSS fell by
- * about a fifth and its CPU per event did not move beyond the noise (bench/README.md, issue 20).
+ * 5 KB bodies holds tens of MB of dead ones (Node 24's default is larger still). With 4 MB and
+ * the journal's window at 16 MiB the burst benchmark's peak RSS fell from about 500 to 370 MB,
+ * and its CPU per event did not rise (bench/README.md, issue 20).
  */
 export const SEMI_SPACE_MB = 4
 
