@@ -25,14 +25,15 @@ export const SEMI_SPACE_MB = 4
  * give Node: the main thread's heap exists before any code runs, so only the command line can
  * size its young generation. tuneThreadHeaps sets the same for the threads when they are absent.
  */
-export const ENGINE_NODE_FLAGS: readonly string[] = [`--max-semi-space-size=${SEMI_SPACE_MB}`]
+const SEMI_SPACE_FLAG = `--max-semi-space-size=${SEMI_SPACE_MB}`
+export const ENGINE_NODE_FLAGS: readonly string[] = [SEMI_SPACE_FLAG]
 
 const tuned: ReadonlyArray<{ flag: RegExp; value: string }> = [
   {
     flag: /^--initial[-_]old[-_]space[-_]size/,
     value: `--initial-old-space-size=${THREAD_OLD_SPACE_MB}`,
   },
-  { flag: /^--max[-_]semi[-_]space[-_]size/, value: `--max-semi-space-size=${SEMI_SPACE_MB}` },
+  { flag: /^--max[-_]semi[-_]space[-_]size/, value: SEMI_SPACE_FLAG },
 ]
 
 /**
