@@ -14,6 +14,10 @@ export interface Row {
   traceparent: string | null
 }
 
+/** Pending rows in (?, ?], in seq order, at most ? of them: a backlog below the window. */
+export const PENDING_RANGE_SQL = `SELECT seq, source, id, received_at, content_type, headers, body,
+  verified_by, traceparent FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`
+
 /** The entries of a commit as readPending returns them: the fields toEntry reads back. */
 export function committedEntries(events: readonly NewEvent[], r: CommitResult): JournalEntry[] {
   return events.map((e, i) => {

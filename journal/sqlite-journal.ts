@@ -9,16 +9,24 @@ import { GroupCommitter } from './group-commit.js'
 import { InlineWriter } from './inline-writer.js'
 import { IO_FAULT_MESSAGE, IoFaultGuard, isIoFault } from './io-fault.js'
 import { JOURNAL_FILE, openReadConnection } from './schema.js'
-import { committedEntries, toEntry, type Row } from './entries.js'
+import { committedEntries, PENDING_RANGE_SQL, toEntry, type Row } from './entries.js'
 import { EntryWindow } from './window.js'
 import type { CommitResult, JournalWriter } from './writer.js'
-import type { Journal, JournalEntry, JournalState, JournalStats, NewEvent } from './types.js'
+import type {
+  FileRange,
+  Journal,
+  JournalEntry,
+  JournalState,
+  JournalStats,
+  NewEvent,
+  RecentReads,
+} from './types.js'
 import { resolveJournalOptions, type SqliteJournalOptions } from './options.js'
 
 export type { SqliteJournalOptions } from './options.js'
 
 /** The SQLite journal: group-committed appends through one writer, reads on a read-only connection. */
-export class SqliteJournal implements Journal, Component {
+export class SqliteJournal implements Journal, RecentReads, Component {
   readonly path: string
   private readonly opts: Required<SqliteJournalOptions>
   private readonly writer: JournalWriter
@@ -149,14 +157,33 @@ export class SqliteJournal implements Journal, Component {
     if (afterSeq < window.from) {
       // The part the window may not hold: a backlog, or entries it evicted. With nothing
       // pending below `from` this is one B-tree descent.
-      const rows = this.statement(
-        'pendingUpTo',
-        `SELECT seq, source, id, received_at, content_type, headers, body, verified_by, traceparent
-         FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
-      ).all(afterSeq, window.from, limit) as Row[]
+      const rows = this.statement('pendingUpTo', PENDING_RANGE_SQL).all(
+        afterSeq,
+        window.from,
+        limit,
+      ) as Row[]
       out = rows.map(toEntry)
     }
     if (out.length < limit) window.read(afterSeq, limit, out)
+    return out
+  }
+
+  /**
+   * readPending for a reader on another thread: the entries from the window where it covers
+   * the range, else the range below the window for the caller to read from the file itself
+   * (journal/file-reader.ts), so that a backlog's rows are not read and copied on this thread.
+   * What the caller reads there and what follows from here again is readPending's answer.
+   */
+  readRecent(afterSeq: number, limit: number): JournalEntry[] | FileRange {
+    const window = this.window
+    if (!this.reader) throw new JournalClosedError('journal is not open')
+    if (!window) return { path: this.path, fileUpTo: Infinity }
+    if (!Number.isInteger(limit) || limit <= 0 || Number.isNaN(afterSeq)) {
+      return this.readPending(afterSeq, limit)
+    }
+    if (afterSeq < window.from) return { path: this.path, fileUpTo: window.from }
+    const out: JournalEntry[] = []
+    window.read(afterSeq, limit, out)
     return out
   }
 

@@ -54,3 +54,20 @@ export interface Journal {
   forwardedThrough(): number | Promise<number>
   close(): Promise<void>
 }
+
+/**
+ * readRecent's answer where the journal's window of recent commits does not cover the range:
+ * the pending rows with seq in (afterSeq, fileUpTo] are in the file only, and the caller reads
+ * them there over a connection of its own (journal/file-reader.ts), then asks again after them.
+ */
+export interface FileRange {
+  /** The journal file (SQLite), to be opened read-only. */
+  path: string
+  fileUpTo: number
+}
+
+/** A journal that can leave the reading of a backlog to a caller on another thread. */
+export interface RecentReads {
+  /** readPending's answer where it comes from memory; a FileRange where it would read the file. */
+  readRecent(afterSeq: number, limit: number): JournalEntry[] | FileRange
+}

@@ -1,3 +1,4 @@
+import type { FileRange } from '../../journal/types.js'
 import type { ActorApi } from '../actors/thread-host.js'
 import type { WithTransfer } from '../actors/rpc.js'
 import type { ThreadMetrics } from '../metrics.js'
@@ -22,8 +23,15 @@ export interface PipelineActorApi extends ActorApi {
 
 /** What the engine's thread (src/pipeline/pipeline-thread.ts) serves the pipeline thread. */
 export interface PipelineHostApi {
-  /** Pending journal entries, their bodies moved in one buffer (src/pipeline/entry-transfer.ts). */
-  readPending(afterSeq: number, limit: number): Promise<WithTransfer<PackedEntries>>
+  /**
+   * Pending journal entries, their bodies moved in one buffer (src/pipeline/entry-transfer.ts),
+   * or, for a backlog below the journal's window of recent commits, the range to read from the
+   * file (journal/file-reader.ts).
+   */
+  readPending(
+    afterSeq: number,
+    limit: number,
+  ): Promise<WithTransfer<PackedEntries> | FileRange> | WithTransfer<PackedEntries> | FileRange
   markForwarded(seqs: readonly number[]): Promise<unknown>
   forwardedThrough(): Promise<number> | number
 }

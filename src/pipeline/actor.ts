@@ -44,6 +44,7 @@ const actor: PipelineActorApi = {
   },
   close: async () => {
     await pipeline?.close()
+    journal.close()
     // Last, after the dispatcher thread has ended: export the spans of the batches just settled.
     await tracer?.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting spans failed'))
     // Nothing of ours is left on this thread's loop: let it end.
@@ -52,7 +53,8 @@ const actor: PipelineActorApi = {
 }
 const rpc = new Rpc<HostApi & PipelineHostApi>(parentPort!, actor)
 const logger = threadLogger(data.logLevel, (line) => rpc.cast.log(line))
-pipeline = new Pipeline(data.config, new ThreadJournal(rpc.remote), logger, {
+const journal = new ThreadJournal(rpc.remote)
+pipeline = new Pipeline(data.config, journal, logger, {
   ...data.options,
   ...(tracer ? { tracer } : {}),
 })

@@ -1,3 +1,5 @@
+import type { FileRange, RecentReads } from '../../journal/types.js'
+import type { WithTransfer } from '../actors/rpc.js'
 import { ThreadHost } from '../actors/thread-host.js'
 import type { AdminData } from '../model/admin-data.js'
 import { SluiceError } from '../errors.js'
@@ -16,7 +18,7 @@ import { LastAnswer } from '../util/last-answer.js'
 import { withTimeout } from '../util/timeout.js'
 import type { PipelineActorData } from './actor.js'
 import type { PipelineActorApi, PipelineHostApi } from './actor-api.js'
-import { packEntries } from './entry-transfer.js'
+import { packEntries, type PackedEntries } from './entry-transfer.js'
 import type { PipelineOptions } from './pipeline.js'
 import type { Check } from './readiness.js'
 import type { PipelineRunner } from './runner.js'
@@ -38,7 +40,7 @@ const CALL_TIMEOUT_MS = 3000
  * Runs the Pipeline as an actor in a worker thread of its own (src/pipeline/actor.ts), so the
  * engine's thread does HTTP and journal appends only. It answers the actor's journal calls from
  * the journal (recent commits come from its in-memory window, moved to the thread without a
- * copy per entry), relays its log lines and metrics, and restarts it with back-off if it dies:
+ * copy per entry; a backlog below it the thread reads from the file itself), relays its log lines and metrics, and restarts it with back-off if it dies:
  * what it had not marked forwarded is still pending in the journal and is published again.
  */
 export class PipelineThread implements PipelineRunner {
@@ -51,7 +53,7 @@ export class PipelineThread implements PipelineRunner {
 
   constructor(
     config: Config,
-    journal: ForwarderJournal,
+    journal: ForwarderJournal & Partial<RecentReads>,
     logger: Logger,
     options: PipelineThreadOptions = {},
   ) {
@@ -65,8 +67,7 @@ export class PipelineThread implements PipelineRunner {
       file: actorFile,
       workerData: () => data,
       serve: {
-        readPending: async (afterSeq, limit) =>
-          packEntries(await journal.readPending(afterSeq, limit)),
+        readPending: (afterSeq, limit) => readForThread(journal, afterSeq, limit),
         markForwarded: (seqs) => journal.markForwarded(seqs),
         forwardedThrough: () => journal.forwardedThrough?.() ?? Date.now(),
       } satisfies PipelineHostApi,
@@ -148,6 +149,20 @@ export class PipelineThread implements PipelineRunner {
     reportThreadMetricsFrom(null)
     await this.host.close()
   })
+}
+
+/**
+ * The host's side of readPending: a journal that can (SqliteJournal) answers from its window
+ * or names the file range, which the thread reads itself; any other is read here.
+ */
+export async function readForThread(
+  journal: ForwarderJournal & Partial<RecentReads>,
+  afterSeq: number,
+  limit: number,
+): Promise<WithTransfer<PackedEntries> | FileRange> {
+  const recent = journal.readRecent?.(afterSeq, limit)
+  if (recent && !Array.isArray(recent)) return recent
+  return packEntries(recent ?? (await journal.readPending(afterSeq, limit)))
 }
 
 /** The broker and database checks when the thread cannot be asked. */
