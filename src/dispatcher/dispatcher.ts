@@ -2,29 +2,24 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Dispatcher as UndiciDispatcher } from 'undici'
 import type { Component } from '../component.js'
-import { claimDue, msUntilDue, releaseLeases, type ClaimedDelivery } from '../db/deliveries.js'
+import { releaseLeases, type ClaimedDelivery } from '../db/deliveries.js'
 import { createEgress } from '../outbound/egress.js'
 import { onceAsync, runAll } from '../util/once.js'
-import { backoffDelay } from '../util/backoff.js'
 import { Attempts } from './attempts.js'
 import { Chains } from './chains.js'
 import { BacklogGauges } from './backlog-gauges.js'
 import { Lanes, type Lane, type LaneView } from './lanes.js'
 import { flowTransitions } from './metrics.js'
 import { HealthState, type DispatcherHealth } from './health.js'
-import { takeProbeSlots } from '../db/probes.js'
 import type { DeliveryResult, RecordOutcome } from '../db/delivery-results.js'
 import { Notifier } from './notifier.js'
 import { resolveOptions, type DispatcherOptions, type ResolvedOptions } from './options.js'
 import { ResultWriter } from './result-writer.js'
 import { SubscriptionCache } from './subscription-cache.js'
-import { WakeTimer } from './wake-timer.js'
 import { handedAsClaimed, offerOf, type HandedDeliveries } from './first-leases.js'
 import { unpackBodies } from '../util/packed-bodies.js'
 import { ClaimNeed } from './claim-need.js'
-
-/** With something overdue that this node could not claim (other nodes' leases), look again after. */
-const OVERDUE_RECHECK_MS = 250
+import { ClaimLoop } from './claim-loop.js'
 
 /**
  * The outbound dispatcher of one node. Postgres holds the schedule: it claims due deliveries
@@ -46,13 +41,9 @@ export class Dispatcher implements Component {
   private readonly lanes: Lanes
   private readonly chains: Chains
   private readonly stop = new AbortController()
-  private pumping: Promise<void> | null = null
-  private arming: Promise<void> | null = null
-  private wanted = false
-  private failures = 0
   private readonly healthState = new HealthState()
   private readonly need = new ClaimNeed()
-  private readonly timer = new WakeTimer(() => this.claimSoon())
+  private readonly loop: ClaimLoop
 
   constructor(options: DispatcherOptions) {
     this.o = resolveOptions(options, `${hostname()}:${process.pid}`)
@@ -94,12 +85,27 @@ export class Dispatcher implements Component {
     this.attempts = new Attempts(this.o, this.agent, this.writer, {
       changed: (outcome) => this.statesChanged(outcome),
       // A recorded retry may be due before the wake armed when it was still leased.
-      retryAt: (at) => this.timer.in(at - Date.now()),
+      retryAt: (at) => this.loop.in(at - Date.now()),
     })
     this.chains = new Chains(this.o.pool, this.o.watermark, (err) =>
       log?.warn({ err }, 'sweeping ordered deliveries failed; trying again later'),
     )
     this.gauges = new BacklogGauges(this.o.pool, this.o.gaugeMs, () => this.attempts.size)
+    this.loop = new ClaimLoop({
+      o: this.o,
+      owner: this.owner,
+      cache: this.cache,
+      lanes: this.lanes,
+      attempts: this.attempts,
+      writer: this.writer,
+      chains: this.chains,
+      need: this.need,
+      health: this.healthState,
+      signal: this.stop.signal,
+      begin: (d) => this.begin(d),
+      full: () => this.full(),
+      offerLeases: () => this.offerLeases(),
+    })
   }
 
   /** Loads the subscriptions (throws when the database is not there) and starts claiming. */
@@ -115,7 +121,7 @@ export class Dispatcher implements Component {
   /** New deliveries were stored: some may wait to be linked, others be due. Claim now. */
   wake(): void {
     this.chains.touched()
-    this.claimSoon()
+    this.loop.soon()
   }
 
   /**
@@ -127,94 +133,11 @@ export class Dispatcher implements Component {
     this.attempts.written(batch, outcome)
     this.chains.released(outcome.released)
     const subscriptions = batch.map((r) => r.subscriptionId)
-    if (this.need.afterWritten(subscriptions, outcome.released.length)) this.claimSoon()
+    if (this.need.afterWritten(subscriptions, outcome.released.length)) this.loop.soon()
     else this.offerLeases()
   }
 
-  /** Something may be due: claim now, or right after the claim in progress. */
-  private claimSoon(): void {
-    if (this.stop.signal.aborted) return
-    this.need.maybeDue()
-    this.wanted = true
-    this.pumping ??= this.pump().finally(() => {
-      this.pumping = null
-      if (this.wanted) this.claimSoon()
-    })
-  }
-
-  private async pump(): Promise<void> {
-    this.timer.clear()
-    try {
-      while (this.wanted && !this.stop.signal.aborted) {
-        this.wanted = false
-        await this.claimOnce()
-      }
-      this.failures = 0
-      this.healthState.succeeded('claims')
-    } catch (err) {
-      this.failed(err)
-      return
-    }
-    // Not awaited: a wake while its probe runs (a write just freed leases) claims at once
-    // instead of after it. Its timer can only move a wake earlier, so a stale one costs a claim.
-    if (!this.stop.signal.aborted) this.arming = this.arm().catch((err) => this.failed(err))
-  }
-
-  private failed(err: unknown): void {
-    if (this.stop.signal.aborted) return
-    this.need.failed()
-    this.healthState.failed('claims', err)
-    this.o.logger?.warn({ err }, 'claiming deliveries failed; retrying')
-    this.timer.in(backoffDelay(this.failures++, 200, 10_000))
-  }
-
-  private async claimOnce(): Promise<void> {
-    const free = this.o.maxInFlight - this.attempts.size
-    if (free <= 0) return
-    this.need.claiming()
-    // Ordered chains are advanced before the claim; trouble there must not stop the rest.
-    const again = await this.chains.advance(this.cache.hasOrdered()).catch((err: unknown) => {
-      this.o.logger?.warn({ err }, 'advancing ordered deliveries failed; retrying')
-      return OVERDUE_RECHECK_MS
-    })
-    if (again !== null) this.timer.in(again)
-    await this.askForProbes()
-    const now = Date.now()
-    const rooms = new Map<string, number>()
-    const roomless: string[] = []
-    for (const sub of this.cache.all()) {
-      const room = this.lanes.of(sub, now).room(now)
-      if (room > 0) rooms.set(sub.id, room)
-      else roomless.push(sub.id)
-    }
-    const limit = Math.min(free, this.o.claimBatch)
-    const { deliveries: claimed, more } = await claimDue(this.o.pool, {
-      owner: this.owner,
-      leaseMs: this.o.timeoutMs + this.o.leaseMarginMs,
-      rooms,
-      exclude: [...this.attempts.ids(), ...this.writer.ids()],
-      limit,
-    })
-    // A full claim: more may be waiting, claim again at once.
-    if (claimed.length >= limit) this.wanted = true
-    const unused: ClaimedDelivery[] = []
-    // A hand-over may have filled the node while the claim ran: maxInFlight counts both.
-    for (const d of claimed) {
-      if (this.full() || !this.begin(d)) unused.push(d)
-    }
-    // Given back, they are due at once: a claim after the next write takes them.
-    this.need.claimed(more, roomless, claimed.length >= limit || unused.length > 0)
-    // A claim cut by its limit may have left any subscription it asked for.
-    if (claimed.length >= limit) this.need.left(rooms.keys())
-    this.need.left(unused.map((d) => d.subscriptionId))
-    this.offerLeases()
-    await releaseLeases(
-      this.o.pool,
-      this.owner,
-      unused.map((d) => d.id),
-    )
-  }
-
+  /** No room for another attempt on this node: maxInFlight counts claimed and handed ones. */
   private full(): boolean {
     return this.attempts.size >= this.o.maxInFlight
   }
@@ -247,7 +170,7 @@ export class Dispatcher implements Component {
       this.owner,
       unused.map((d) => d.id),
     )
-      .then(() => this.claimSoon())
+      .then(() => this.loop.soon())
       .catch((err: unknown) =>
         this.o.logger?.warn({ err }, 'giving back leases failed; they expire instead'),
       )
@@ -267,23 +190,6 @@ export class Dispatcher implements Component {
   private *offerable(now: number): Generator<readonly [string, Lane]> {
     for (const sub of this.cache.all()) {
       if (!this.need.waits(sub.id)) yield [sub.id, this.lanes.of(sub, now)]
-    }
-  }
-
-  /**
-   * Paused subscriptions whose probe may be due ask Postgres for the slot: one probe per
-   * interval across every node. A won slot is room for one delivery, the oldest due.
-   */
-  private async askForProbes(): Promise<void> {
-    const now = Date.now()
-    const asking: string[] = []
-    for (const sub of this.cache.all()) {
-      if (this.lanes.of(sub, now).wantsProbe(now)) asking.push(sub.id)
-    }
-    if (asking.length === 0) return
-    const slots = await takeProbeSlots(this.o.pool, asking, this.o.flow.probeIntervalMs)
-    for (const slot of slots) {
-      this.lanes.get(slot.subscriptionId)?.probeSlot(slot.won, Date.now() + slot.inMs)
     }
   }
 
@@ -313,30 +219,12 @@ export class Dispatcher implements Component {
     void this.cache.refresh().catch(() => {})
   }
 
-  /** Sleep until the earliest of: a due delivery, a lane's room coming back, the poll. */
-  private async arm(): Promise<void> {
-    const now = Date.now()
-    let delay = this.o.pollMs
-    const roomy: string[] = []
-    for (const sub of this.cache.all()) {
-      const lane = this.lanes.of(sub, now)
-      if (lane.room(now) > 0) roomy.push(sub.id)
-      const at = lane.roomAt(now)
-      if (at !== null) delay = Math.min(delay, at - now)
-    }
-    if (this.attempts.size < this.o.maxInFlight) {
-      const due = await msUntilDue(this.o.pool, roomy)
-      if (due !== null) delay = Math.min(delay, due > 0 ? due : OVERDUE_RECHECK_MS)
-    }
-    this.timer.in(delay)
-  }
-
   private subscriptionsChanged(): void {
     this.lanes.prune((id) => this.cache.get(id) !== undefined)
     // Lanes follow the cache now (a pause began or ended), not at the next claim.
     const now = Date.now()
     for (const sub of this.cache.all()) this.lanes.of(sub, now)
-    this.claimSoon()
+    this.loop.soon()
   }
 
   /** Whether claims and result writes reach Postgres, for /readyz. */
@@ -357,11 +245,10 @@ export class Dispatcher implements Component {
   close = onceAsync(async () => {
     this.stop.abort()
     this.o.offerLeases?.(null)
-    this.timer.close()
+    const claims = this.loop.close()
     await runAll(
       [
-        ['claim', () => this.pumping],
-        ['next wake', () => this.arming],
+        ['claims', () => claims],
         ['notifier', () => this.notifier?.close()],
         ['subscription cache', () => this.cache.close()],
         ['gauges', () => this.gauges.close()],
