@@ -37,25 +37,3 @@ t.test('bodies packed into one buffer come back whole, the originals untouched',
   )
   t.ok(back.every((i) => Buffer.isBuffer(i.body)))
 })
-
-t.test('bodies packed into a larger buffer given to them', async (t) => {
-  const spare = new ArrayBuffer(32)
-  new Uint8Array(spare).fill(9)
-  const items = [
-    { id: 'a', body: Buffer.from('abc') },
-    { id: 'b', body: Buffer.from('de') },
-  ]
-  let asked = -1
-  const packed = packBodies(items, (bytes) => {
-    asked = bytes
-    return spare
-  })
-  t.equal(asked, 5, "asked for the bodies' total")
-  t.equal(packed.bodies, spare, 'packed into the buffer given')
-  t.same(
-    unpackBodies(packed).map((i) => i.body.toString()),
-    ['abc', 'de'],
-    'each body its own bytes, the rest of the buffer ignored',
-  )
-  t.throws(() => packBodies(items, () => new ArrayBuffer(4)), RangeError, 'too small: refused')
-})

@@ -6,7 +6,6 @@ import { PermanentError } from '../src/permanent-error.js'
 import { runningFromSources } from '../src/util/package-root.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import { packBodies } from '../src/util/packed-bodies.js'
-import { SpareBuffers } from './spare-buffers.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
 import { handOver, type LeaseOffer, type StoredNotice } from '../src/dispatcher/first-leases.js'
 
@@ -61,8 +60,6 @@ export class WorkerPool implements Component {
   private inFlight = 0
   private offer: LeaseOffer | null = null
   private readonly onStored: ((notice: StoredNotice) => void) | undefined
-  /** Batch buffers the threads sent back, to pack later batches into. */
-  private readonly spares: SpareBuffers
 
   constructor(options: WorkerPoolOptions) {
     const o = { ...defaults, ...options }
@@ -79,8 +76,6 @@ export class WorkerPool implements Component {
       throw new TypeError('options.maxQueue must be a non-negative integer or Infinity')
     }
     this.threads = o.threads
-    // A running and a queued batch per thread.
-    this.spares = new SpareBuffers(2 * o.threads)
     this.onStored = o.onStored
     const workerData: WorkerData = {
       connectionString: o.connectionString,
@@ -113,10 +108,8 @@ export class WorkerPool implements Component {
     try {
       // The bodies are moved to the thread in one buffer; `events` keeps its own, so a batch
       // that fails can be run again (or split to isolate a poison event).
-      const packed = packBodies(events, (bytes) => this.spares.take(bytes))
-      const task: StoreBatchTask = offer ? { ...packed, offer } : packed
+      const task: StoreBatchTask = offer ? { ...packBodies(events), offer } : packBodies(events)
       res = await this.piscina.run(task, { transferList: [task.bodies] })
-      this.spares.give(res.bodies)
     } finally {
       this.inFlight--
     }

@@ -4,7 +4,7 @@
  * first task from the connection string in the pool's workerData.
  */
 import pg from 'pg'
-import { move, transferableSymbol, valueSymbol, workerData } from 'piscina'
+import { workerData } from 'piscina'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import { BatchUnavailable, storeBatchLeasing } from './insert.js'
 import { nameThread } from '../src/actors/thread-self.js'
@@ -24,16 +24,9 @@ export type StoreBatchTask = PackedBodies<StorableEvent> & { offer?: LeaseOffer 
  * Either every event's outcome and the deliveries leased to the offer's owner, or "the database
  * is unavailable, retry the whole batch".
  */
-export type StoreBatchResult = (
+export type StoreBatchResult =
   | { ok: true; results: EventResult[]; leased: StoreLeased[]; unleased: number }
   | { ok: false; unavailable: string; sqlstate?: string }
-) & {
-  /** The task's buffer, moved back for the pool to pack a later batch into (SpareBuffers). */
-  bodies?: ArrayBuffer
-}
-
-/** What a task returns: the result, which Piscina unwraps, and the buffer it moves with it. */
-type SentBack = ReturnType<typeof move>
 
 export interface WorkerData {
   connectionString: string
@@ -62,11 +55,7 @@ function threadPool(): pg.Pool {
 
 // Results cross the thread boundary by structured clone, which drops custom error classes,
 // so "unavailable" travels as data and workers/pool.ts turns it back into an error.
-export default async function storeBatchTask(task: StoreBatchTask): Promise<SentBack> {
-  return sendingBack(await storeBatch(task), task.bodies)
-}
-
-async function storeBatch(task: StoreBatchTask): Promise<StoreBatchResult> {
+export default async function storeBatchTask(task: StoreBatchTask): Promise<StoreBatchResult> {
   try {
     const { offer, ...packed } = task
     const stored = await storeBatchLeasing(
@@ -82,12 +71,4 @@ async function storeBatch(task: StoreBatchTask): Promise<StoreBatchResult> {
     }
     throw err
   }
-}
-
-/**
- * The result with the batch's buffer moved back (Piscina transfers what a movable names): the
- * batch is done, nothing here reads its bodies any more.
- */
-function sendingBack(result: StoreBatchResult, bodies: ArrayBuffer): SentBack {
-  return move({ [transferableSymbol]: [bodies], [valueSymbol]: { ...result, bodies } })
 }

@@ -5,22 +5,16 @@ export interface PackedBodies<T extends { body: Uint8Array }> {
 }
 
 /**
- * Copies the bodies into one ArrayBuffer, to be moved to another thread (a transfer list)
+ * Copies the bodies into one new ArrayBuffer, to be moved to another thread (a transfer list)
  * instead of cloned. Structured clone copies each body twice (into the message, then out of
  * it into a buffer of its own, which the receiving thread's GC must later free), and a body
  * that is a view into a larger buffer (Node's pool, a broker frame) is cloned with all of it.
  * The caller's bodies are untouched, so it can pack the same items again (a retried batch).
- * `alloc` gives the buffer (at least `bytes` long: one sent back to be used again), by default
- * a new one.
  */
-export function packBodies<T extends { body: Uint8Array }>(
-  items: readonly T[],
-  alloc: (bytes: number) => ArrayBuffer = (bytes) => new ArrayBuffer(bytes),
-): PackedBodies<T> {
+export function packBodies<T extends { body: Uint8Array }>(items: readonly T[]): PackedBodies<T> {
   let total = 0
   for (const item of items) total += item.body.byteLength
-  const bodies = alloc(total)
-  if (bodies.byteLength < total) throw new RangeError(`a ${total} byte buffer is needed`)
+  const bodies = new ArrayBuffer(total)
   const into = new Uint8Array(bodies)
   let offset = 0
   const meta = items.map(({ body, ...rest }) => {
@@ -31,10 +25,7 @@ export function packBodies<T extends { body: Uint8Array }>(
   return { items: meta, bodies }
 }
 
-/**
- * The items again, each body a Buffer view into the one moved buffer (no copy); the buffer may
- * be longer than the bodies.
- */
+/** The items again, each body a Buffer view into the one moved buffer (no copy). */
 export function unpackBodies<T extends { body: Uint8Array }>(
   packed: PackedBodies<T>,
 ): Array<Omit<T, 'body'> & { body: Buffer }> {
