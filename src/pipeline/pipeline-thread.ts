@@ -40,8 +40,9 @@ const CALL_TIMEOUT_MS = 3000
  * Runs the Pipeline as an actor in a worker thread of its own (src/pipeline/actor.ts), so the
  * engine's thread does HTTP and journal appends only. It answers the actor's journal calls from
  * the journal (recent commits come from its in-memory window, moved to the thread without a
- * copy per entry; a backlog below it the thread reads from the file itself), relays its log lines and metrics, and restarts it with back-off if it dies:
- * what it had not marked forwarded is still pending in the journal and is published again.
+ * copy per entry; a backlog below it the thread reads from the file itself), relays its log
+ * lines and metrics, and restarts it with back-off if it dies: what it had not marked
+ * forwarded is still pending in the journal and is published again.
  */
 export class PipelineThread implements PipelineRunner {
   private readonly host: ThreadHost<PipelineActorApi>
