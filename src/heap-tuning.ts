@@ -1,5 +1,4 @@
 import { setFlagsFromString } from 'node:v8'
-import { runningFromSources } from './util/package-root.js'
 
 /**
  * The old generation each engine thread may fill before its first full GC, and the least V8
@@ -10,21 +9,6 @@ import { runningFromSources } from './util/package-root.js'
  * under 20 MB (`npm run bench -- burst`, bench/README.md).
  */
 const THREAD_OLD_SPACE_MB = 64
-
-/**
- * The store threads' old generation per MiB of the largest body (SLUICE_MAX_BODY), and at the
- * least. Only a body Postgres refused is parsed there (workers/insert.ts checkedInJs): a 1 MiB
- * body of `[{},{},…]`, the densest JSON, became 21 MB of heap, and a thread holds about 7 MB of
- * its own besides.
- */
-const STORE_OLD_SPACE_MB_PER_BODY_MB = 24
-const STORE_OLD_SPACE_MIN_MB = 48
-
-/**
- * Under tap the threads run the TypeScript sources through its loader, which keeps the compiler
- * in each thread's heap: 38 MB used before the first batch, against 9 MB from dist/.
- */
-const SOURCES_LOADER_MB = 192
 
 /**
  * The most each of the young generation's two semi-spaces may grow to. V8's default (16 MB on
@@ -43,8 +27,6 @@ export const SEMI_SPACE_MB = 4
  */
 const SEMI_SPACE_FLAG = `--max-semi-space-size=${SEMI_SPACE_MB}`
 export const ENGINE_NODE_FLAGS: readonly string[] = [SEMI_SPACE_FLAG]
-
-const OLD_SPACE_FLAG = /^--(initial|max)[-_]old[-_]space[-_]size/
 
 const tuned: ReadonlyArray<{ flag: RegExp; value: string }> = [
   {
@@ -75,27 +57,4 @@ export function tuneThreadHeaps(
     set.push(value)
   }
   return set
-}
-
-/**
- * The Piscina store threads' Worker resourceLimits. Each batch they store outlives two scavenges
- * while Postgres writes it, so its objects are promoted, and with THREAD_OLD_SPACE_MB nothing
- * collected them until the drain after a burst was over: two threads of 7 MB live heap held
- * about 45 MB each, a tenth of the engine's peak RSS (bench/README.md). Node has no initial old
- * space per thread, but V8 caps a thread's initial one at half its maximum: a maximum of
- * STORE_OLD_SPACE_MIN_MB makes it 24 MB. The maximum is a hard limit (a thread past it is ended,
- * and the consumer splits the batch to find the event that did it), so it grows with
- * SLUICE_MAX_BODY (from 5 MiB on the initial old space is THREAD_OLD_SPACE_MB again) and, from
- * the sources, by SOURCES_LOADER_MB. Nothing when Node was given an old space size: that wins.
- */
-export function storeThreadLimits(
-  maxBodyBytes: number,
-  fromSources: boolean = runningFromSources,
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
-): { maxOldGenerationSizeMb?: number } {
-  if ([...execArgv, ...nodeOptions.split(/\s+/)].some((a) => OLD_SPACE_FLAG.test(a))) return {}
-  const bodyMb = Math.ceil(maxBodyBytes / 2 ** 20)
-  const forBodies = Math.max(STORE_OLD_SPACE_MIN_MB, STORE_OLD_SPACE_MB_PER_BODY_MB * (bodyMb + 1))
-  return { maxOldGenerationSizeMb: forBodies + (fromSources ? SOURCES_LOADER_MB : 0) }
 }

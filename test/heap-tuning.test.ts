@@ -5,12 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startFlags } from '../bench/stages/services.js'
-import {
-  ENGINE_NODE_FLAGS,
-  SEMI_SPACE_MB,
-  storeThreadLimits,
-  tuneThreadHeaps,
-} from '../src/heap-tuning.js'
+import { ENGINE_NODE_FLAGS, SEMI_SPACE_MB, tuneThreadHeaps } from '../src/heap-tuning.js'
 
 // The engine raises V8's initial old space and caps the semi-spaces for its threads unless Node
 // was started with values of its own. What it buys (full GCs per second on the pipeline and store
@@ -70,23 +65,6 @@ t.test('a value given on the command line or in NODE_OPTIONS wins', async (t) =>
     ['--initial-old-space-size=64', semi],
     'other heap flags do not count',
   )
-})
-
-t.test("the store threads' old space grows with SLUICE_MAX_BODY", async (t) => {
-  const mb = (bodyMb: number) =>
-    storeThreadLimits(bodyMb * 2 ** 20, false, [], '').maxOldGenerationSizeMb!
-  t.equal(mb(1), 48, 'V8 makes half of it the initial old space: 24 MB')
-  t.equal(mb(0.001), 48, 'never less')
-  t.equal(mb(64), 24 * 65, 'room for the densest JSON of 64 MiB')
-  t.ok(mb(5) / 2 >= 64, "from 5 MiB on, the initial old space is at least the other threads' 64 MB")
-  t.same(
-    storeThreadLimits(2 ** 20, false, ['--max-old-space-size=512'], ''),
-    {},
-    'a size given wins',
-  )
-  t.same(storeThreadLimits(2 ** 20, false, [], '--initial_old_space_size=16'), {})
-  const fromSources = storeThreadLimits(2 ** 20, true, [], '').maxOldGenerationSizeMb!
-  t.ok(fromSources >= mb(1) + 128, `room for tap's TypeScript loader (${fromSources} MB)`)
 })
 
 t.test('npm start gives Node the main thread flags, as the bench starts the engine', async (t) => {

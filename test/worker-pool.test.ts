@@ -60,41 +60,6 @@ t.test('worker pool stores batches end to end', async (t) => {
   await t.rejects(workers.run(events), /closed/)
 })
 
-// The densest JSON there is, `[{},{},…]`, starting with a string jsonb refuses (\u0000): Postgres
-// refuses the batch at once, so the store thread parses every body itself (checkedInJs), about
-// 21 bytes of heap per byte of this one.
-function denseBody(bytes: number): Buffer {
-  const head = '["\\u0000"'
-  return Buffer.from(head + ',{}'.repeat(Math.floor((bytes - head.length - 1) / 3)) + ']')
-}
-
-t.test(
-  'a store thread parses the densest body of SLUICE_MAX_BODY within its heap limit',
-  async (t) => {
-    const { pool, workers } = await storingDatabase(t, 'sluice_workers_heap', 1)
-    const dense = { ...event(1), id: 'dense', body: denseBody(2 ** 20) }
-    t.ok(dense.body.length <= 2 ** 20)
-    const results = await workers.run([dense, event(2)])
-    t.ok(
-      results.every((r) => r.ok && r.inserted),
-      'both stored',
-    )
-    const { rows } = await pool.query<{ body: Buffer; payload: unknown }>(
-      `SELECT body, payload FROM events WHERE id = 'dense'`,
-    )
-    t.equal(rows[0]?.payload, null, 'without the payload jsonb refused')
-    t.ok(rows[0]?.body.equals(dense.body), 'with its bytes')
-
-    // Sixteen times the body the pool was sized for (from the sources its threads have room for
-    // tap's loader too, src/heap-tuning.ts): the limit is there, and ends the thread (the
-    // consumer then splits the batch to the event that did it) instead of growing the engine.
-    const huge = { ...event(3), id: 'huge', body: denseBody(16 * 2 ** 20) }
-    await t.rejects(workers.run([huge]), { code: 'ERR_WORKER_OUT_OF_MEMORY' })
-    const after = await workers.run([event(4)])
-    t.ok(after[0]?.ok, 'the pool stores on with a new thread')
-  },
-)
-
 t.test('options are checked', async (t) => {
   t.throws(() => new WorkerPool({ connectionString: '' }), /options.connectionString/)
   t.throws(

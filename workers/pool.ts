@@ -7,7 +7,6 @@ import { runningFromSources } from '../src/util/package-root.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
 import { packBodies } from '../src/util/packed-bodies.js'
 import type { StoreBatchResult, StoreBatchTask, WorkerData } from './store-batch.js'
-import { storeThreadLimits } from '../src/heap-tuning.js'
 import { handOver, type LeaseOffer, type StoredNotice } from '../src/dispatcher/first-leases.js'
 
 export interface WorkerPoolOptions {
@@ -27,11 +26,6 @@ export interface WorkerPoolOptions {
    * a backend of its own: not on the embedded database (src/db/prepared.ts). @defaultValue false
    */
   preparedStatements?: boolean
-  /**
-   * The largest body a batch may carry (SLUICE_MAX_BODY): it sizes the threads' heap limit
-   * (src/heap-tuning.ts storeThreadLimits). @defaultValue 1 MiB
-   */
-  maxBodyBytes?: number
   /** Called after each stored batch (the dispatcher's hand-over and wake). */
   onStored?: (notice: StoredNotice) => void
 }
@@ -41,7 +35,6 @@ const defaults = Object.freeze({
   connectionsPerThread: 1,
   maxQueue: Infinity,
   preparedStatements: false,
-  maxBodyBytes: 2 ** 20,
 })
 
 /** How long a thread stays without a batch before it ends. */
@@ -101,7 +94,6 @@ export class WorkerPool implements Component {
       maxQueue: o.maxQueue,
       concurrentTasksPerWorker: 1,
       workerData,
-      resourceLimits: storeThreadLimits(o.maxBodyBytes),
     })
   }
 

@@ -199,7 +199,6 @@ export class Pipeline implements PipelineRunner {
       connectionString: db.url,
       threads: this.config.SLUICE_WORKERS,
       preparedStatements: !db.embedded,
-      maxBodyBytes: this.config.SLUICE_MAX_BODY,
       // Stored by the consumer or a redrive alike: the dispatcher gets what was leased to it and
       // a wake for the rest.
       onStored: (notice) => tellDispatcher(notice, this.dispatcher),
