@@ -6,6 +6,10 @@ import {
   recordRedriveFailures,
   type DeadLetter,
 } from '../db/dead-letters.js'
+import { DatabaseUnavailableError } from '../db/errors.js'
+import { ping } from '../db/ping.js'
+import { PermanentError } from '../permanent-error.js'
+import { runIsolating } from './isolate.js'
 import type { BatchProcessor } from './types.js'
 
 export interface RedriveResult {
@@ -21,7 +25,9 @@ const ROUND = 100
 /**
  * Process dead letters again (all, or those matching `keys`) through the same processing step as
  * the consumer, and remove each one that is stored. A crash between the store and the removal
- * only leaves a letter that the next redrive finds stored already: never a second row.
+ * only leaves a letter that the next redrive finds stored already: never a second row. A round
+ * that fails as a whole while the database answers (a store thread died on one of its letters)
+ * is bisected as the consumer does, so that letter alone fails again and the rest go on.
  */
 export async function redriveDeadLetters(
   pool: pg.Pool,
@@ -38,7 +44,11 @@ export async function redriveDeadLetters(
     })
     if (letters.length === 0) return result
     after = letters.at(-1)
-    const outcomes = await processor.run(letters.map((l) => l.event))
+    const outcomes = await runIsolating(
+      letters.map((l) => l.event),
+      (events) => processor.run(events),
+      (err) => batchFault(pool, err),
+    )
     const stored: EventKey[] = []
     const failures: (EventKey & { error: string })[] = []
     letters.forEach(({ event: { source, id } }, i) => {
@@ -51,4 +61,10 @@ export async function redriveDeadLetters(
     result.redriven += stored.length
     result.failed += failures.length
   }
+}
+
+/** As the consumer tells a batch's own fault from an outage or a setup problem (rethrown). */
+async function batchFault(pool: pg.Pool, err: unknown): Promise<boolean> {
+  if (err instanceof DatabaseUnavailableError || err instanceof PermanentError) return false
+  return (await ping(pool)).ok
 }

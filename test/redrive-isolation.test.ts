@@ -1,0 +1,73 @@
+import t, { type Test } from 'tap'
+import { listDeadLetters, writeDeadLetters } from '../src/db/dead-letters.js'
+import { redriveDeadLetters } from '../src/consumer/redrive.js'
+import { DatabaseUnavailableError } from '../src/db/errors.js'
+import type { StorableEvent, WebhookEvent } from '../src/event.js'
+import type { BatchProcessor } from '../src/consumer/types.js'
+import { storingDatabase } from './helpers/pg.js'
+import { failOnLeaks } from './helpers/leaks.js'
+
+const event = (id: string): WebhookEvent => ({
+  id,
+  source: 'redrive',
+  receivedAt: Date.now(),
+  contentType: 'application/json',
+  headers: {},
+  body: Buffer.from(JSON.stringify({ id })),
+  verifiedBy: null,
+})
+
+/**
+ * The real worker pool, behind the fault under test: a run holding `poison` fails as a whole,
+ * as it does when a store thread dies on a batch (Piscina rejects the task; the database is fine).
+ */
+async function setup(t: Test, fault: () => Error) {
+  const { pool, workers } = await storingDatabase(t, 'sluice_redrive_iso', 1)
+  const runs: string[][] = []
+  const processor: BatchProcessor = {
+    run: async (events: StorableEvent[]) => {
+      runs.push(events.map((e) => e.id))
+      if (events.some((e) => e.id === 'poison')) throw fault()
+      return workers.run(events)
+    },
+  }
+  const ids = ['a', 'b', 'poison', 'c', 'd']
+  await writeDeadLetters(
+    pool,
+    ids.map((id) => ({ event: event(id), reason: 'attempts_exhausted', attempts: 3, error: 'x' })),
+  )
+  const stored = async () =>
+    (
+      await pool.query<{ id: string }>("SELECT id FROM events WHERE source = 'redrive' ORDER BY id")
+    ).rows.map((r) => r.id)
+  return { pool, processor, runs, stored }
+}
+
+t.test('a letter its store thread dies on fails alone; the round redrives the rest', async (t) => {
+  const { pool, processor, runs, stored } = await setup(t, () => new Error('worker died'))
+  t.same(await redriveDeadLetters(pool, processor), { redriven: 4, failed: 1 })
+  const left = await listDeadLetters(pool, { limit: 10 })
+  t.same(
+    left.map((l) => l.event.id),
+    ['poison'],
+    'only that letter stays',
+  )
+  t.equal(left[0]?.attempts, 4, 'with one more attempt')
+  t.equal(left[0]?.lastError, 'worker died', 'and its error')
+  t.same(await stored(), ['a', 'b', 'c', 'd'])
+  t.ok(runs.length > 2 && runs.some((r) => r.length === 1 && r[0] === 'poison'), 'bisected')
+})
+
+t.test('an outage met in a round fails the redrive and charges no letter', async (t) => {
+  const { pool, processor, stored } = await setup(t, () => new DatabaseUnavailableError('down'))
+  await t.rejects(redriveDeadLetters(pool, processor), DatabaseUnavailableError)
+  const left = await listDeadLetters(pool, { limit: 10 })
+  t.equal(left.length, 5, 'every letter stays')
+  t.ok(
+    left.every((l) => l.attempts === 3),
+    'none charged',
+  )
+  t.ok((await stored()).length < 5, 'the poison letter is not stored')
+})
+
+failOnLeaks(t)
