@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import pg from 'pg'
 import { listDeadLetters, writeDeadLetters } from '../src/db/dead-letters.js'
 import { redriveDeadLetters } from '../src/consumer/redrive.js'
 import { DatabaseUnavailableError } from '../src/db/errors.js'
@@ -6,6 +7,7 @@ import type { StorableEvent, WebhookEvent } from '../src/event.js'
 import type { BatchProcessor } from '../src/consumer/types.js'
 import { storingDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
+import { inProcessStore } from '../src/commands/in-process-store.js'
 
 const event = (id: string): WebhookEvent => ({
   id,
@@ -22,7 +24,7 @@ const event = (id: string): WebhookEvent => ({
  * as it does when a store thread dies on a batch (Piscina rejects the task; the database is fine).
  */
 async function setup(t: Test, fault: () => Error) {
-  const { pool, workers } = await storingDatabase(t, 'sluice_redrive_iso', 1)
+  const { pool, workers, url } = await storingDatabase(t, 'sluice_redrive_iso', 1)
   const runs: string[][] = []
   const processor: BatchProcessor = {
     run: async (events: StorableEvent[]) => {
@@ -40,7 +42,7 @@ async function setup(t: Test, fault: () => Error) {
     (
       await pool.query<{ id: string }>("SELECT id FROM events WHERE source = 'redrive' ORDER BY id")
     ).rows.map((r) => r.id)
-  return { pool, processor, runs, stored }
+  return { pool, url, processor, runs, stored }
 }
 
 t.test('a letter its store thread dies on fails alone; the round redrives the rest', async (t) => {
@@ -68,6 +70,26 @@ t.test('an outage met in a round fails the redrive and charges no letter', async
     'none charged',
   )
   t.ok((await stored()).length < 5, 'the poison letter is not stored')
+})
+
+// The one-shot command's path (sluice dlq retry): the store step on this thread. A database that
+// refuses Sluice's writes (here read-only) is no letter's fault: nothing is charged.
+t.test('in-process, a database refusing writes fails the redrive, charging none', async (t) => {
+  const { pool, url } = await setup(t, () => new Error('unused'))
+  const dbName = new URL(url).pathname.slice(1)
+  await pool.query(`ALTER DATABASE "${dbName}" SET default_transaction_read_only = on`)
+  const readOnly = new pg.Pool({ connectionString: url, max: 1 })
+  t.teardown(async () => {
+    await readOnly.end()
+    await pool.query(`ALTER DATABASE "${dbName}" RESET default_transaction_read_only`)
+  })
+  await t.rejects(redriveDeadLetters(readOnly, inProcessStore(readOnly)), DatabaseUnavailableError)
+  const left = await listDeadLetters(pool, { limit: 10 })
+  t.equal(left.length, 5, 'every letter stays')
+  t.ok(
+    left.every((l) => l.attempts === 3),
+    'none charged',
+  )
 })
 
 failOnLeaks(t)
