@@ -1,7 +1,6 @@
 import type { Delivery, Subscriber } from '../brokers/types.js'
 import type { Component } from '../component.js'
 import type { DeadLetterInput } from '../db/dead-letters.js'
-import { DatabaseUnavailableError } from '../db/errors.js'
 import type { EventKey, EventResult, StorableEvent } from '../event.js'
 import type { Logger } from '../log.js'
 import { endToEndSeconds, eventsProcessed } from '../metrics.js'
@@ -11,7 +10,7 @@ import { onceAsync } from '../util/once.js'
 import { RwLock } from '../util/rw-lock.js'
 import { resolveConsumerOptions, type ConsumerOptions } from './options.js'
 import { RunsAlone, eventKey, type CrashGuard } from './crash-guard.js'
-import { runIsolating } from './isolate.js'
+import { batchFault, runIsolating } from './isolate.js'
 import { judge, screen, type Verdict } from './policy.js'
 import type { BatchProcessor } from './types.js'
 
@@ -252,9 +251,7 @@ export class Consumer implements Component {
     return runIsolating(
       events,
       run,
-      async (err) =>
-        !(err instanceof DatabaseUnavailableError || err instanceof PermanentError) &&
-        (await this.deps.databaseUp().catch(() => false)),
+      batchFault(() => this.deps.databaseUp()),
     )
   }
 

@@ -1,4 +1,6 @@
+import { DatabaseUnavailableError } from '../db/errors.js'
 import type { EventResult, StorableEvent } from '../event.js'
+import { PermanentError } from '../permanent-error.js'
 
 /**
  * Runs a batch and, when the whole run fails for a reason of the batch's own (a worker that
@@ -33,4 +35,14 @@ export async function runIsolating(
     const second = await runIsolating(events.slice(mid), run, ownFault)
     return [...first, ...second]
   }
+}
+
+/**
+ * runIsolating's `ownFault` for the store step: any failure but an outage or a setup problem
+ * (the worker pool's two rejections of "not the events' fault"), while the database answers.
+ */
+export function batchFault(databaseUp: () => Promise<boolean>): (err: unknown) => Promise<boolean> {
+  return async (err) =>
+    !(err instanceof DatabaseUnavailableError || err instanceof PermanentError) &&
+    (await databaseUp().catch(() => false))
 }

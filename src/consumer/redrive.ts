@@ -6,10 +6,8 @@ import {
   recordRedriveFailures,
   type DeadLetter,
 } from '../db/dead-letters.js'
-import { DatabaseUnavailableError } from '../db/errors.js'
 import { ping } from '../db/ping.js'
-import { PermanentError } from '../permanent-error.js'
-import { runIsolating } from './isolate.js'
+import { batchFault, runIsolating } from './isolate.js'
 import type { BatchProcessor } from './types.js'
 
 export interface RedriveResult {
@@ -47,7 +45,7 @@ export async function redriveDeadLetters(
     const outcomes = await runIsolating(
       letters.map((l) => l.event),
       (events) => processor.run(events),
-      (err) => batchFault(pool, err),
+      batchFault(async () => (await ping(pool)).ok),
     )
     const stored: EventKey[] = []
     const failures: (EventKey & { error: string })[] = []
@@ -61,10 +59,4 @@ export async function redriveDeadLetters(
     result.redriven += stored.length
     result.failed += failures.length
   }
-}
-
-/** As the consumer tells a batch's own fault from an outage or a setup problem (rethrown). */
-async function batchFault(pool: pg.Pool, err: unknown): Promise<boolean> {
-  if (err instanceof DatabaseUnavailableError || err instanceof PermanentError) return false
-  return (await ping(pool)).ok
 }
