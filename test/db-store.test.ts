@@ -231,6 +231,18 @@ for (const named of [false, true])
       t.equal(stored.body.toString(), text)
     })
 
+    t.test('JSON nested deeper than jsonb parses is stored with a null payload', async (t) => {
+      // JSON.parse takes 100,000 levels; Postgres' parser stops at its stack depth (54001).
+      const text = '['.repeat(100_000) + ']'.repeat(100_000)
+      const e = event({ body: Buffer.from(text), headers: { 'x-event-type': 'deep' } })
+      const r = await storeBatch(pool, [e, event({})])
+      t.ok(r.every((x) => x.ok && x.inserted))
+      const stored = await row(e)
+      t.equal(stored.payload, null)
+      t.equal(stored.type, 'deep')
+      t.equal(stored.body.toString(), text, 'bytes intact')
+    })
+
     t.test(
       'a body that only looks like JSON costs no other event its payload or type',
       async (t) => {

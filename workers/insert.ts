@@ -288,10 +288,12 @@ async function insertAlone(
     } catch (err) {
       if (isConnectionError(err) || isSetupError(err)) throw unavailable(err)
       last = err
-      // Only a data error can be jsonb refusing the payload. After any other (a trigger
-      // raising, a lock timeout) the event must not be stored without its payload: its
-      // ordering key and its subscriptions' filters come from it. It fails this attempt instead.
-      if (!sqlState(err).startsWith('22')) break
+      // Only a data error (22), or a body nested deeper than Postgres' JSON parser goes
+      // (54001, stack depth limit exceeded, where JSON.parse went on), can be jsonb refusing the
+      // payload. After any other (a trigger raising, a lock timeout) the event must not be
+      // stored without its payload: its ordering key and its subscriptions' filters come from
+      // it. It fails this attempt instead.
+      if (!payloadRefused(sqlState(err))) break
     }
   }
   const code = (last as { code?: string }).code
@@ -309,6 +311,8 @@ function withoutPayload(row: Row): Row {
   params[IS_JSON] = false
   return { ...row, params, hasPayload: false }
 }
+
+const payloadRefused = (code: string) => code.startsWith('22') || code === '54001'
 
 const sqlState = (err: unknown) => {
   const code = (err as { code?: unknown }).code
