@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import type { Component } from '../src/component.js'
-import { DatabaseUnavailableError, permanentSqlState } from '../src/db/errors.js'
+import { DatabaseUnavailableError, StoreClosedError, permanentSqlState } from '../src/db/errors.js'
 import { PermanentError } from '../src/permanent-error.js'
 import { runningFromSources } from '../src/util/package-root.js'
 import type { EventResult, StorableEvent } from '../src/event.js'
@@ -99,7 +99,7 @@ export class WorkerPool implements Component {
 
   /** Store one batch (WebhookEvents; bodies as Buffer or Uint8Array); see the class contract. */
   async run(events: StorableEvent[]): Promise<EventResult[]> {
-    if (this.closing) throw new Error('worker pool is closed')
+    if (this.closing) throw new StoreClosedError('worker pool is closed')
     if (events.length === 0) return []
     this.inFlight++
     let res: StoreBatchResult

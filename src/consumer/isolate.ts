@@ -1,4 +1,4 @@
-import { DatabaseUnavailableError } from '../db/errors.js'
+import { DatabaseUnavailableError, StoreClosedError } from '../db/errors.js'
 import type { EventResult, StorableEvent } from '../event.js'
 import { PermanentError } from '../permanent-error.js'
 
@@ -38,11 +38,15 @@ export async function runIsolating(
 }
 
 /**
- * runIsolating's `ownFault` for the store step: any failure but an outage or a setup problem
- * (the worker pool's two rejections of "not the events' fault"), while the database answers.
+ * runIsolating's `ownFault` for the store step: any failure while the database answers, but an
+ * outage or a setup problem (the worker pool's two rejections of "not the events' fault") and
+ * a store step closed under the batch by a stopping engine.
  */
 export function batchFault(databaseUp: () => Promise<boolean>): (err: unknown) => Promise<boolean> {
   return async (err) =>
-    !(err instanceof DatabaseUnavailableError || err instanceof PermanentError) &&
-    (await databaseUp().catch(() => false))
+    !(
+      err instanceof DatabaseUnavailableError ||
+      err instanceof PermanentError ||
+      err instanceof StoreClosedError
+    ) && (await databaseUp().catch(() => false))
 }

@@ -45,7 +45,8 @@ export async function redriveDeadLetters(
     const outcomes = await runIsolating(
       letters.map((l) => l.event),
       (events) => processor.run(events),
-      batchFault(async () => (await ping(pool)).ok),
+      // Not latency-bound: a slow answer must not make a thread's death look like an outage.
+      batchFault(async () => (await ping(pool, 10_000)).ok),
     )
     const stored: EventKey[] = []
     const failures: (EventKey & { error: string })[] = []

@@ -8,6 +8,12 @@ import { PermanentError, type PermanentCode } from '../permanent-error.js'
  */
 export class DatabaseUnavailableError extends codedError('database_unavailable') {}
 
+/**
+ * The store step was closed (the engine is stopping) under a batch still asking for it: no
+ * event's fault, so nothing may be charged for it (src/consumer/isolate.ts batchFault).
+ */
+export class StoreClosedError extends codedError('shutting_down') {}
+
 /** Thrown by migrate() when the database was migrated by a newer Sluice than this one. */
 export class SchemaTooNewError extends codedError('schema_too_new') {}
 
