@@ -6,7 +6,7 @@ import { Maintenance } from '../src/db/maintenance.js'
 import type { StorableEvent } from '../src/event.js'
 import { storeBatch } from '../workers/insert.js'
 import { usePreparedStatements } from '../src/db/prepared.js'
-import { detectType, parseBody } from '../workers/parse.js'
+import { detectType, parseBody, nestedDeeperThan } from '../workers/parse.js'
 import { decodeEnvelope, encodeEnvelope } from '../src/brokers/envelope/codec.js'
 import { freshDatabase } from './helpers/pg.js'
 import { failOnLeaks } from './helpers/leaks.js'
@@ -231,16 +231,34 @@ for (const named of [false, true])
       t.equal(stored.body.toString(), text)
     })
 
-    t.test('JSON nested deeper than jsonb parses is stored with a null payload', async (t) => {
-      // JSON.parse takes 100,000 levels; Postgres' parser stops at its stack depth (54001).
-      const text = '['.repeat(100_000) + ']'.repeat(100_000)
-      const e = event({ body: Buffer.from(text), headers: { 'x-event-type': 'deep' } })
-      const r = await storeBatch(pool, [e, event({})])
+    t.test('JSON nested deeper than 3,000 levels is stored with a null payload', async (t) => {
+      // JSON.parse takes 100,000 levels, so the type is the body's; jsonb does not (Postgres
+      // refuses it, the embedded database misbehaves: workers/insert.ts MAX_JSONB_DEPTH).
+      const deep = (n: number) => '['.repeat(n) + ']'.repeat(n)
+      const text = `{"type":"deep.kind","a":${deep(100_000)}}`
+      const e = event({ body: Buffer.from(text) })
+      const shallow = event({ body: Buffer.from(`{"a":${deep(2_999)}}`) })
+      const r = await storeBatch(pool, [e, shallow, event({})])
       t.ok(r.every((x) => x.ok && x.inserted))
       const stored = await row(e)
       t.equal(stored.payload, null)
-      t.equal(stored.type, 'deep')
+      t.equal(stored.type, 'deep.kind')
       t.equal(stored.body.toString(), text, 'bytes intact')
+      t.ok((await row(shallow)).payload, '3,000 levels keep their payload')
+    })
+
+    t.test('nestedDeeperThan counts brackets outside strings only', async (t) => {
+      const deeper = (text: string, max: number) => nestedDeeperThan(Buffer.from(text), max)
+      t.ok(deeper('[[[[[[[[]]]]]]]]', 3))
+      t.notOk(deeper('[[[]]]          ', 3), 'exactly the limit')
+      t.notOk(deeper('["[[[[[[[[[[[[[["]', 3), 'brackets in a string')
+      t.notOk(deeper('["\\"[[[[[[[[[[[["]', 3), 'after an escaped quote, still the string')
+      t.ok(
+        deeper('["\\\\",[[[[[[[[]]]]]]]]]', 3),
+        'a quote after an escaped backslash ends the string',
+      )
+      t.notOk(deeper('"[[[[[[[[[[', 3), 'an unclosed string (malformed) answers false')
+      t.ok(deeper('{"a":{"b":{"c":{"d":1}}}}', 3), 'objects count too')
     })
 
     t.test(

@@ -97,6 +97,28 @@ t.test('embedded PGlite over the wire protocol', async (t) => {
     )
   })
 
+  // PGlite 0.5 answered a store statement with a body nested 30,000 levels with no rows and no
+  // error (its events would have looked stored already, and been acked), then stopped
+  // answering: such JSON is stored without a jsonb payload (workers/insert.ts MAX_JSONB_DEPTH).
+  t.test('JSON nested 30,000 levels: the batch stored, the database answering', async (t) => {
+    const db = await openDatabase({ dataDir, poolSize: 2, extraConnections: 0 })
+    t.teardown(() => db.close())
+    const [plain, deep] = events('deep', 2)
+    const body = Buffer.from(`{"type":"deep.kind","a":${'['.repeat(30_000)}${']'.repeat(30_000)}}`)
+    const r = await storeBatch(db.pool, [plain!, { ...deep!, body }])
+    t.ok(
+      r.every((x) => x.ok && x.inserted),
+      'both inserted',
+    )
+    const { rows } = await db.pool.query<{ id: string; type: string; payload: unknown }>(
+      `SELECT id, type, payload FROM events WHERE id LIKE 'deep-%' ORDER BY id`,
+    )
+    t.same(rows, [
+      { id: 'deep-0', type: 'embedded.test', payload: { i: 0 } },
+      { id: 'deep-1', type: 'embedded.test', payload: null },
+    ])
+  })
+
   t.test(
     'two connections store batches of one size (one backend: no named statements)',
     async (t) => {
