@@ -307,6 +307,28 @@ for (const named of [false, true])
       },
     )
 
+    t.test('an event the database answered for without storing it is not acked', async (t) => {
+      // A statement that returns fewer rows and no error (the embedded database did, on a body
+      // nested 30,000 levels): the event must fail this attempt, not count as stored already.
+      await pool.query(`CREATE FUNCTION vanish() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = 'vanishes' THEN RETURN NULL; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER vanish BEFORE INSERT ON event_keys FOR EACH ROW EXECUTE FUNCTION vanish();`)
+      const gone = event({ id: 'vanishes' })
+      const other = event({})
+      const stored = event({})
+      t.match(await storeBatch(pool, [stored]), [{ ok: true, inserted: true }])
+      const r = await storeBatch(pool, [gone, other, stored])
+      t.match(r[0], { ok: false, permanent: false, error: /without storing/ })
+      t.match(r[1], { ok: true, inserted: true })
+      t.match(r[2], { ok: true, inserted: false }, 'a redelivery is still stored already')
+      await pool.query('DROP TRIGGER vanish ON event_keys')
+      t.match(await storeBatch(pool, [gone]), [{ ok: true, inserted: true }], 'a later attempt')
+      t.ok(await row(gone))
+    })
+
     t.test(
       'a batch larger than one statement (1,000 rows) is split, still one row per key',
       async (t) => {

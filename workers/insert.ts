@@ -6,6 +6,7 @@ import { dropNamesOn, preparesStatements } from '../src/db/prepared.js'
 import { COLUMNS, insertSql } from './store-sql.js'
 import { storableTraceparent } from '../src/util/traceparent.js'
 import type { LeaseOffer, StoreLeased } from '../src/dispatcher/first-leases.js'
+import { unstoredRows } from './confirm-stored.js'
 
 /** The whole batch could not be written (connection or server trouble); nothing to ack. */
 export class BatchUnavailable extends Error {
@@ -258,6 +259,7 @@ export async function storeBatchLeasing(
       }
     }
   }
+  await failUnstored(pool, rows, outcome)
   const processedAt = Date.now()
   // A within-batch duplicate is reported like a redelivery: stored, not inserted again.
   const results = slot.map((s, i) => {
@@ -272,6 +274,32 @@ export async function storeBatchLeasing(
     event: indexOf.get(d.key)!,
   }))
   return { results, leased, unleased: stored.unleased }
+}
+
+/** Rows reported stored already whose key is not there fail this attempt (confirm-stored.ts). */
+async function failUnstored(pool: pg.Pool, rows: Row[], outcome: EventOutcome[]): Promise<void> {
+  const absent = rows.filter((_, i) => {
+    const o = outcome[i]!
+    return o.ok && !o.inserted
+  })
+  if (absent.length === 0) return
+  let missing: number[]
+  try {
+    missing = await unstoredRows(
+      pool,
+      absent.map((r) => r.event),
+    )
+  } catch (err) {
+    // The batch is committed; retrying all of it later finds the stored ones as duplicates.
+    throw unavailable(err)
+  }
+  for (const i of missing) {
+    outcome[rows.indexOf(absent[i]!)] = {
+      ok: false,
+      permanent: false,
+      error: 'the database answered the store statement without storing this event',
+    }
+  }
 }
 
 async function insertAll(
