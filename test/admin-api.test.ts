@@ -189,6 +189,9 @@ t.test('bad input gets 400 with the error body, never a 500', async (t) => {
   const postJson = (body: string) => call('POST', '/v1/dead-letters/redrive', { body })
   for (const [body, message] of [
     ['{not json', /body: must be JSON/],
+    // The object and 99 arrays: 100 levels, read (and refused for its shape); one more is not.
+    [`{"ids":${'['.repeat(99)}${']'.repeat(99)}}`, /^ids\.0/],
+    [`{"ids":${'['.repeat(100)}${']'.repeat(100)}}`, /body: nested deeper than 100 levels/],
     ['{"ids":[]}', /ids: must name at least one/],
     ['{"ids":[{"source":"a"}]}', /ids\.0\.id/],
     ['{"all":true}', /unknown field\(s\): all/],

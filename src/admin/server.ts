@@ -13,6 +13,7 @@ import {
 } from '../server/uws.js'
 import type { us_listen_socket } from '../server/uws.js'
 import { onceAsync } from '../util/once.js'
+import { nestedDeeperThan } from '../util/json-depth.js'
 import type { BearerAuth } from './auth.js'
 import type { AdminRoute, Answer, RouteInput } from './route-kit.js'
 import { InvalidRequest } from './route-kit.js'
@@ -26,6 +27,10 @@ export interface AdminServerOptions {
 }
 
 const MAX_BODY = 1024 * 1024
+// What a request's JSON may nest: subscriptions' payloads, headers and filters go into jsonb
+// columns, and the embedded database answers JSON nested 30,000 levels deep with no rows and no
+// error (src/util/json-depth.ts). No field of this API needs more than a handful of levels.
+const MAX_DEPTH = 100
 
 /**
  * The admin listener: its own uWebSockets.js app on its own host and port (never the webhook
@@ -106,6 +111,12 @@ export class AdminServer implements Component {
     readBody(res, reply, MAX_BODY, length, {
       done: (buf) => {
         let body: unknown = {}
+        if (nestedDeeperThan(buf, MAX_DEPTH)) {
+          reply.error('invalid_request', {
+            message: `body: nested deeper than ${MAX_DEPTH} levels`,
+          })
+          return
+        }
         try {
           if (buf.length > 0) body = JSON.parse(buf.toString('utf8'))
         } catch {
