@@ -12,18 +12,17 @@ export interface KeyedRow {
   id: string
 }
 
-/** The rows among `rows` whose key is not in event_keys (by their index in `rows`). */
+/**
+ * The rows among `rows` whose key is not in event_keys (by their index in `rows`). Compared in
+ * Postgres, not against the strings it returns: a key that is not well-formed UTF-16 comes back
+ * as its UTF-8 form (U+FFFD for a lone surrogate) and would never match the engine's own.
+ */
 export async function unstoredRows(pool: pg.Pool, rows: readonly KeyedRow[]): Promise<number[]> {
   if (rows.length === 0) return []
-  const { rows: found } = await pool.query<KeyedRow>(
-    `SELECT k.source, k.id FROM event_keys k
-     JOIN unnest($1::text[], $2::text[]) AS w (source, id) ON k.source = w.source AND k.id = w.id`,
+  const { rows: missing } = await pool.query<{ n: number }>(
+    `SELECT w.n::int AS n FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w (source, id, n)
+     WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.source = w.source AND k.id = w.id)`,
     [rows.map((r) => r.source), rows.map((r) => r.id)],
   )
-  const present = new Set(found.map((r) => `${r.source}\u0000${r.id}`))
-  const missing: number[] = []
-  rows.forEach((r, i) => {
-    if (!present.has(`${r.source}\u0000${r.id}`)) missing.push(i)
-  })
-  return missing
+  return missing.map((r) => r.n - 1)
 }
