@@ -26,7 +26,7 @@ export type EventIdResult = { ok: true; id: string } | { ok: false; length: numb
  * the first non-empty id header, else a new UUIDv7 (time-ordered).
  */
 export function resolveEventId(headers: Record<string, string>, signedId?: string): EventIdResult {
-  let id = signedId || undefined
+  let id = signedId ? wellFormed(signedId) : undefined
   if (id === undefined) {
     for (const name of ID_HEADERS) {
       const value = headers[name]?.trim()
@@ -40,3 +40,11 @@ export function resolveEventId(headers: Record<string, string>, signedId?: strin
   if (id.length > MAX_EVENT_ID_LENGTH) return { ok: false, length: id.length }
   return { ok: true, id }
 }
+
+/**
+ * A signed id comes from the body's JSON, where `"\ud800"` is a valid escape for a lone
+ * surrogate. The journal and Postgres hold text as UTF-8, which has none: they would store
+ * U+FFFD in its place, so the event's key would differ from the one the engine holds in memory
+ * (and its store be counted a failure). The id is that stored form from the start.
+ */
+const wellFormed = (id: string) => id.replace(/\p{Cs}/gu, '\uFFFD')
