@@ -20,14 +20,14 @@ export interface ForwarderStatus {
   forwarded: number
 }
 
+/** The wake-up's abort reason: a value, not an error (nothing waits on it but a sleep). */
+const WOKEN = 'woken'
+
 /**
  * Drains the journal into the broker, in seq order and in batches. An entry is marked forwarded
  * only after the broker confirmed it; anything unconfirmed stays pending and is sent again
  * (at-least-once: duplicates are possible, loss is not).
  */
-/** The wake-up's abort reason: a value, not an error (nothing waits on it but a sleep). */
-const WOKEN = 'woken'
-
 export class Forwarder implements Component {
   private readonly options: Required<ForwarderOptions>
   private readonly stop = new AbortController()
@@ -71,7 +71,7 @@ export class Forwarder implements Component {
   /** Latency hint that new entries were committed; the poll loop stays the source of truth. */
   notify(): void {
     // Once per journal commit. abort() without a reason builds a DOMException, stack and all,
-    // even for a signal aborted already: about 2 µs per stored event on the pipeline thread.
+    // even for a signal aborted already: 5.9 µs a call on the pipeline thread.
     if (!this.wake.signal.aborted) this.wake.abort(WOKEN)
   }
 

@@ -45,6 +45,6 @@ export function resolveEventId(headers: Record<string, string>, signedId?: strin
  * A signed id comes from the body's JSON, where `"\ud800"` is a valid escape for a lone
  * surrogate. The journal and Postgres hold text as UTF-8, which has none: they would store
  * U+FFFD in its place, so the event's key would differ from the one the engine holds in memory
- * (and its store be counted a failure). The id is that stored form from the start.
+ * (its first store was counted a duplicate). The id is that stored form from the start.
  */
 const wellFormed = (id: string) => id.replace(/\p{Cs}/gu, '\uFFFD')
