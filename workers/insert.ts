@@ -279,23 +279,24 @@ export async function storeBatchLeasing(
 
 /** Rows reported stored already whose key is not there fail this attempt (confirm-stored.ts). */
 async function failUnstored(pool: pg.Pool, rows: Row[], outcome: EventOutcome[]): Promise<void> {
-  const absent = rows.filter((_, i) => {
+  // Indexes into rows (and outcome) of the rows reported stored already.
+  const absent = rows.flatMap((_, i) => {
     const o = outcome[i]!
-    return o.ok && !o.inserted
+    return o.ok && !o.inserted ? [i] : []
   })
   if (absent.length === 0) return
   let missing: number[]
   try {
     missing = await unstoredRows(
       pool,
-      absent.map((r) => r.event),
+      absent.map((i) => rows[i]!.event),
     )
   } catch (err) {
     // The batch is committed; retrying all of it later finds the stored ones as duplicates.
     throw unavailable(err)
   }
-  for (const i of missing) {
-    outcome[rows.indexOf(absent[i]!)] = {
+  for (const m of missing) {
+    outcome[absent[m]!] = {
       ok: false,
       permanent: false,
       error: 'the database answered the store statement without storing this event',
