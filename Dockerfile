@@ -66,5 +66,5 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
 # bounded by SLUICE_SHUTDOWN_TIMEOUT_MS: give `docker stop -t` / stop_grace_period more than
 # that) and starts no child processes, so there are no zombies for an init to reap.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--max-semi-space-size=4", "bin/sluice.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--single-threaded-gc", "bin/sluice.js"]
 CMD ["start"]

@@ -2,6 +2,7 @@ import t from 'tap'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { Worker } from 'node:worker_threads'
 import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startFlags } from '../bench/stages/services.js'
@@ -74,4 +75,19 @@ t.test('npm start gives Node the main thread flags, as the bench starts the engi
   }
   t.equal(pkg.scripts.start, ['exec node', ...ENGINE_NODE_FLAGS, 'bin/sluice.js start'].join(' '))
   t.same(startFlags(root), ENGINE_NODE_FLAGS)
+})
+
+t.test('this Node takes every flag of the launch lines without a word', async (t) => {
+  // A V8 flag a Node version no longer knows makes it warn or refuse to start: the image and
+  // the systemd unit would then run without it, or not at all.
+  const r = spawnSync(
+    process.execPath,
+    [...ENGINE_NODE_FLAGS, '-e', 'process.stdout.write("up")'],
+    {
+      encoding: 'utf8',
+    },
+  )
+  t.equal(r.status, 0)
+  t.equal(r.stdout, 'up')
+  t.equal(r.stderr, '')
 })
