@@ -31,10 +31,10 @@ const SEMI_SPACE_FLAG = `--max-semi-space-size=${SEMI_SPACE_MB}`
  * Every isolate collects its own garbage on its own thread, with no help from V8's platform
  * workers (no parallel scavenges, no concurrent marking or sweeping). On the two cores the
  * engine is sized for, those helpers competed with the engine's threads and with Postgres and
- * RabbitMQ, and a thread waited for helpers the kernel had preempted: at max load the engine
- * spent about 0.86 of the CPU per stored event, 0.93 per delivery, and the HTTP thread's GC
- * paused it 370 instead of 480-560 ms per 15 s at 5,000 req/s (longest 8-13 against 15-36 ms).
- * The price: the burst benchmark's peak RSS about 40 MB higher (bench/README.md, issue 20).
+ * RabbitMQ, and a thread waited for helpers the kernel had preempted. At max load the engine
+ * spent about 0.89 of its CPU per stored event (0.94 with Postgres and RabbitMQ), and at 5,000
+ * req/s the HTTP thread's longest GC pause per 15 s was 8-20 ms instead of 15-35. The price:
+ * the burst benchmark's peak RSS about 40 MB higher (bench/README.md, issue 20).
  * A process-wide flag, and V8 reads it when it starts: only the command line can give it.
  */
 const SINGLE_THREADED_GC_FLAG = '--single-threaded-gc'
