@@ -33,7 +33,7 @@ const SEMI_SPACE_FLAG = `--max-semi-space-size=${SEMI_SPACE_MB}`
  * engine is sized for, those helpers competed with the engine's threads and with Postgres and
  * RabbitMQ, and a thread waited for helpers the kernel had preempted. At max load the engine
  * spent about 0.89 of its CPU per stored event (0.94 with Postgres and RabbitMQ), and at 5,000
- * req/s the HTTP thread's longest GC pause per 15 s was 8-20 ms instead of 15-35. The price:
+ * req/s the HTTP thread's longest GC pause per 15 s was 8-20 ms instead of 15-36. The price:
  * the burst benchmark's peak RSS about 40 MB higher (bench/README.md, issue 20).
  * A process-wide flag, and V8 reads it when it starts: only the command line can give it.
  */
